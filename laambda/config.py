@@ -1,0 +1,96 @@
+"""Every server setting comes from LAAMBDA_* environment variables (and an optional .env file).
+
+The defaults run everything on one machine; only the secret key has none, because a default
+key would silently make every installation's config vars readable with the same key.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from laambda.errors import SettingsError
+
+Architecture = Literal["x86_64", "arm64"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LAAMBDA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # storage and queue
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/laambda"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    data_dir: Path = Path.home() / ".local" / "share" / "laambda"
+
+    # secrets: config vars are encrypted at rest with a key derived from this
+    secret_key: str = Field(min_length=32)
+
+    # AWS
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    artifact_bucket: str = "laambda-artifacts"
+    default_role: str | None = None
+
+    # API and receiver
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=5000, ge=1, le=65535)
+    ssh_host: str = "127.0.0.1"
+    ssh_port: int = Field(default=2222, ge=1, le=65535)
+    push_lock_timeout: float = Field(default=600.0, gt=0)
+
+    # applying releases: "inline" records them in-process, "celery" hands them to the worker
+    applier: Literal["inline", "celery"] = "inline"
+
+    # builds
+    builder: Literal["docker", "wheels"] = "wheels"
+    build_image_template: str = "public.ecr.aws/sam/build-{runtime}"
+    build_images: dict[str, str] = {}
+    max_source_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_unpacked_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    build_timeout: int = Field(default=1800, gt=0)
+
+    # deploys
+    deploy_concurrency: int = Field(default=8, ge=1, le=64)
+    retained_releases: int = Field(default=5, ge=1)
+
+    @field_validator("default_role")
+    @classmethod
+    def _role_is_an_arn(cls, value: str | None) -> str | None:
+        if value and not value.startswith("arn:"):
+            raise ValueError("must be an IAM role ARN such as arn:aws:iam::123456789012:role/name")
+        return value
+
+    def build_image(self, runtime: str) -> str:
+        """The lambci-style image that builds dependencies for a Lambda runtime."""
+        return self.build_images.get(runtime) or self.build_image_template.format(runtime=runtime)
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning pydantic's report into one line that names the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        variable = f"LAAMBDA_{field.upper()}"
+        if first["type"] == "missing":
+            raise SettingsError(f"{variable} is not set: {_HINTS.get(field, 'set it')}") from None
+        raise SettingsError(f"{variable} is malformed: {first['msg']}") from None
+
+
+_HINTS = {
+    "secret_key": "set it to a random string of at least 32 characters "
+    "(python -c 'import secrets; print(secrets.token_urlsafe(32))')",
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,51 @@
+"""One place that makes boto3 clients, so every call has timeouts and adaptive retries.
+
+Lambda's control plane allows about 15 requests a second per account; botocore's adaptive
+retry mode backs off on throttling client-side instead of hammering the API.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_s3 import S3Client
+
+    from laambda.config import Settings
+
+
+def _config(max_pool: int) -> Config:
+    return Config(
+        connect_timeout=5,
+        read_timeout=60,
+        retries={"max_attempts": 10, "mode": "adaptive"},
+        max_pool_connections=max_pool,
+    )
+
+
+def _client(service: str, settings: Settings, region: str | None) -> Any:
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=region or settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_config(max(10, settings.deploy_concurrency * 2)),
+    )
+
+
+def lambda_client(settings: Settings, region: str | None = None) -> LambdaClient:
+    client: LambdaClient = _client("lambda", settings, region)
+    return client
+
+
+def s3_client(settings: Settings, region: str | None = None) -> S3Client:
+    client: S3Client = _client("s3", settings, region)
+    return client
+
+
+def client(service: str, settings: Settings, region: str | None = None) -> Any:
+    """Any other service (logs, events, cloudwatch), with the same timeouts and retries."""
+    return _client(service, settings, region)

@@ -1,0 +1,56 @@
+"""Shared fixtures: settings for tests, moto's server over HTTP as AWS, the object store.
+
+Database fixtures live in tests/db_fixtures.py (a fresh PostgreSQL database per test session).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+os.environ.setdefault("LAAMBDA_SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ[_name] = _value
+os.environ.pop("AWS_PROFILE", None)
+
+from laambda.config import Settings  # noqa: E402
+from laambda.deploy import aws  # noqa: E402
+from laambda.deploy.s3 import ObjectStore  # noqa: E402
+
+pytest_plugins = ["tests.db_fixtures"]
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's server on a loopback port: the AWS every test talks to over HTTP."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    port = server._server.server_port  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def settings(moto_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        aws_endpoint_url=moto_url,
+        data_dir=tmp_path / "data",
+        artifact_bucket=f"laambda-test-{os.urandom(4).hex()}",
+        default_role="arn:aws:iam::123456789012:role/lambda-basic",
+    )
+
+
+@pytest.fixture
+def object_store(settings: Settings) -> ObjectStore:
+    store = ObjectStore(aws.s3_client(settings), settings.artifact_bucket)
+    store.ensure_bucket()
+    return store

@@ -1,0 +1,18 @@
+from pathlib import Path
+
+import pytest
+
+from laambda.deploy.s3 import ObjectStore
+from laambda.errors import ObjectMissing
+
+
+def test_put_file_never_overwrites(object_store: ObjectStore, tmp_path: Path) -> None:
+    first = tmp_path / "a"
+    first.write_bytes(b"one")
+    second = tmp_path / "b"
+    second.write_bytes(b"two")
+    assert object_store.put_file("k", first) is True
+    assert object_store.put_file("k", second) is False
+    assert object_store.get_bytes("k") == b"one"
+    with pytest.raises(ObjectMissing, match="does not exist"):
+        object_store.get_bytes("missing")
