@@ -1,0 +1,25 @@
+"""All models, imported so Alembic and the mappers see every table."""
+
+from laambda.db.models.api_token import ApiToken
+from laambda.db.models.app import App
+from laambda.db.models.audit_event import AuditEvent
+from laambda.db.models.build import Build
+from laambda.db.models.collaborator import Collaborator
+from laambda.db.models.config_var import ConfigVar
+from laambda.db.models.function_setting import FunctionSetting
+from laambda.db.models.release import Release
+from laambda.db.models.ssh_key import SshKey
+from laambda.db.models.user import User
+
+__all__ = [
+    "ApiToken",
+    "App",
+    "AuditEvent",
+    "Build",
+    "Collaborator",
+    "ConfigVar",
+    "FunctionSetting",
+    "Release",
+    "SshKey",
+    "User",
+]

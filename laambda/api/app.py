@@ -1,0 +1,55 @@
+"""The FastAPI application: routes under /v1, one error shape, health without auth."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from laambda.api.routes import access, apps, builds, config, functions, releases
+from laambda.config import Settings, get_settings
+from laambda.crypto import Cipher
+from laambda.db.session import get_engine, make_sessionmaker
+from laambda.errors import LaambdaError
+from laambda.services.applier import InlineApplier, ReleaseApplier
+
+
+def create_app(settings: Settings | None = None, applier: ReleaseApplier | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    api = FastAPI(title="laambda", version="1", description="git push to AWS Lambda")
+    api.state.settings = settings
+    api.state.sessions = make_sessionmaker(get_engine(settings.database_url))
+    api.state.cipher = Cipher(settings.secret_key)
+    api.state.applier = applier or InlineApplier(api.state.sessions)
+
+    for module in (apps, config, releases, functions, builds, access):
+        api.include_router(module.router, prefix="/v1")
+
+    @api.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        with api.state.sessions() as session:
+            session.execute(text("select 1"))
+        return {"status": "ok"}
+
+    api.add_exception_handler(LaambdaError, _laambda_error)  # type: ignore[arg-type]
+    api.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    return api
+
+
+def _laambda_error(_request: Request, exc: LaambdaError) -> JSONResponse:
+    body = {"error": type(exc).__name__, "detail": exc.message}
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field and the rule it broke, in one line."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"] if part not in ("body", "query", "path"))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{field or 'body'}: {message}")
+    return JSONResponse(
+        {"error": "InvalidInput", "detail": "; ".join(problems)}, status_code=422
+    )

@@ -1,0 +1,54 @@
+"""Turning rows into the API's answers where that needs more than one row (who made a release)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laambda.config import Settings
+from laambda.crypto import Cipher
+from laambda.db.models import App, Release, User
+from laambda.api.schemas.app import AppRead
+from laambda.api.schemas.release import ChangeRead, ReleaseDetail, ReleaseRead
+from laambda.services.config import ChangeResult
+
+
+def _emails(session: Session, releases: list[Release]) -> dict[int, str]:
+    ids = {r.user_id for r in releases if r.user_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.email).where(User.id.in_(ids))).all()
+    return {user_id: email for user_id, email in rows}
+
+
+def releases(session: Session, rows: list[Release]) -> list[ReleaseRead]:
+    emails = _emails(session, rows)
+    return [
+        ReleaseRead.model_validate(row).model_copy(
+            update={"user": emails.get(row.user_id) if row.user_id else None}
+        )
+        for row in rows
+    ]
+
+
+def release_detail(session: Session, row: Release, cipher: Cipher) -> ReleaseDetail:
+    base = releases(session, [row])[0]
+    keys = sorted(cipher.decrypt_json(row.config_encrypted))
+    return ReleaseDetail(**base.model_dump(), config_keys=keys, log=row.log)
+
+
+def change(session: Session, result: ChangeResult) -> ChangeRead:
+    release = releases(session, [result.release])[0] if result.release else None
+    return ChangeRead(release=release, detail=result.detail)
+
+
+def app(row: App, settings: Settings) -> AppRead:
+    return AppRead(
+        name=row.name,
+        region=row.region,
+        role_arn=row.role_arn,
+        runtime=row.runtime,
+        architecture=row.architecture or "x86_64",
+        created_at=row.created_at,
+        git_url=f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/{row.name}",
+    )

@@ -1,0 +1,99 @@
+"""Who may do what: users (admins), tokens, SSH keys and an app's collaborators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from laambda.api.deps import AdminUser, CurrentUser, SessionDep
+from laambda.api.schemas.access import (
+    CollaboratorCreate,
+    KeyCreate,
+    KeyRead,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+    UserCreate,
+    UserCreated,
+    UserRead,
+)
+from laambda.services.app import app_service
+from laambda.services.collaborator import collaborator_service
+from laambda.services.key import key_service
+from laambda.services.user import user_service
+
+router = APIRouter()
+
+
+@router.get("/me", tags=["users"])
+def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.get("/users", tags=["users"])
+def list_users(session: SessionDep, _admin: AdminUser) -> list[UserRead]:
+    return [UserRead.model_validate(u) for u in user_service.list(session)]
+
+
+@router.post("/users", tags=["users"], status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, session: SessionDep, admin: AdminUser) -> UserCreated:
+    user, token = user_service.create(session, body.email, is_admin=body.is_admin, actor=admin)
+    return UserCreated(**UserRead.model_validate(user).model_dump(), token=token)
+
+
+@router.delete("/users/{email}", tags=["users"], status_code=status.HTTP_204_NO_CONTENT)
+def delete_user(email: str, session: SessionDep, admin: AdminUser) -> None:
+    user_service.delete(session, email, actor=admin)
+
+
+@router.get("/tokens", tags=["tokens"])
+def list_tokens(session: SessionDep, user: CurrentUser) -> list[TokenRead]:
+    return [TokenRead.model_validate(t) for t in user_service.list_tokens(session, user)]
+
+
+@router.post("/tokens", tags=["tokens"], status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenCreate, session: SessionDep, user: CurrentUser) -> TokenCreated:
+    row, token = user_service.create_token(session, user, name=body.name)
+    return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
+
+
+@router.delete("/tokens/{token_id}", tags=["tokens"], status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(token_id: int, session: SessionDep, user: CurrentUser) -> None:
+    user_service.revoke_token(session, user, token_id)
+
+
+@router.get("/keys", tags=["keys"])
+def list_keys(session: SessionDep, user: CurrentUser) -> list[KeyRead]:
+    return [KeyRead.model_validate(k) for k in key_service.list(session, user)]
+
+
+@router.post("/keys", tags=["keys"], status_code=status.HTTP_201_CREATED)
+def add_key(body: KeyCreate, session: SessionDep, user: CurrentUser) -> KeyRead:
+    return KeyRead.model_validate(key_service.add(session, user, body.public_key, name=body.name))
+
+
+@router.delete("/keys/{ident:path}", tags=["keys"], status_code=status.HTTP_204_NO_CONTENT)
+def remove_key(ident: str, session: SessionDep, user: CurrentUser) -> None:
+    """Remove a key by fingerprint (SHA256:…) or name."""
+    key_service.remove(session, user, ident)
+
+
+@router.get("/apps/{app}/collaborators", tags=["access"])
+def list_collaborators(app: str, session: SessionDep, user: CurrentUser) -> list[UserRead]:
+    users = collaborator_service.list(session, app_service.get_for(session, user, app))
+    return [UserRead.model_validate(u) for u in users]
+
+
+@router.post("/apps/{app}/collaborators", tags=["access"], status_code=status.HTTP_201_CREATED)
+def add_collaborator(
+    app: str, body: CollaboratorCreate, session: SessionDep, user: CurrentUser
+) -> UserRead:
+    row = app_service.get_for(session, user, app)
+    return UserRead.model_validate(collaborator_service.add(session, row, body.email, actor=user))
+
+
+@router.delete(
+    "/apps/{app}/collaborators/{email}", tags=["access"], status_code=status.HTTP_204_NO_CONTENT
+)
+def remove_collaborator(app: str, email: str, session: SessionDep, user: CurrentUser) -> None:
+    row = app_service.get_for(session, user, app)
+    collaborator_service.remove(session, row, email, actor=user)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class BuildRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    status: str
+    commit: str | None
+    runtime: str | None
+    architecture: str | None
+    artifact_sha256: str | None
+    artifact_size: int | None
+    procfile: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class BuildDetail(BuildRead):
+    log: str

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ReleaseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    kind: str
+    description: str
+    status: str
+    build_id: int | None
+    rollback_of: int | None
+    user: str | None = None
+    function_settings: dict[str, Any]
+    function_versions: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    applied_at: datetime | None
+
+
+class ReleaseDetail(ReleaseRead):
+    config_keys: list[str]
+    log: str
+
+
+class RollbackRequest(BaseModel):
+    version: int | None = None
+
+
+class ChangeRead(BaseModel):
+    """The answer to a change: the release it made, or none and why."""
+
+    release: ReleaseRead | None
+    detail: str

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from laambda.db.base import CreatedMixin, IdMixin, Model
+
+BUILD_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled", "abandoned")
+
+
+class Build(IdMixin, CreatedMixin, Model):
+    """One pushed source turned (or not) into a Lambda artifact, with its full log."""
+
+    __tablename__ = "builds"
+
+    app_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("apps.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    commit: Mapped[str | None] = mapped_column(String(64))
+    source_key: Mapped[str | None] = mapped_column(String(1024))
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64))
+    artifact_key: Mapped[str | None] = mapped_column(String(1024))
+    artifact_size: Mapped[int | None] = mapped_column(BigInteger)
+    runtime: Mapped[str | None] = mapped_column(String(30))
+    architecture: Mapped[str | None] = mapped_column(String(10))
+    procfile: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

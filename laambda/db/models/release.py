@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from laambda.db.base import CreatedMixin, IdMixin, Model
+from laambda.db.models.build import Build
+
+RELEASE_STATUSES = ("pending", "applying", "succeeded", "failed", "abandoned")
+
+
+class Release(IdMixin, CreatedMixin, Model):
+    """An immutable release (DESIGN.md): a build, a config snapshot and function settings."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("app_id", "version"),)
+
+    app_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("apps.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    build_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("builds.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # the whole config, JSON encrypted with the settings' key
+    config_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # {entry name: {"memory": MB, "timeout": s}} for the settings that differ from defaults
+    function_settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    rollback_of: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    log: Mapped[str] = mapped_column(Text, default="")
+    # {function name: Lambda version}, once deployed
+    function_versions: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    build: Mapped[Build | None] = relationship(lazy="raise")

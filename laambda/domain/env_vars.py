@@ -1,0 +1,64 @@
+"""Config vars become the Lambda environment, so Lambda's rules for it are checked up front."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+ENV_LIMIT_BYTES = 4096
+KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+KEY_RULE = "a letter followed by letters, digits and underscores (like BUCKET_NAME)"
+RESERVED_KEYS = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_REGION",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_XRAY_CONTEXT_MISSING",
+        "AWS_XRAY_DAEMON_ADDRESS",
+        "LAMBDA_RUNTIME_DIR",
+        "LAMBDA_TASK_ROOT",
+    }
+)
+RESERVED_PREFIXES = ("AWS_LAMBDA_",)
+# Lambda lets a function set this one to wrap its runtime
+SETTABLE = frozenset({"AWS_LAMBDA_EXEC_WRAPPER"})
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be a config var, or None when it can."""
+    if key not in SETTABLE and (key in RESERVED_KEYS or key.startswith(RESERVED_PREFIXES)):
+        return f"{key} is reserved by AWS Lambda and cannot be set"
+    if not KEY_PATTERN.match(key):
+        return f"'{key}' is not a valid config var name: use {KEY_RULE}"
+    return None
+
+
+def environment_size(config: Mapping[str, str]) -> int:
+    """Bytes Lambda counts against its 4 KB limit: every key and value, UTF-8 encoded."""
+    return sum(len(key.encode()) + len(value.encode()) for key, value in config.items())
+
+
+def size_problem(config: Mapping[str, str]) -> str | None:
+    size = environment_size(config)
+    if size <= ENV_LIMIT_BYTES:
+        return None
+    over = size - ENV_LIMIT_BYTES
+    return (
+        f"config vars would total {size} bytes, {over} bytes over Lambda's limit of "
+        f"{ENV_LIMIT_BYTES} bytes (4 KB) for a function's environment; "
+        "store large values elsewhere (S3, SSM Parameter Store) and keep a pointer here"
+    )
+
+
+def config_problems(config: Mapping[str, str]) -> list[str]:
+    """Every reason this config cannot become a Lambda environment."""
+    problems = [p for key in config if (p := key_problem(key))]
+    if (problem := size_problem(config)) is not None:
+        problems.append(problem)
+    return problems

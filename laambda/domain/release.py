@@ -1,0 +1,91 @@
+"""Release rules (DESIGN.md, Heroku semantics): descriptions written from what changed, and
+which release a rollback may return to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from laambda.domain.resources import Resources
+
+LIVE_STATUSES = ("pending", "applying", "succeeded")
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    version: int
+    status: str
+    has_build: bool
+    error: str | None = None
+
+
+class RollbackProblem(ValueError):
+    """Why a rollback target was refused; the message is for people."""
+
+
+def deploy_description(commit: str | None) -> str:
+    return f"Deploy {commit[:7]}" if commit else "Deploy"
+
+
+def config_description(set_keys: Sequence[str], unset_keys: Sequence[str]) -> str:
+    """'Set BUCKET, TIMEOUT', 'Unset DEBUG', or 'Set A; unset B' (names only, never values)."""
+    parts = []
+    if set_keys:
+        parts.append("Set " + ", ".join(set_keys))
+    if unset_keys:
+        parts.append(("unset " if parts else "Unset ") + ", ".join(unset_keys))
+    return "; ".join(parts)
+
+
+def resources_description(entry: str, old: Resources, new: Resources) -> str:
+    """'Set memory of create to 2048 MB', 'Set memory of create to 2048 MB and timeout to 30 s'."""
+    changes = []
+    if new.memory != old.memory:
+        changes.append(f"memory{{of}} to {new.memory} MB")
+    if new.timeout != old.timeout:
+        changes.append(f"timeout{{of}} to {new.timeout} s")
+    first = changes[0].format(of=f" of {entry}")
+    rest = [change.format(of="") for change in changes[1:]]
+    return "Set " + " and ".join([first, *rest])
+
+
+def rollback_description(version: int) -> str:
+    return f"Rollback to v{version}"
+
+
+def current_version(releases: Sequence[ReleaseSummary]) -> int | None:
+    """The release that runs: the newest one that did not fail."""
+    live = [r.version for r in releases if r.status in LIVE_STATUSES]
+    return max(live) if live else None
+
+
+def rollback_target(releases: Sequence[ReleaseSummary], requested: int | None) -> int:
+    """The version a rollback returns to; raises RollbackProblem saying why not.
+
+    With no version asked for, it is the newest release before the current one that
+    succeeded and has a build: failed releases are skipped, as Heroku does.
+    """
+    by_version: Mapping[int, ReleaseSummary] = {r.version: r for r in releases}
+    current = current_version(releases)
+    if requested is None:
+        candidates = [
+            r.version
+            for r in releases
+            if r.status == "succeeded" and r.has_build and (current is None or r.version < current)
+        ]
+        if not candidates:
+            raise RollbackProblem("there is no earlier deployed release to roll back to")
+        return max(candidates)
+    target = by_version.get(requested)
+    if target is None:
+        raise RollbackProblem(f"v{requested} does not exist")
+    if target.status == "failed":
+        reason = f": {target.error}" if target.error else ""
+        raise RollbackProblem(f"v{requested} failed to deploy{reason}; pick a release that succeeded")
+    if target.status != "succeeded":
+        raise RollbackProblem(f"v{requested} is {target.status}, not deployed; pick a release that succeeded")
+    if not target.has_build:
+        raise RollbackProblem(f"v{requested} has no build (it was made before the first deploy)")
+    if requested == current:
+        raise RollbackProblem(f"v{requested} is already the current release")
+    return requested

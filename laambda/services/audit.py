@@ -1,0 +1,32 @@
+"""The audit trail: who changed what. Key names only, never config values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laambda.db.models import AuditEvent, User
+
+
+class AuditService:
+    def record(
+        self, session: Session, user: User | None, *, action: str, app: str | None = None,
+        **detail: Any,
+    ) -> None:
+        session.add(
+            AuditEvent(user_id=user.id if user else None, app_name=app, action=action, detail=detail)
+        )
+
+    def for_app(self, session: Session, app: str, *, limit: int = 100) -> list[AuditEvent]:
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.app_name == app)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+        return list(session.scalars(query))
+
+
+audit = AuditService()

@@ -1,0 +1,99 @@
+"""Functions: one per Procfile entry of the current build, with their memory and timeout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from laambda.crypto import Cipher
+from laambda.db.models import App, FunctionSetting, User
+from laambda.domain.release import resources_description
+from laambda.domain.resources import Resources, memory_problem, resources_for, timeout_problem
+from laambda.errors import InvalidInput, NotFound
+from laambda.services.applier import ReleaseApplier
+from laambda.services.config import ChangeResult
+from laambda.services.release import release_service
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    name: str
+    function_name: str
+    handler: str
+    memory: int
+    timeout: int
+    lambda_version: str | None
+
+
+class FunctionService:
+    def list(self, session: Session, app: App) -> list[FunctionInfo]:
+        current = release_service.current(session, app)
+        build = release_service.current_build(session, app)
+        if current is None or build is None or not build.procfile:
+            return []
+        versions = current.function_versions or {}
+        infos = []
+        for name, handler in build.procfile.items():
+            resources = resources_for(name, current.function_settings)
+            function_name = f"{app.name}-{name}"
+            infos.append(
+                FunctionInfo(
+                    name=name, function_name=function_name, handler=str(handler),
+                    memory=resources.memory, timeout=resources.timeout,
+                    lambda_version=versions.get(function_name),
+                )
+            )
+        return infos
+
+    def change(
+        self, session: Session, app: App, name: str, *, user: User, memory: int | None,
+        timeout: int | None, cipher: Cipher, applier: ReleaseApplier,
+    ) -> ChangeResult:
+        """Change memory and/or timeout of one function of a locked app: one release."""
+        problems = [
+            p
+            for p in (
+                memory_problem(memory) if memory is not None else None,
+                timeout_problem(timeout) if timeout is not None else None,
+            )
+            if p
+        ]
+        if problems:
+            raise InvalidInput("; ".join(problems))
+        build = release_service.current_build(session, app)
+        if build is None or not build.procfile:
+            raise NotFound(f"app '{app.name}' has no functions yet: push code with a Procfile first")
+        if name not in build.procfile:
+            raise NotFound(
+                f"app '{app.name}' has no function '{name}'; its Procfile has: "
+                + ", ".join(build.procfile)
+            )
+        snapshot = release_service.settings_snapshot(session, app)
+        old = resources_for(name, snapshot)
+        new = Resources(
+            memory=memory if memory is not None else old.memory,
+            timeout=timeout if timeout is not None else old.timeout,
+        )
+        if new == old:
+            return ChangeResult(
+                None, f"nothing changed: {name} already has {old.memory} MB and {old.timeout} s"
+            )
+        values = {"memory": new.memory, "timeout": new.timeout}
+        session.execute(
+            insert(FunctionSetting)
+            .values(app_id=app.id, name=name, **values)
+            .on_conflict_do_update(
+                index_elements=[FunctionSetting.app_id, FunctionSetting.name], set_=values
+            )
+        )
+        release = release_service.create(
+            session, app, user=user, kind="resources",
+            description=resources_description(name, old, new), build_id=build.id,
+            config=release_service.config(session, app, cipher), cipher=cipher, applier=applier,
+        )
+        return ChangeResult(release, release.description)
+
+
+function_service = FunctionService()
