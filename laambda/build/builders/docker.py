@@ -1,0 +1,167 @@
+"""The Docker builder: install dependencies inside the runtime's lambci-style build image.
+
+Talks to whatever Docker-API engine DOCKER_HOST names (dockerd, or podman's service). Native
+packages compile against the image's own Amazon Linux, which is why this builder exists. The
+download cache is a host folder mounted into every container, so a rebuild downloads nothing;
+only the dependency files and an empty output folder are mounted, never the app's code.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import docker
+from docker.errors import DockerException, ImageNotFound
+from docker.models.containers import Container
+
+from laambda.build.builders.base import CANCELLED, InstallPlan, Log
+from laambda.config import Settings
+from laambda.errors import BuildFailed
+
+_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+_PASSED_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL",
+               "npm_config_registry")  # fmt: skip
+_PYTHON = (
+    "python3 -m pip install --no-compile --disable-pip-version-check --progress-bar off "
+    "-r /laambda/spec/requirements.txt -t /laambda/out"
+)
+_NODE = (
+    "cp /laambda/spec/* /laambda/out/ && cd /laambda/out && "
+    "npm {verb} --omit=dev --no-audit --no-fund && rm -f package*.json npm-shrinkwrap.json"
+)
+
+
+class DockerBuilder:
+    name = "docker"
+
+    def __init__(self, settings: Settings, client: docker.DockerClient | None = None) -> None:
+        self.settings = settings
+        self.client = client
+
+    def _engine(self) -> docker.DockerClient:
+        if self.client is None:
+            try:
+                self.client = docker.from_env(timeout=120)
+                self.client.ping()
+            except DockerException as exc:
+                raise BuildFailed(
+                    f"no Docker-API engine answers at DOCKER_HOST "
+                    f"({os.environ.get('DOCKER_HOST', 'the default socket')}): {exc}; "
+                    "start one, or set LAAMBDA_BUILDER=wheels"
+                ) from None
+        return self.client
+
+    def _image(self, client: docker.DockerClient, image: str, platform: str, log: Log) -> None:
+        try:
+            client.images.get(image)
+        except ImageNotFound:
+            log(f"-----> Pulling build image {image}")
+            try:
+                client.images.pull(image, platform=platform)
+            except DockerException as exc:
+                raise BuildFailed(
+                    f"the build image {image} is not available ({exc}); set "
+                    "LAAMBDA_BUILD_IMAGES or LAAMBDA_BUILD_IMAGE_TEMPLATE to an image the engine "
+                    "can get"
+                ) from None
+
+    def install(
+        self,
+        plan: InstallPlan,
+        out: Path,
+        *,
+        log: Log,
+        cancel: threading.Event | None,
+        timeout: float,
+    ) -> None:
+        client = self._engine()
+        image = self.settings.build_image(plan.runtime.identifier)
+        platform = "linux/arm64" if plan.architecture == "arm64" else "linux/amd64"
+        self._image(client, image, platform, log)
+        cache = plan.cache_dir / "docker"
+        cache.mkdir(parents=True, exist_ok=True)
+        volumes = {
+            str(plan.files.resolve()): {"bind": "/laambda/spec", "mode": "ro"},
+            str(out.resolve()): {"bind": "/laambda/out", "mode": "rw"},
+            str(cache.resolve()): {"bind": "/laambda/cache", "mode": "rw"},
+        }
+        env = {
+            "HOME": "/tmp",
+            "PIP_CACHE_DIR": "/laambda/cache/pip",
+            "PIP_BREAK_SYSTEM_PACKAGES": "1",
+            "PIP_ROOT_USER_ACTION": "ignore",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "npm_config_cache": "/laambda/cache/npm",
+            "npm_config_update_notifier": "false",
+        }
+        env |= {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
+        if _CA_BUNDLE.is_file():
+            volumes[str(_CA_BUNDLE)] = {"bind": "/laambda/ca.crt", "mode": "ro"}
+            env |= {"PIP_CERT": "/laambda/ca.crt", "NODE_EXTRA_CA_CERTS": "/laambda/ca.crt"}
+        if plan.runtime.language == "node":
+            script = _NODE.format(verb="ci" if plan.lockfile else "install")
+        else:
+            script = _PYTHON
+        log(f"-----> Installing in {image} ({platform})")
+        try:
+            container = client.containers.run(
+                image, ["sh", "-c", script], detach=True, volumes=volumes, environment=env,
+                network_mode="host", user=f"{os.getuid()}:{os.getgid()}", platform=platform,
+            )  # fmt: skip
+        except DockerException as exc:
+            raise BuildFailed(f"the build container could not start: {exc}") from None
+        try:
+            code = self._follow(container, log=log, cancel=cancel, timeout=timeout)
+        finally:
+            try:
+                container.remove(force=True)
+            except DockerException:
+                pass
+        if code != 0:
+            raise BuildFailed(
+                "installing the dependencies in the build image failed (see the output above): "
+                "check the names and versions in your dependency file"
+            )
+
+    def _follow(
+        self, container: Container, *, log: Log, cancel: threading.Event | None, timeout: float
+    ) -> int:
+        """Stream the container's output line by line; kill it on cancel or timeout."""
+        stopped: list[str] = []
+        done = threading.Event()
+
+        def watch() -> None:
+            deadline = time.monotonic() + timeout
+            while not done.wait(0.2):
+                reason = CANCELLED if cancel is not None and cancel.is_set() else None
+                if time.monotonic() > deadline:
+                    reason = f"build timed out after {timeout:.0f} s"
+                if reason:
+                    stopped.append(reason)
+                    try:
+                        container.kill()
+                    except DockerException:
+                        pass
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        pending = b""
+        try:
+            for chunk in container.logs(stream=True, follow=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    log("       " + line.decode("utf-8", "replace").rstrip("\r"))
+            if pending:
+                log("       " + pending.decode("utf-8", "replace"))
+            code = int(container.wait()["StatusCode"])
+        finally:
+            done.set()
+            watcher.join()
+        if stopped:
+            raise BuildFailed(stopped[0])
+        return code

@@ -1,0 +1,110 @@
+"""The dependency step of a build: take the zipped tree from the cache, or install and cache it.
+
+A warm build (same runtime, architecture, builder and dependency list) runs no installer at all:
+it copies the cached zip's compressed entries straight into the artifact.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from laambda.build.artifact import tree_entries, write_zip
+from laambda.build.builders.base import Builder, InstallPlan
+from laambda.build.builders.docker import DockerBuilder
+from laambda.build.builders.node import NodeBuilder
+from laambda.build.builders.wheels import WheelBuilder
+from laambda.build.cache import DependencyCache, cache_key
+from laambda.build.detect import write_dependency_files
+from laambda.config import Settings
+from laambda.deploy.s3 import ObjectStore
+from laambda.domain.runtime import Detection
+from laambda.errors import BuildFailed
+
+
+def choose_builder(settings: Settings, language: str) -> Builder:
+    """The builder the settings name: an engine over the Docker API, or the host's installers."""
+    if settings.builder == "docker":
+        return DockerBuilder(settings)
+    return NodeBuilder() if language == "node" else WheelBuilder()
+
+
+def install(
+    src: Path,
+    detection: Detection,
+    *,
+    app_name: str,
+    architecture: str,
+    workdir: Path,
+    settings: Settings,
+    store: ObjectStore | None,
+    log: Callable[[str], None],
+    cancel: threading.Event | None,
+    deadline: float,
+) -> Path | None:
+    """The zip of the app's installed dependencies, or None when it declares none."""
+    spec_dir = workdir / "dependency-files"
+    text = write_dependency_files(src, detection, spec_dir)
+    language = detection.runtime.language
+    if not _declares_any(text, language):
+        log(f"-----> No dependencies declared in {detection.manifest}")
+        return None
+    builder = choose_builder(settings, language)
+    key = cache_key(
+        runtime=detection.runtime.identifier,
+        architecture=architecture,
+        builder=builder.name,
+        dependencies=text,
+    )
+    cache = DependencyCache(settings, store, app_name, log)
+    hit = cache.fetch(key)
+    if hit is not None:
+        path, meta = hit
+        log(f"-----> Installing {detection.manifest} (cached: {meta.get('packages')} packages)")
+        return path
+    log(f"-----> Installing {detection.manifest} with the {builder.name} builder")
+    out = workdir / "dependencies"
+    out.mkdir(parents=True, exist_ok=True)
+    plan = InstallPlan(
+        runtime=detection.runtime,
+        architecture=architecture,
+        files=spec_dir,
+        lockfile=detection.lockfile,
+        workdir=workdir,
+        cache_dir=settings.data_dir / "download-cache",
+    )
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise BuildFailed(f"build timed out after {settings.build_timeout} s")
+    builder.install(plan, out, log=log, cancel=cancel, timeout=remaining)
+    deps_zip = workdir / "dependencies.zip"
+    write_zip(tree_entries(out), deps_zip)
+    packages = _count_packages(out, language)
+    cache.save(key, deps_zip, packages=packages)
+    log(f"-----> Installed {packages} packages")
+    return deps_zip
+
+
+def _declares_any(text: str, language: str) -> bool:
+    if language == "node":
+        return '"dependencies"' in text or "lockfileVersion" in text
+    lines = (re.sub(r"#.*", "", line).strip() for line in text.splitlines())
+    return any(lines)
+
+
+def _count_packages(out: Path, language: str) -> int:
+    if language == "node":
+        modules = out / "node_modules"
+        return (
+            sum(
+                1 if not d.name.startswith("@") else len(list(d.iterdir()))
+                for d in modules.iterdir()
+                if d.is_dir() and not d.name.startswith(".")
+            )
+            if modules.is_dir()
+            else 0
+        )
+    return len(list(out.glob("*.dist-info")))

@@ -1,0 +1,110 @@
+"""The Procfile: one Lambda function per line, `name: module.function`.
+
+Pure: takes text, returns entries. Every error names the line and shows a correct one, because
+the person reading it is looking at a rejected `git push`, not at this code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from laambda.errors import BuildFailed
+
+MAX_FUNCTION_NAME = 64  # Lambda's limit on a function name
+EXAMPLE = "create: CreateThumbnail.handler"
+NO_PROCFILE = (
+    "no Procfile found at the root of the repository: add one with a line per function, "
+    f"such as\n    {EXAMPLE}\n    resize: images.resize.handler"
+)
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_PY_HANDLER = re.compile(rf"^{_IDENT}(\.{_IDENT})*\.{_IDENT}$")
+_NODE_HANDLER = re.compile(rf"^[A-Za-z0-9_@-][A-Za-z0-9_.@-]*(/[A-Za-z0-9_.@-]+)*\.{_IDENT}$")
+_NODE_EXTENSIONS = (".js", ".mjs", ".cjs")
+
+
+@dataclass(frozen=True)
+class ProcfileEntry:
+    name: str
+    handler: str
+    line: int
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Procfile:
+    entries: tuple[ProcfileEntry, ...]
+
+    def as_dict(self) -> dict[str, str]:
+        """Entry name -> handler, in Procfile order (dicts keep insertion order)."""
+        return {entry.name: entry.handler for entry in self.entries}
+
+
+def parse_procfile(text: str, *, app_name: str, language: str = "python") -> Procfile:
+    """Parse a Procfile for an app; raise BuildFailed naming the first bad line."""
+    handler_pattern = _NODE_HANDLER if language == "node" else _PY_HANDLER
+    entries: list[ProcfileEntry] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"Procfile line {number}"
+        name, colon, handler = (part.strip() for part in line.partition(":"))
+        if not colon or not name or not handler:
+            raise BuildFailed(
+                f"{where}: '{line}' is not 'name: module.function'; write it like '{EXAMPLE}'"
+            )
+        if not _NAME.match(name):
+            raise BuildFailed(
+                f"{where}: the name '{name}' may hold only lowercase letters, digits, '-' and "
+                f"'_', starting with a letter or digit; for example '{EXAMPLE}'"
+            )
+        function_name = f"{app_name}-{name}"
+        if len(function_name) > MAX_FUNCTION_NAME:
+            raise BuildFailed(
+                f"{where}: the function name '{function_name}' is {len(function_name)} characters"
+                f" long; Lambda allows {MAX_FUNCTION_NAME}: shorten '{name}' to at most "
+                f"{MAX_FUNCTION_NAME - len(app_name) - 1} characters"
+            )
+        if name in seen:
+            raise BuildFailed(
+                f"{where}: the name '{name}' is already used on line {seen[name]}; "
+                "each function needs its own name"
+            )
+        if not handler_pattern.match(handler):
+            shape = "path/module.function" if language == "node" else "package.module.function"
+            raise BuildFailed(
+                f"{where}: the handler '{handler}' is not '{shape}'; for example '{EXAMPLE}'"
+            )
+        seen[name] = number
+        entries.append(ProcfileEntry(name=name, handler=handler, line=number))
+    if not entries:
+        raise BuildFailed(f"the Procfile declares no function: add a line such as '{EXAMPLE}'")
+    return Procfile(entries=tuple(entries))
+
+
+def handler_files(entry: ProcfileEntry, *, language: str) -> tuple[str, ...]:
+    """The files, relative to the source root, any one of which provides the handler's module."""
+    if language == "node":
+        return tuple(entry.module + ext for ext in _NODE_EXTENSIONS)
+    path = entry.module.replace(".", "/")
+    return (f"{path}.py", f"{path}/__init__.py")
+
+
+def check_handlers(procfile: Procfile, files: Collection[str], *, language: str) -> None:
+    """Fail naming the Procfile line and the file looked for when a handler's module is missing."""
+    for entry in procfile.entries:
+        candidates = handler_files(entry, language=language)
+        if not any(candidate in files for candidate in candidates):
+            raise BuildFailed(
+                f"Procfile line {entry.line}: the handler '{entry.handler}' of '{entry.name}' "
+                f"needs {' or '.join(candidates)} in the repository, and there is none; "
+                "fix the module path or commit the file"
+            )

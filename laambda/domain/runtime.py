@@ -1,0 +1,185 @@
+"""Which Lambda runtime a source tree needs, in the buildpack spirit: first match wins.
+
+Pure: `detect_runtime` takes the text of the few files that decide (name -> text) and a date,
+and returns the runtime with the reasons, so the build log can say what was found and why.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from laambda.domain.runtime_table import RUNTIMES
+from laambda.errors import BuildFailed
+
+PYTHON_MARKERS = ("requirements.txt", "pyproject.toml", "Pipfile", "Pipfile.lock")
+NODE_MARKERS = ("package.json",)
+VERSION_FILES = (".python-version", "runtime.txt", ".nvmrc")
+LOCK_FILES = ("uv.lock", "poetry.lock", "package-lock.json", "npm-shrinkwrap.json")
+ARCHITECTURES = ("x86_64", "arm64")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    identifier: str
+    language: str
+    version: str
+    os: str
+    glibc: str
+    deprecation: date
+    block_create: date
+    block_update: date
+
+    def wheel_platform(self, architecture: str) -> str:
+        """The manylinux platform tag of this runtime's Amazon Linux, e.g. manylinux_2_17_x86_64."""
+        machine = "aarch64" if architecture == "arm64" else "x86_64"
+        return f"manylinux_{self.glibc}_{machine}"
+
+
+@dataclass(frozen=True)
+class Detection:
+    runtime: Runtime
+    reason: str  # "found requirements.txt"
+    version_reason: str  # "from .python-version", "newest supported"
+    manifest: str  # the file that lists the dependencies
+    lockfile: str | None
+    warnings: tuple[str, ...]
+
+
+ALL_RUNTIMES = tuple(Runtime(**row) for row in RUNTIMES)
+
+
+def supported(language: str, *, today: date) -> list[Runtime]:
+    """Runtimes of a language that Lambda still accepts today, newest first."""
+    return [r for r in ALL_RUNTIMES if r.language == language and r.block_update > today]
+
+
+def _supported_list(language: str, today: date) -> str:
+    return ", ".join(r.identifier for r in supported(language, today=today))
+
+
+def check_runtime(identifier: str, *, today: date, source: str) -> tuple[Runtime, list[str]]:
+    """The runtime with its deprecation warnings; BuildFailed when Lambda does not accept it."""
+    runtime = next((r for r in ALL_RUNTIMES if r.identifier == identifier), None)
+    language = "node" if identifier.startswith("node") else "python"
+    if runtime is None:
+        raise BuildFailed(
+            f"{identifier} ({source}) is not a Lambda runtime laambda knows; "
+            f"supported: {_supported_list(language, today)}"
+        )
+    newest = supported(runtime.language, today=today)[0].identifier
+    if runtime.block_update <= today:
+        raise BuildFailed(
+            f"{identifier} ({source}) is no longer accepted by Lambda (since "
+            f"{runtime.block_update.isoformat()}); supported: "
+            f"{_supported_list(runtime.language, today)}"
+        )
+    warnings = []
+    if runtime.deprecation <= today:
+        warnings.append(
+            f"{identifier} was deprecated by Lambda on {runtime.deprecation.isoformat()}; Lambda "
+            f"stops accepting it on {runtime.block_update.isoformat()} (new functions from "
+            f"{runtime.block_create.isoformat()}): move to {newest}"
+        )
+    return runtime, warnings
+
+
+def _python_version(files: Mapping[str, str], today: date) -> tuple[str, str]:
+    for name, pattern in (
+        (".python-version", r"(\d+)\.(\d+)"),
+        ("runtime.txt", r"python-(\d+)\.(\d+)"),
+    ):
+        if name in files:
+            text = next((ln.strip() for ln in files[name].splitlines() if ln.strip()), "")
+            match = re.match(pattern, text)
+            if not match:
+                raise BuildFailed(
+                    f"{name} says '{text}', which is not a Python version; "
+                    f"write it like '{'python-3.12' if name == 'runtime.txt' else '3.12'}'"
+                )
+            return f"python{match[1]}.{match[2]}", f"from {name}"
+    return supported("python", today=today)[0].identifier, "newest supported"
+
+
+def _node_majors(spec: str, candidates: list[int]) -> list[int]:
+    """The candidate majors an engines.node / .nvmrc spec admits (the common range forms)."""
+    spec = spec.strip().lstrip("v")
+    if spec in ("", "*", "node", "latest") or spec.startswith("lts"):
+        return candidates
+    admitted: list[int] = []
+    for alternative in spec.split("||"):
+        low = re.search(r">=?\s*v?(\d+)", alternative)
+        high = re.search(r"<(=?)\s*v?(\d+)", alternative)
+        if low:
+            top = int(high[2]) + (1 if high[1] else 0) if high else 10**6
+            admitted += [m for m in candidates if int(low[1]) <= m < top]
+        elif number := re.search(r"(\d+)", alternative):
+            admitted.append(int(number[1]))
+    return admitted
+
+
+def _node_version(files: Mapping[str, str], today: date) -> tuple[str, str]:
+    majors = [int(r.version) for r in supported("node", today=today)]
+    spec, source = "", "newest supported"
+    try:
+        engines = json.loads(files["package.json"]).get("engines") or {}
+    except (ValueError, AttributeError):
+        raise BuildFailed("package.json is not valid JSON: fix it and push again") from None
+    if isinstance(engines, dict) and isinstance(engines.get("node"), str):
+        spec, source = engines["node"], "from engines.node in package.json"
+    elif ".nvmrc" in files:
+        spec, source = files[".nvmrc"].strip(), "from .nvmrc"
+    admitted = _node_majors(spec, majors) if spec else majors
+    if not admitted:
+        raise BuildFailed(
+            f"Node.js '{spec}' ({source}) is not a version Lambda accepts; "
+            f"supported: {_supported_list('node', today)}"
+        )
+    best = max(admitted, key=lambda m: (m in majors, m))
+    return f"nodejs{best}.x", source
+
+
+def detect_runtime(
+    files: Mapping[str, str], *, today: date, requested: str | None = None
+) -> Detection:
+    """Detect the language and runtime from the root files of a source tree."""
+    marker = next((m for m in (*PYTHON_MARKERS, *NODE_MARKERS) if m in files), None)
+    if marker is None:
+        raise BuildFailed(
+            "no supported app found at the root of the repository: looked for "
+            f"{', '.join(PYTHON_MARKERS)} (Python) and {', '.join(NODE_MARKERS)} (Node.js)"
+        )
+    language = "node" if marker in NODE_MARKERS else "python"
+    if requested:
+        identifier, version_reason = requested, "set for the app"
+    elif language == "python":
+        identifier, version_reason = _python_version(files, today)
+    else:
+        identifier, version_reason = _node_version(files, today)
+    runtime, warnings = check_runtime(identifier, today=today, source=version_reason)
+    if runtime.language != language:
+        raise BuildFailed(
+            f"the app's runtime is {identifier}, but the repository is a "
+            f"{'Node.js' if language == 'node' else 'Python'} app (found {marker}); "
+            "change the app's runtime or the repository"
+        )
+    manifest, lockfile = marker, None
+    if marker == "pyproject.toml":
+        lockfile = next((f for f in ("uv.lock", "poetry.lock") if f in files), None)
+    elif marker == "Pipfile" and "Pipfile.lock" in files:
+        lockfile = "Pipfile.lock"
+    elif marker == "package.json":
+        lockfile = next(
+            (f for f in ("package-lock.json", "npm-shrinkwrap.json") if f in files), None
+        )
+    return Detection(
+        runtime=runtime,
+        reason=f"found {marker}" + (f" and {lockfile}" if lockfile else ""),
+        version_reason=version_reason,
+        manifest=manifest,
+        lockfile=lockfile,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Start a real Docker-API engine (podman) and make the Debian build image, idempotently.
+#
+# Prints, on stdout, shell lines to eval:
+#   export DOCKER_HOST=unix:///…/podman.sock
+#   export LAAMBDA_TEST_BUILD_IMAGE=localhost/laambda-build-python:<recipe hash>
+#   export CONTAINERS_CONF=…/containers.conf
+# Everything else goes to stderr. A second run answers within a second or two.
+# Usage:  eval "$(bash scripts/container-engine.sh)"
+# Env:    LAAMBDA_ENGINE_DIR (default <repo>/.cache/container-engine) holds the socket, the
+#         engine's log, containers.conf and the cached image tar.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dir="${LAAMBDA_ENGINE_DIR:-$root/.cache/container-engine}"
+mkdir -p "$dir"
+sock="$dir/podman.sock"
+say() { echo "container-engine: $*" >&2; }
+
+# 1. the tools, from Debian's packages
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v mmdebstrap >/dev/null; then
+    say "installing podman, runc and mmdebstrap"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq podman runc mmdebstrap uidmap >&2
+fi
+
+# 2. crun fails on hybrid cgroups and the default ulimits cannot be set here
+export CONTAINERS_CONF="$dir/containers.conf"
+cat >"$CONTAINERS_CONF.tmp" <<'EOF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+cgroup_manager = "cgroupfs"
+runtime = "runc"
+EOF
+mv "$CONTAINERS_CONF.tmp" "$CONTAINERS_CONF"
+
+# 3. the Docker-API service, unless its socket already answers
+answers() { curl -sf --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; }
+if ! answers; then
+    say "starting podman system service on $sock"
+    rm -f "$sock"
+    setsid nohup podman system service --time=0 "unix://$sock" >"$dir/engine.log" 2>&1 </dev/null &
+    for _ in $(seq 1 100); do answers && break; sleep 0.1; done
+    answers || { say "the engine did not answer; see $dir/engine.log"; exit 1; }
+fi
+
+# 4. the build image, keyed by its recipe; the tar is cached so a new engine store is quick too
+packages="python3,python3-pip,python3-venv,zip,ca-certificates"
+recipe="mmdebstrap --variant=apt --include=$packages bookworm"
+tag="$(printf '%s' "$recipe" | sha256sum | cut -c1-12)"
+image="localhost/laambda-build-python:$tag"
+if ! podman image exists "$image"; then
+    tar="$dir/build-image-$tag.tar"
+    if [ ! -s "$tar" ]; then
+        say "assembling the build image from Debian's packages (about 30 s)"
+        mmdebstrap --quiet --format=tar --variant=apt --include="$packages" bookworm "$tar.tmp" >&2
+        mv "$tar.tmp" "$tar"
+    fi
+    say "importing $image"
+    podman import --quiet "$tar" "$image" >&2
+fi
+
+echo "export DOCKER_HOST=unix://$sock"
+echo "export LAAMBDA_TEST_BUILD_IMAGE=$image"
+echo "export CONTAINERS_CONF=$CONTAINERS_CONF"
