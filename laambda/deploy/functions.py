@@ -1,0 +1,200 @@
+"""One function's half of a deploy: make $LATEST match the spec, then publish a version.
+
+Nothing here moves `live`, so a failure at any point leaves the running release alone;
+the Deployer moves every alias only once every function has its version (two phases).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from laambda.deploy import aliases
+from laambda.deploy.calls import LambdaCalls, is_missing
+from laambda.errors import DeployFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda.type_defs import FunctionConfigurationTypeDef
+
+APP_TAG = "laambda:app"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Procfile entry as Lambda runs it; the function is named `<app>-<name>`."""
+
+    name: str
+    handler: str
+    runtime: str
+    architecture: str
+    role: str
+    memory: int
+    timeout: int
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Code:
+    """The app's artifact in S3: one object shared by every function of the app."""
+
+    bucket: str
+    key: str
+    sha256: str
+
+    @property
+    def lambda_sha(self) -> str:
+        """Lambda reports CodeSha256 as the base64 of the digest, not the hex."""
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A function ready to go live: the version to point `live` at, and where it points now."""
+
+    name: str
+    version: str
+    live: str | None
+    fresh: bool = False
+    code_updated: bool = False
+    config_updated: bool = False
+
+
+def function_name(app: str, entry: str) -> str:
+    return f"{app}-{entry}"
+
+
+def prepare(
+    calls: LambdaCalls, app: str, spec: FunctionSpec, code: Code, *, description: str
+) -> Prepared:
+    """Create or update the function and publish a version; `live` is not touched.
+
+    `fresh` says the function has never been live (created now, or by an attempt that
+    died), so a failed deploy may delete it.
+    """
+    client = calls.client
+    name = function_name(app, spec.name)
+    current = _current(calls, name, app)
+    code_updated = config_updated = False
+    if current is None:
+        calls.create(
+            client.create_function,
+            FunctionName=name,
+            Role=spec.role,
+            Handler=spec.handler,
+            Runtime=spec.runtime,  # type: ignore[arg-type]
+            Architectures=[spec.architecture],  # type: ignore[list-item]
+            MemorySize=spec.memory,
+            Timeout=spec.timeout,
+            Environment={"Variables": spec.environment},
+            Code={"S3Bucket": code.bucket, "S3Key": code.key},
+            Tags={APP_TAG: app},
+        )
+        calls.wait("function_active_v2", name)
+        live = None
+    else:
+        live = aliases.live_version(calls, name)
+        if current["CodeSha256"] != code.lambda_sha or _architecture(current) != spec.architecture:
+            calls.call(
+                client.update_function_code,
+                FunctionName=name,
+                S3Bucket=code.bucket,
+                S3Key=code.key,
+                Architectures=[spec.architecture],  # type: ignore[list-item]
+            )
+            calls.wait("function_updated_v2", name)
+            code_updated = True
+        if differences(current, spec):
+            calls.call(
+                client.update_function_configuration,
+                FunctionName=name,
+                Role=spec.role,
+                Handler=spec.handler,
+                Runtime=spec.runtime,  # type: ignore[arg-type]
+                MemorySize=spec.memory,
+                Timeout=spec.timeout,
+                Environment={"Variables": spec.environment},
+            )
+            calls.wait("function_updated_v2", name)
+            config_updated = True
+    published = calls.call(
+        client.publish_version,
+        FunctionName=name,
+        CodeSha256=code.lambda_sha,
+        Description=description,
+    )
+    # Lambda hands back the newest version when nothing changed since it: make sure that
+    # version really is this spec, or the release would record someone else's code.
+    if published.get("CodeSha256") != code.lambda_sha or differences(published, spec):
+        raise DeployFailed(
+            f"{name}: Lambda answered with version {published['Version']}, which does not hold "
+            "this release's code and settings"
+        )
+    return Prepared(
+        name=name,
+        version=published["Version"],
+        live=live,
+        fresh=live is None,
+        code_updated=code_updated,
+        config_updated=config_updated,
+    )
+
+
+def pin(calls: LambdaCalls, name: str, version: str) -> Prepared | None:
+    """A recorded version to go live again (rollback), or None when it was deleted."""
+    try:
+        calls.call(calls.client.get_function, FunctionName=name, Qualifier=version)
+    except ClientError as exc:
+        if is_missing(exc):
+            return None
+        raise
+    live = aliases.live_version(calls, name)
+    return Prepared(name=name, version=version, live=live)
+
+
+def never_live(calls: LambdaCalls, name: str, app: str) -> bool:
+    """True for this app's function that exists without a `live` alias: no release uses it."""
+    try:
+        if _current(calls, name, app) is None:
+            return False
+    except DeployFailed:  # not this app's function: never ours to delete
+        return False
+    return aliases.live_version(calls, name) is None
+
+
+def differences(config: FunctionConfigurationTypeDef | Any, spec: FunctionSpec) -> list[str]:
+    """The settings in which a function's configuration differs from its spec."""
+    wanted: dict[str, object] = {
+        "Role": spec.role,
+        "Handler": spec.handler,
+        "Runtime": spec.runtime,
+        "MemorySize": spec.memory,
+        "Timeout": spec.timeout,
+    }
+    changed = [key for key, value in wanted.items() if config.get(key) != value]
+    if (config.get("Environment") or {}).get("Variables", {}) != spec.environment:
+        changed.append("Environment")
+    return changed
+
+
+def _architecture(config: FunctionConfigurationTypeDef) -> str:
+    return (config.get("Architectures") or ["x86_64"])[0]
+
+
+def _current(calls: LambdaCalls, name: str, app: str) -> FunctionConfigurationTypeDef | None:
+    """$LATEST of the function, refusing one that laambda did not make for this app."""
+    try:
+        found = calls.call(calls.client.get_function, FunctionName=name)
+    except ClientError as exc:
+        if is_missing(exc):
+            return None
+        raise
+    owner = found.get("Tags", {}).get(APP_TAG)
+    if owner != app:
+        raise DeployFailed(
+            f"{name}: a Lambda function of that name exists and is not app {app!r}'s "
+            f"(its {APP_TAG} tag is {owner!r}); rename the Procfile entry or delete that function"
+        )
+    return found["Configuration"]

@@ -1,0 +1,337 @@
+"""The deploy engine: turns a release into Lambda functions, versions and `live` aliases.
+
+It knows nothing of the database: the worker hands it specs and recorded versions and
+records what it returns. A release goes live in two phases so that nothing is ever
+half-live (DESIGN.md): first every function gets a published version (nothing that runs
+changes), then every `live` alias moves; if one move fails, the moved ones move back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from laambda.deploy import aliases, prune
+from laambda.deploy.calls import Backoff, LambdaCalls, error_message, is_missing
+from laambda.deploy.functions import (
+    APP_TAG,
+    Code,
+    FunctionSpec,
+    Prepared,
+    function_name,
+    never_live,
+    pin,
+    prepare,
+)
+from laambda.deploy.pool import run_all
+from laambda.errors import DeployFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+    from laambda.deploy.s3 import ObjectStore
+
+__all__ = ["DeployOutcome", "Deployer", "FunctionSpec", "artifact_key", "function_name"]
+
+
+def artifact_key(sha256: str) -> str:
+    """Content-addressed: a key never holds other bytes, so a rollback finds its code."""
+    return f"artifacts/{sha256}.zip"
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    """What a release left in AWS: the version `live` now points at, per function name."""
+
+    versions: dict[str, str]
+    bytes_uploaded: int = 0
+    code_updates: int = 0
+    config_updates: int = 0
+    aliases_moved: int = 0
+    created: tuple[str, ...] = ()  # live for the first time
+    redeployed: tuple[str, ...] = ()  # rollback targets whose version was gone
+    removed: tuple[str, ...] = ()
+    not_removed: tuple[str, ...] = ()  # stale functions AWS refused to delete (logged)
+
+
+class Deployer:
+    """Applies releases to Lambda; safe to run again after a worker died mid-way.
+
+    Calls are retried on throttling and on updates in progress; any other AWS error
+    becomes DeployFailed carrying AWS's message, with every alias where it was.
+    """
+
+    def __init__(
+        self,
+        client: LambdaClient,
+        store: ObjectStore,
+        *,
+        concurrency: int,
+        log: Callable[[str], None],
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.calls = LambdaCalls(client, backoff=backoff)
+        self.store = store
+        self.concurrency = concurrency
+        self._log = log
+        self._log_lock = threading.Lock()
+
+    def log(self, line: str) -> None:
+        with self._log_lock:  # lines come from the pool's threads
+            self._log(line)
+
+    def deploy(
+        self,
+        app: str,
+        specs: list[FunctionSpec],
+        *,
+        artifact: Path | None,
+        sha256: str,
+        description: str,
+        previous: Collection[str] | None = None,
+    ) -> DeployOutcome:
+        """Make `specs` live from the artifact `sha256`.
+
+        `artifact` is the local zip, uploaded unless S3 has it already; None for config and
+        resource releases, whose artifact is in S3 since their build. `previous` names the
+        functions of the release that was live, deleted when not in `specs`; None finds them
+        by their `laambda:app` tag.
+        """
+        uploaded = self._upload(artifact, sha256) if artifact is not None else 0
+        outcome = self._release(app, specs, {}, sha256, description, previous)
+        return replace(outcome, bytes_uploaded=uploaded)
+
+    def rollback(
+        self,
+        app: str,
+        specs: list[FunctionSpec],
+        *,
+        targets: Mapping[str, str],
+        sha256: str,
+        description: str,
+        previous: Collection[str] | None = None,
+    ) -> DeployOutcome:
+        """Move `live` back to the recorded versions `targets` (function name -> version).
+
+        Functions whose recorded version is gone (pruned, or the function deleted) are
+        deployed again from the artifact `sha256`, within the same all-or-nothing move.
+        """
+        return self._release(app, specs, targets, sha256, description, previous)
+
+    def _release(
+        self,
+        app: str,
+        specs: list[FunctionSpec],
+        targets: Mapping[str, str],
+        sha256: str,
+        description: str,
+        previous: Collection[str] | None,
+    ) -> DeployOutcome:
+        by_name = {function_name(app, spec.name): spec for spec in specs}
+        if len(by_name) != len(specs):
+            raise DeployFailed(f"two Procfile entries of {app} make the same function name")
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            wanted = {name: targets[name] for name in by_name if name in targets}
+            pinned = [item for item in run_all(pool, self._pin, wanted.items()) if item]
+            pinned_names = {item.name for item in pinned}
+            todo = [spec for name, spec in by_name.items() if name not in pinned_names]
+            prepared = self._prepare(pool, app, todo, sha256, description)
+            ready = pinned + prepared
+            moved = self._go_live(pool, ready)
+            stale = self._stale(app, set(by_name), previous)
+            removed, not_removed = self._remove(pool, stale)
+        return DeployOutcome(
+            versions={item.name: item.version for item in sorted(ready, key=lambda i: i.name)},
+            code_updates=sum(item.code_updated for item in prepared),
+            config_updates=sum(item.config_updated for item in prepared),
+            aliases_moved=moved,
+            created=tuple(sorted(item.name for item in prepared if item.live is None)),
+            redeployed=tuple(sorted(set(targets) & {item.name for item in prepared})),
+            removed=tuple(removed),
+            not_removed=tuple(not_removed),
+        )
+
+    def _upload(self, artifact: Path, sha256: str) -> int:
+        key = artifact_key(sha256)
+        if not self.store.put_file(key, artifact):
+            self.log(f"Artifact sha256:{sha256[:12]} is already in the object store")
+            return 0
+        size = artifact.stat().st_size
+        self.log(f"Uploaded artifact sha256:{sha256[:12]} ({size / 1e6:.1f} MB)")
+        return size
+
+    def _pin(self, target: tuple[str, str]) -> Prepared | None:
+        name, version = target
+        found = pin(self.calls, name, version)
+        if found is None:
+            self.log(f"{name}: version {version} is gone; deploying the artifact again")
+        return found
+
+    def _prepare(
+        self,
+        pool: ThreadPoolExecutor,
+        app: str,
+        specs: list[FunctionSpec],
+        sha256: str,
+        description: str,
+    ) -> list[Prepared]:
+        """Phase one: every function gets a published version; nothing live changes."""
+        if not specs:
+            return []
+        key = artifact_key(sha256)
+        if not self.store.exists(key):
+            raise DeployFailed(f"artifact sha256:{sha256} is not in the object store ({key})")
+        code = Code(self.store.bucket, key, sha256)
+        names = [function_name(app, spec.name) for spec in specs]
+        self.log(f"Deploying {len(names)} functions: {', '.join(sorted(names))}")
+
+        def one(spec: FunctionSpec) -> Prepared:
+            item = prepare(self.calls, app, spec, code, description=description)
+            self.log(f"{item.name}: version {item.version}{_changes(item)}")
+            return item
+
+        try:
+            return run_all(pool, one, specs, context=lambda spec: function_name(app, spec.name))
+        except DeployFailed:
+            # functions that were never live go again: no release refers to them
+            self._remove(pool, [name for name in names if self._never_live(name, app)])
+            raise
+
+    def _never_live(self, name: str, app: str) -> bool:
+        try:
+            return never_live(self.calls, name, app)
+        except ClientError:  # cleaning up must not hide why the deploy failed
+            return False
+
+    def _go_live(self, pool: ThreadPoolExecutor, ready: list[Prepared]) -> int:
+        """Phase two: move every `live`; on any failure move the moved ones back."""
+        to_move = [item for item in ready if item.live != item.version]
+        moved: list[Prepared] = []
+        lock = threading.Lock()
+
+        def move(item: Prepared) -> None:
+            aliases.point(self.calls, item.name, item.version, exists=item.live is not None)
+            with lock:
+                moved.append(item)
+
+        try:
+            run_all(pool, move, to_move, context=lambda item: item.name)
+        except Exception as failure:
+            reason = failure.message if isinstance(failure, DeployFailed) else str(failure)
+            self.log(f"Moving live failed ({reason}); moving {len(moved)} aliases back")
+
+            def back(item: Prepared) -> None:
+                aliases.restore(self.calls, item.name, item.live)
+
+            try:
+                run_all(pool, back, moved, context=lambda item: item.name)
+            except DeployFailed as again:
+                raise DeployFailed(f"{reason}; moving back failed too: {again.message}") from None
+            self._remove(pool, [item.name for item in to_move if item.live is None])
+            raise
+        if to_move:
+            self.log(f"live moved on {len(to_move)} functions")
+        return len(to_move)
+
+    def _stale(self, app: str, names: set[str], previous: Collection[str] | None) -> list[str]:
+        if previous is not None:
+            return sorted(set(previous) - names)
+        return sorted(self.functions_of(app, candidates=lambda name: name not in names))
+
+    def functions_of(
+        self, app: str, *, candidates: Callable[[str], bool] | None = None
+    ) -> set[str]:
+        """The app's functions in AWS: named `<app>-…` and tagged as the app's.
+
+        The tag matters: app `thumbs`'s prefix also matches app `thumbs-api`'s functions.
+        """
+        prefix = f"{app}-"
+        found = set()
+        for function in self._list_functions():
+            name = function["FunctionName"]
+            if not name.startswith(prefix) or (candidates and not candidates(name)):
+                continue
+            tags = self.calls.call(self.calls.client.list_tags, Resource=function["FunctionArn"])
+            if tags.get("Tags", {}).get(APP_TAG) == app:
+                found.add(name)
+        return found
+
+    def _list_functions(self) -> Iterator[Mapping[str, str]]:
+        marker: str | None = None
+        while True:
+            client = self.calls.client
+            if marker:
+                page = self.calls.call(client.list_functions, MaxItems=50, Marker=marker)
+            else:
+                page = self.calls.call(client.list_functions, MaxItems=50)
+            for function in page.get("Functions", []):
+                yield {
+                    "FunctionName": function["FunctionName"],
+                    "FunctionArn": function["FunctionArn"],
+                }
+            marker = page.get("NextMarker")
+            if not marker:
+                return
+
+    def remove_functions(self, names: Iterable[str]) -> list[str]:
+        """Delete whole functions (every version and alias); returns those deleted."""
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            removed, failed = self._remove(pool, sorted(set(names)))
+        if failed:
+            raise DeployFailed(f"could not delete {', '.join(failed)}")
+        return removed
+
+    def prune_versions(self, name: str, keep: Collection[str]) -> list[str]:
+        """Delete the versions of one function that no retained release refers to."""
+        try:
+            deleted = prune.prune_versions(self.calls, name, keep)
+        except ClientError as exc:
+            raise DeployFailed(f"{name}: {error_message(exc)}") from None
+        if deleted:
+            self.log(f"{name}: pruned {len(deleted)} old versions")
+        return deleted
+
+    def prune(self, keep: Mapping[str, Collection[str]]) -> dict[str, list[str]]:
+        """prune_versions for many functions (function name -> versions to keep), in parallel."""
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            results = run_all(pool, lambda name: self.prune_versions(name, keep[name]), keep)
+        return dict(zip(keep, results, strict=True))
+
+    def _remove(self, pool: ThreadPoolExecutor, names: list[str]) -> tuple[list[str], list[str]]:
+        """Delete functions, logging failures instead of raising: the release is decided."""
+        removed: list[str] = []
+        failed: list[str] = []
+
+        def one(name: str) -> None:
+            try:
+                self.calls.create(self.calls.client.delete_function, FunctionName=name)
+            except ClientError as exc:
+                if not is_missing(exc):
+                    self.log(f"{name}: could not be deleted: {error_message(exc)}")
+                    failed.append(name)
+                    return
+            self.log(f"{name}: deleted")
+            removed.append(name)
+
+        for future in [pool.submit(one, name) for name in names]:
+            future.result()
+        return sorted(removed), sorted(failed)
+
+
+def _changes(item: Prepared) -> str:
+    changes = [
+        label
+        for label, changed in (
+            ("created", item.live is None),
+            ("code updated", item.code_updated),
+            ("configuration updated", item.config_updated),
+        )
+        if changed
+    ]
+    return f" ({', '.join(changes)})" if changes else ""
