@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from laambda.db.models import App, Build, User
 
 
-class _Base(SQLAlchemyModelFactory):  # type: ignore[misc]
+class _Base(SQLAlchemyModelFactory):
     class Meta:
         abstract = True
         sqlalchemy_session_persistence = "flush"
@@ -50,6 +50,21 @@ class BuildFactory(_Base):
 
 
 ALL = (UserFactory, AppFactory, BuildFactory)
+
+
+def user(**fields: Any) -> User:
+    made: User = UserFactory(**fields)
+    return made
+
+
+def app(**fields: Any) -> App:
+    made: App = AppFactory(**fields)
+    return made
+
+
+def build(**fields: Any) -> Build:
+    made: Build = BuildFactory(**fields)
+    return made
 
 
 def bind(session: Session) -> None:

@@ -47,9 +47,9 @@ def _validation_error(_request: Request, exc: RequestValidationError) -> JSONRes
     """422 naming each field and the rule it broke, in one line."""
     problems = []
     for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"] if part not in ("body", "query", "path"))
+        field = ".".join(
+            str(part) for part in error["loc"] if part not in ("body", "query", "path")
+        )
         message = str(error["msg"]).removeprefix("Value error, ")
         problems.append(f"{field or 'body'}: {message}")
-    return JSONResponse(
-        {"error": "InvalidInput", "detail": "; ".join(problems)}, status_code=422
-    )
+    return JSONResponse({"error": "InvalidInput", "detail": "; ".join(problems)}, status_code=422)

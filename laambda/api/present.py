@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laambda.api.schemas.app import AppRead
+from laambda.api.schemas.release import ChangeRead, ReleaseDetail, ReleaseRead
 from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.models import App, Release, User
-from laambda.api.schemas.app import AppRead
-from laambda.api.schemas.release import ChangeRead, ReleaseDetail, ReleaseRead
 from laambda.services.config import ChangeResult
 
 
@@ -18,7 +18,7 @@ def _emails(session: Session, releases: list[Release]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(User.id, User.email).where(User.id.in_(ids))).all()
-    return {user_id: email for user_id, email in rows}
+    return {int(user_id): str(email) for user_id, email in rows}
 
 
 def releases(session: Session, rows: list[Release]) -> list[ReleaseRead]:

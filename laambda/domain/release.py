@@ -81,9 +81,13 @@ def rollback_target(releases: Sequence[ReleaseSummary], requested: int | None) -
         raise RollbackProblem(f"v{requested} does not exist")
     if target.status == "failed":
         reason = f": {target.error}" if target.error else ""
-        raise RollbackProblem(f"v{requested} failed to deploy{reason}; pick a release that succeeded")
+        raise RollbackProblem(
+            f"v{requested} failed to deploy{reason}; pick a release that succeeded"
+        )
     if target.status != "succeeded":
-        raise RollbackProblem(f"v{requested} is {target.status}, not deployed; pick a release that succeeded")
+        raise RollbackProblem(
+            f"v{requested} is {target.status}, not deployed; pick a release that succeeded"
+        )
     if not target.has_build:
         raise RollbackProblem(f"v{requested} has no build (it was made before the first deploy)")
     if requested == current:

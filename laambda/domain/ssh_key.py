@@ -42,7 +42,7 @@ class PublicKey:
 def parse_public_key(text: str) -> PublicKey:
     """Parse one `type base64 [comment]` line; raises KeyProblem saying what is wrong."""
     parts = text.strip().split(None, 2)
-    if len(parts) < 2:
+    if len(parts) < 2 or "PRIVATE KEY" in text:
         raise KeyProblem(
             "not an OpenSSH public key: expected a line like 'ssh-ed25519 AAAA… you@host' "
             "(the contents of ~/.ssh/id_ed25519.pub, not the private key)"

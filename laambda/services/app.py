@@ -17,8 +17,15 @@ ARCHITECTURES = ("x86_64", "arm64")
 
 class AppService:
     def create(
-        self, session: Session, user: User, *, name: str, settings: Settings,
-        role: str | None = None, region: str | None = None, architecture: str | None = None,
+        self,
+        session: Session,
+        user: User,
+        *,
+        name: str,
+        settings: Settings,
+        role: str | None = None,
+        region: str | None = None,
+        architecture: str | None = None,
         runtime: str | None = None,
     ) -> App:
         if (problem := app_name_problem(name)) is not None:
@@ -36,8 +43,12 @@ class AppService:
         if session.scalar(select(exists().where(App.name == name))):
             raise AppExists(f"app '{name}' already exists; choose another name")
         app = App(
-            name=name, role_arn=role, region=region or settings.aws_region,
-            architecture=architecture, runtime=runtime, owner_id=user.id,
+            name=name,
+            role_arn=role,
+            region=region or settings.aws_region,
+            architecture=architecture,
+            runtime=runtime,
+            owner_id=user.id,
         )
         session.add(app)
         try:

@@ -12,11 +12,18 @@ from laambda.db.models import AuditEvent, User
 
 class AuditService:
     def record(
-        self, session: Session, user: User | None, *, action: str, app: str | None = None,
+        self,
+        session: Session,
+        user: User | None,
+        *,
+        action: str,
+        app: str | None = None,
         **detail: Any,
     ) -> None:
         session.add(
-            AuditEvent(user_id=user.id if user else None, app_name=app, action=action, detail=detail)
+            AuditEvent(
+                user_id=user.id if user else None, app_name=app, action=action, detail=detail
+            )
         )
 
     def for_app(self, session: Session, app: str, *, limit: int = 100) -> list[AuditEvent]:

@@ -31,11 +31,19 @@ class ConfigService:
         return release_service.config(session, app, cipher)
 
     def change(
-        self, session: Session, app: App, *, user: User, changes: Mapping[str, str | None],
-        cipher: Cipher, applier: ReleaseApplier,
+        self,
+        session: Session,
+        app: App,
+        *,
+        user: User,
+        changes: Mapping[str, str | None],
+        cipher: Cipher,
+        applier: ReleaseApplier,
     ) -> ChangeResult:
         """Set (value) and unset (None) keys of a locked app in one release."""
-        problems = [p for key, value in changes.items() if value is not None and (p := key_problem(key))]
+        problems = [
+            p for key, value in changes.items() if value is not None and (p := key_problem(key))
+        ]
         if problems:
             raise InvalidInput("; ".join(problems))
         current = release_service.config(session, app, cipher)
@@ -56,15 +64,24 @@ class ConfigService:
         self._store(session, app, {k: new[k] for k in set_keys}, unset_keys, cipher)
         current_build = release_service.current_build(session, app)
         release = release_service.create(
-            session, app, user=user, kind="config",
+            session,
+            app,
+            user=user,
+            kind="config",
             description=config_description(sorted(set_keys), sorted(unset_keys)),
-            build_id=current_build.id if current_build else None, config=new, cipher=cipher,
+            build_id=current_build.id if current_build else None,
+            config=new,
+            cipher=cipher,
             applier=applier,
         )
         return ChangeResult(release, release.description)
 
     def _store(
-        self, session: Session, app: App, values: Mapping[str, str], unset: list[str],
+        self,
+        session: Session,
+        app: App,
+        values: Mapping[str, str],
+        unset: list[str],
         cipher: Cipher,
     ) -> None:
         for key, value in values.items():

@@ -40,16 +40,27 @@ class FunctionService:
             function_name = f"{app.name}-{name}"
             infos.append(
                 FunctionInfo(
-                    name=name, function_name=function_name, handler=str(handler),
-                    memory=resources.memory, timeout=resources.timeout,
+                    name=name,
+                    function_name=function_name,
+                    handler=str(handler),
+                    memory=resources.memory,
+                    timeout=resources.timeout,
                     lambda_version=versions.get(function_name),
                 )
             )
         return infos
 
     def change(
-        self, session: Session, app: App, name: str, *, user: User, memory: int | None,
-        timeout: int | None, cipher: Cipher, applier: ReleaseApplier,
+        self,
+        session: Session,
+        app: App,
+        name: str,
+        *,
+        user: User,
+        memory: int | None,
+        timeout: int | None,
+        cipher: Cipher,
+        applier: ReleaseApplier,
     ) -> ChangeResult:
         """Change memory and/or timeout of one function of a locked app: one release."""
         problems = [
@@ -64,7 +75,9 @@ class FunctionService:
             raise InvalidInput("; ".join(problems))
         build = release_service.current_build(session, app)
         if build is None or not build.procfile:
-            raise NotFound(f"app '{app.name}' has no functions yet: push code with a Procfile first")
+            raise NotFound(
+                f"app '{app.name}' has no functions yet: push code with a Procfile first"
+            )
         if name not in build.procfile:
             raise NotFound(
                 f"app '{app.name}' has no function '{name}'; its Procfile has: "
@@ -89,9 +102,15 @@ class FunctionService:
             )
         )
         release = release_service.create(
-            session, app, user=user, kind="resources",
-            description=resources_description(name, old, new), build_id=build.id,
-            config=release_service.config(session, app, cipher), cipher=cipher, applier=applier,
+            session,
+            app,
+            user=user,
+            kind="resources",
+            description=resources_description(name, old, new),
+            build_id=build.id,
+            config=release_service.config(session, app, cipher),
+            cipher=cipher,
+            applier=applier,
         )
         return ChangeResult(release, release.description)
 

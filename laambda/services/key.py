@@ -31,7 +31,9 @@ class KeyService:
         return key
 
     def list(self, session: Session, user: User) -> list[SshKey]:
-        return list(session.scalars(select(SshKey).where(SshKey.user_id == user.id).order_by(SshKey.id)))
+        return list(
+            session.scalars(select(SshKey).where(SshKey.user_id == user.id).order_by(SshKey.id))
+        )
 
     def remove(self, session: Session, user: User, ident: str) -> None:
         """Remove a key by its fingerprint or its name."""

@@ -27,7 +27,9 @@ from laambda.services.audit import audit
 
 
 class ReleaseService:
-    def list(self, session: Session, app: App, *, limit: int = 20, offset: int = 0) -> list[Release]:
+    def list(
+        self, session: Session, app: App, *, limit: int = 20, offset: int = 0
+    ) -> list[Release]:
         query = (
             select(Release)
             .where(Release.app_id == app.id)
@@ -48,7 +50,9 @@ class ReleaseService:
         """The release that runs: the newest one that did not fail."""
         query = (
             select(Release)
-            .where(Release.app_id == app.id, Release.status.in_(("pending", "applying", "succeeded")))
+            .where(
+                Release.app_id == app.id, Release.status.in_(("pending", "applying", "succeeded"))
+            )
             .order_by(Release.version.desc())
             .limit(1)
         )
@@ -61,8 +65,17 @@ class ReleaseService:
         return session.get(Build, release.build_id)
 
     def create(
-        self, session: Session, app: App, *, user: User | None, kind: str, description: str,
-        build_id: int | None, config: dict[str, str], cipher: Cipher, applier: ReleaseApplier,
+        self,
+        session: Session,
+        app: App,
+        *,
+        user: User | None,
+        kind: str,
+        description: str,
+        build_id: int | None,
+        config: dict[str, str],
+        cipher: Cipher,
+        applier: ReleaseApplier,
         rollback_of: int | None = None,
     ) -> Release:
         """Record the next release of a locked app and hand it to the applier after commit."""
@@ -82,26 +95,48 @@ class ReleaseService:
         session.add(release)
         session.flush()
         audit.record(
-            session, user, action=f"release.{kind}", app=app.name,
-            version=release.version, description=description,
+            session,
+            user,
+            action=f"release.{kind}",
+            app=app.name,
+            version=release.version,
+            description=description,
         )
         release_id = release.id
         after_commit(session, lambda: applier.apply(release_id))
         return release
 
     def deploy(
-        self, session: Session, app: App, build: Build, *, user: User | None, cipher: Cipher,
+        self,
+        session: Session,
+        app: App,
+        build: Build,
+        *,
+        user: User | None,
+        cipher: Cipher,
         applier: ReleaseApplier,
     ) -> Release:
         """The release of a successful build, with the app's current config and settings."""
         return self.create(
-            session, app, user=user, kind="deploy", description=deploy_description(build.commit),
-            build_id=build.id, config=self.config(session, app, cipher), cipher=cipher,
+            session,
+            app,
+            user=user,
+            kind="deploy",
+            description=deploy_description(build.commit),
+            build_id=build.id,
+            config=self.config(session, app, cipher),
+            cipher=cipher,
             applier=applier,
         )
 
     def rollback(
-        self, session: Session, app: App, *, user: User, version: int | None, cipher: Cipher,
+        self,
+        session: Session,
+        app: App,
+        *,
+        user: User,
+        version: int | None,
+        cipher: Cipher,
         applier: ReleaseApplier,
     ) -> Release:
         """v(N+1) with vK's build, config and function settings (Heroku's rollback)."""
@@ -121,9 +156,16 @@ class ReleaseService:
         config: dict[str, str] = cipher.decrypt_json(target.config_encrypted)
         self._restore(session, app, config, target.function_settings, cipher)
         return self.create(
-            session, app, user=user, kind="rollback",
-            description=rollback_description(target_version), build_id=target.build_id,
-            config=config, cipher=cipher, applier=applier, rollback_of=target_version,
+            session,
+            app,
+            user=user,
+            kind="rollback",
+            description=rollback_description(target_version),
+            build_id=target.build_id,
+            config=config,
+            cipher=cipher,
+            applier=applier,
+            rollback_of=target_version,
         )
 
     def config(self, session: Session, app: App, cipher: Cipher) -> dict[str, str]:
@@ -139,7 +181,11 @@ class ReleaseService:
         return {row.name: {"memory": row.memory, "timeout": row.timeout} for row in rows}
 
     def _restore(
-        self, session: Session, app: App, config: dict[str, str], settings: dict[str, Any],
+        self,
+        session: Session,
+        app: App,
+        config: dict[str, str],
+        settings: dict[str, Any],
         cipher: Cipher,
     ) -> None:
         """Make the app's current config and settings those of a release being returned to."""

@@ -45,7 +45,7 @@ class UserService:
             raise NotFound(f"user '{email}' does not exist")
         return user
 
-    def list(self, session: Session) -> list[User]:
+    def all(self, session: Session) -> list[User]:
         return list(session.scalars(select(User).order_by(User.id)))
 
     def delete(self, session: Session, email: str, *, actor: User) -> None:

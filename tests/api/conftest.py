@@ -27,8 +27,7 @@ def api_settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(api_settings: Settings, sessions: sessionmaker[Session], db: Session) -> FastAPI:
-    factories.bind(db)
+def api(api_settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app = create_app(api_settings)
     app.state.sessions = sessions
     app.state.applier = InlineApplier(sessions)
@@ -44,7 +43,7 @@ def client(api: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def make_user(db: Session) -> Callable[..., tuple[User, Auth]]:
     def make(email: str | None = None, *, admin: bool = False) -> tuple[User, Auth]:
-        user = factories.UserFactory(is_admin=admin, **({"email": email} if email else {}))
+        user = factories.user(is_admin=admin, **({"email": email} if email else {}))
         _, token = user_service.create_token(db, user, name="test")
         db.commit()
         return user, {"Authorization": f"Bearer {token}"}
@@ -65,7 +64,7 @@ def auth(alice: tuple[User, Auth]) -> Auth:
 @pytest.fixture
 def app_row(db: Session, alice: tuple[User, Auth]) -> App:
     """An app named 'thumbs' that alice collaborates on."""
-    app = factories.AppFactory(name="thumbs", owner_id=alice[0].id)
+    app = factories.app(name="thumbs", owner_id=alice[0].id)
     db.add(Collaborator(app_id=app.id, user_id=alice[0].id))
     db.commit()
     return app

@@ -73,9 +73,10 @@ class TestListAndAccess:
         assert response.json()["detail"] == (
             "permission denied: you are not a collaborator of 'bobs-app'"
         )
-        assert client.patch(
-            "/v1/apps/bobs-app/config", json={"A": "1"}, headers=auth
-        ).status_code == 403
+        assert (
+            client.patch("/v1/apps/bobs-app/config", json={"A": "1"}, headers=auth).status_code
+            == 403
+        )
 
     def test_missing_app_is_404(self, client: TestClient, auth: Auth) -> None:
         response = client.get("/v1/apps/nope", headers=auth)

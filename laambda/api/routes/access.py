@@ -31,7 +31,7 @@ def me(user: CurrentUser) -> UserRead:
 
 @router.get("/users", tags=["users"])
 def list_users(session: SessionDep, _admin: AdminUser) -> list[UserRead]:
-    return [UserRead.model_validate(u) for u in user_service.list(session)]
+    return [UserRead.model_validate(u) for u in user_service.all(session)]
 
 
 @router.post("/users", tags=["users"], status_code=status.HTTP_201_CREATED)

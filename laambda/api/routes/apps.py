@@ -11,9 +11,16 @@ router = APIRouter(prefix="/apps", tags=["apps"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_app(body: AppCreate, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> AppRead:
+def create_app(
+    body: AppCreate, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> AppRead:
     app = app_service.create(
-        session, user, name=body.name, settings=settings, role=body.role, region=body.region,
+        session,
+        user,
+        name=body.name,
+        settings=settings,
+        role=body.role,
+        region=body.region,
         architecture=body.architecture,
     )
     return present.app(app, settings)

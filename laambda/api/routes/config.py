@@ -18,7 +18,7 @@ def show_config(
 ) -> dict[str, str]:
     """The config vars; values are masked unless `reveal=true`."""
     config = config_service.show(session, app_service.get_for(session, user, app), cipher)
-    return dict(sorted(config.items())) if reveal else {key: MASK for key in sorted(config)}
+    return dict(sorted(config.items())) if reveal else dict.fromkeys(sorted(config), MASK)
 
 
 @router.patch("")

@@ -31,7 +31,13 @@ def change_function(
     """Change memory and/or timeout of one function: one release."""
     locked = app_service.get_for(session, user, app, lock=True)
     result = function_service.change(
-        session, locked, name, user=user, memory=body.memory, timeout=body.timeout,
-        cipher=cipher, applier=applier,
+        session,
+        locked,
+        name,
+        user=user,
+        memory=body.memory,
+        timeout=body.timeout,
+        cipher=cipher,
+        applier=applier,
     )
     return present.change(session, result)

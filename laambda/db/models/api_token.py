@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

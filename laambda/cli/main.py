@@ -1,0 +1,14 @@
+"""The `laambda` command: a thin client of the REST API, plus the server's own commands."""
+
+from __future__ import annotations
+
+import typer
+
+from laambda.server import admin, api, migrate
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
+)
+app.command("api", help="Run the REST API (server side).")(api)
+app.command("migrate", help="Create or upgrade the database schema (server side).")(migrate)
+app.add_typer(admin, name="admin")

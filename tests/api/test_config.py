@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laambda.db.models import ConfigVar, Release
+
+Auth = dict[str, str]
+
+
+class TestSetAndUnset:
+    @pytest.mark.usefixtures("app_row")
+    def test_several_keys_make_one_release(
+        self,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        response = client.patch(
+            "/v1/apps/thumbs/config", json={"BUCKET": "photos", "TIMEOUT": "3"}, headers=auth
+        )
+        assert response.status_code == 200, response.text
+        release = response.json()["release"]
+        assert release["version"] == 1
+        assert release["description"] == "Set BUCKET, TIMEOUT"
+        assert release["user"] == "alice@example.com"
+        unset = client.patch("/v1/apps/thumbs/config", json={"TIMEOUT": None}, headers=auth)
+        assert unset.json()["release"]["description"] == "Unset TIMEOUT"
+        both = client.patch(
+            "/v1/apps/thumbs/config", json={"DEBUG": "1", "BUCKET": None}, headers=auth
+        )
+        assert both.json()["release"]["description"] == "Set DEBUG; unset BUCKET"
+        versions = [
+            r["version"] for r in client.get("/v1/apps/thumbs/releases", headers=auth).json()
+        ]
+        assert versions == [3, 2, 1]
+
+    @pytest.mark.usefixtures("app_row")
+    def test_values_are_masked_unless_asked(
+        self,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        client.patch("/v1/apps/thumbs/config", json={"BUCKET": "photos"}, headers=auth)
+        assert client.get("/v1/apps/thumbs/config", headers=auth).json() == {"BUCKET": "********"}
+        revealed = client.get("/v1/apps/thumbs/config?reveal=true", headers=auth).json()
+        assert revealed == {"BUCKET": "photos"}
+
+    @pytest.mark.usefixtures("app_row")
+    def test_nothing_changed_makes_no_release(
+        self,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        client.patch("/v1/apps/thumbs/config", json={"BUCKET": "photos"}, headers=auth)
+        again = client.patch("/v1/apps/thumbs/config", json={"BUCKET": "photos"}, headers=auth)
+        assert again.status_code == 200
+        assert again.json()["release"] is None
+        assert again.json()["detail"].startswith("nothing changed")
+        missing = client.patch("/v1/apps/thumbs/config", json={"NOPE": None}, headers=auth)
+        assert missing.json()["release"] is None
+        assert len(client.get("/v1/apps/thumbs/releases", headers=auth).json()) == 1
+
+    @pytest.mark.usefixtures("app_row")
+    def test_values_are_encrypted_at_rest(
+        self, client: TestClient, auth: Auth, db: Session
+    ) -> None:
+        secret = "s3cr3t-value-never-plain"
+        client.patch("/v1/apps/thumbs/config", json={"TOKEN": secret}, headers=auth)
+        stored = db.scalars(select(ConfigVar.value_encrypted)).all()
+        snapshots = db.scalars(select(Release.config_encrypted)).all()
+        assert stored
+        assert snapshots
+        for blob in [*stored, *snapshots]:
+            assert secret.encode() not in bytes(blob)
+
+    @pytest.mark.usefixtures("app_row")
+    def test_release_detail_shows_key_names_not_values(
+        self,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        client.patch("/v1/apps/thumbs/config", json={"TOKEN": "hidden-value"}, headers=auth)
+        detail = client.get("/v1/apps/thumbs/releases/1", headers=auth)
+        assert detail.json()["config_keys"] == ["TOKEN"]
+        assert "hidden-value" not in detail.text
+
+
+class TestValidation:
+    @pytest.mark.usefixtures("app_row")
+    def test_reserved_names_are_refused_by_name(
+        self,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        for key in ("AWS_REGION", "AWS_LAMBDA_FUNCTION_NAME", "_HANDLER", "LAMBDA_TASK_ROOT"):
+            response = client.patch("/v1/apps/thumbs/config", json={key: "x"}, headers=auth)
+            assert response.status_code == 422, key
+            assert response.json()["detail"] == f"{key} is reserved by AWS Lambda and cannot be set"
+
+    @pytest.mark.usefixtures("app_row")
+    def test_invalid_names_are_refused(
+        self,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        response = client.patch("/v1/apps/thumbs/config", json={"1BAD-KEY": "x"}, headers=auth)
+        assert response.status_code == 422
+        assert "'1BAD-KEY' is not a valid config var name" in response.json()["detail"]
+
+    @pytest.mark.usefixtures("app_row")
+    def test_over_four_kb_says_by_how_much(
+        self,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        client.patch("/v1/apps/thumbs/config", json={"A": "x" * 2000}, headers=auth)
+        response = client.patch("/v1/apps/thumbs/config", json={"B": "y" * 2100}, headers=auth)
+        assert response.status_code == 422
+        # A(1) + 2000 + B(1) + 2100 = 4102 bytes
+        assert "4102 bytes, 6 bytes over Lambda's limit of 4096 bytes" in response.json()["detail"]
+        assert client.get("/v1/apps/thumbs/config", headers=auth).json() == {"A": "********"}
+        assert len(client.get("/v1/apps/thumbs/releases", headers=auth).json()) == 1

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from laambda.config import Settings
+from laambda.db.models import App, User
+from tests.api.test_releases import deploy
+
+Auth = dict[str, str]
+
+
+class TestResources:
+    def test_lists_functions_with_defaults(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        functions = client.get("/v1/apps/thumbs/functions", headers=auth).json()
+        assert [
+            (f["function_name"], f["handler"], f["memory"], f["timeout"]) for f in functions
+        ] == [
+            ("thumbs-create", "CreateThumbnail.handler", 1024, 10),
+            ("thumbs-resize", "ResizeThumbnail.handler", 1024, 10),
+        ]
+
+    def test_memory_change_is_one_release(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        response = client.patch(
+            "/v1/apps/thumbs/functions/create", json={"memory": 2048}, headers=auth
+        )
+        assert response.status_code == 200, response.text
+        release = response.json()["release"]
+        assert (release["version"], release["description"]) == (
+            2,
+            "Set memory of create to 2048 MB",
+        )
+        assert release["function_settings"] == {"create": {"memory": 2048, "timeout": 10}}
+        both = client.patch(
+            "/v1/apps/thumbs/functions/resize", json={"memory": 512, "timeout": 30}, headers=auth
+        )
+        assert both.json()["release"]["description"] == (
+            "Set memory of resize to 512 MB and timeout to 30 s"
+        )
+        same = client.patch("/v1/apps/thumbs/functions/create", json={"memory": 2048}, headers=auth)
+        assert same.json()["release"] is None
+        assert same.json()["detail"].startswith("nothing changed")
+
+    def test_limits_name_the_field(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        low = client.patch("/v1/apps/thumbs/functions/create", json={"memory": 64}, headers=auth)
+        assert low.status_code == 422
+        assert low.json()["detail"] == "memory: Input should be greater than or equal to 128"
+        high = client.patch("/v1/apps/thumbs/functions/create", json={"timeout": 901}, headers=auth)
+        assert high.json()["detail"] == "timeout: Input should be less than or equal to 900"
+
+    def test_unknown_function_lists_the_procfile(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        none_yet = client.patch("/v1/apps/thumbs/functions/web", json={"memory": 256}, headers=auth)
+        assert none_yet.status_code == 404
+        assert "no functions yet" in none_yet.json()["detail"]
+        deploy(db, app_row, alice[0], api_settings)
+        response = client.patch("/v1/apps/thumbs/functions/web", json={"memory": 256}, headers=auth)
+        assert response.json()["detail"] == (
+            "app 'thumbs' has no function 'web'; its Procfile has: create, resize"
+        )
+
+    def test_rollback_restores_function_settings(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        client.patch("/v1/apps/thumbs/functions/create", json={"memory": 2048}, headers=auth)
+        client.post("/v1/apps/thumbs/rollback", json={"version": 1}, headers=auth)
+        functions = client.get("/v1/apps/thumbs/functions", headers=auth).json()
+        assert functions[0]["memory"] == 1024

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from laambda.domain.env_vars import config_problems, environment_size, key_problem
+
+
+def test_valid_and_reserved_keys() -> None:
+    assert key_problem("BUCKET_NAME") is None
+    assert key_problem("AWS_LAMBDA_EXEC_WRAPPER") is None
+    assert (
+        key_problem("AWS_SESSION_TOKEN")
+        == "AWS_SESSION_TOKEN is reserved by AWS Lambda and cannot be set"
+    )
+    assert "not a valid config var name" in (key_problem("MY-KEY") or "")
+    assert "not a valid config var name" in (key_problem("_X") or "")
+
+
+def test_size_counts_utf8_bytes() -> None:
+    assert environment_size({"K": "é"}) == 3
+    problems = config_problems({"K": "x" * 4095, "AWS_REGION": "x"})
+    assert problems[0].startswith("AWS_REGION is reserved")
+    assert "4107 bytes, 11 bytes over" in problems[1]
