@@ -5,10 +5,12 @@ from __future__ import annotations
 import typer
 
 from laambda.server import admin, api, migrate
+from laambda.up import up
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
 )
 app.command("api", help="Run the REST API (server side).")(api)
 app.command("migrate", help="Create or upgrade the database schema (server side).")(migrate)
+app.command("up", help="Run the whole platform on this machine.")(up)
 app.add_typer(admin, name="admin")
