@@ -29,6 +29,10 @@ def _clean_name(name: str) -> str:
     return "/".join(parts)
 
 
+def _relative(name: str) -> str:
+    return "/".join(p for p in name.split("/") if p not in ("", "."))
+
+
 def _link_inside(name: str, target: str) -> bool:
     """Whether a symlink at `name` pointing at `target` stays inside the tree."""
     if target.startswith("/"):
@@ -94,8 +98,9 @@ def unpack_source(
                         "it points outside the repository"
                     )
             elif member.islnk():
-                source = _clean_name(member.linkname)
-                if not (root / source).is_file() or (root / source).is_symlink():
+                source = posixpath.normpath("/" + member.linkname).lstrip("/")
+                outside = member.linkname.startswith("/") or source != _relative(member.linkname)
+                if outside or not (root / source).is_file() or (root / source).is_symlink():
                     raise BuildFailed(
                         f"the source archive holds a hard link '{name}' to '{member.linkname}', "
                         "which is not a file of the repository; refused"

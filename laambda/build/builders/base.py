@@ -97,11 +97,12 @@ def run_streaming(
     lines: list[str] = []
     assert process.stdout is not None
     try:
-        for raw in process.stdout:
-            line = raw.rstrip("\n")
-            lines.append(line)
-            log(f"       {line}")
-        code = process.wait()
+        with process:
+            for raw in process.stdout:
+                line = raw.rstrip("\n")
+                lines.append(line)
+                log(f"       {line}")
+            code = process.wait()
     finally:
         done.set()
         watcher.join()

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from laambda.domain.runtime import ALL_RUNTIMES, detect_runtime, supported
+from laambda.errors import BuildFailed
+
+TODAY = date(2026, 11, 28)
+
+
+def detect(files: dict[str, str], **kwargs: object):  # type: ignore[no-untyped-def]
+    return detect_runtime(files, today=TODAY, **kwargs)  # type: ignore[arg-type]
+
+
+class TestPython:
+    def test_requirements_defaults_to_the_newest_python(self) -> None:
+        found = detect({"requirements.txt": "pillow\n"})
+        assert found.runtime.identifier == "python3.14"
+        assert found.reason == "found requirements.txt"
+        assert found.version_reason == "newest supported"
+        assert found.warnings == ()
+
+    @pytest.mark.parametrize(
+        ("name", "text", "runtime"),
+        [
+            (".python-version", "3.12.4\n", "python3.12"),
+            ("runtime.txt", "python-3.13.1", "python3.13"),
+        ],
+    )
+    def test_version_files(self, name: str, text: str, runtime: str) -> None:
+        found = detect({"requirements.txt": "", name: text})
+        assert found.runtime.identifier == runtime
+        assert found.version_reason == f"from {name}"
+
+    def test_pyproject_with_uv_lock(self) -> None:
+        found = detect({"pyproject.toml": "[project]", "uv.lock": ""})
+        assert (found.manifest, found.lockfile) == ("pyproject.toml", "uv.lock")
+        assert found.reason == "found pyproject.toml and uv.lock"
+
+    def test_pipfile(self) -> None:
+        found = detect({"Pipfile": "", "Pipfile.lock": "{}"})
+        assert (found.manifest, found.lockfile) == ("Pipfile", "Pipfile.lock")
+
+    def test_deprecated_runtime_builds_with_a_warning_giving_the_date(self) -> None:
+        found = detect({"requirements.txt": "", ".python-version": "3.11"})
+        assert found.runtime.identifier == "python3.11"
+        assert "deprecated by Lambda on 2026-06-30" in found.warnings[0]
+        assert "stops accepting it on 2027-02-28" in found.warnings[0]
+
+    def test_runtime_lambda_no_longer_accepts_is_refused_with_the_supported_list(self) -> None:
+        with pytest.raises(BuildFailed) as info:
+            detect({"requirements.txt": "", ".python-version": "3.9"})
+        assert "python3.9 (from .python-version) is no longer accepted" in info.value.message
+        assert "supported: python3.14, python3.13, python3.12, python3.11, python3.10" in (
+            info.value.message
+        )
+
+    def test_unknown_version_is_refused(self) -> None:
+        with pytest.raises(BuildFailed, match="python3.7 .* not a Lambda runtime"):
+            detect({"requirements.txt": "", "runtime.txt": "python-3.7.2"})
+
+    def test_malformed_version_file(self) -> None:
+        with pytest.raises(BuildFailed, match="runtime.txt says 'py3'"):
+            detect({"requirements.txt": "", "runtime.txt": "py3"})
+
+    def test_app_setting_overrides_and_must_match_the_language(self) -> None:
+        assert detect({"requirements.txt": ""}, requested="python3.12").runtime.version == "3.12"
+        with pytest.raises(BuildFailed, match="the repository is a Python app"):
+            detect({"requirements.txt": ""}, requested="nodejs22.x")
+
+
+class TestNode:
+    @pytest.mark.parametrize(
+        ("engines", "runtime"),
+        [(None, "nodejs24.x"), ("20.x", "nodejs20.x"), (">=22", "nodejs24.x"),
+         ("^22.1.0", "nodejs22.x"), (">=18 <23", "nodejs22.x")],
+    )  # fmt: skip
+    def test_engines_node(self, engines: str | None, runtime: str) -> None:
+        package = {"name": "a"} | ({"engines": {"node": engines}} if engines else {})
+        found = detect({"package.json": json.dumps(package)})
+        assert found.runtime.identifier == runtime
+
+    def test_nvmrc_and_lock_file(self) -> None:
+        found = detect({"package.json": "{}", ".nvmrc": "v22.11.0", "package-lock.json": "{}"})
+        assert found.runtime.identifier == "nodejs22.x"
+        assert found.version_reason == "from .nvmrc"
+        assert found.lockfile == "package-lock.json"
+
+    def test_unsupported_node_is_refused(self) -> None:
+        with pytest.raises(
+            BuildFailed, match=r"nodejs16.x \(from engines.node.* supported: nodejs24.x"
+        ):
+            detect({"package.json": json.dumps({"engines": {"node": "16"}})})
+
+
+def test_nothing_recognised_says_what_was_looked_for() -> None:
+    with pytest.raises(BuildFailed) as info:
+        detect({"README.md": ""})
+    assert "requirements.txt, pyproject.toml, Pipfile, Pipfile.lock (Python)" in info.value.message
+    assert "package.json (Node.js)" in info.value.message
+
+
+def test_table_platforms() -> None:
+    by_id = {r.identifier: r for r in ALL_RUNTIMES}
+    assert by_id["python3.11"].wheel_platform("x86_64") == "manylinux_2_17_x86_64"
+    assert by_id["python3.12"].wheel_platform("arm64") == "manylinux_2_34_aarch64"
+    assert [r.identifier for r in supported("node", today=TODAY)] == [
+        "nodejs24.x",
+        "nodejs22.x",
+        "nodejs20.x",
+    ]
