@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
 
 from laambda.config import Settings
@@ -122,7 +122,7 @@ def injected_error(
     code: str, message: str, status: int = 400
 ) -> tuple[AWSResponse, dict[str, Any]]:
     """What a before-call hook returns to make botocore raise this AWS error for the call."""
-    http = AWSResponse("http://injected.invalid", status, {}, None)
+    http = AWSResponse("http://injected.invalid", status, HTTPHeaders(), None)
     parsed = {
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": status},

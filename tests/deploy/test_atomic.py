@@ -50,7 +50,7 @@ class TestHalfwayFailure:
         )
         before = aliases(lambda_client, list(v1.versions))
 
-        def refuse(params: dict[str, Any], **_: Any) -> object:
+        def refuse(params: dict[str, Any], **_: Any) -> Any:
             # one alias is refused once the others have moved
             if f"/functions/{app}-e/aliases/live" in params["url_path"]:
                 time.sleep(0.5)
