@@ -56,7 +56,7 @@ def install(
     key = cache_key(
         runtime=detection.runtime.identifier,
         architecture=architecture,
-        builder=builder.name,
+        builder=_identity(builder, settings, detection.runtime.identifier),
         dependencies=text,
     )
     cache = DependencyCache(settings, store, app_name, log)
@@ -86,6 +86,13 @@ def install(
     cache.save(key, deps_zip, packages=packages)
     log(f"-----> Installed {packages} packages")
     return deps_zip
+
+
+def _identity(builder: Builder, settings: Settings, runtime: str) -> str:
+    """What besides the dependency list decides the installed tree: the builder and its image."""
+    if builder.name == "docker":
+        return f"docker {settings.build_image(runtime)}"
+    return builder.name
 
 
 def _declares_any(text: str, language: str) -> bool:

@@ -8,6 +8,7 @@ only the dependency files and an empty output folder are mounted, never the app'
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -24,9 +25,13 @@ from laambda.errors import BuildFailed
 _CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 _PASSED_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL",
                "npm_config_registry")  # fmt: skip
+# Wheels (downloaded, or built here from sdists) are kept in the mounted cache and found there
+# by the next build ("File was already downloaded"); the install itself never touches the index.
 _PYTHON = (
-    "python3 -m pip install --no-compile --disable-pip-version-check --progress-bar off "
-    "-r /laambda/spec/requirements.txt -t /laambda/out"
+    "python3 -m pip wheel --disable-pip-version-check --progress-bar off "
+    "-r /laambda/spec/requirements.txt -w /laambda/cache/wheels && "
+    "python3 -m pip install --disable-pip-version-check --no-compile --no-index "
+    "--find-links /laambda/cache/wheels -r /laambda/spec/requirements.txt -t /laambda/out"
 )
 _NODE = (
     "cp /laambda/spec/* /laambda/out/ && cd /laambda/out && "
@@ -81,7 +86,13 @@ class DockerBuilder:
         image = self.settings.build_image(plan.runtime.identifier)
         platform = "linux/arm64" if plan.architecture == "arm64" else "linux/amd64"
         self._image(client, image, platform, log)
-        cache = plan.cache_dir / "docker"
+        # one download cache per image and platform: a wheel built from an sdist in one image
+        # must not be installed by another
+        cache = (
+            plan.cache_dir
+            / "docker"
+            / hashlib.sha256(f"{image} {platform}".encode()).hexdigest()[:16]
+        )
         cache.mkdir(parents=True, exist_ok=True)
         volumes = {
             str(plan.files.resolve()): {"bind": "/laambda/spec", "mode": "ro"},

@@ -1,0 +1,127 @@
+"""The Docker builder against a real Docker-API engine (podman) and a Debian build image."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import docker
+import pytest
+
+from laambda.build.pipeline import build_source
+from laambda.config import Settings
+from laambda.deploy.s3 import ObjectStore
+from laambda.errors import BuildFailed
+from tests.build.conftest import APPS, Build, BuildFn, Engine, make_builder, tar_of, tar_of_app
+from tests.build.test_wheels import run_handler, wheel_tags
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def docker_settings(
+    engine: Engine, session_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return session_settings.model_copy(
+        update={
+            "builder": "docker",
+            "build_images": {"python3.11": engine.image},
+            "data_dir": tmp_path_factory.mktemp("docker-data"),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def thumbs(
+    docker_settings: Settings, session_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Build, Build, BuildFn]:
+    base = tmp_path_factory.mktemp("thumbs-docker")
+    build = make_builder(docker_settings, session_store, base)
+    tarball = tar_of_app("thumbs", base / "thumbs.tar")
+    return build(tarball), build(tarball), build
+
+
+def test_pillow_app_built_in_the_image(
+    thumbs: tuple[Build, Build, BuildFn], engine: Engine, tmp_path: Path
+) -> None:
+    cold, warm, _ = thumbs
+    assert f"-----> Installing in {engine.image} (linux/amd64)" in cold.lines
+    assert any("Successfully installed pillow" in line for line in cold.lines)
+    tags = wheel_tags(cold.result.artifact_path, "pillow")
+    assert tags
+    assert all(t.startswith("cp311-cp311-manylinux") and t.endswith("_x86_64") for t in tags)
+    created = run_handler(
+        cold.result.artifact_path,
+        tmp_path,
+        "CreateThumbnail.handler",
+        {"width": 300, "height": 600},
+    )
+    assert created["size"] == [64, 128]  # type: ignore[index]
+    resized = run_handler(
+        cold.result.artifact_path, tmp_path, "ResizeThumbnail.handler", {"width": 5, "height": 7}
+    )
+    assert resized == {"size": [5, 7], "mode": "RGB"}
+    assert warm.result.sha256 == cold.result.sha256
+    assert "-----> Installing requirements.txt (cached: 1 packages)" in warm.lines
+    assert not [line for line in warm.lines if "Installing in" in line]
+
+
+def test_download_cache_is_mounted(thumbs: tuple[Build, Build, BuildFn], tmp_path: Path) -> None:
+    _, _, build = thumbs
+    changed_deps = tar_of_app(
+        "thumbs", tmp_path / "t.tar", extra={"requirements.txt": "pillow\n# changed\n"}
+    )
+    done = build(changed_deps)
+    assert any("Successfully installed pillow" in line for line in done.lines)
+    assert not [line for line in done.lines if "Downloading pillow" in line]
+
+
+def test_cancel_stops_the_container(
+    docker_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    cancel = threading.Event()
+
+    def log(line: str) -> None:
+        if line.startswith("       "):  # the container's first output
+            cancel.set()
+
+    files = {
+        "requirements.txt": "numpy\npandas\nscipy\n",
+        "Procfile": "a: app.h",
+        "app.py": "",
+        ".python-version": "3.11",
+    }
+    with pytest.raises(BuildFailed, match="^build cancelled$"):
+        build_source(
+            tar_of(files, tmp_path / "src.tar"),
+            app_name="x",
+            workdir=tmp_path / "work",
+            settings=docker_settings,
+            store=None,
+            log=log,
+            cancel=cancel,
+        )
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        assert [c for c in client.containers.list(all=True) if c.image.tags == [engine.image]] == []
+    finally:
+        client.close()
+
+
+def test_missing_image_fails_clearly(docker_settings: Settings, tmp_path: Path) -> None:
+    settings = docker_settings.model_copy(
+        update={"build_images": {"python3.11": "localhost/laambda-no-such-image:1"}}
+    )
+    with pytest.raises(BuildFailed) as info:
+        build_source(
+            tar_of_app("thumbs", tmp_path / "t.tar"),
+            app_name="thumbs",
+            workdir=tmp_path / "work",
+            settings=settings,
+            store=None,
+            log=lambda _: None,
+        )
+    assert (
+        "the build image localhost/laambda-no-such-image:1 is not available" in info.value.message
+    )
+    assert APPS.is_dir()
