@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # storage and queue
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/laambda"
     broker_url: str = "redis://127.0.0.1:6379/0"
+    # build logs stream through Redis to the git receiver, on whichever host it runs
+    redis_url: str = "redis://127.0.0.1:6379/0"
     data_dir: Path = Path.home() / ".local" / "share" / "laambda"
 
     # secrets: config vars are encrypted at rest with a key derived from this
@@ -44,8 +46,10 @@ class Settings(BaseSettings):
     ssh_port: int = Field(default=2222, ge=1, le=65535)
     push_lock_timeout: float = Field(default=600.0, gt=0)
 
-    # applying releases: "inline" records them in-process, "celery" hands them to the worker
-    applier: Literal["inline", "celery"] = "inline"
+    # applying releases: "celery" hands them to the worker, "inline" only records them
+    applier: Literal["inline", "celery"] = "celery"
+    # seconds before the broker hands an unacknowledged task (its worker died) to another worker
+    task_visibility_timeout: int = Field(default=3600, ge=1)
 
     # builds
     builder: Literal["docker", "wheels"] = "wheels"

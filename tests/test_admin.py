@@ -31,7 +31,7 @@ def test_create_admin_prints_a_working_token(database_url: str, tmp_path: Path) 
     lines = result.stdout.splitlines()
     assert lines[0] == "created admin root@example.com"
     token = lines[1].removeprefix("token (shown once): ")
-    with TestClient(create_app(Settings(database_url=database_url))) as client:
+    with TestClient(create_app(Settings(database_url=database_url, applier="inline"))) as client:
         me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["is_admin"] is True
     again = subprocess.run(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.api.routes import access, apps, builds, config, functions, releases
 from laambda.config import Settings, get_settings
@@ -13,6 +15,7 @@ from laambda.crypto import Cipher
 from laambda.db.session import get_engine, make_sessionmaker
 from laambda.errors import LaambdaError
 from laambda.services.applier import InlineApplier, ReleaseApplier
+from laambda.worker.enqueue import CeleryQueue
 
 
 def create_app(settings: Settings | None = None, applier: ReleaseApplier | None = None) -> FastAPI:
@@ -21,10 +24,12 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     api.state.settings = settings
     api.state.sessions = make_sessionmaker(get_engine(settings.database_url))
     api.state.cipher = Cipher(settings.secret_key)
-    api.state.applier = applier or InlineApplier(api.state.sessions)
+    api.state.applier = applier or _applier(settings, api.state.sessions)
+    api.state.streams = redis.Redis.from_url(settings.redis_url)
 
     for module in (apps, config, releases, functions, builds, access):
         api.include_router(module.router, prefix="/v1")
+    api.include_router(builds.cache_router, prefix="/v1")
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -35,6 +40,13 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     api.add_exception_handler(LaambdaError, _laambda_error)  # type: ignore[arg-type]
     api.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     return api
+
+
+def _applier(settings: Settings, sessions: sessionmaker[Session]) -> ReleaseApplier:
+    """Releases go to the worker; "inline" only records them (nothing to deploy to)."""
+    if settings.applier == "celery":
+        return CeleryQueue(settings)
+    return InlineApplier(sessions)
 
 
 def _laambda_error(_request: Request, exc: LaambdaError) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
+import redis
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.models import User
+from laambda.deploy import aws
+from laambda.deploy.s3 import ObjectStore
 from laambda.errors import NotAuthenticated, PermissionDenied
 from laambda.services.applier import ReleaseApplier
 from laambda.services.user import user_service
@@ -78,3 +81,24 @@ def get_applier(request: Request) -> ReleaseApplier:
 
 
 ApplierDep = Annotated[ReleaseApplier, Depends(get_applier)]
+
+
+def get_streams(request: Request) -> redis.Redis:
+    """Redis, where build logs stream and cancel requests reach the worker."""
+    client: redis.Redis = request.app.state.streams
+    return client
+
+
+StreamsDep = Annotated[redis.Redis, Depends(get_streams)]
+
+
+def get_store(request: Request) -> ObjectStore:
+    """The S3 object store, made on first use (a boto3 client is slow to make)."""
+    state = request.app.state
+    if getattr(state, "store", None) is None:
+        state.store = ObjectStore(aws.s3_client(state.settings), state.settings.artifact_bucket)
+    store: ObjectStore = state.store
+    return store
+
+
+StoreDep = Annotated[ObjectStore, Depends(get_store)]

@@ -22,7 +22,9 @@ Auth = dict[str, str]
 @pytest.fixture
 def api_settings(database_url: str) -> Settings:
     return Settings(
-        database_url=database_url, default_role="arn:aws:iam::123456789012:role/lambda-basic"
+        database_url=database_url,
+        applier="inline",
+        default_role="arn:aws:iam::123456789012:role/lambda-basic",
     )
 
 

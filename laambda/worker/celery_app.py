@@ -1,0 +1,32 @@
+"""The Celery application. Tasks are acknowledged late and requeued when their worker dies, so
+a deploy cut short is run again; every task is idempotent for that reason."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from laambda.config import Settings
+
+celery_app = Celery(
+    "laambda", include=["laambda.worker.tasks.build", "laambda.worker.tasks.release"]
+)
+celery_app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    accept_content=["json"],
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+
+
+def configure(settings: Settings) -> Celery:
+    """Point the application at the broker from settings (called by workers and senders)."""
+    celery_app.conf.update(
+        broker_url=settings.broker_url,
+        broker_transport_options={"visibility_timeout": settings.task_visibility_timeout},
+        task_time_limit=settings.build_timeout + 600,
+        task_soft_time_limit=settings.build_timeout + 300,
+    )
+    return celery_app

@@ -1,0 +1,20 @@
+"""Sending work to the worker. Only ids travel; tasks are sent by name so the sender does not
+import the tasks (the API process needs neither boto3 nor the build code)."""
+
+from __future__ import annotations
+
+from laambda.config import Settings
+from laambda.worker.celery_app import configure
+
+
+class CeleryQueue:
+    """The release applier (services/applier.py) and the build queue, over Celery."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = configure(settings)
+
+    def apply(self, release_id: int) -> None:
+        self.app.send_task("release.apply", args=[release_id])
+
+    def build(self, build_id: int) -> None:
+        self.app.send_task("build.run", args=[build_id])
