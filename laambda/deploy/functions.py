@@ -7,6 +7,7 @@ the Deployer moves every alias only once every function has its version (two pha
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,7 @@ def prepare(
     current = _current(calls, name, app)
     code_updated = config_updated = False
     if current is None:
-        calls.create(
+        created = calls.create(
             client.create_function,
             FunctionName=name,
             Role=spec.role,
@@ -90,24 +91,33 @@ def prepare(
             Timeout=spec.timeout,
             Environment={"Variables": spec.environment},
             Code={"S3Bucket": code.bucket, "S3Key": code.key},
+            Description=description,
             Tags={APP_TAG: app},
+            Publish=True,
         )
-        calls.wait("function_active_v2", name)
+        if not _settled(created):
+            calls.wait("function_active_v2", name)
         live = None
+        published = created if created["Version"] != "$LATEST" else None
     else:
-        live = aliases.live_version(calls, name)
+        running = _live(calls, name)
+        live = running["Version"] if running else None
+        if running and _holds(running, spec, code):
+            # the release asks for what runs already: no update, no new version
+            return Prepared(name=name, version=running["Version"], live=live)
         if current["CodeSha256"] != code.lambda_sha or _architecture(current) != spec.architecture:
-            calls.call(
+            updated = calls.call(
                 client.update_function_code,
                 FunctionName=name,
                 S3Bucket=code.bucket,
                 S3Key=code.key,
                 Architectures=[spec.architecture],  # type: ignore[list-item]
             )
-            calls.wait("function_updated_v2", name)
+            if not _settled(updated):
+                calls.wait("function_updated_v2", name)
             code_updated = True
         if differences(current, spec):
-            calls.call(
+            updated = calls.call(
                 client.update_function_configuration,
                 FunctionName=name,
                 Role=spec.role,
@@ -117,17 +127,20 @@ def prepare(
                 Timeout=spec.timeout,
                 Environment={"Variables": spec.environment},
             )
-            calls.wait("function_updated_v2", name)
+            if not _settled(updated):
+                calls.wait("function_updated_v2", name)
             config_updated = True
-    published = calls.call(
-        client.publish_version,
-        FunctionName=name,
-        CodeSha256=code.lambda_sha,
-        Description=description,
-    )
+        published = None
+    if published is None:
+        published = calls.call(
+            client.publish_version,
+            FunctionName=name,
+            CodeSha256=code.lambda_sha,
+            Description=description,
+        )
     # Lambda hands back the newest version when nothing changed since it: make sure that
     # version really is this spec, or the release would record someone else's code.
-    if published.get("CodeSha256") != code.lambda_sha or differences(published, spec):
+    if not _holds(published, spec, code):
         raise DeployFailed(
             f"{name}: Lambda answered with version {published['Version']}, which does not hold "
             "this release's code and settings"
@@ -164,7 +177,7 @@ def never_live(calls: LambdaCalls, name: str, app: str) -> bool:
     return aliases.live_version(calls, name) is None
 
 
-def differences(config: FunctionConfigurationTypeDef | Any, spec: FunctionSpec) -> list[str]:
+def differences(config: Mapping[str, Any], spec: FunctionSpec) -> list[str]:
     """The settings in which a function's configuration differs from its spec."""
     wanted: dict[str, object] = {
         "Role": spec.role,
@@ -179,8 +192,35 @@ def differences(config: FunctionConfigurationTypeDef | Any, spec: FunctionSpec) 
     return changed
 
 
-def _architecture(config: FunctionConfigurationTypeDef) -> str:
-    return (config.get("Architectures") or ["x86_64"])[0]
+def _holds(config: Mapping[str, Any], spec: FunctionSpec, code: Code) -> bool:
+    """Whether a version (or $LATEST) is exactly this spec running this code."""
+    return (
+        config.get("CodeSha256") == code.lambda_sha
+        and _architecture(config) == spec.architecture
+        and not differences(config, spec)
+    )
+
+
+def _settled(config: Mapping[str, Any]) -> bool:
+    """Lambda said in its answer that the change is applied: no need to poll for it."""
+    return config.get("State") == "Active" and config.get("LastUpdateStatus", "Successful") == (
+        "Successful"
+    )
+
+
+def _live(calls: LambdaCalls, name: str) -> FunctionConfigurationTypeDef | None:
+    """The configuration of the version `live` points at, None without the alias."""
+    try:
+        found = calls.call(calls.client.get_function, FunctionName=name, Qualifier=aliases.ALIAS)
+    except ClientError as exc:
+        if is_missing(exc):
+            return None
+        raise
+    return found["Configuration"]
+
+
+def _architecture(config: Mapping[str, Any]) -> str:
+    return str((config.get("Architectures") or ["x86_64"])[0])
 
 
 def _current(calls: LambdaCalls, name: str, app: str) -> FunctionConfigurationTypeDef | None:

@@ -104,7 +104,9 @@ class Deployer:
         by their `laambda:app` tag.
         """
         uploaded = self._upload(artifact, sha256) if artifact is not None else 0
-        outcome = self._release(app, specs, {}, sha256, description, previous)
+        outcome = self._release(
+            app, specs, {}, sha256, description, previous, stored=artifact is not None
+        )
         return replace(outcome, bytes_uploaded=uploaded)
 
     def rollback(
@@ -132,6 +134,8 @@ class Deployer:
         sha256: str,
         description: str,
         previous: Collection[str] | None,
+        *,
+        stored: bool = False,
     ) -> DeployOutcome:
         by_name = {function_name(app, spec.name): spec for spec in specs}
         if len(by_name) != len(specs):
@@ -141,7 +145,7 @@ class Deployer:
             pinned = [item for item in run_all(pool, self._pin, wanted.items()) if item]
             pinned_names = {item.name for item in pinned}
             todo = [spec for name, spec in by_name.items() if name not in pinned_names]
-            prepared = self._prepare(pool, app, todo, sha256, description)
+            prepared = self._prepare(pool, app, todo, sha256, description, stored=stored)
             ready = pinned + prepared
             moved = self._go_live(pool, ready)
             stale = self._stale(app, set(by_name), previous)
@@ -180,12 +184,14 @@ class Deployer:
         specs: list[FunctionSpec],
         sha256: str,
         description: str,
+        *,
+        stored: bool,
     ) -> list[Prepared]:
         """Phase one: every function gets a published version; nothing live changes."""
         if not specs:
             return []
         key = artifact_key(sha256)
-        if not self.store.exists(key):
+        if not stored and not self.store.exists(key):
             raise DeployFailed(f"artifact sha256:{sha256} is not in the object store ({key})")
         code = Code(self.store.bucket, key, sha256)
         names = [function_name(app, spec.name) for spec in specs]

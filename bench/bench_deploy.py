@@ -1,0 +1,259 @@
+"""Deploy benchmark against moto's server (issue 4): parallel deploys, rollback, redeploy.
+
+    .venv/bin/python bench/bench_deploy.py [--runs 5] [--latency-ms 0]
+
+moto's server runs in a process of its own, as AWS would be. Prints, for one run:
+(a) deploy of a 50-entry app vs a 1-entry app (goal: 50 within 1.5x of 1),
+(b) rollback of the 50-function app (goal: under 1 s),
+(c) the same artifact deployed again (goal: 0 bytes uploaded, 0 code updates).
+
+moto answers a call in a millisecond or two and applies updates at once, where Lambda
+takes tens of milliseconds per call and seconds per update; --latency-ms adds a delay
+before every Lambda call to show the shape of the numbers under AWS-like latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LAAMBDA_SECRET_KEY", "bench-secret-key-that-is-long-enough-0123456789")
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ[_name] = _value
+
+from laambda.config import Settings  # noqa: E402
+from laambda.deploy import aws  # noqa: E402
+from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec  # noqa: E402
+from laambda.deploy.s3 import ObjectStore  # noqa: E402
+
+ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
+
+
+def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)  # noqa: S310
+            return server, url
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("moto_server did not start")
+
+
+def artifact(directory: Path, seed: int, size: int = 2_000_000) -> tuple[Path, str]:
+    """A zip of about `size` bytes (a handler and incompressible data), unique per seed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("main.py", "def handler(event, context):\n    return 'ok'\n")
+        archive.writestr("data.bin", random.Random(seed).randbytes(size))
+    data = buffer.getvalue()
+    sha256 = hashlib.sha256(data).hexdigest()
+    path = directory / f"{sha256}.zip"
+    path.write_bytes(data)
+    return path, sha256
+
+
+def specs(count: int, **environment: str) -> list[FunctionSpec]:
+    return [
+        FunctionSpec(
+            name=f"fn{i}",
+            handler="main.handler",
+            runtime="python3.12",
+            architecture="x86_64",
+            role=ROLE,
+            memory=1024,
+            timeout=10,
+            environment={"BUCKET": "photos", **environment},
+        )
+        for i in range(count)
+    ]
+
+
+class Clock:
+    """Seconds and Lambda API calls of one step, gathered over the runs."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+        self.calls: dict[str, int] = {}
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def count(self, **_: Any) -> None:
+        with self._lock:
+            self._count += 1
+
+    def step(self, name: str, work: Callable[[], DeployOutcome]) -> DeployOutcome:
+        before = self._count
+        start = time.perf_counter()
+        outcome = work()
+        self.seconds.setdefault(name, []).append(time.perf_counter() - start)
+        self.calls[name] = self._count - before
+        return outcome
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.seconds[name])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--concurrency", type=int, default=None, help="default: the setting")
+    args = parser.parse_args()
+    server, url = start_moto()
+    try:
+        run(url, args.runs, args.latency_ms / 1000, args.concurrency)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def run(url: str, runs: int, latency: float, concurrency: int | None) -> None:
+    settings = Settings(aws_endpoint_url=url, artifact_bucket="laambda-bench")
+    if concurrency:
+        settings = Settings(
+            aws_endpoint_url=url, artifact_bucket="laambda-bench", deploy_concurrency=concurrency
+        )
+    aws.client("iam", settings).create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+    store = ObjectStore(aws.s3_client(settings), settings.artifact_bucket)
+    store.ensure_bucket()
+    client = aws.lambda_client(settings)
+    if latency:
+
+        def delay(**_: Any) -> None:
+            time.sleep(latency)
+
+        client.meta.events.register("before-send.lambda.*", delay)
+    clock = Clock()
+    client.meta.events.register("before-call.lambda.*", clock.count)
+    deployer = Deployer(client, store, concurrency=settings.deploy_concurrency, log=lambda _: None)
+    directory = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
+    for n in range(runs):
+        one, fifty = f"one{n}", f"fifty{n}"
+        path1, sha1 = artifact(directory, seed=2 * n)
+        path50, sha50 = artifact(directory, seed=2 * n + 1)
+        clock.step(
+            "one",
+            partial(
+                deployer.deploy,
+                one,
+                specs(1),
+                artifact=path1,
+                sha256=sha1,
+                description="Deploy",
+                previous=(),
+            ),
+        )
+        first = clock.step(
+            "fifty",
+            partial(
+                deployer.deploy,
+                fifty,
+                specs(50),
+                artifact=path50,
+                sha256=sha50,
+                description="Deploy",
+                previous=(),
+            ),
+        )
+        again = clock.step(
+            "again",
+            partial(
+                deployer.deploy,
+                fifty,
+                specs(50),
+                artifact=path50,
+                sha256=sha50,
+                description="Deploy",
+                previous=first.versions,
+            ),
+        )
+        clock.step(
+            "config",
+            partial(
+                deployer.deploy,
+                fifty,
+                specs(50, DEBUG="1"),
+                artifact=None,
+                sha256=sha50,
+                description="Set DEBUG",
+                previous=first.versions,
+            ),
+        )
+        back = clock.step(
+            "rollback",
+            partial(
+                deployer.rollback,
+                fifty,
+                specs(50),
+                targets=first.versions,
+                sha256=sha50,
+                description="Rollback to v1",
+                previous=first.versions,
+            ),
+        )
+        assert back.versions == first.versions
+    ratio = clock.median("fifty") / clock.median("one")
+    print(
+        f"moto_server in its own process; {runs} runs, medians; "
+        f"concurrency {settings.deploy_concurrency}; "
+        f"added latency per Lambda call {latency * 1000:.0f} ms"
+    )
+    print(
+        f"(a) deploy, 1 function, 2 MB artifact:    {clock.median('one'):6.3f} s "
+        f"({clock.calls['one']} Lambda calls)"
+    )
+    print(
+        f"    deploy, 50 functions, 2 MB artifact:  {clock.median('fifty'):6.3f} s "
+        f"({clock.calls['fifty']} Lambda calls) = {ratio:.2f}x the 1-function deploy "
+        "(goal <= 1.5x)"
+    )
+    print(
+        f"    config change, 50 functions:          {clock.median('config'):6.3f} s "
+        f"({clock.calls['config']} Lambda calls)"
+    )
+    print(
+        f"(b) rollback, 50 functions:               {clock.median('rollback'):6.3f} s "
+        f"({clock.calls['rollback']} Lambda calls; {back.aliases_moved} aliases moved, "
+        f"{len(back.redeployed)} redeployed) (goal < 1 s)"
+    )
+    print(
+        f"(c) same artifact again, 50 functions:    {clock.median('again'):6.3f} s "
+        f"({clock.calls['again']} Lambda calls): {again.bytes_uploaded} bytes uploaded, "
+        f"{again.code_updates} code updates, {again.config_updates} config updates, "
+        f"{again.aliases_moved} aliases moved (goal: 0 bytes, 0 code updates)"
+    )
+
+
+if __name__ == "__main__":
+    main()
