@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from datetime import date
 from pathlib import Path
@@ -111,3 +112,26 @@ def test_cancel_stops_the_installer(tmp_path: Path) -> None:
             log=log,
             cancel=cancel,
         )
+
+
+def test_git_archive_with_a_link_to_the_hosts_passwd(build: BuildFn, tmp_path: Path) -> None:
+    """A pushed repository holding `passwd -> /etc/passwd` must not ship the build host's file."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name, text in {**APP, "requirements.txt": ""}.items():
+        (repo / name).write_text(text)
+    (repo / "passwd").symlink_to("/etc/passwd")
+    (repo / "alias.py").symlink_to("app.py")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    tarball = tmp_path / "source.tar.gz"
+    subprocess.run([*git, "archive", "--format=tar.gz", "-o", str(tarball), "HEAD"], check=True)
+    done = build(tarball)
+    names = zip_names(done.result.artifact_path)
+    assert "passwd" not in names
+    assert "alias.py" in names
+    assert "       dropped symlink passwd -> /etc/passwd: it points outside the repository" in (
+        done.lines
+    )
