@@ -33,6 +33,14 @@ class Entry:
     path: Path | None = None
     raw: tuple[Path, int, int, int, int] | None = None  # zip, data offset, csize, size, crc
 
+    @property
+    def size(self) -> int:
+        """Unzipped bytes."""
+        if self.raw is not None:
+            return self.raw[3]
+        assert self.path is not None
+        return self.path.stat().st_size
+
 
 def tree_entries(root: Path, prefix: str = "") -> Iterator[Entry]:
     """Every file under `root`, named `prefix` + its path; in-tree symlinks are followed."""

@@ -106,7 +106,7 @@ def build_source(
     sha256, size, unzipped = write_zip(entries, artifact)
     sizes: Counter[str] = Counter()
     for entry in entries:
-        sizes[top_level(entry.name)] += entry.path.stat().st_size if entry.path else entry.raw[3]  # type: ignore[index]
+        sizes[top_level(entry.name)] += entry.size
     check_artifact(unzipped, len({e.name for e in entries}), sizes=sizes)
     log(f"-----> Built artifact sha256:{sha256[:12]}… ({size / MB:.1f} MB)")
     return BuildResult(

@@ -6,7 +6,11 @@ import os
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from laambda.build.artifact import tree_entries, write_zip, zip_entries
+from laambda.domain.limits import MB, check_artifact, top_level
+from laambda.errors import BuildFailed
 
 
 def _tree(root: Path) -> Path:
@@ -62,3 +66,21 @@ def test_raw_entries_copy_into_a_merged_zip(tmp_path: Path) -> None:
         assert archive.namelist() == ["lib/__init__.py", "shared.py"]
         assert archive.read("lib/__init__.py") == b"VALUE = 42\n"
         assert archive.read("shared.py") == b"from app\n"  # the app's own file wins
+
+
+def test_lambda_size_limit_names_the_largest_packages() -> None:
+    sizes = {"numpy": 120 * MB, "scipy": 110 * MB, "app.py": 1_000, "PIL": 30 * MB}
+    with pytest.raises(BuildFailed) as info:
+        check_artifact(sum(sizes.values()), 10, sizes=sizes)
+    assert info.value.message.startswith("the artifact unzips to 260.0 MB, over Lambda's limit")
+    assert "the largest parts are numpy (120.0 MB), scipy (110.0 MB), PIL (30.0 MB)" in (
+        info.value.message
+    )
+
+
+def test_packages_are_counted_by_top_level_name() -> None:
+    assert top_level("numpy/core/_multiarray.so") == "numpy"
+    assert (
+        top_level("node_modules/@aws-sdk/client-s3/index.js") == "node_modules/@aws-sdk/client-s3"
+    )
+    assert top_level("node_modules/is-number/index.js") == "node_modules/is-number"
