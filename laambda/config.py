@@ -48,6 +48,8 @@ class Settings(BaseSettings):
 
     # applying releases: "celery" hands them to the worker, "inline" only records them
     applier: Literal["inline", "celery"] = "celery"
+    # the Celery queue workers consume (separate queues keep installations on one Redis apart)
+    queue: str = "laambda"
     # seconds before the broker hands an unacknowledged task (its worker died) to another worker
     task_visibility_timeout: int = Field(default=3600, ge=1)
 

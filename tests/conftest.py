@@ -6,6 +6,10 @@ Database fixtures live in tests/db_fixtures.py (a fresh PostgreSQL database per 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +29,7 @@ os.environ.pop("AWS_PROFILE", None)
 from laambda.config import Settings  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
 from laambda.deploy.s3 import ObjectStore  # noqa: E402
+from laambda.worker.enqueue import CeleryQueue  # noqa: E402
 
 pytest_plugins = ["tests.db_fixtures"]
 
@@ -54,3 +59,84 @@ def object_store(settings: Settings) -> ObjectStore:
     store = ObjectStore(aws.s3_client(settings), settings.artifact_bucket)
     store.ensure_bucket()
     return store
+
+
+class LiveWorker:
+    """A real `laambda worker` process (Celery, prefork) on the real Redis, moto and the test
+    database. Tests send it work with `queue` and may kill its pool child mid-task."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        env: dict[str, str],
+        process: subprocess.Popen[str],
+        output: list[str],
+    ) -> None:
+        self.settings = settings
+        self.env = env
+        self.process = process
+        self.output = output
+        self.queue = CeleryQueue(settings)
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+
+def _start_worker(
+    settings: Settings, env: dict[str, str]
+) -> tuple[subprocess.Popen[str], list[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "laambda.worker.main"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if " ready." in line:
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(90):
+        process.kill()
+        raise RuntimeError("the worker did not start:\n" + "".join(output[-40:]))
+    return process, output
+
+
+@pytest.fixture(scope="session")
+def live_worker(
+    database_url: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveWorker]:
+    settings = Settings(
+        database_url=database_url,
+        aws_endpoint_url=moto_url,
+        artifact_bucket="laambda-e2e",
+        data_dir=tmp_path_factory.mktemp("worker-data"),
+        queue=f"laambda-test-{uuid.uuid4().hex[:8]}",
+        builder="wheels",
+        applier="celery",
+        default_role="arn:aws:iam::123456789012:role/lambda-basic",
+    )
+    env = dict(os.environ) | {
+        f"LAAMBDA_{name.upper()}": str(value)
+        for name, value in settings.model_dump(exclude={"build_images"}).items()
+        if value is not None
+    }
+    process, output = _start_worker(settings, env)
+    worker = LiveWorker(settings, env, process, output)
+    yield worker
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()

@@ -25,6 +25,7 @@ def configure(settings: Settings) -> Celery:
     """Point the application at the broker from settings (called by workers and senders)."""
     celery_app.conf.update(
         broker_url=settings.broker_url,
+        task_default_queue=settings.queue,
         broker_transport_options={"visibility_timeout": settings.task_visibility_timeout},
         task_time_limit=settings.build_timeout + 600,
         task_soft_time_limit=settings.build_timeout + 300,

@@ -7,6 +7,7 @@ full log is also stored on the Build row.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,12 +16,12 @@ import redis
 KEEP_SECONDS = 24 * 3600
 
 
-def _stream(build_id: int) -> str:
-    return f"laambda:build:{build_id}:log"
+def _stream(build: uuid.UUID) -> str:
+    return f"laambda:build:{build}:log"
 
 
-def _cancel_key(build_id: int) -> str:
-    return f"laambda:build:{build_id}:cancel"
+def _cancel_key(build: uuid.UUID) -> str:
+    return f"laambda:build:{build}:cancel"
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,9 @@ class LogEvent:
 
 
 class LogPublisher:
-    def __init__(self, client: redis.Redis, build_id: int) -> None:
+    def __init__(self, client: redis.Redis, build: uuid.UUID) -> None:
         self.client = client
-        self.key = _stream(build_id)
+        self.key = _stream(build)
 
     def line(self, text: str) -> None:
         self.client.xadd(self.key, {"line": text})
@@ -47,11 +48,11 @@ class LogPublisher:
 
 
 def follow(
-    client: redis.Redis, build_id: int, *, idle_seconds: float = 15.0, start: str = "0-0"
+    client: redis.Redis, build: uuid.UUID, *, idle_seconds: float = 15.0, start: str = "0-0"
 ) -> Iterator[LogEvent | None]:
     """Every event of a build's stream in order; yields None after `idle_seconds` of silence
     (so the caller can keep its connection alive) and stops after the `done` event."""
-    key, last = _stream(build_id), start
+    key, last = _stream(build), start
     while True:
         answer = client.xread({key: last}, block=int(idle_seconds * 1000), count=100)
         if not answer:
@@ -66,12 +67,12 @@ def follow(
             yield LogEvent(line=data.get("line", ""))
 
 
-def request_cancel(client: redis.Redis, build_id: int) -> None:
-    client.set(_cancel_key(build_id), "1", ex=KEEP_SECONDS)
+def request_cancel(client: redis.Redis, build: uuid.UUID) -> None:
+    client.set(_cancel_key(build), "1", ex=KEEP_SECONDS)
 
 
-def cancel_requested(client: redis.Redis, build_id: int) -> bool:
-    return bool(client.exists(_cancel_key(build_id)))
+def cancel_requested(client: redis.Redis, build: uuid.UUID) -> bool:
+    return bool(client.exists(_cancel_key(build)))
 
 
 def _text(value: bytes | str) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 15:25:25.101018
+Create Date: 2026-11-28 15:39:30.900254
 """
 
 from collections.abc import Sequence
@@ -97,6 +97,7 @@ def upgrade() -> None:
         "builds",
         sa.Column("app_id", sa.BigInteger(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("uid", sa.Uuid(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("commit", sa.String(length=64), nullable=True),
         sa.Column("source_key", sa.String(length=1024), nullable=True),
@@ -119,6 +120,7 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_builds_user_id_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_builds")),
+        sa.UniqueConstraint("uid", name=op.f("uq_builds_uid")),
     )
     op.create_index(op.f("ix_builds_app_id"), "builds", ["app_id"], unique=False)
     op.create_table(

@@ -41,7 +41,7 @@ def cancel_build(
     """Stop a pending or running build: its container or process is stopped, nothing deployed."""
     row = build_service.get(session, app_service.get_for(session, user, app), build_id)
     build_service.cancel(session, row, user=user)
-    request_cancel(streams, row.id)
+    request_cancel(streams, row.uid)
     return BuildRead.model_validate(row)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ class BuildRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    uid: uuid.UUID
     status: str
     commit: str | None
     runtime: str | None

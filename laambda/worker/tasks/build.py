@@ -1,0 +1,13 @@
+"""build.run: a pushed source becomes an artifact, a release, and live functions."""
+
+from __future__ import annotations
+
+from laambda.worker.builder import BuildRunner
+from laambda.worker.celery_app import celery_app
+from laambda.worker.context import get_context
+
+
+@celery_app.task(name="build.run", acks_late=True)
+def run(build_id: int) -> str | None:
+    """Idempotent: an ended build is left alone; one whose worker died is built again."""
+    return BuildRunner(get_context()).run(build_id)
