@@ -9,7 +9,7 @@ changes), then every `live` alias moves; if one move fails, the moved ones move 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from laambda.deploy import aliases, prune
-from laambda.deploy.calls import Backoff, LambdaCalls, error_message, is_missing
+from laambda.deploy import aliases, prune, removal
+from laambda.deploy.calls import Backoff, LambdaCalls, error_message
 from laambda.deploy.functions import (
-    APP_TAG,
     Code,
     FunctionSpec,
     Prepared,
@@ -247,43 +246,14 @@ class Deployer:
 
     def _stale(self, app: str, names: set[str], previous: Collection[str] | None) -> list[str]:
         if previous is not None:
-            return sorted(set(previous) - names)
+            return removal.owned(self.calls, app, sorted(set(previous) - names))
         return sorted(self.functions_of(app, candidates=lambda name: name not in names))
 
     def functions_of(
         self, app: str, *, candidates: Callable[[str], bool] | None = None
     ) -> set[str]:
-        """The app's functions in AWS: named `<app>-…` and tagged as the app's.
-
-        The tag matters: app `thumbs`'s prefix also matches app `thumbs-api`'s functions.
-        """
-        prefix = f"{app}-"
-        found = set()
-        for function in self._list_functions():
-            name = function["FunctionName"]
-            if not name.startswith(prefix) or (candidates and not candidates(name)):
-                continue
-            tags = self.calls.call(self.calls.client.list_tags, Resource=function["FunctionArn"])
-            if tags.get("Tags", {}).get(APP_TAG) == app:
-                found.add(name)
-        return found
-
-    def _list_functions(self) -> Iterator[Mapping[str, str]]:
-        marker: str | None = None
-        while True:
-            client = self.calls.client
-            if marker:
-                page = self.calls.call(client.list_functions, MaxItems=50, Marker=marker)
-            else:
-                page = self.calls.call(client.list_functions, MaxItems=50)
-            for function in page.get("Functions", []):
-                yield {
-                    "FunctionName": function["FunctionName"],
-                    "FunctionArn": function["FunctionArn"],
-                }
-            marker = page.get("NextMarker")
-            if not marker:
-                return
+        """The app's functions in AWS, told from other apps' by their `laambda:app` tag."""
+        return removal.app_functions(self.calls, app, candidates=candidates)
 
     def remove_functions(self, names: Iterable[str]) -> list[str]:
         """Delete whole functions (every version and alias); returns those deleted."""
@@ -315,15 +285,13 @@ class Deployer:
         failed: list[str] = []
 
         def one(name: str) -> None:
-            try:
-                self.calls.create(self.calls.client.delete_function, FunctionName=name)
-            except ClientError as exc:
-                if not is_missing(exc):
-                    self.log(f"{name}: could not be deleted: {error_message(exc)}")
-                    failed.append(name)
-                    return
-            self.log(f"{name}: deleted")
-            removed.append(name)
+            refusal = removal.delete_function(self.calls, name)
+            if refusal:
+                self.log(f"{name}: could not be deleted: {refusal}")
+                failed.append(name)
+            else:
+                self.log(f"{name}: deleted")
+                removed.append(name)
 
         for future in [pool.submit(one, name) for name in names]:
             future.result()

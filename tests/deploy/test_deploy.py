@@ -246,3 +246,33 @@ class TestRemovedEntries:
 
         config = lambda_client.get_function(FunctionName=f"{app}-web")["Configuration"]
         assert config["Handler"] == "theirs.handler"
+
+    def test_previous_names_of_another_app_are_not_deleted(
+        self,
+        deployer: Deployer,
+        lambda_client: LambdaClient,
+        app: str,
+        spec: Spec,
+        make_artifact: MakeArtifact,
+    ) -> None:
+        artifact = make_artifact()
+        neighbour = f"{app}-api"
+        deployer.deploy(
+            neighbour,
+            [spec("web")],
+            artifact=artifact.path,
+            sha256=artifact.sha256,
+            description="D",
+        )
+
+        outcome = deployer.deploy(
+            app,
+            [spec("web")],
+            artifact=artifact.path,
+            sha256=artifact.sha256,
+            description="D",
+            previous=[f"{neighbour}-web", f"{app}-gone-already"],
+        )
+
+        assert outcome.removed == ()
+        assert f"{neighbour}-web" in names(lambda_client, app)

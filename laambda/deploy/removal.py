@@ -1,0 +1,74 @@
+"""Finding an app's functions and deleting them, for Procfile entries that went away.
+
+Names alone cannot say whose a function is: app `thumbs`'s prefix `thumbs-` also matches
+app `thumbs-api`'s functions. Every function laambda creates carries its app in a tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from botocore.exceptions import ClientError
+
+from laambda.deploy.calls import LambdaCalls, error_message, is_missing
+from laambda.deploy.functions import APP_TAG
+
+PAGE = 50
+
+
+def app_functions(
+    calls: LambdaCalls, app: str, *, candidates: Callable[[str], bool] | None = None
+) -> set[str]:
+    """The app's functions in AWS: named `<app>-…` and tagged as the app's.
+
+    `candidates` narrows the names worth a ListTags call each.
+    """
+    prefix = f"{app}-"
+    found = set()
+    for name, arn in _functions(calls):
+        if not name.startswith(prefix) or (candidates and not candidates(name)):
+            continue
+        tags = calls.call(calls.client.list_tags, Resource=arn)
+        if tags.get("Tags", {}).get(APP_TAG) == app:
+            found.add(name)
+    return found
+
+
+def owned(calls: LambdaCalls, app: str, names: list[str]) -> list[str]:
+    """Of `names`, those that exist and carry the app's tag: safe to delete for it."""
+    found = []
+    for name in names:
+        try:
+            function = calls.call(calls.client.get_function, FunctionName=name)
+        except ClientError as exc:
+            if is_missing(exc):
+                continue
+            raise
+        if function.get("Tags", {}).get(APP_TAG) == app:
+            found.append(name)
+    return found
+
+
+def delete_function(calls: LambdaCalls, name: str) -> str | None:
+    """Delete a function with every version and alias; AWS's message if it refused."""
+    try:
+        calls.create(calls.client.delete_function, FunctionName=name)
+    except ClientError as exc:
+        if not is_missing(exc):
+            return error_message(exc)
+    return None
+
+
+def _functions(calls: LambdaCalls) -> Iterator[tuple[str, str]]:
+    """(name, ARN) of every function in the region, page by page."""
+    marker: str | None = None
+    while True:
+        if marker:
+            page = calls.call(calls.client.list_functions, MaxItems=PAGE, Marker=marker)
+        else:
+            page = calls.call(calls.client.list_functions, MaxItems=PAGE)
+        for function in page.get("Functions", []):
+            yield function["FunctionName"], function["FunctionArn"]
+        marker = page.get("NextMarker")
+        if not marker:
+            return
