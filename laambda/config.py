@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     applier: Literal["inline", "celery"] = "celery"
     # the Celery queue workers consume (separate queues keep installations on one Redis apart)
     queue: str = "laambda"
+    # how often a worker looks for builds and releases whose worker died
+    sweep_interval: float = Field(default=60.0, gt=0)
     # seconds before the broker hands an unacknowledged task (its worker died) to another worker
     task_visibility_timeout: int = Field(default=3600, ge=1)
 

@@ -78,14 +78,15 @@ class LiveWorker:
         self.output = output
         self.queue = CeleryQueue(settings)
 
+    def tail(self, lines: int = 40) -> str:
+        return "".join(self.output[-lines:])
+
     def children(self) -> list[int]:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
 
-def _start_worker(
-    settings: Settings, env: dict[str, str]
-) -> tuple[subprocess.Popen[str], list[str]]:
+def _start_worker(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "laambda.worker.main"],
         env=env,
@@ -122,6 +123,7 @@ def live_worker(
         queue=f"laambda-test-{uuid.uuid4().hex[:8]}",
         builder="wheels",
         applier="celery",
+        sweep_interval=3600,
         default_role="arn:aws:iam::123456789012:role/lambda-basic",
     )
     env = dict(os.environ) | {
@@ -129,7 +131,7 @@ def live_worker(
         for name, value in settings.model_dump(exclude={"build_images"}).items()
         if value is not None
     }
-    process, output = _start_worker(settings, env)
+    process, output = _start_worker(env)
     worker = LiveWorker(settings, env, process, output)
     yield worker
     process.terminate()

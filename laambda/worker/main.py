@@ -15,7 +15,6 @@ from laambda.worker.celery_app import configure
 from laambda.worker.context import get_context
 from laambda.worker.sweep import sweep_abandoned
 
-SWEEP_SECONDS = 60
 log = logging.getLogger("laambda.worker")
 
 
@@ -27,7 +26,7 @@ def _sweep_forever(stop: threading.Event) -> None:
                 log.warning("marked %d builds and %d releases abandoned", builds, releases)
         except Exception:  # the sweep must never take the worker down
             log.exception("sweeping abandoned builds failed")
-        if stop.wait(SWEEP_SECONDS):
+        if stop.wait(get_settings().sweep_interval):
             return
 
 

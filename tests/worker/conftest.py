@@ -6,24 +6,35 @@ from __future__ import annotations
 import io
 import tarfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from laambda.db.models import App, User
+from laambda.crypto import Cipher
+from laambda.db.models import App, Release, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.build import build_service
+from laambda.services.config import config_service
+from laambda.services.release import release_service
 from laambda.services.user import user_service
 from laambda.worker.logstream import LogEvent, follow
 from tests.conftest import LiveWorker
 
-HANDLER = 'import os\n\ndef handler(event, context):\n    return {"app": "{name}", "bucket": os.environ.get("BUCKET")}\n'
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+HANDLER = """import os
+
+
+def handler(event, context):
+    return {"entry": "{name}", "bucket": os.environ.get("BUCKET")}
+"""
 
 
 def tarball(files: dict[str, str]) -> bytes:
@@ -68,7 +79,7 @@ class Platform:
     store: ObjectStore
     streams: redis.Redis
     user: User
-    lambda_client: object
+    lambda_client: LambdaClient
 
     def create_app(self, name: str) -> App:
         with session_scope(self.sessions) as session:
@@ -97,20 +108,64 @@ class Platform:
                 events.append(event)
         return Pushed(build_id, events)
 
+    def change_config(self, app: App, changes: dict[str, str | None]) -> int:
+        """A config release, handed to the worker as the API does; returns its id."""
+        with session_scope(self.sessions) as session:
+            locked = session.get_one(App, app.id, with_for_update=True)
+            result = config_service.change(
+                session,
+                locked,
+                user=self.user,
+                changes=changes,
+                cipher=Cipher(self.worker.settings.secret_key),
+                applier=self.worker.queue,
+            )
+            assert result.release is not None
+            return result.release.id
+
+    def rollback(self, app: App, version: int | None = None) -> int:
+        with session_scope(self.sessions) as session:
+            locked = session.get_one(App, app.id, with_for_update=True)
+            release = release_service.rollback(
+                session,
+                locked,
+                user=self.user,
+                version=version,
+                cipher=Cipher(self.worker.settings.secret_key),
+                applier=self.worker.queue,
+            )
+            return release.id
+
+    def wait_release(self, release_id: int, timeout: float = 120) -> Release:
+        """Wait until the worker ends the release; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with session_scope(self.sessions) as session:
+                release = session.get_one(Release, release_id)
+                if release.status in ("succeeded", "failed", "abandoned"):
+                    return release
+            assert time.monotonic() < deadline, "release not applied:\n" + self.worker.tail()
+            time.sleep(0.1)
+
+    def live(self, function: str) -> dict[str, Any]:
+        """The configuration `live` points at, as AWS holds it."""
+        config: dict[str, Any] = self.lambda_client.get_function_configuration(
+            FunctionName=function, Qualifier="live"
+        )
+        return config
+
 
 @pytest.fixture
-def platform(
-    live_worker: LiveWorker, committed_sessions: sessionmaker[Session]
-) -> Iterator[Platform]:
+def platform(live_worker: LiveWorker, committed_sessions: sessionmaker[Session]) -> Platform:
     settings = live_worker.settings
     store = ObjectStore(aws.s3_client(settings), settings.artifact_bucket)
     store.ensure_bucket()
     iam = aws.client("iam", settings)
     if not iam.list_roles()["Roles"]:
-        print(iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}"))
+        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
     with session_scope(committed_sessions) as session:
         user, _ = user_service.create(session, "alice@example.com")
-    yield Platform(
+    return Platform(
         worker=live_worker,
         sessions=committed_sessions,
         store=store,
@@ -118,6 +173,3 @@ def platform(
         user=user,
         lambda_client=aws.lambda_client(settings),
     )
-
-
-Wait = Callable[[Callable[[], bool], float], None]

@@ -41,3 +41,33 @@ def test_push_builds_deploys_and_records(platform: Platform) -> None:
         assert config["Runtime"] == "python3.12"
         assert (config["MemorySize"], config["Timeout"]) == (1024, 10)
         assert config["CodeSha256"] == base64.b64encode(bytes.fromhex(sha)).decode()
+
+
+def test_config_rollback_and_procfile_changes_reach_aws(platform: Platform) -> None:
+    app = platform.create_app("photos")
+    first = platform.push(app, python_app(["create", "resize"]), commit="a" * 40)
+    assert first.outcome.status == "succeeded", first.text
+    v1 = platform.live("photos-create")["Version"]
+
+    # a config release updates configuration only, then publishes and moves live
+    v2 = platform.wait_release(platform.change_config(app, {"BUCKET": "old-bucket"}))
+    assert v2.status == "succeeded", v2.log
+    assert platform.live("photos-create")["Environment"]["Variables"] == {"BUCKET": "old-bucket"}
+    v3 = platform.wait_release(platform.change_config(app, {"BUCKET": "new-bucket"}))
+    assert v3.status == "succeeded", v3.log
+    assert platform.live("photos-resize")["Environment"]["Variables"] == {"BUCKET": "new-bucket"}
+
+    # rollback to v2 moves the aliases back to v2's versions: the old config is live again
+    rolled = platform.wait_release(platform.rollback(app, 2))
+    assert rolled.status == "succeeded", rolled.log
+    assert rolled.function_versions == v2.function_versions
+    assert platform.live("photos-create")["Environment"]["Variables"] == {"BUCKET": "old-bucket"}
+    assert platform.live("photos-create")["Version"] != v1
+
+    # a Procfile that lost an entry deletes that function once the release is live
+    second = platform.push(app, python_app(["create"], marker="2"), commit="b" * 40)
+    assert second.outcome.status == "succeeded", second.text
+    names = [f["FunctionName"] for f in platform.lambda_client.list_functions()["Functions"]]
+    assert "photos-resize" not in names
+    assert "photos-create" in names
+    assert platform.live("photos-create")["Environment"]["Variables"] == {"BUCKET": "old-bucket"}
