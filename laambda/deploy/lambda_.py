@@ -136,6 +136,9 @@ class Deployer:
         *,
         stored: bool = False,
     ) -> DeployOutcome:
+        if not specs:
+            # deleting every function of the app is never what a release means
+            raise DeployFailed(f"{app} has no Procfile entries to deploy")
         by_name = {function_name(app, spec.name): spec for spec in specs}
         if len(by_name) != len(specs):
             raise DeployFailed(f"two Procfile entries of {app} make the same function name")
