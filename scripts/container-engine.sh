@@ -4,8 +4,10 @@
 # Prints, on stdout, shell lines to eval:
 #   export DOCKER_HOST=unix:///…/podman.sock
 #   export LAAMBDA_TEST_BUILD_IMAGE=localhost/laambda-build-python:<recipe hash>
+#   export LAAMBDA_TEST_NODE_BUILD_IMAGE=localhost/laambda-build-node:<recipe hash>
 #   export CONTAINERS_CONF=…/containers.conf
-# Everything else goes to stderr. A second run answers within a second or two.
+# Everything else goes to stderr. The first run takes about 3 minutes (apt, two images); a
+# second run answers within a second or two.
 # Usage:  eval "$(bash scripts/container-engine.sh)"
 # Env:    LAAMBDA_ENGINE_DIR (default <repo>/.cache/container-engine) holds the socket, the
 #         engine's log, containers.conf and the cached image tar.
@@ -46,22 +48,27 @@ if ! answers; then
     answers || { say "the engine did not answer; see $dir/engine.log"; exit 1; }
 fi
 
-# 4. the build image, keyed by its recipe; the tar is cached so a new engine store is quick too
-packages="python3,python3-pip,python3-venv,zip,ca-certificates"
-recipe="mmdebstrap --variant=apt --include=$packages bookworm"
-tag="$(printf '%s' "$recipe" | sha256sum | cut -c1-12)"
-image="localhost/laambda-build-python:$tag"
-if ! podman image exists "$image"; then
-    tar="$dir/build-image-$tag.tar"
-    if [ ! -s "$tar" ]; then
-        say "assembling the build image from Debian's packages (about 30 s)"
-        mmdebstrap --quiet --format=tar --variant=apt --include="$packages" bookworm "$tar.tmp" >&2
-        mv "$tar.tmp" "$tar"
+# 4. the build images, keyed by their recipes; the tars are cached so a new engine store is quick
+image_for() {  # image_for NAME PACKAGES -> prints the image reference
+    local name="$1" packages="$2"
+    local recipe="mmdebstrap --variant=apt --include=$packages bookworm"
+    local tag; tag="$(printf '%s' "$recipe" | sha256sum | cut -c1-12)"
+    local image="localhost/laambda-build-$name:$tag" tar="$dir/build-image-$name-$tag.tar"
+    if ! podman image exists "$image"; then
+        if [ ! -s "$tar" ]; then
+            say "assembling the $name build image from Debian's packages (30 to 80 s)"
+            mmdebstrap --quiet --format=tar --variant=apt --include="$packages" bookworm "$tar.tmp" >&2
+            mv "$tar.tmp" "$tar"
+        fi
+        say "importing $image"
+        podman import --quiet "$tar" "$image" >&2
     fi
-    say "importing $image"
-    podman import --quiet "$tar" "$image" >&2
-fi
+    echo "$image"
+}
+python_image="$(image_for python python3,python3-pip,python3-venv,zip,ca-certificates)"
+node_image="$(image_for node nodejs,npm,ca-certificates)"
 
 echo "export DOCKER_HOST=unix://$sock"
-echo "export LAAMBDA_TEST_BUILD_IMAGE=$image"
+echo "export LAAMBDA_TEST_BUILD_IMAGE=$python_image"
+echo "export LAAMBDA_TEST_NODE_BUILD_IMAGE=$node_image"
 echo "export CONTAINERS_CONF=$CONTAINERS_CONF"

@@ -112,7 +112,8 @@ def build(settings: Settings, object_store: ObjectStore, tmp_path: Path) -> Buil
 @dataclass(frozen=True)
 class Engine:
     docker_host: str
-    image: str
+    image: str  # Python 3.11, pip, zip
+    node_image: str  # Node.js, npm
 
 
 def _engine_from_script() -> Engine:
@@ -131,7 +132,11 @@ def _engine_from_script() -> Engine:
         if line.startswith("export ")
     )
     os.environ["CONTAINERS_CONF"] = values["CONTAINERS_CONF"]
-    return Engine(docker_host=values["DOCKER_HOST"], image=values["LAAMBDA_TEST_BUILD_IMAGE"])
+    return Engine(
+        docker_host=values["DOCKER_HOST"],
+        image=values["LAAMBDA_TEST_BUILD_IMAGE"],
+        node_image=values["LAAMBDA_TEST_NODE_BUILD_IMAGE"],
+    )
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,16 @@ from laambda.build.pipeline import build_source
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
 from laambda.errors import BuildFailed
-from tests.build.conftest import APPS, Build, BuildFn, Engine, make_builder, tar_of, tar_of_app
+from tests.build.conftest import (
+    APPS,
+    Build,
+    BuildFn,
+    Engine,
+    make_builder,
+    tar_of,
+    tar_of_app,
+    zip_names,
+)
 from tests.build.test_wheels import run_handler, wheel_tags
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -25,7 +34,7 @@ def docker_settings(
     return session_settings.model_copy(
         update={
             "builder": "docker",
-            "build_images": {"python3.11": engine.image},
+            "build_images": {"python3.11": engine.image, "nodejs22.x": engine.node_image},
             "data_dir": tmp_path_factory.mktemp("docker-data"),
         }
     )
@@ -125,3 +134,15 @@ def test_missing_image_fails_clearly(docker_settings: Settings, tmp_path: Path) 
         "the build image localhost/laambda-no-such-image:1 is not available" in info.value.message
     )
     assert APPS.is_dir()
+
+
+def test_node_app_built_in_the_image(
+    docker_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    build = make_builder(docker_settings, None, tmp_path / "builds")
+    done = build(tar_of_app("greeter", tmp_path / "greeter.tar"), app_name="greeter")
+    assert f"-----> Installing in {engine.node_image} (linux/amd64)" in done.lines
+    names = zip_names(done.result.artifact_path)
+    assert {"index.js", "node_modules/is-number/index.js"} <= set(names)
+    assert not [n for n in names if n.startswith("node_modules/is-odd/")]
+    assert "package-lock.json" in names  # the app's own, beside its code
