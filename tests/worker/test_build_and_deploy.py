@@ -6,7 +6,7 @@ import base64
 
 from sqlalchemy import select
 
-from laambda.db.models import Build, Release
+from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from tests.worker.conftest import Platform, python_app
 
@@ -71,3 +71,38 @@ def test_config_rollback_and_procfile_changes_reach_aws(platform: Platform) -> N
     assert "photos-resize" not in names
     assert "photos-create" in names
     assert platform.live("photos-create")["Environment"]["Variables"] == {"BUCKET": "old-bucket"}
+
+
+def test_deploy_failing_halfway_leaves_every_alias_where_it_was(platform: Platform) -> None:
+    app = platform.create_app("fails")
+    assert platform.push(app, python_app(["a", "b"]), commit="1" * 40).outcome.status == "succeeded"
+    before = {name: platform.live(name)["CodeSha256"] for name in ("fails-a", "fails-b")}
+    versions = {name: platform.live(name)["Version"] for name in ("fails-a", "fails-b")}
+    with session_scope(platform.sessions) as session:
+        session.get_one(App, app.id).role_arn = "arn:aws:iam::123456789012:role/missing"
+    # a and b get new code and versions; creating c fails: nothing may go live
+    pushed = platform.push(app, python_app(["a", "b", "c"], marker="2"), commit="3" * 40)
+    assert pushed.outcome.status == "failed"
+    assert "The role defined for the function cannot be assumed by Lambda" in pushed.outcome.detail
+    assert "cannot be assumed" in pushed.text
+    assert {name: platform.live(name)["CodeSha256"] for name in before} == before
+    assert {name: platform.live(name)["Version"] for name in versions} == versions
+    with session_scope(platform.sessions) as session:
+        release = session.scalars(
+            select(Release).where(Release.app_id == app.id, Release.version == 2)
+        ).one()
+        assert release.status == "failed"
+        assert "cannot be assumed" in (release.error or "")
+
+
+def test_versions_no_retained_release_refers_to_are_pruned(platform: Platform) -> None:
+    app = platform.create_app("pruned")
+    assert platform.push(app, python_app(["web"]), commit="2" * 40).outcome.status == "succeeded"
+    releases = [platform.wait_release(platform.change_config(app, {"N": str(n)})) for n in range(7)]
+    kept = platform.worker.settings.retained_releases
+    expected = {
+        str(r.function_versions["pruned-web"]) for r in releases[-kept:] if r.function_versions
+    }
+    listed = platform.lambda_client.list_versions_by_function(FunctionName="pruned-web")
+    versions = {v["Version"] for v in listed["Versions"]} - {"$LATEST"}
+    assert versions == expected
