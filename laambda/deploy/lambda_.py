@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 from laambda.deploy import aliases, prune, removal
@@ -144,14 +145,14 @@ class Deployer:
             raise DeployFailed(f"two Procfile entries of {app} make the same function name")
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             wanted = {name: targets[name] for name in by_name if name in targets}
-            pinned = [item for item in run_all(pool, self._pin, wanted.items()) if item]
+            found = run_all(pool, self._pin, wanted.items(), context=lambda target: target[0])
+            pinned = [item for item in found if item is not None]
             pinned_names = {item.name for item in pinned}
             todo = [spec for name, spec in by_name.items() if name not in pinned_names]
             prepared = self._prepare(pool, app, todo, sha256, description, stored=stored)
             ready = pinned + prepared
             moved = self._go_live(pool, ready)
-            stale = self._stale(app, set(by_name), previous)
-            removed, not_removed = self._remove(pool, stale)
+            removed, not_removed = self._remove_stale(pool, app, set(by_name), previous)
         return DeployOutcome(
             versions={item.name: item.version for item in sorted(ready, key=lambda i: i.name)},
             code_updates=sum(item.code_updated for item in prepared),
@@ -165,12 +166,24 @@ class Deployer:
 
     def _upload(self, artifact: Path, sha256: str) -> int:
         key = artifact_key(sha256)
-        if not self.store.put_file(key, artifact):
+        try:
+            sent = self.store.put_file(key, artifact)
+        except ClientError as exc:
+            raise DeployFailed(f"uploading the artifact failed: {error_message(exc)}") from None
+        except S3UploadFailedError as exc:  # what boto3's transfer manager raises instead
+            raise DeployFailed(f"uploading the artifact failed: {exc}") from None
+        if not sent:
             self.log(f"Artifact sha256:{sha256[:12]} is already in the object store")
             return 0
         size = artifact.stat().st_size
         self.log(f"Uploaded artifact sha256:{sha256[:12]} ({size / 1e6:.1f} MB)")
         return size
+
+    def _stored(self, key: str) -> bool:
+        try:
+            return self.store.exists(key)
+        except ClientError as exc:
+            raise DeployFailed(f"looking for the artifact failed: {error_message(exc)}") from None
 
     def _pin(self, target: tuple[str, str]) -> Prepared | None:
         name, version = target
@@ -193,7 +206,7 @@ class Deployer:
         if not specs:
             return []
         key = artifact_key(sha256)
-        if not stored and not self.store.exists(key):
+        if not stored and not self._stored(key):
             raise DeployFailed(f"artifact sha256:{sha256} is not in the object store ({key})")
         code = Code(self.store.bucket, key, sha256)
         names = [function_name(app, spec.name) for spec in specs]
@@ -247,10 +260,24 @@ class Deployer:
             self.log(f"live moved on {len(to_move)} functions")
         return len(to_move)
 
-    def _stale(self, app: str, names: set[str], previous: Collection[str] | None) -> list[str]:
-        if previous is not None:
-            return removal.owned(self.calls, app, sorted(set(previous) - names))
-        return sorted(self.functions_of(app, candidates=lambda name: name not in names))
+    def _remove_stale(
+        self,
+        pool: ThreadPoolExecutor,
+        app: str,
+        names: set[str],
+        previous: Collection[str] | None,
+    ) -> tuple[list[str], list[str]]:
+        """Phase three: delete functions the release no longer has. The release is live by
+        now, so a failure here is logged, never raised: the next release tries again."""
+        try:
+            if previous is not None:
+                stale = removal.owned(self.calls, app, sorted(set(previous) - names))
+            else:
+                stale = sorted(self.functions_of(app, candidates=lambda name: name not in names))
+        except ClientError as exc:
+            self.log(f"Finding functions no longer in the Procfile failed: {error_message(exc)}")
+            return [], []
+        return self._remove(pool, stale)
 
     def functions_of(
         self, app: str, *, candidates: Callable[[str], bool] | None = None
