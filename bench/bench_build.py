@@ -6,6 +6,7 @@ cold  : laambda, wheel builder, empty dependency cache and empty download cache
 warm  : laambda, the handler's code changed, dependencies unchanged (cache from the cold run)
 bare  : uv platform-wheel install into a folder plus `zip -r` (level 6, as laambda), empty
         download cache: the floor for a cold build (goal: cold within 1.2x of it)
+pip   : the same bare install with `pip install --platform manylinux2014_x86_64 --only-binary`
 naive : `pip install -r requirements.txt -t dir` then `zip -r9`, as the laambda blog post does,
         with pip's download cache already warm (goal: warm at least 5x faster)
 Each figure is the median of --runs runs. Needs the package index; no AWS, no Docker.
@@ -82,6 +83,22 @@ def bare(base: Path) -> None:
     zip_folder(target, base / "bare.zip", "6")  # zlib level 6, as laambda uses
 
 
+def bare_pip(base: Path) -> None:
+    """The same platform-wheel install with pip instead of uv (why the wheel builder uses uv)."""
+    target, cache = base / "pip-target", base / "pip-empty-cache"
+    for folder in (target, cache):
+        shutil.rmtree(folder, ignore_errors=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--only-binary=:all:",
+         "--no-compile", "--cache-dir", str(cache), "--target", str(target),
+         "-r", str(APP / "requirements.txt")],
+        check=True,
+    )  # fmt: skip
+    shutil.copytree(APP, target, dirs_exist_ok=True)
+    zip_folder(target, base / "bare-pip.zip", "6")
+
+
 def naive(base: Path) -> None:
     """The blog post's way: pip install -t, copy the code in, zip -r9."""
     target = base / "naive-target"
@@ -100,7 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     runs = parser.parse_args().runs
-    times: dict[str, list[float]] = {"cold": [], "warm": [], "bare": [], "naive": []}
+    times: dict[str, list[float]] = {"cold": [], "warm": [], "bare": [], "pip": [], "naive": []}
     with tempfile.TemporaryDirectory(prefix="laambda-bench-") as tmp:
         base = Path(tmp)
         naive(base)  # warm pip's download cache once: the naive way at its best
@@ -111,6 +128,7 @@ def main() -> None:
             times["cold"].append(timed(laambda_build, first, base / "w", data))
             times["warm"].append(timed(laambda_build, changed, base / "w", data))
             times["bare"].append(timed(bare, base))
+            times["pip"].append(timed(bare_pip, base))
             times["naive"].append(timed(naive, base))
         sizes = {
             "laambda": (base / "w" / "artifact.zip").stat().st_size,
@@ -121,6 +139,7 @@ def main() -> None:
     print(f"{'laambda cold (empty cache)':<40}{median['cold']:>8.2f}")
     print(f"{'laambda warm (code changed)':<40}{median['warm']:>8.2f}")
     print(f"{'bare uv platform wheels + zip -r6':<40}{median['bare']:>8.2f}")
+    print(f"{'bare pip --platform wheels + zip -r6':<40}{median['pip']:>8.2f}")
     print(f"{'naive pip install -t + zip -r9':<40}{median['naive']:>8.2f}")
     print(f"cold / bare  = {median['cold'] / median['bare']:.2f}  (goal <= 1.2)")
     print(f"naive / warm = {median['naive'] / median['warm']:.1f}  (goal >= 5)")
