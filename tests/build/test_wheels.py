@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from laambda.build.builders.wheels import _refuse_host_binaries
 from laambda.build.cache import purge_cache
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
@@ -205,3 +206,12 @@ class TestCache:
         fifth = make_builder(third_host, object_store, tmp_path / "e")(tarball)
         assert "-----> Installed 1 packages" in fifth.lines
         assert fifth.result.sha256 == first.result.sha256
+
+
+def test_a_wheel_built_for_the_host_never_reaches_an_artifact(tmp_path: Path) -> None:
+    info = tmp_path / "fastthing-1.0.dist-info"
+    info.mkdir()
+    (info / "WHEEL").write_text("Wheel-Version: 1.0\nTag: cp311-cp311-linux_x86_64\n")
+    with pytest.raises(BuildFailed) as error:
+        _refuse_host_binaries(tmp_path)
+    assert error.value.message.startswith("fastthing was built for this build host (linux_x86_64)")
