@@ -6,9 +6,19 @@ these are the only calls that change what runs.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import ClientError
 
 from laambda.deploy.calls import LambdaCalls, error_code, is_missing
+from laambda.deploy.pool import run_all
+from laambda.errors import DeployFailed
+
+if TYPE_CHECKING:
+    from laambda.deploy.functions import Prepared
 
 ALIAS = "live"
 
@@ -56,3 +66,43 @@ def restore(calls: LambdaCalls, name: str, version: str | None) -> None:
     except ClientError as exc:
         if not is_missing(exc):
             raise
+
+
+def move_all(
+    calls: LambdaCalls,
+    pool: ThreadPoolExecutor,
+    ready: list[Prepared],
+    *,
+    log: Callable[[str], None],
+) -> int:
+    """Move `live` of every function to its prepared version; how many moved.
+
+    If any move fails, the moved ones are moved back before the failure is raised, so a
+    release is live everywhere or nowhere.
+    """
+    to_move = [item for item in ready if item.live != item.version]
+    moved: list[Prepared] = []
+    lock = threading.Lock()
+
+    def move(item: Prepared) -> None:
+        point(calls, item.name, item.version, exists=item.live is not None)
+        with lock:
+            moved.append(item)
+
+    try:
+        run_all(pool, move, to_move, context=lambda item: item.name)
+    except Exception as failure:
+        reason = failure.message if isinstance(failure, DeployFailed) else str(failure)
+        log(f"Moving live failed ({reason}); moving {len(moved)} aliases back")
+
+        def back(item: Prepared) -> None:
+            restore(calls, item.name, item.live)
+
+        try:
+            run_all(pool, back, moved, context=lambda item: item.name)
+        except DeployFailed as again:
+            raise DeployFailed(f"{reason}; moving back failed too: {again.message}") from None
+        raise
+    if to_move:
+        log(f"live moved on {len(to_move)} functions")
+    return len(to_move)

@@ -62,6 +62,19 @@ class Prepared:
     code_updated: bool = False
     config_updated: bool = False
 
+    def summary(self) -> str:
+        """' (created)', ' (code updated, configuration updated)', or '' for the log."""
+        changes = [
+            label
+            for label, changed in (
+                ("created", self.live is None),
+                ("code updated", self.code_updated),
+                ("configuration updated", self.config_updated),
+            )
+            if changed
+        ]
+        return f" ({', '.join(changes)})" if changes else ""
+
 
 def function_name(app: str, entry: str) -> str:
     return f"{app}-{entry}"

@@ -214,7 +214,7 @@ class Deployer:
 
         def one(spec: FunctionSpec) -> Prepared:
             item = prepare(self.calls, app, spec, code, description=description)
-            self.log(f"{item.name}: version {item.version}{_changes(item)}")
+            self.log(f"{item.name}: version {item.version}{item.summary()}")
             return item
 
         try:
@@ -231,34 +231,13 @@ class Deployer:
             return False
 
     def _go_live(self, pool: ThreadPoolExecutor, ready: list[Prepared]) -> int:
-        """Phase two: move every `live`; on any failure move the moved ones back."""
-        to_move = [item for item in ready if item.live != item.version]
-        moved: list[Prepared] = []
-        lock = threading.Lock()
-
-        def move(item: Prepared) -> None:
-            aliases.point(self.calls, item.name, item.version, exists=item.live is not None)
-            with lock:
-                moved.append(item)
-
+        """Phase two: every `live` moves, or none does."""
         try:
-            run_all(pool, move, to_move, context=lambda item: item.name)
-        except Exception as failure:
-            reason = failure.message if isinstance(failure, DeployFailed) else str(failure)
-            self.log(f"Moving live failed ({reason}); moving {len(moved)} aliases back")
-
-            def back(item: Prepared) -> None:
-                aliases.restore(self.calls, item.name, item.live)
-
-            try:
-                run_all(pool, back, moved, context=lambda item: item.name)
-            except DeployFailed as again:
-                raise DeployFailed(f"{reason}; moving back failed too: {again.message}") from None
-            self._remove(pool, [item.name for item in to_move if item.live is None])
+            return aliases.move_all(self.calls, pool, ready, log=self.log)
+        except Exception:
+            # moved back; functions that were never live are deleted with their versions
+            self._remove(pool, [item.name for item in ready if item.live is None])
             raise
-        if to_move:
-            self.log(f"live moved on {len(to_move)} functions")
-        return len(to_move)
 
     def _remove_stale(
         self,
@@ -310,32 +289,4 @@ class Deployer:
         return dict(zip(keep, results, strict=True))
 
     def _remove(self, pool: ThreadPoolExecutor, names: list[str]) -> tuple[list[str], list[str]]:
-        """Delete functions, logging failures instead of raising: the release is decided."""
-        removed: list[str] = []
-        failed: list[str] = []
-
-        def one(name: str) -> None:
-            refusal = removal.delete_function(self.calls, name)
-            if refusal:
-                self.log(f"{name}: could not be deleted: {refusal}")
-                failed.append(name)
-            else:
-                self.log(f"{name}: deleted")
-                removed.append(name)
-
-        for future in [pool.submit(one, name) for name in names]:
-            future.result()
-        return sorted(removed), sorted(failed)
-
-
-def _changes(item: Prepared) -> str:
-    changes = [
-        label
-        for label, changed in (
-            ("created", item.live is None),
-            ("code updated", item.code_updated),
-            ("configuration updated", item.config_updated),
-        )
-        if changed
-    ]
-    return f" ({', '.join(changes)})" if changes else ""
+        return removal.delete_all(self.calls, pool, names, log=self.log)

@@ -64,8 +64,13 @@ def prune_versions(calls: LambdaCalls, name: str, keep: Collection[str]) -> list
 
     All pages are read before anything is deleted, so deleting cannot shift a page.
     """
-    spared = set(keep) | aliased(calls, name)
-    doomed = [version for version in versions(calls, name) if version not in spared]
+    try:
+        spared = set(keep) | aliased(calls, name)
+        doomed = [version for version in versions(calls, name) if version not in spared]
+    except ClientError as exc:
+        if is_missing(exc):  # the function is gone, and its versions with it
+            return []
+        raise
     deleted = []
     for version in doomed:
         try:

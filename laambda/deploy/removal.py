@@ -7,6 +7,7 @@ app `thumbs-api`'s functions. Every function laambda creates carries its app in 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 
@@ -57,6 +58,28 @@ def delete_function(calls: LambdaCalls, name: str) -> str | None:
         if not is_missing(exc):
             return error_message(exc)
     return None
+
+
+def delete_all(
+    calls: LambdaCalls, pool: ThreadPoolExecutor, names: list[str], *, log: Callable[[str], None]
+) -> tuple[list[str], list[str]]:
+    """Delete functions in parallel: (deleted, refused). Refusals are logged, not raised,
+    because callers run this once the release is decided."""
+    removed: list[str] = []
+    refused: list[str] = []
+
+    def one(name: str) -> None:
+        refusal = delete_function(calls, name)
+        if refusal:
+            log(f"{name}: could not be deleted: {refusal}")
+            refused.append(name)
+        else:
+            log(f"{name}: deleted")
+            removed.append(name)
+
+    for future in [pool.submit(one, name) for name in names]:
+        future.result()
+    return sorted(removed), sorted(refused)
 
 
 def _functions(calls: LambdaCalls) -> Iterator[tuple[str, str]]:
