@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,7 +64,7 @@ class DependencyCache:
         try:
             meta = json.loads(self.store.get_bytes(self.prefix + f"{key}.json"))
             self.local.mkdir(parents=True, exist_ok=True)
-            partial = self.local / f"{key}.zip.part"
+            partial = self.local / f"{key}.zip.{os.getpid()}-{threading.get_ident()}"
             self.store.get_file(self.prefix + f"{key}.zip", partial)
         except ObjectMissing:
             return None
@@ -84,8 +86,13 @@ class DependencyCache:
             "packages": packages,
         }
         self.local.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(zip_path, self.local / f"{key}.zip")
-        (self.local / f"{key}.json").write_text(json.dumps(meta))
+        # two builds of the app may finish at once: each writes its own file, then renames
+        mine = f"{os.getpid()}-{threading.get_ident()}"
+        partial, partial_meta = self.local / f"{key}.zip.{mine}", self.local / f"{key}.json.{mine}"
+        shutil.copyfile(zip_path, partial)
+        partial.replace(self.local / f"{key}.zip")
+        partial_meta.write_text(json.dumps(meta))
+        partial_meta.replace(self.local / f"{key}.json")
         if self.store is not None:
             self.store.delete(self.prefix + f"{key}.zip")  # a corrupt leftover is never kept
             self.store.put_file(self.prefix + f"{key}.zip", zip_path)
