@@ -105,3 +105,47 @@ class TestHalfwayFailure:
         assert aliases(lambda_client, list(v1.versions)) == before
         assert not exists(lambda_client, f"{app}-c")
         assert not exists(lambda_client, f"{app}-d")
+
+
+class Killed(BaseException):
+    """Stands for the worker process dying: nothing in the deployer may catch it."""
+
+
+class TestRunAgain:
+    def test_a_deploy_killed_mid_move_and_run_again_ends_consistent(
+        self,
+        deployer: Deployer,
+        lambda_client: LambdaClient,
+        app: str,
+        spec: Spec,
+        make_artifact: MakeArtifact,
+    ) -> None:
+        old, new = make_artifact("hello"), make_artifact("bonjour")
+        specs = [spec(e) for e in ["a", "b", "c", "d"]]
+        v1 = deployer.deploy(app, specs, artifact=old.path, sha256=old.sha256, description="D")
+
+        def die(params: dict[str, Any], **_: Any) -> Any:
+            if f"/functions/{app}-c/aliases/live" in params["url_path"]:
+                time.sleep(0.3)  # the other aliases move meanwhile
+                raise Killed
+            return None
+
+        lambda_client.meta.events.register("before-call.lambda.UpdateAlias", die)
+        try:
+            with pytest.raises(Killed):
+                deployer.deploy(app, specs, artifact=new.path, sha256=new.sha256, description="D")
+        finally:
+            lambda_client.meta.events.unregister("before-call.lambda.UpdateAlias", die)
+        half = aliases(lambda_client, list(v1.versions))
+        assert half[f"{app}-c"] == "1"
+        assert set(half.values()) == {"1", "2"}  # half-moved, as a dead worker leaves it
+
+        again = deployer.deploy(app, specs, artifact=new.path, sha256=new.sha256, description="D")
+
+        assert again.bytes_uploaded == 0
+        # the dead attempt had updated and published everything: only c's alias was left
+        assert (again.code_updates, again.aliases_moved) == (0, 1)
+        assert aliases(lambda_client, list(v1.versions)) == dict.fromkeys(v1.versions, "2")
+        for name in v1.versions:
+            versions = lambda_client.list_versions_by_function(FunctionName=name)["Versions"]
+            assert [v["Version"] for v in versions] == ["$LATEST", "1", "2"]
