@@ -112,7 +112,11 @@ def test_cancel_stops_the_container(
         )
     client = docker.DockerClient(base_url=engine.docker_host)
     try:
-        assert [c for c in client.containers.list(all=True) if c.image.tags == [engine.image]] == []
+        assert [
+            c
+            for c in client.containers.list(all=True)
+            if c.image and c.image.tags == [engine.image]
+        ] == []
     finally:
         client.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +19,7 @@ APP = {"Procfile": "web: app.handler\n", "app.py": "def handler(e, c):\n    retu
 
 
 def _build_fails(
-    build: BuildFn, tmp_path: Path, files: dict[str, str | bytes], **kw: object
+    build: BuildFn, tmp_path: Path, files: Mapping[str, str | bytes], **kw: object
 ) -> str:
     with pytest.raises(BuildFailed) as info:
         build(tar_of(files, tmp_path / "src.tar"), **kw)
