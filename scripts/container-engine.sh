@@ -20,11 +20,13 @@ sock="$dir/podman.sock"
 say() { echo "container-engine: $*" >&2; }
 
 # 1. the tools, from Debian's packages
-if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v mmdebstrap >/dev/null; then
-    say "installing podman, runc and mmdebstrap"
+missing=""
+for tool in podman runc mmdebstrap curl; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+    say "installing$missing from Debian's packages"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
-    apt-get install -y -qq podman runc mmdebstrap uidmap >&2
+    apt-get install -y -qq podman runc mmdebstrap uidmap curl >&2
 fi
 
 # 2. crun fails on hybrid cgroups and the default ulimits cannot be set here
