@@ -24,7 +24,8 @@ from tests.build.conftest import (
 )
 from tests.build.test_wheels import run_handler, wheel_tags
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# the first test may wait for scripts/container-engine.sh to make the images (minutes)
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
