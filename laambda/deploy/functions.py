@@ -221,7 +221,7 @@ def _settled(config: Mapping[str, Any]) -> bool:
     )
 
 
-def _live(calls: LambdaCalls, name: str) -> FunctionConfigurationTypeDef | None:
+def _live(calls: LambdaCalls, name: str) -> Mapping[str, Any] | None:
     """The configuration of the version `live` points at, None without the alias."""
     try:
         found = calls.call(calls.client.get_function, FunctionName=name, Qualifier=aliases.ALIAS)
@@ -229,7 +229,14 @@ def _live(calls: LambdaCalls, name: str) -> FunctionConfigurationTypeDef | None:
         if is_missing(exc):
             return None
         raise
-    return found["Configuration"]
+    config: Mapping[str, Any] = found["Configuration"]
+    if not str(config.get("Version", "")).isdigit():
+        # releases record version numbers: ask the alias if the answer did not carry one
+        version = aliases.live_version(calls, name)
+        if version is None:
+            return None
+        config = {**config, "Version": version}
+    return config
 
 
 def _architecture(config: Mapping[str, Any]) -> str:
