@@ -100,8 +100,8 @@ def _bring_parts(stack: ExitStack, data_dir: Path) -> list[str]:
     if redis_answers(redis_url):
         said.append(f"queue: Redis at {redis_url}")
     else:
-        server, redis_url = start_inprocess_redis()
-        stack.callback(server.shutdown)
+        fake_redis, redis_url = start_inprocess_redis()
+        stack.callback(fake_redis.shutdown)
         said.append("queue: no Redis answered; using an in-process Redis-protocol server")
     _set("REDIS_URL", redis_url)
     os.environ.setdefault("LAAMBDA_BROKER_URL", redis_url)

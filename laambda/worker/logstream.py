@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -54,11 +55,12 @@ def follow(
     (so the caller can keep its connection alive) and stops after the `done` event."""
     key, last = _stream(build), start
     while True:
-        answer = client.xread({key: last}, block=int(idle_seconds * 1000), count=100)
+        answer: Any = client.xread({key: last}, block=int(idle_seconds * 1000), count=100)
         if not answer:
             yield None
             continue
-        for entry_id, fields in answer[0][1]:
+        entries = answer[key] if isinstance(answer, dict) else answer[0][1]  # RESP3 or RESP2
+        for entry_id, fields in entries:
             last = entry_id
             data = {_text(k): _text(v) for k, v in fields.items()}
             if "done" in data:

@@ -149,10 +149,10 @@ class Platform:
 
     def live(self, function: str) -> dict[str, Any]:
         """The configuration `live` points at, as AWS holds it."""
-        config: dict[str, Any] = self.lambda_client.get_function_configuration(
+        config = self.lambda_client.get_function_configuration(
             FunctionName=function, Qualifier="live"
         )
-        return config
+        return dict(config)
 
 
 @pytest.fixture

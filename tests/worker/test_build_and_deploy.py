@@ -32,11 +32,9 @@ def test_push_builds_deploys_and_records(platform: Platform) -> None:
     client = platform.lambda_client
     for entry in ("create", "resize"):
         name = f"thumbs-{entry}"
-        live = client.get_alias(FunctionName=name, Name="live")  # type: ignore[attr-defined]
+        live = client.get_alias(FunctionName=name, Name="live")
         assert live["FunctionVersion"] == versions[name]
-        config = client.get_function_configuration(  # type: ignore[attr-defined]
-            FunctionName=name, Qualifier="live"
-        )
+        config = client.get_function_configuration(FunctionName=name, Qualifier="live")
         assert config["Handler"] == f"{entry}_mod.handler"
         assert config["Runtime"] == "python3.12"
         assert (config["MemorySize"], config["Timeout"]) == (1024, 10)
