@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,8 +15,9 @@ from laambda.db.models import App, Release, User
 from laambda.services.config import ChangeResult
 
 
-def _emails(session: Session, releases: list[Release]) -> dict[int, str]:
-    ids = {r.user_id for r in releases if r.user_id is not None}
+def emails(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Who made what: user id -> email, for the ids given."""
+    ids = {user_id for user_id in user_ids if user_id is not None}
     if not ids:
         return {}
     rows = session.execute(select(User.id, User.email).where(User.id.in_(ids))).all()
@@ -22,10 +25,10 @@ def _emails(session: Session, releases: list[Release]) -> dict[int, str]:
 
 
 def releases(session: Session, rows: list[Release]) -> list[ReleaseRead]:
-    emails = _emails(session, rows)
+    by_id = emails(session, [row.user_id for row in rows])
     return [
         ReleaseRead.model_validate(row).model_copy(
-            update={"user": emails.get(row.user_id) if row.user_id else None}
+            update={"user": by_id.get(row.user_id) if row.user_id else None}
         )
         for row in rows
     ]

@@ -122,3 +122,18 @@ class TestValidation:
         assert "4102 bytes, 6 bytes over Lambda's limit of 4096 bytes" in response.json()["detail"]
         assert client.get("/v1/apps/thumbs/config", headers=auth).json() == {"A": "********"}
         assert len(client.get("/v1/apps/thumbs/releases", headers=auth).json()) == 1
+
+
+class TestAudit:
+    @pytest.mark.usefixtures("app_row")
+    def test_activity_names_who_changed_what_without_values(
+        self, client: TestClient, auth: Auth
+    ) -> None:
+        client.patch("/v1/apps/thumbs/config", json={"TOKEN": "very-secret"}, headers=auth)
+        response = client.get("/v1/apps/thumbs/activity", headers=auth)
+        assert response.status_code == 200
+        newest = response.json()[0]
+        assert newest["action"] == "release.config"
+        assert newest["user"] == "alice@example.com"
+        assert newest["detail"]["description"] == "Set TOKEN"
+        assert "very-secret" not in response.text

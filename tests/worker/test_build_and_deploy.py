@@ -104,3 +104,26 @@ def test_versions_no_retained_release_refers_to_are_pruned(platform: Platform) -
     listed = platform.lambda_client.list_versions_by_function(FunctionName="pruned-web")
     versions = {v["Version"] for v in listed["Versions"]} - {"$LATEST"}
     assert versions == expected
+
+
+def test_rollback_recreates_functions_the_old_release_had(platform: Platform) -> None:
+    app = platform.create_app("again")
+    assert platform.push(app, python_app(["a", "b"]), commit="4" * 40).outcome.status == "succeeded"
+    assert platform.push(app, python_app(["a"], marker="2"), commit="5" * 40).outcome.status == (
+        "succeeded"
+    )
+    assert "again-b" not in _function_names(platform)
+    rolled = platform.wait_release(platform.rollback(app, 1))
+    assert rolled.status == "succeeded", rolled.log
+    assert "again-b" in _function_names(platform)
+    assert platform.live("again-b")["Handler"] == "b_mod.handler"
+    versions = rolled.function_versions or {}
+    assert platform.live("again-b")["Version"] == versions["again-b"]
+    # returning to v2, which had only `a`, removes `b` again
+    forward = platform.wait_release(platform.rollback(app, 2))
+    assert forward.status == "succeeded", forward.log
+    assert "again-b" not in _function_names(platform)
+
+
+def _function_names(platform: Platform) -> set[str]:
+    return {f["FunctionName"] for f in platform.lambda_client.list_functions()["Functions"]}
