@@ -88,84 +88,102 @@ def prepare(
     `fresh` says the function has never been live (created now, or by an attempt that
     died), so a failed deploy may delete it.
     """
-    client = calls.client
     name = function_name(app, spec.name)
     current = _current(calls, name, app)
-    code_updated = config_updated = False
     if current is None:
-        created = calls.create(
-            client.create_function,
+        return _create(calls, app, name, spec, code, description)
+    running = _live(calls, name)
+    live = running["Version"] if running else None
+    if running and _holds(running, spec, code):
+        # the release asks for what runs already: no update, no new version
+        return Prepared(name=name, version=str(running["Version"]), live=live)
+    code_updated = config_updated = False
+    if current["CodeSha256"] != code.lambda_sha or _architecture(current) != spec.architecture:
+        updated = calls.call(
+            calls.client.update_function_code,
+            FunctionName=name,
+            S3Bucket=code.bucket,
+            S3Key=code.key,
+            Architectures=[spec.architecture],  # type: ignore[list-item]
+        )
+        if not _settled(updated):
+            calls.wait("function_updated_v2", name)
+        code_updated = True
+    if differences(current, spec):
+        updated = calls.call(
+            calls.client.update_function_configuration,
             FunctionName=name,
             Role=spec.role,
             Handler=spec.handler,
             Runtime=spec.runtime,  # type: ignore[arg-type]
-            Architectures=[spec.architecture],  # type: ignore[list-item]
             MemorySize=spec.memory,
             Timeout=spec.timeout,
             Environment={"Variables": spec.environment},
-            Code={"S3Bucket": code.bucket, "S3Key": code.key},
-            Description=description,
-            Tags={APP_TAG: app},
-            Publish=True,
         )
-        if not _settled(created):
-            calls.wait("function_active_v2", name)
-        live = None
-        published = created if created["Version"] != "$LATEST" else None
-    else:
-        running = _live(calls, name)
-        live = running["Version"] if running else None
-        if running and _holds(running, spec, code):
-            # the release asks for what runs already: no update, no new version
-            return Prepared(name=name, version=running["Version"], live=live)
-        if current["CodeSha256"] != code.lambda_sha or _architecture(current) != spec.architecture:
-            updated = calls.call(
-                client.update_function_code,
-                FunctionName=name,
-                S3Bucket=code.bucket,
-                S3Key=code.key,
-                Architectures=[spec.architecture],  # type: ignore[list-item]
-            )
-            if not _settled(updated):
-                calls.wait("function_updated_v2", name)
-            code_updated = True
-        if differences(current, spec):
-            updated = calls.call(
-                client.update_function_configuration,
-                FunctionName=name,
-                Role=spec.role,
-                Handler=spec.handler,
-                Runtime=spec.runtime,  # type: ignore[arg-type]
-                MemorySize=spec.memory,
-                Timeout=spec.timeout,
-                Environment={"Variables": spec.environment},
-            )
-            if not _settled(updated):
-                calls.wait("function_updated_v2", name)
-            config_updated = True
-        published = None
-    if published is None:
-        published = calls.call(
-            client.publish_version,
-            FunctionName=name,
-            CodeSha256=code.lambda_sha,
-            Description=description,
-        )
-    # Lambda hands back the newest version when nothing changed since it: make sure that
-    # version really is this spec, or the release would record someone else's code.
-    if not _holds(published, spec, code):
-        raise DeployFailed(
-            f"{name}: Lambda answered with version {published['Version']}, which does not hold "
-            "this release's code and settings"
-        )
+        if not _settled(updated):
+            calls.wait("function_updated_v2", name)
+        config_updated = True
+    version = _publish(calls, name, spec, code, description)
     return Prepared(
         name=name,
-        version=published["Version"],
+        version=version,
         live=live,
         fresh=live is None,
         code_updated=code_updated,
         config_updated=config_updated,
     )
+
+
+def _create(
+    calls: LambdaCalls, app: str, name: str, spec: FunctionSpec, code: Code, description: str
+) -> Prepared:
+    """A new function, tagged as the app's, its first version published as it is created."""
+    created = calls.create(
+        calls.client.create_function,
+        FunctionName=name,
+        Role=spec.role,
+        Handler=spec.handler,
+        Runtime=spec.runtime,  # type: ignore[arg-type]
+        Architectures=[spec.architecture],  # type: ignore[list-item]
+        MemorySize=spec.memory,
+        Timeout=spec.timeout,
+        Environment={"Variables": spec.environment},
+        Code={"S3Bucket": code.bucket, "S3Key": code.key},
+        Description=description,
+        Tags={APP_TAG: app},
+        Publish=True,
+    )
+    if not _settled(created):
+        calls.wait("function_active_v2", name)
+    if created["Version"] == "$LATEST":
+        version = _publish(calls, name, spec, code, description)
+    else:
+        _check(name, created, spec, code)
+        version = created["Version"]
+    return Prepared(name=name, version=version, live=None, fresh=True)
+
+
+def _publish(
+    calls: LambdaCalls, name: str, spec: FunctionSpec, code: Code, description: str
+) -> str:
+    published = calls.call(
+        calls.client.publish_version,
+        FunctionName=name,
+        CodeSha256=code.lambda_sha,
+        Description=description,
+    )
+    _check(name, published, spec, code)
+    return published["Version"]
+
+
+def _check(name: str, version: Mapping[str, Any], spec: FunctionSpec, code: Code) -> None:
+    """Lambda hands back the newest version when nothing changed since it: make sure that
+    version really is this spec, or the release would record someone else's code."""
+    if not _holds(version, spec, code):
+        raise DeployFailed(
+            f"{name}: Lambda answered with version {version['Version']}, which does not hold "
+            "this release's code and settings"
+        )
 
 
 def pin(calls: LambdaCalls, name: str, version: str) -> Prepared | None:
