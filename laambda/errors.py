@@ -75,3 +75,21 @@ class DeployFailed(LaambdaError):
 
 class ObjectMissing(LaambdaError):
     status_code = 404
+
+
+class FunctionNotFound(NotFound):
+    pass
+
+
+class EventSourceNotFound(NotFound):
+    pass
+
+
+class EventSourceExists(Conflict):
+    pass
+
+
+class AwsRefused(LaambdaError):
+    """AWS answered an operation (event source, invoke, logs, metrics) with an error; its words."""
+
+    status_code = 502

@@ -6,6 +6,7 @@ from laambda.db.models.audit_event import AuditEvent
 from laambda.db.models.build import Build
 from laambda.db.models.collaborator import Collaborator
 from laambda.db.models.config_var import ConfigVar
+from laambda.db.models.event_source import EventSource
 from laambda.db.models.function_setting import FunctionSetting
 from laambda.db.models.release import Release
 from laambda.db.models.ssh_key import SshKey
@@ -18,6 +19,7 @@ __all__ = [
     "Build",
     "Collaborator",
     "ConfigVar",
+    "EventSource",
     "FunctionSetting",
     "Release",
     "SshKey",
