@@ -63,7 +63,8 @@ def install(
     hit = cache.fetch(key)
     if hit is not None:
         path, meta = hit
-        log(f"-----> Installing {detection.manifest} (cached: {meta.get('packages')} packages)")
+        count = int(str(meta.get("packages", 0)))
+        log(f"-----> Installing {detection.manifest} (cached: {_packages(count)})")
         return path
     log(f"-----> Installing {detection.manifest} with the {builder.name} builder")
     out = workdir / "dependencies"
@@ -84,7 +85,7 @@ def install(
     write_zip(tree_entries(out), deps_zip)
     packages = _count_packages(out, language)
     cache.save(key, deps_zip, packages=packages)
-    log(f"-----> Installed {packages} packages")
+    log(f"-----> Installed {_packages(packages)}")
     return deps_zip
 
 
@@ -93,6 +94,10 @@ def _identity(builder: Builder, settings: Settings, runtime: str) -> str:
     if builder.name == "docker":
         return f"docker {settings.build_image(runtime)}"
     return builder.name
+
+
+def _packages(count: int) -> str:
+    return f"{count} package" + ("" if count == 1 else "s")
 
 
 def _declares_any(text: str, language: str) -> bool:

@@ -72,7 +72,7 @@ def test_pillow_app_built_in_the_image(
     )
     assert resized == {"size": [5, 7], "mode": "RGB"}
     assert warm.result.sha256 == cold.result.sha256
-    assert "-----> Installing requirements.txt (cached: 1 packages)" in warm.lines
+    assert "-----> Installing requirements.txt (cached: 1 package)" in warm.lines
     assert not [line for line in warm.lines if "Installing in" in line]
 
 

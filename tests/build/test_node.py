@@ -38,7 +38,7 @@ def test_app_with_one_dependency(build: BuildFn, tmp_path: Path) -> None:
 
     again = build(tarball, app_name="greeter")
     assert again.result.sha256 == done.result.sha256
-    assert "-----> Installing package.json (cached: 1 packages)" in again.lines
+    assert "-----> Installing package.json (cached: 1 package)" in again.lines
     assert not [line for line in again.lines if "npm ci" in line]
 
 

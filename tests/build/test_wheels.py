@@ -112,7 +112,7 @@ class TestPillowApp:
         cold, warm, _ = thumbs
         assert warm.result.sha256 == cold.result.sha256
         assert warm.result.artifact_path.read_bytes() == cold.result.artifact_path.read_bytes()
-        assert "-----> Installing requirements.txt (cached: 1 packages)" in warm.lines
+        assert "-----> Installing requirements.txt (cached: 1 package)" in warm.lines
         assert not [
             line for line in warm.lines if "Installing wheels" in line or "pillow==" in line
         ]
@@ -126,7 +126,7 @@ class TestPillowApp:
         again = build(changed)
         assert again.result.sha256 != cold.result.sha256
         assert "VERSION" in zip_names(again.result.artifact_path)
-        assert "-----> Installing requirements.txt (cached: 1 packages)" in again.lines
+        assert "-----> Installing requirements.txt (cached: 1 package)" in again.lines
 
 
 def test_arm64_selects_aarch64_wheels(build: BuildFn, tmp_path: Path) -> None:
@@ -174,12 +174,12 @@ class TestCache:
     ) -> None:
         tarball = tar_of_app("thumbs", tmp_path / "t.tar")
         first = make_builder(settings, object_store, tmp_path / "a")(tarball)
-        assert "-----> Installed 1 packages" in first.lines
+        assert "-----> Installed 1 package" in first.lines
 
         # another worker host: an empty data directory, the same bucket
         other = settings.model_copy(update={"data_dir": tmp_path / "other-host"})
         second = make_builder(other, object_store, tmp_path / "b")(tarball)
-        assert "-----> Installing requirements.txt (cached: 1 packages)" in second.lines
+        assert "-----> Installing requirements.txt (cached: 1 package)" in second.lines
         assert second.result.sha256 == first.result.sha256
 
         # a corrupt shared entry is detected, deleted and rebuilt
@@ -197,14 +197,14 @@ class TestCache:
         local.write_bytes(b"also garbage")
         fourth = make_builder(third_host, object_store, tmp_path / "d")(tarball)
         assert " !     the local dependency cache entry is corrupt: rebuilding it" in fourth.lines
-        assert "-----> Installing requirements.txt (cached: 1 packages)" in fourth.lines
+        assert "-----> Installing requirements.txt (cached: 1 package)" in fourth.lines
 
         # purge: another app's entry stays, this app installs from scratch
         object_store.put_bytes("build-cache/other-app/x.json", b"{}")
         assert purge_cache(object_store, third_host, "thumbs") == 1
         assert object_store.exists("build-cache/other-app/x.json")
         fifth = make_builder(third_host, object_store, tmp_path / "e")(tarball)
-        assert "-----> Installed 1 packages" in fifth.lines
+        assert "-----> Installed 1 package" in fifth.lines
         assert fifth.result.sha256 == first.result.sha256
 
 
