@@ -7,6 +7,7 @@ checks on the user's input come before anything slow, so a bad push fails in a s
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections import Counter
@@ -61,6 +62,7 @@ def build_source(
     if architecture not in ARCHITECTURES:
         raise BuildFailed(f"architecture '{architecture}' is not one of {', '.join(ARCHITECTURES)}")
     src = workdir / "source"
+    shutil.rmtree(src, ignore_errors=True)  # a retried build starts from the tarball alone
     unpack_source(
         tarball,
         src,
