@@ -7,6 +7,7 @@ it copies the cached zip's compressed entries straight into the artifact.
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -68,7 +69,8 @@ def install(
         return path
     log(f"-----> Installing {detection.manifest} with the {builder.name} builder")
     out = workdir / "dependencies"
-    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
     plan = InstallPlan(
         runtime=detection.runtime,
         architecture=architecture,
