@@ -4,7 +4,8 @@ An entry is keyed by what decides its content (runtime, architecture, builder an
 dependency list) and filed under the app, so `DELETE /v1/apps/{app}/build-cache` can purge one
 app without touching others. Each entry is `<key>.zip` plus `<key>.json` holding its sha256;
 the JSON is written last and acts as the commit marker, and a zip whose bytes do not match it
-is deleted and rebuilt, never used. A local copy under the data directory spares the download.
+is deleted and rebuilt, never used. A local copy under the data directory spares the download;
+it is used only while the shared entry exists, so a purge from any host reaches every host.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class DependencyCache:
     def fetch(self, key: str) -> tuple[Path, dict[str, object]] | None:
         """The verified zip of an entry and its metadata, or None when there is none to trust."""
         path, meta_path = self.local / f"{key}.zip", self.local / f"{key}.json"
+        if self.store is not None and not self.store.exists(self.prefix + f"{key}.json"):
+            # purged (through any host) or never shared: a local copy is not to be trusted
+            path.unlink(missing_ok=True)
+            meta_path.unlink(missing_ok=True)
+            return None
         if path.is_file() and meta_path.is_file():
             meta = json.loads(meta_path.read_text())
             if file_sha256(path) == meta.get("sha256"):

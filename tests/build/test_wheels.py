@@ -207,6 +207,17 @@ class TestCache:
         assert "-----> Installed 1 package" in fifth.lines
         assert fifth.result.sha256 == first.result.sha256
 
+    def test_a_purge_from_one_host_reaches_the_local_copies_of_others(
+        self, settings: Settings, object_store: ObjectStore, tmp_path: Path
+    ) -> None:
+        tarball = tar_of_app("thumbs", tmp_path / "t.tar")
+        worker = make_builder(settings, object_store, tmp_path / "a")
+        assert "-----> Installed 1 package" in worker(tarball).lines
+        api_host = settings.model_copy(update={"data_dir": tmp_path / "api-host"})
+        assert purge_cache(object_store, api_host, "thumbs") == 1
+        again = make_builder(settings, object_store, tmp_path / "b")(tarball)
+        assert "-----> Installed 1 package" in again.lines
+
 
 def test_a_wheel_built_for_the_host_never_reaches_an_artifact(tmp_path: Path) -> None:
     info = tmp_path / "fastthing-1.0.dist-info"
