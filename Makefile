@@ -19,7 +19,7 @@ services:
 engine:
 	bash scripts/container-engine.sh >/dev/null
 
-up: venv services
+up: venv
 	$(BIN)/laambda up
 
 lint: venv
