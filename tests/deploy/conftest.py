@@ -24,11 +24,14 @@ from laambda.deploy import aws
 from laambda.deploy.calls import Backoff
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.s3 import ObjectStore
+from tests.deploy import moto_versions
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
+
+moto_versions.install()
 
 
 @dataclass(frozen=True)

@@ -99,3 +99,35 @@ class TestPrune:
         for name in v1.versions:
             left = lambda_client.list_versions_by_function(FunctionName=name)["Versions"]
             assert [v["Version"] for v in left] == ["$LATEST", "2", "3"]
+
+
+class TestVersionNumbers:
+    def test_after_pruning_new_versions_get_new_numbers(
+        self,
+        deployer: Deployer,
+        lambda_client: LambdaClient,
+        app: str,
+        spec: Spec,
+        make_artifact: MakeArtifact,
+    ) -> None:
+        """As AWS does (moto needs tests/deploy/moto_versions.py for it), so that a
+        release never records a number that later means other code."""
+        artifact = make_artifact()
+        name = f"{app}-web"
+        recorded = []
+        for n in range(7):
+            outcome = deployer.deploy(
+                app,
+                [spec("web", environment={"N": str(n)})],
+                artifact=artifact.path,
+                sha256=artifact.sha256,
+                description="D",
+            )
+            recorded.append(outcome.versions[name])
+            deployer.prune_versions(name, keep=set(recorded[-3:]))
+
+        assert recorded == ["1", "2", "3", "4", "5", "6", "7"]
+        live = lambda_client.get_function(FunctionName=name, Qualifier="live")["Configuration"]
+        assert (live["Version"], live["Environment"]["Variables"]) == ("7", {"N": "6"})
+        left = lambda_client.list_versions_by_function(FunctionName=name)["Versions"]
+        assert [v["Version"] for v in left] == ["$LATEST", "5", "6", "7"]
