@@ -9,7 +9,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from laambda.api.routes import access, activity, apps, builds, config, functions, releases
+from laambda.api.routes import (
+    access,
+    activity,
+    apps,
+    builds,
+    config,
+    event_sources,
+    functions,
+    operate,
+    releases,
+)
 from laambda.config import Settings, get_settings
 from laambda.crypto import Cipher
 from laambda.db.session import get_engine, make_sessionmaker
@@ -27,7 +37,17 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     api.state.applier = applier or _applier(settings, api.state.sessions)
     api.state.streams = redis.Redis.from_url(settings.redis_url)
 
-    for module in (apps, config, releases, functions, builds, access, activity):
+    for module in (
+        apps,
+        config,
+        releases,
+        functions,
+        builds,
+        access,
+        activity,
+        event_sources,
+        operate,
+    ):
         api.include_router(module.router, prefix="/v1")
     api.include_router(builds.cache_router, prefix="/v1")
 

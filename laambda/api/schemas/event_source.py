@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from laambda.domain.event_source import EXAMPLES
+
+
+class EventSourceCreate(BaseModel):
+    source: str = Field(description=f"what invokes the function: {EXAMPLES}")
+    batch_size: int | None = Field(
+        default=None, ge=1, le=10_000, description="SQS/Kinesis/DynamoDB only; Lambda's default"
+    )
+
+
+class EventSourceRead(BaseModel):
+    id: int
+    function: str  # the Procfile entry
+    function_name: str  # the Lambda function, <app>-<entry>
+    kind: str  # sqs, kinesis, dynamodb, schedule, http
+    source: str
+    batch_size: int | None
+    url: str | None  # http: the function URL
+    applied: bool  # False until the function has a live release in AWS
+    applied_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,198 @@
+"""Event sources of an app's functions: stored here, applied to AWS through Triggers.
+
+The database is the truth: the API changes a row and applies that one change to AWS in the
+same request (rolled back with the row if AWS refuses), and every successful release applies
+all rows again, so a function created later, or a change AWS lost, is put right. A function
+that leaves the Procfile takes its event sources with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laambda.db.base import utcnow
+from laambda.db.models import App, EventSource
+from laambda.deploy.functions import function_name
+from laambda.deploy.triggers import Applied, Triggers
+from laambda.domain.event_source import SourceSpec, parse_source
+from laambda.errors import (
+    AwsRefused,
+    EventSourceExists,
+    EventSourceNotFound,
+    FunctionNotFound,
+    InvalidInput,
+)
+from laambda.services.release import release_service
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Added:
+    row: EventSource
+    created: bool  # False: an existing source got a new batch size
+
+
+def spec_of(row: EventSource) -> SourceSpec:
+    return parse_source(row.source, batch_size=row.batch_size if row.batch_size else None)
+
+
+class EventSourceService:
+    def list_for(self, session: Session, app: App, function: str) -> list[EventSource]:
+        rows = self._rows(session, app, function)
+        if not rows:
+            self._entry(session, app, function)
+        return rows
+
+    def add(
+        self,
+        session: Session,
+        app: App,
+        function: str,
+        *,
+        source: str,
+        batch_size: int | None,
+        triggers: Triggers,
+    ) -> Added:
+        """Store the source and apply it to `live` now if the function was released (else
+        the release that creates the function applies it). Callers lock the app row."""
+        spec = parse_source(source, batch_size=batch_size)
+        self._entry(session, app, function)
+        rows = self._rows(session, app, function)
+        row = next((r for r in rows if r.source == spec.source), None)
+        if spec.kind == "http":
+            other = next((r for r in rows if r.kind == "http" and r.source != spec.source), None)
+            if other is not None:
+                raise EventSourceExists(
+                    f"{function} already has a function URL ({other.source}): "
+                    f"remove it first (event-sources:remove {function} {other.source})"
+                )
+        if row is not None and row.batch_size == spec.batch_size:
+            raise EventSourceExists(f"{function} already has event source {spec.source}")
+        created = row is None
+        if row is None:
+            row = EventSource(
+                app_id=app.id,
+                function=function,
+                kind=spec.kind,
+                source=spec.source,
+                batch_size=spec.batch_size,
+            )
+            session.add(row)
+        else:
+            row.batch_size = spec.batch_size
+        session.flush()
+        self._applied(row, triggers.ensure(function_name(app.name, function), spec))
+        session.flush()
+        return Added(row, created)
+
+    def remove(
+        self,
+        session: Session,
+        app: App,
+        function: str,
+        *,
+        source: str | None = None,
+        source_id: int | None = None,
+        triggers: Triggers,
+    ) -> EventSource:
+        """Take one source off AWS and out of the database (the row stays if AWS refuses)."""
+        if (source is None) == (source_id is None):
+            raise InvalidInput("name the event source to remove: its source or its id")
+        rows = self.list_for(session, app, function)
+        canonical = _canonical(source) if source is not None else None
+        row = next(
+            (r for r in rows if r.id == source_id or (canonical and r.source == canonical)), None
+        )
+        if row is None:
+            held = ", ".join(r.source for r in rows) or "none"
+            wanted = source if source is not None else f"#{source_id}"
+            raise EventSourceNotFound(
+                f"{function} has no event source {wanted}; its event sources: {held}"
+            )
+        triggers.remove(function_name(app.name, function), spec_of(row))
+        session.delete(row)
+        session.flush()
+        return row
+
+    def clear(
+        self, session: Session, app: App, function: str, *, triggers: Triggers
+    ) -> list[EventSource]:
+        """Remove every source of the function; those removed so far stay removed if AWS
+        refuses one (the error names it)."""
+        removed = []
+        for row in self.list_for(session, app, function):
+            triggers.remove(function_name(app.name, function), spec_of(row))
+            session.delete(row)
+            session.flush()
+            removed.append(row)
+        return removed
+
+    def apply_release(
+        self, session: Session, app: App, *, entries: Collection[str], triggers: Triggers, log: Log
+    ) -> None:
+        """After a release went live: apply the sources of `entries` (its Procfile), remove
+        those of functions no longer in it. AWS refusing one source is logged and the rest go
+        on: the release is live either way, and the next one tries again."""
+        rows = list(
+            session.scalars(
+                select(EventSource).where(EventSource.app_id == app.id).order_by(EventSource.id)
+            )
+        )
+        for row in rows:
+            name = function_name(app.name, row.function)
+            try:
+                if row.function in entries:
+                    applied = triggers.ensure(name, spec_of(row))
+                    self._applied(row, applied)
+                    if applied is not None and (applied.created or applied.changed):
+                        verb = "created" if applied.created else "updated"
+                        log(f"{name}: event source {row.source} {verb}")
+                else:
+                    triggers.remove(name, spec_of(row))
+                    session.delete(row)
+                    log(f"{name}: event source {row.source} removed with the function")
+            except AwsRefused as exc:
+                log(f"!      {exc.message} (will retry next release)")
+        session.flush()
+
+    def _applied(self, row: EventSource, applied: Applied | None) -> None:
+        if applied is not None:
+            row.applied_at = utcnow()
+            row.url = applied.url
+
+    def _rows(self, session: Session, app: App, function: str) -> list[EventSource]:
+        query = (
+            select(EventSource)
+            .where(EventSource.app_id == app.id, EventSource.function == function)
+            .order_by(EventSource.id)
+        )
+        return list(session.scalars(query))
+
+    def _entry(self, session: Session, app: App, function: str) -> None:
+        """Refuse a function that is not in the current Procfile."""
+        build = release_service.current_build(session, app)
+        if build is None or not build.procfile:
+            raise FunctionNotFound(
+                f"app '{app.name}' has no functions yet: push code with a Procfile first"
+            )
+        if function not in build.procfile:
+            raise FunctionNotFound(
+                f"app '{app.name}' has no function '{function}'; its Procfile has: "
+                + ", ".join(build.procfile)
+            )
+
+
+def _canonical(source: str) -> str:
+    """The stored spelling of a source typed by hand (`http:AWS_IAM` -> `http:aws_iam`)."""
+    try:
+        return parse_source(source).source
+    except InvalidInput:
+        return source.strip()
+
+
+event_source_service = EventSourceService()

@@ -1,0 +1,133 @@
+"""Operating an app's functions: invoke `live`, read their logs, read their metrics.
+
+Functions are named by their Procfile entry ("create"), as everywhere in the API; which
+functions an app has is what its current build's Procfile says.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from laambda.db.models import App
+from laambda.deploy.functions import function_name
+from laambda.deploy.observe import Invocation, Metrics, Observer
+from laambda.domain.observe import Cursor, LogLine, next_page
+from laambda.errors import FunctionNotFound, InvalidInput
+from laambda.services.release import release_service
+
+MAX_PAYLOAD = 6 * 1024 * 1024  # Lambda's limit for a synchronous invocation
+
+
+@dataclass(frozen=True)
+class LogsPage:
+    lines: list[LogLine]
+    cursor: Cursor
+    more: bool
+
+
+class OperateService:
+    def entries(self, session: Session, app: App, function: str | None = None) -> list[str]:
+        """The app's Procfile entries, or just `function` after checking it is one."""
+        build = release_service.current_build(session, app)
+        procfile = list(build.procfile) if build is not None and build.procfile else []
+        if function is None:
+            return procfile
+        if function not in procfile:
+            has = ", ".join(procfile) if procfile else "none yet: push code with a Procfile"
+            raise FunctionNotFound(
+                f"app '{app.name}' has no function '{function}'; its functions: {has}"
+            )
+        return [function]
+
+    def invoke(
+        self,
+        session: Session,
+        app: App,
+        function: str,
+        *,
+        payload: Any,
+        tail: bool,
+        observer: Observer,
+    ) -> tuple[Invocation, Any]:
+        """Invoke `live` once; the result parsed as JSON when it is JSON."""
+        self.entries(session, app, function)
+        body = json.dumps(payload).encode()
+        if len(body) > MAX_PAYLOAD:
+            raise InvalidInput(f"payload is {len(body)} bytes; Lambda takes at most {MAX_PAYLOAD}")
+        invocation = observer.invoke(function_name(app.name, function), body, tail=tail)
+        try:
+            result = json.loads(invocation.payload) if invocation.payload else None
+        except ValueError:
+            result = invocation.payload.decode("utf-8", "replace")
+        return invocation, result
+
+    def logs(
+        self,
+        session: Session,
+        app: App,
+        *,
+        function: str | None,
+        since: datetime,
+        cursor: Cursor | None,
+        limit: int,
+        observer: Observer,
+    ) -> LogsPage:
+        """Lines of the app's functions after the cursor (or since `since`), oldest first."""
+        start = cursor or Cursor(int(since.timestamp() * 1000))
+        candidates: list[LogLine] = []
+        more = False
+        for entry in self.entries(session, app, function):
+            events, truncated = observer.log_events(
+                function_name(app.name, entry),
+                start_ms=start.after_ms,
+                want=limit,
+                skip=_shown(entry, start),
+            )
+            more = more or truncated
+            candidates.extend(
+                LogLine(
+                    time_ms=int(event["timestamp"]),
+                    function=entry,
+                    message=str(event.get("message", "")),
+                    event_id=str(event["eventId"]),
+                    stream=str(event.get("logStreamName", "")),
+                )
+                for event in events
+            )
+        lines, after, waiting = next_page(candidates, start, limit=limit)
+        return LogsPage(lines, after, more or waiting)
+
+    def metrics(
+        self,
+        session: Session,
+        app: App,
+        *,
+        function: str | None,
+        since: datetime,
+        until: datetime,
+        observer: Observer,
+    ) -> list[tuple[str, Metrics]]:
+        entries = self.entries(session, app, function)
+        names = [function_name(app.name, entry) for entry in entries]
+        found = observer.metrics(names, start=since, end=until) if names else {}
+        return [
+            (entry, found.get(name, Metrics())) for entry, name in zip(entries, names, strict=True)
+        ]
+
+
+def _shown(entry: str, cursor: Cursor) -> Callable[[dict[str, Any]], bool]:
+    """Whether an event of the entry's log group was answered already."""
+
+    def shown(event: dict[str, Any]) -> bool:
+        return f"{entry}/{event['eventId']}" in cursor.seen
+
+    return shown
+
+
+operate_service = OperateService()
