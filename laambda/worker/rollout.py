@@ -23,6 +23,7 @@ from laambda.deploy.lambda_ import DeployOutcome, FunctionSpec, function_name
 from laambda.domain.resources import resources_for
 from laambda.errors import DeployFailed
 from laambda.worker.context import WorkerContext
+from laambda.worker.event_sources import apply_event_sources
 
 Log = Callable[[str], None]
 
@@ -101,6 +102,7 @@ class Rollout:
             self._finish(release_id, "failed", lines, error=exc.message)
             return Applied("failed", plan.version, [], exc.message)
         self._finish(release_id, "succeeded", lines, outcome=outcome)
+        apply_event_sources(self.context, plan.app, plan.region, [s.name for s in plan.specs], emit)
         self._prune(plan, deployer.prune, emit)
         return Applied("succeeded", plan.version, sorted(outcome.versions))
 
