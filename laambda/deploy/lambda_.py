@@ -8,6 +8,7 @@ changes), then every `live` alias moves; if one move fails, the moved ones move 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -166,6 +167,11 @@ class Deployer:
 
     def _upload(self, artifact: Path, sha256: str) -> int:
         key = artifact_key(sha256)
+        with artifact.open("rb") as file:
+            actual = hashlib.file_digest(file, "sha256").hexdigest()
+        if actual != sha256:
+            # a key holds the bytes its name says, or a rollback could find other code there
+            raise DeployFailed(f"{artifact.name} has sha256 {actual}, not {sha256}")
         try:
             sent = self.store.put_file(key, artifact)
         except ClientError as exc:

@@ -276,3 +276,22 @@ class TestRemovedEntries:
 
         assert outcome.removed == ()
         assert f"{neighbour}-web" in names(lambda_client, app)
+
+
+class TestArtifactKey:
+    def test_bytes_that_are_not_the_named_sha_are_refused(
+        self,
+        deployer: Deployer,
+        object_store: ObjectStore,
+        app: str,
+        spec: Spec,
+        make_artifact: MakeArtifact,
+    ) -> None:
+        one, other = make_artifact("hello"), make_artifact("bonjour")
+
+        with pytest.raises(DeployFailed, match="has sha256"):
+            deployer.deploy(
+                app, [spec("web")], artifact=other.path, sha256=one.sha256, description="D"
+            )
+
+        assert not object_store.exists(artifact_key(one.sha256))
