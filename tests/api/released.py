@@ -1,0 +1,81 @@
+"""An app released for real on moto's server, for the operating routes' tests.
+
+Each test gets an app of its own name (moto's server lives for the whole session), recorded
+with a deploy release whose Procfile has create and resize, and both functions live in AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+from sqlalchemy.orm import Session
+
+from laambda.config import Settings
+from laambda.db.models import App, Collaborator, User
+from laambda.deploy import aws
+from laambda.deploy.lambda_ import Deployer, FunctionSpec
+from laambda.deploy.s3 import ObjectStore
+from tests import factories
+from tests.api.test_releases import deploy
+
+ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
+PROCFILE = {"create": "main.create", "resize": "main.resize"}
+
+
+def api_settings(database_url: str, moto_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        applier="inline",
+        default_role=ROLE,
+        aws_endpoint_url=moto_url,
+    )
+
+
+def recorded_app(db: Session, user: User, settings: Settings) -> App:
+    """An app of the user's with a deploy release of create and resize, not yet in AWS."""
+    app = factories.app(name=f"ops{os.urandom(4).hex()}", owner_id=user.id)
+    db.add(Collaborator(app_id=app.id, user_id=user.id))
+    db.commit()
+    deploy(db, app, user, settings, procfile=PROCFILE)
+    return app
+
+
+def release_in_aws(app: App, settings: Settings, store: ObjectStore, tmp_path: Path) -> None:
+    """Make the app's functions live in moto, as the worker would."""
+    iam = aws.client("iam", settings)
+    try:
+        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
+            raise
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("main.py", "def create(event, context):\n    return event\n")
+    path = tmp_path / "artifact.zip"
+    path.write_bytes(buffer.getvalue())
+    specs = [
+        FunctionSpec(
+            name=entry,
+            handler=handler,
+            runtime="python3.12",
+            architecture="x86_64",
+            role=ROLE,
+            memory=1024,
+            timeout=10,
+            environment={},
+        )
+        for entry, handler in PROCFILE.items()
+    ]
+    deployer = Deployer(aws.lambda_client(settings), store, concurrency=4, log=lambda _line: None)
+    deployer.deploy(
+        app.name,
+        specs,
+        artifact=path,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        description="v1",
+    )
