@@ -29,6 +29,7 @@ os.environ.pop("AWS_PROFILE", None)
 from laambda.config import Settings  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
 from laambda.deploy.s3 import ObjectStore  # noqa: E402
+from laambda.local import moto_versions  # noqa: E402
 from laambda.worker.enqueue import CeleryQueue  # noqa: E402
 
 pytest_plugins = ["tests.db_fixtures"]
@@ -37,6 +38,7 @@ pytest_plugins = ["tests.db_fixtures"]
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """moto's server on a loopback port: the AWS every test talks to over HTTP."""
+    moto_versions.install()  # moto reuses version numbers after pruning; AWS never does
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     port = server._server.server_port  # type: ignore[union-attr]

@@ -11,6 +11,8 @@ import os
 import boto3
 from moto.server import ThreadedMotoServer
 
+from laambda.local import moto_versions
+
 ROLE_NAME = "laambda-local"
 ROLE_ARN = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
 
@@ -34,6 +36,7 @@ def start_local_cloud(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedM
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         os.environ.setdefault(name, value)
+    moto_versions.install()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     url = f"http://{host}:{server._server.server_port}"  # type: ignore[union-attr]

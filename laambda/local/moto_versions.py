@@ -3,7 +3,8 @@
 moto 5 numbers a new version len(versions) + 1, so once an older version is deleted
 (pruning) the next publish repeats the newest number, and an alias on that number then
 resolves to the older of the two. AWS keeps counting instead. moto's server runs inside
-the test process (ThreadedMotoServer), so patching its model here fixes the server.
+the process that starts it (ThreadedMotoServer: `laambda up`'s local cloud, the tests), so
+patching its model there fixes the server.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from laambda.deploy import aws
 from laambda.deploy.calls import Backoff
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.s3 import ObjectStore
-from tests.deploy import moto_versions
+from laambda.local import moto_versions
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

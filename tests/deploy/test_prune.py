@@ -110,7 +110,7 @@ class TestVersionNumbers:
         spec: Spec,
         make_artifact: MakeArtifact,
     ) -> None:
-        """As AWS does (moto needs tests/deploy/moto_versions.py for it), so that a
+        """As AWS does (moto needs laambda/local/moto_versions.py for it), so that a
         release never records a number that later means other code."""
         artifact = make_artifact()
         name = f"{app}-web"
