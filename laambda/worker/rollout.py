@@ -19,7 +19,7 @@ from laambda.db.base import utcnow
 from laambda.db.locks import LockKind, advisory_lock
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
-from laambda.deploy.lambda_ import DeployOutcome, FunctionSpec, function_name
+from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec, function_name
 from laambda.domain.resources import resources_for
 from laambda.errors import DeployFailed
 from laambda.worker.context import WorkerContext
@@ -41,6 +41,8 @@ class Plan:
     previous: list[str] | None
     targets: dict[str, str]
     version: int
+    # on a rerun after a worker died mid-move, what was live before: put back if this fails
+    restore: Plan | None = None
 
 
 @dataclass(frozen=True)
@@ -99,12 +101,29 @@ class Rollout:
                 )
         except DeployFailed as exc:
             emit(f"!      {exc.message}")
+            if plan.restore is not None:
+                self._put_back(deployer, plan.restore, emit)
             self._finish(release_id, "failed", lines, error=exc.message)
             return Applied("failed", plan.version, [], exc.message)
         self._finish(release_id, "succeeded", lines, outcome=outcome)
         apply_event_sources(self.context, plan.app, plan.region, [s.name for s in plan.specs], emit)
         self._prune(plan, deployer.prune, emit)
         return Applied("succeeded", plan.version, sorted(outcome.versions))
+
+    def _put_back(self, deployer: Deployer, restore: Plan, emit: Log) -> None:
+        """A dead worker may have moved some aliases; return them all to the last good release."""
+        try:
+            deployer.rollback(
+                restore.app,
+                restore.specs,
+                targets=restore.targets,
+                sha256=restore.sha256,
+                description=restore.description,
+                previous=restore.previous,
+            )
+            emit(f"       live is back on v{restore.version} everywhere")
+        except DeployFailed as exc:
+            emit(f"!      putting v{restore.version} back failed too: {exc.message}")
 
     def _plan(self, session: Session, release_id: int) -> Plan | None:
         release = session.get(Release, release_id)
@@ -137,18 +156,53 @@ class Rollout:
             release.applied_at = utcnow()
             release.log = "no build yet: recorded; the next push deploys it\n"
             return None
+        rerun = release.status in ("applying", "abandoned")
         release.status = "applying"
         config = self.context.cipher.decrypt_json(release.config_encrypted)
+        specs = _specs(app, build, release.function_settings, config)
+        restore = self._restore_plan(session, app, release, specs) if rerun else None
         return Plan(
             app=app.name,
             region=app.region,
             kind=release.kind,
             description=f"{app.name} v{release.version}: {release.description}"[:256],
             sha256=build.artifact_sha256,
-            specs=_specs(app, build, release.function_settings, config),
+            specs=specs,
             previous=self._previous(session, release),
             targets=self._targets(session, release),
             version=release.version,
+            restore=restore,
+        )
+
+    def _restore_plan(
+        self, session: Session, app: App, release: Release, specs: list[FunctionSpec]
+    ) -> Plan | None:
+        """A rollback to the newest release that succeeded before this one, if any."""
+        last = session.scalar(
+            select(Release)
+            .where(
+                Release.app_id == release.app_id,
+                Release.version < release.version,
+                Release.status == "succeeded",
+                Release.function_versions.is_not(None),
+            )
+            .order_by(Release.version.desc())
+            .limit(1)
+        )
+        build = session.get(Build, last.build_id) if last and last.build_id else None
+        if last is None or build is None or not build.artifact_sha256:
+            return None
+        config = self.context.cipher.decrypt_json(last.config_encrypted)
+        return Plan(
+            app=app.name,
+            region=app.region,
+            kind="rollback",
+            description=f"{app.name} v{last.version}: put back",
+            sha256=build.artifact_sha256,
+            specs=_specs(app, build, last.function_settings, config),
+            previous=[function_name(app.name, spec.name) for spec in specs],
+            targets={name: str(v) for name, v in (last.function_versions or {}).items()},
+            version=last.version,
         )
 
     def _previous(self, session: Session, release: Release) -> list[str] | None:
