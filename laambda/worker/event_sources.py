@@ -7,39 +7,49 @@ the same moment is applied before or after this, never half-way through.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Collection
 
-from sqlalchemy import select
-
-from laambda.db.models import App
+from laambda.db.models import App, Release
 from laambda.db.session import session_scope
 from laambda.deploy import triggers
 from laambda.deploy.triggers import Triggers
 from laambda.services.event_source import event_source_service
 from laambda.worker.context import WorkerContext
 
+_logger = logging.getLogger(__name__)
 _clients: dict[tuple[int, str], Triggers] = {}
 _lock = threading.Lock()
 
 
 def apply_event_sources(
     context: WorkerContext,
-    app: str,
+    release_id: int,
     region: str,
     entries: Collection[str],
     log: Callable[[str], None],
 ) -> None:
-    """Never raises: the release is live whatever happens here, and the next one retries."""
+    """Runs once the release is recorded as succeeded; its lines are added to the release's
+    log. Never raises: the release is live whatever happens here, and the next one retries."""
+    lines: list[str] = []
+
+    def emit(line: str) -> None:
+        lines.append(line)
+        log(line)
+
     try:
         with session_scope(context.sessions) as session:
-            row = session.scalar(select(App).where(App.name == app).with_for_update())
-            if row is None:  # destroyed meanwhile
+            release = session.get(Release, release_id)
+            app = session.get(App, release.app_id, with_for_update=True) if release else None
+            if release is None or app is None:  # destroyed meanwhile
                 return
             event_source_service.apply_release(
-                session, row, entries=entries, triggers=_triggers(context, region), log=log
+                session, app, entries=entries, triggers=_triggers(context, region), log=emit
             )
+            release.log = (release.log or "") + "".join(f"{line}\n" for line in lines)
     except Exception as exc:  # logged for the user: the release stands either way
+        _logger.warning("event sources of release %s: %s", release_id, exc)
         log(f"!      applying event sources failed (will retry next release): {exc}")
 
 

@@ -106,7 +106,9 @@ class Rollout:
             self._finish(release_id, "failed", lines, error=exc.message)
             return Applied("failed", plan.version, [], exc.message)
         self._finish(release_id, "succeeded", lines, outcome=outcome)
-        apply_event_sources(self.context, plan.app, plan.region, [s.name for s in plan.specs], emit)
+        apply_event_sources(
+            self.context, release_id, plan.region, [s.name for s in plan.specs], emit
+        )
         self._prune(plan, deployer.prune, emit)
         return Applied("succeeded", plan.version, sorted(outcome.versions))
 
