@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from laambda.deploy import aws
 from laambda.deploy.aliases import ALIAS
@@ -104,6 +104,12 @@ class Observer:
                     f"{function} has no live release in AWS yet ({error_message(exc)})"
                 ) from None
             raise _refused(f"invoking {function}", exc) from None
+        except BotoCoreError as exc:  # no answer: a timeout or the network
+            raise AwsRefused(
+                f"invoking {function}: no answer from AWS ({exc}); it may still be running: "
+                "see its logs",
+                504,
+            ) from None
         log = answer.get("LogResult")
         return Invocation(
             status_code=answer["StatusCode"],
@@ -140,6 +146,8 @@ class Observer:
                 if is_missing(exc):  # never invoked: no log group yet
                     return
                 raise _refused(f"reading {group}", exc) from None
+            except BotoCoreError as exc:
+                raise AwsRefused(f"reading {group}: no answer from AWS ({exc})") from None
             token = page.get("nextToken")
             yield list(page.get("events", [])), token is not None
             if not token:
@@ -172,6 +180,8 @@ class Observer:
                 )
         except ClientError as exc:
             raise _refused("reading metrics", exc) from None
+        except BotoCoreError as exc:
+            raise AwsRefused(f"reading metrics: no answer from AWS ({exc})") from None
         return result
 
     def _metric_data(

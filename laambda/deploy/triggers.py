@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from laambda.deploy import aws
 from laambda.deploy.aliases import ALIAS
@@ -74,6 +74,8 @@ class Triggers:
             if is_missing(exc):
                 return None
             raise _refused(function, "live alias", exc) from None
+        except BotoCoreError as exc:
+            raise AwsRefused(f"{function}: live alias: no answer from AWS ({exc})") from None
         return alias["AliasArn"]
 
     def ensure(self, function: str, spec: SourceSpec) -> Applied | None:
@@ -90,6 +92,8 @@ class Triggers:
             return self._ensure_url(function, spec)
         except ClientError as exc:
             raise _refused(function, spec.source, exc) from None
+        except BotoCoreError as exc:
+            raise AwsRefused(f"{function}: {spec.source}: no answer from AWS ({exc})") from None
 
     def remove(self, function: str, spec: SourceSpec) -> bool:
         """Take `spec` off the function; False when AWS held nothing of it. Works after the
@@ -102,6 +106,8 @@ class Triggers:
             return self._remove_url(function)
         except ClientError as exc:
             raise _refused(function, spec.source, exc) from None
+        except BotoCoreError as exc:
+            raise AwsRefused(f"{function}: {spec.source}: no answer from AWS ({exc})") from None
 
     # event source mappings (SQS, Kinesis, DynamoDB streams)
 
