@@ -20,11 +20,11 @@ from laambda.deploy.functions import function_name
 from laambda.deploy.triggers import Applied, Triggers
 from laambda.domain.event_source import SourceSpec, parse_source
 from laambda.errors import (
-    AwsRefused,
     EventSourceExists,
     EventSourceNotFound,
     FunctionNotFound,
     InvalidInput,
+    LaambdaError,
 )
 from laambda.services.release import release_service
 
@@ -38,7 +38,7 @@ class Added:
 
 
 def spec_of(row: EventSource) -> SourceSpec:
-    return parse_source(row.source, batch_size=row.batch_size if row.batch_size else None)
+    return parse_source(row.source, batch_size=row.batch_size)
 
 
 class EventSourceService:
@@ -156,8 +156,9 @@ class EventSourceService:
                     triggers.remove(name, spec_of(row))
                     session.delete(row)
                     log(f"{name}: event source {row.source} removed with the function")
-            except AwsRefused as exc:
-                log(f"!      {exc.message} (will retry next release)")
+            except LaambdaError as exc:  # AWS refused, or a row this version cannot read
+                where = "" if exc.message.startswith(name) else f"{name}: {row.source}: "
+                log(f"!      {where}{exc.message} (will retry next release)")
         session.flush()
 
     def _applied(self, row: EventSource, applied: Applied | None) -> None:
