@@ -122,14 +122,16 @@ class Observer:
     def log_events(
         self, function: str, *, start_ms: int, want: int, skip: Callable[[dict[str, Any]], bool]
     ) -> tuple[list[dict[str, Any]], bool]:
-        """The function's oldest `want` events from `start_ms` on that `skip` does not drop,
-        and whether the log group holds more after them."""
+        """The function's oldest events from `start_ms` on that `skip` does not drop (at least
+        `want` of them when there are), and whether the log group holds more after them."""
         found: list[dict[str, Any]] = []
-        for page, more in self._pages(f"/aws/lambda/{function}", start_ms):
+        more = False  # stays so for a group that does not exist (never invoked)
+        for page, has_more in self._pages(f"/aws/lambda/{function}", start_ms):
             found.extend(event for event in page if not skip(event))
+            more = has_more  # after MAX_PAGES pages, too: the group goes on
             if len(found) >= want:
-                return found, more or len(found) > want
-        return found, False
+                break
+        return found, more
 
     def _pages(self, group: str, start_ms: int) -> Iterator[tuple[list[dict[str, Any]], bool]]:
         token: str | None = None

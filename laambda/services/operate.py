@@ -81,7 +81,7 @@ class OperateService:
         """Lines of the app's functions after the cursor (or since `since`), oldest first."""
         start = cursor or Cursor(int(since.timestamp() * 1000))
         candidates: list[LogLine] = []
-        more = False
+        cut: int | None = None  # a group read only up to here: later lines of others wait
         for entry in self.entries(session, app, function):
             events, truncated = observer.log_events(
                 function_name(app.name, entry),
@@ -89,7 +89,9 @@ class OperateService:
                 want=limit,
                 skip=_shown(entry, start),
             )
-            more = more or truncated
+            if truncated and events:
+                last = max(int(event["timestamp"]) for event in events)
+                cut = last if cut is None else min(cut, last)
             candidates.extend(
                 LogLine(
                     time_ms=int(event["timestamp"]),
@@ -100,8 +102,10 @@ class OperateService:
                 )
                 for event in events
             )
+        if cut is not None:
+            candidates = [line for line in candidates if line.time_ms <= cut]
         lines, after, waiting = next_page(candidates, start, limit=limit)
-        return LogsPage(lines, after, more or waiting)
+        return LogsPage(lines, after, cut is not None or waiting)
 
     def metrics(
         self,
