@@ -127,7 +127,7 @@ class Triggers:
         assert spec.arn is not None
         found = self.mappings(function, spec.arn)
         if not found:
-            options: dict[str, Any] = {}
+            options = _batching(spec)
             if spec.kind in ("kinesis", "dynamodb"):
                 options["StartingPosition"] = "LATEST"  # new records, not the whole retention
             try:
@@ -135,7 +135,6 @@ class Triggers:
                     self.calls.client.create_event_source_mapping,
                     EventSourceArn=spec.arn,
                     FunctionName=target,
-                    BatchSize=spec.batch_size or 10,
                     Enabled=True,
                     **options,
                 )
@@ -150,9 +149,7 @@ class Triggers:
             self._delete_mapping(mapping["UUID"])
         if spec.batch_size is not None and keep.get("BatchSize") != spec.batch_size:
             self.calls.call(
-                self.calls.client.update_event_source_mapping,
-                UUID=keep["UUID"],
-                BatchSize=spec.batch_size,
+                self.calls.client.update_event_source_mapping, UUID=keep["UUID"], **_batching(spec)
             )
             return Applied(spec.source, changed=True)
         return Applied(spec.source)
@@ -347,6 +344,15 @@ class Triggers:
             if not is_missing(exc):
                 raise
         return True
+
+
+def _batching(spec: SourceSpec) -> dict[str, Any]:
+    """BatchSize, and for an SQS queue batches over 10 the one-second batching window that
+    Lambda requires with them."""
+    options: dict[str, Any] = {"BatchSize": spec.batch_size or 10}
+    if spec.kind == "sqs" and (spec.batch_size or 0) > 10:
+        options["MaximumBatchingWindowInSeconds"] = 1
+    return options
 
 
 def _function_of(arn: str) -> str:

@@ -133,6 +133,13 @@ class TestMappings:
         assert changed.changed
         assert [m["BatchSize"] for m in mappings(lambda_client, function)] == [8]
 
+    def test_large_sqs_batches_get_the_batching_window_lambda_requires(
+        self, triggers: Triggers, function: str, queue_arn: str, lambda_client: LambdaClient
+    ) -> None:
+        triggers.ensure(function, parse_source(queue_arn, batch_size=50))
+        (held,) = mappings(lambda_client, function)
+        assert (held["BatchSize"], held["MaximumBatchingWindowInSeconds"]) == (50, 1)
+
     def test_a_queue_that_does_not_exist_is_refused_with_awss_words(
         self, triggers: Triggers, function: str
     ) -> None:
