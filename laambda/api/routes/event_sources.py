@@ -85,14 +85,14 @@ def remove_event_source(
     user: CurrentUser,
     cloud: CloudDep,
     source: str | None = Query(default=None, description="the source as added"),
-    all: bool = Query(default=False, description="remove every event source (clear)"),
+    clear: bool = Query(default=False, alias="all", description="remove every one (clear)"),
 ) -> list[EventSourceRead]:
     """`DELETE …/event-sources?source=SOURCE` removes one; `?all=true` removes every one
     (clear). Answers the removed sources, `[EventSourceRead, …]`. 404 EventSourceNotFound
     names the sources the function has."""
     locked = app_service.get_for(session, user, app, lock=True)
     triggers = cloud.triggers(locked.region)
-    if all:
+    if clear:
         removed = event_source_service.clear(session, locked, name, triggers=triggers)
     else:
         removed = [
