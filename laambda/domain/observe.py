@@ -61,9 +61,10 @@ class LogLine:
     def time(self) -> datetime:
         return datetime.fromtimestamp(self.time_ms / 1000, UTC)
 
-    def heroku(self, app: str) -> str:
-        """`2026-11-28T15:04:05.123000+00:00 thumbs[create]: message`, Heroku's format."""
-        return f"{self.time.isoformat()} {app}[{self.function}]: {self.message.rstrip()}"
+    def heroku(self) -> str:
+        """`2026-11-28T15:04:05.123000+00:00 app[create]: message`: Heroku's format, with the
+        function where Heroku names the dyno."""
+        return f"{self.time.isoformat()} app[{self.function}]: {self.message.rstrip()}"
 
 
 @dataclass(frozen=True)

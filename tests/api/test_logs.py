@@ -75,9 +75,7 @@ class TestReading:
             ("create", "END one"),
         ]
         first = body["lines"][0]
-        assert (
-            first["text"] == f"{first['time'].replace('Z', '+00:00')} {app.name}[create]: START one"
-        )
+        assert first["text"] == f"{first['time'].replace('Z', '+00:00')} app[create]: START one"
         assert body["more"] is False
 
     def test_one_function(self, client: TestClient, auth: Auth, app: App, logs: Any) -> None:

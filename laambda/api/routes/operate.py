@@ -61,7 +61,7 @@ def logs(
 ) -> LogsRead:
     """`GET /v1/apps/thumbs/logs?function=create&since=1h` -> `{"lines": [{"time": "…",
     "function": "create", "stream": "…", "message": "…", "text": "2026-11-28T15:04:05.123000
-    +00:00 thumbs[create]: …"}], "next_token": "…", "more": false}`, oldest first, at most
+    +00:00 app[create]: …"}], "next_token": "…", "more": false}`, oldest first, at most
     `limit` lines. To follow (`--tail`), ask again with `next_token` (since is then ignored):
     only lines not yet answered come back. `more` true: ask again at once."""
     row = app_service.get_for(session, user, app)
@@ -81,7 +81,7 @@ def logs(
                 function=line.function,
                 stream=line.stream,
                 message=line.message.rstrip("\n"),
-                text=line.heroku(row.name),
+                text=line.heroku(),
             )
             for line in page.lines
         ],

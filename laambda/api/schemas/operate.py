@@ -11,7 +11,7 @@ class LogLineRead(BaseModel):
     function: str
     stream: str
     message: str
-    text: str  # Heroku's format: "2026-11-28T15:04:05.123000+00:00 thumbs[create]: message"
+    text: str  # Heroku's format: "2026-11-28T15:04:05.123000+00:00 app[create]: message"
 
 
 class LogsRead(BaseModel):
