@@ -12,7 +12,8 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -51,6 +52,40 @@ class Builder(Protocol):
         """Install the plan's dependencies into `out`, streaming output to `log` line by line."""
 
 
+@contextmanager
+def stop_on(
+    kill: Callable[[], None], *, cancel: threading.Event | None, timeout: float
+) -> Iterator[None]:
+    """Run the block; call `kill` if the build is cancelled or runs past `timeout` seconds,
+    and then raise BuildFailed saying which (the block's own ending is then irrelevant)."""
+    stopped: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while not done.wait(0.1):
+            reason = CANCELLED if cancel is not None and cancel.is_set() else None
+            if time.monotonic() > deadline:
+                reason = f"build timed out after {timeout:.0f} s"
+            if reason:
+                stopped.append(reason)
+                kill()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    except Exception:
+        if not stopped:
+            raise
+    finally:
+        done.set()
+        watcher.join()
+    if stopped:
+        raise BuildFailed(stopped[0])
+
+
 def run_streaming(
     command: Sequence[str],
     *,
@@ -75,37 +110,19 @@ def run_streaming(
         bufsize=1,
         start_new_session=True,
     )
-    stopped: list[str] = []
-    done = threading.Event()
-
-    def watch() -> None:
-        deadline = time.monotonic() + timeout
-        while not done.wait(0.1):
-            reason = CANCELLED if cancel is not None and cancel.is_set() else None
-            if time.monotonic() > deadline:
-                reason = f"build timed out after {timeout:.0f} s"
-            if reason:
-                stopped.append(reason)
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
     lines: list[str] = []
     assert process.stdout is not None
-    try:
-        with process:
-            for raw in process.stdout:
-                line = raw.rstrip("\n")
-                lines.append(line)
-                log(f"       {line}")
-            code = process.wait()
-    finally:
-        done.set()
-        watcher.join()
-    if stopped:
-        raise BuildFailed(stopped[0])
+
+    def kill() -> None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    with stop_on(kill, cancel=cancel, timeout=timeout), process:
+        for raw in process.stdout:
+            line = raw.rstrip("\n")
+            lines.append(line)
+            log(f"       {line}")
+        code = process.wait()
     return code, lines

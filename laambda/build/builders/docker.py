@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
 from pathlib import Path
 
 import docker
 from docker.errors import DockerException, ImageNotFound
 from docker.models.containers import Container
 
-from laambda.build.builders.base import CANCELLED, InstallPlan, Log
+from laambda.build.builders.base import InstallPlan, Log, stop_on
 from laambda.config import Settings
 from laambda.errors import BuildFailed
 
@@ -141,27 +140,15 @@ class DockerBuilder:
         self, container: Container, *, log: Log, cancel: threading.Event | None, timeout: float
     ) -> int:
         """Stream the container's output line by line; kill it on cancel or timeout."""
-        stopped: list[str] = []
-        done = threading.Event()
 
-        def watch() -> None:
-            deadline = time.monotonic() + timeout
-            while not done.wait(0.2):
-                reason = CANCELLED if cancel is not None and cancel.is_set() else None
-                if time.monotonic() > deadline:
-                    reason = f"build timed out after {timeout:.0f} s"
-                if reason:
-                    stopped.append(reason)
-                    try:
-                        container.kill()
-                    except DockerException:
-                        pass
-                    return
+        def kill() -> None:
+            try:
+                container.kill()
+            except DockerException:
+                pass
 
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
         pending = b""
-        try:
+        with stop_on(kill, cancel=cancel, timeout=timeout):
             for chunk in container.logs(stream=True, follow=True):
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
@@ -170,9 +157,4 @@ class DockerBuilder:
             if pending:
                 log("       " + pending.decode("utf-8", "replace"))
             code = int(container.wait()["StatusCode"])
-        finally:
-            done.set()
-            watcher.join()
-        if stopped:
-            raise BuildFailed(stopped[0])
         return code
