@@ -36,7 +36,19 @@ def live_app(app: App, settings: Settings, object_store: ObjectStore, tmp_path: 
 
 
 # moto's server runs in this process and leaves the socket of its failed Docker call open
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnraisableExceptionWarning", "ignore::ResourceWarning"
+)
+
+
+@pytest.fixture(autouse=True)
+def _moto_without_docker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto tries to run functions in Docker when DOCKER_HOST names an engine (the build tests'
+    podman): its answer then depends on which images that engine lacks. Without one, moto
+    answers the same every time."""
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+
+
 def test_answer_of_live_is_passed_through(
     client: TestClient, auth: Auth, live_app: App, settings: Settings
 ) -> None:
