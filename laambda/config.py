@@ -6,6 +6,7 @@ key would silently make every installation's config vars readable with the same 
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -43,7 +44,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=5000, ge=1, le=65535)
     ssh_host: str = "127.0.0.1"
-    ssh_port: int = Field(default=2222, ge=1, le=65535)
+    ssh_port: int = Field(default=2222, ge=0, le=65535)  # 0: any free port
     push_lock_timeout: float = Field(default=600.0, gt=0)
 
     # applying releases: "celery" hands them to the worker, "inline" only records them
@@ -77,6 +78,17 @@ class Settings(BaseSettings):
     def build_image(self, runtime: str) -> str:
         """The lambci-style image that builds dependencies for a Lambda runtime."""
         return self.build_images.get(runtime) or self.build_image_template.format(runtime=runtime)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The LAAMBDA_* variables that give another process (a worker, a git hook) these settings."""
+    env = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        text = json.dumps(value) if isinstance(value, dict) else str(value)
+        env[f"LAAMBDA_{name.upper()}"] = text
+    return env
 
 
 def load_settings() -> Settings:

@@ -1,4 +1,4 @@
-"""Server-side commands (`laambda api`, `laambda migrate`, `laambda admin create-user`).
+"""Server-side commands (`laambda api`, `worker`, `receiver`, `migrate`, `admin create-user`).
 
 These run on the platform's host and read LAAMBDA_* settings; the rest of the CLI is a thin
 client of the REST API. A missing or malformed setting stops them with one line naming it.
@@ -17,6 +17,8 @@ from laambda.db import migrate as migrations
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.errors import LaambdaError
 from laambda.services.user import user_service
+from laambda.worker.main import run_worker
+from receiver.ssh import serve
 
 server = typer.Typer(no_args_is_help=True, add_completion=False)
 admin = typer.Typer(no_args_is_help=True, help="Manage users directly in the database.")
@@ -51,6 +53,22 @@ def api(
         port=port or settings.api_port,
         log_level="info",
     )
+
+
+@server.command("worker")
+def worker(
+    concurrency: Annotated[int, typer.Option(help="builds and deploys at once")] = 2,
+) -> None:
+    """Run a worker: builds pushed sources and applies releases."""
+    _settings()
+    run_worker(concurrency=concurrency)
+
+
+@server.command("receiver")
+def receiver() -> None:
+    """Run the SSH git receiver that takes `git push`."""
+    _settings()
+    serve()
 
 
 @admin.command("create-user")

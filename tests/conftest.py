@@ -26,7 +26,7 @@ for _name, _value in {
     os.environ[_name] = _value
 os.environ.pop("AWS_PROFILE", None)
 
-from laambda.config import Settings  # noqa: E402
+from laambda.config import Settings, settings_env  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
 from laambda.deploy.s3 import ObjectStore  # noqa: E402
 from laambda.local import moto_versions  # noqa: E402
@@ -128,11 +128,7 @@ def live_worker(
         sweep_interval=3600,
         default_role="arn:aws:iam::123456789012:role/lambda-basic",
     )
-    env = dict(os.environ) | {
-        f"LAAMBDA_{name.upper()}": str(value)
-        for name, value in settings.model_dump(exclude={"build_images"}).items()
-        if value is not None
-    }
+    env = dict(os.environ) | settings_env(settings)
     process, output = _start_worker(env)
     worker = LiveWorker(settings, env, process, output)
     yield worker

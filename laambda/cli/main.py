@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from laambda.server import admin, api, migrate
+from laambda.server import admin, api, migrate, receiver, worker
 from laambda.up import up
 
 app = typer.Typer(
@@ -12,5 +12,7 @@ app = typer.Typer(
 )
 app.command("api", help="Run the REST API (server side).")(api)
 app.command("migrate", help="Create or upgrade the database schema (server side).")(migrate)
+app.command("worker", help="Run a worker: builds and deploys (server side).")(worker)
+app.command("receiver", help="Run the SSH git receiver (server side).")(receiver)
 app.command("up", help="Run the whole platform on this machine.")(up)
 app.add_typer(admin, name="admin")

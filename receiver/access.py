@@ -1,0 +1,56 @@
+"""Who may do what: a key identifies a user, and only an app's collaborators (or an admin)
+may push to it or clone it. Checked before any data is received."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from laambda.db.models import App, User
+from laambda.db.session import session_scope
+from laambda.services.app import app_service
+from laambda.services.key import key_service
+
+
+def fingerprint(blob: bytes) -> str:
+    """As `ssh-keygen -l` prints it: SHA256 of the key blob, base64 without padding."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class Pusher:
+    user_id: int
+    email: str
+
+
+class AccessDenied(Exception):
+    pass
+
+
+class Gate:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def identify(self, key_blob: bytes) -> Pusher | None:
+        """The user a public key belongs to, or None for a key nobody registered."""
+        with session_scope(self.sessions) as session:
+            user = key_service.owner(session, fingerprint(key_blob))
+            return Pusher(user.id, user.email) if user is not None else None
+
+    def authorize(self, pusher: Pusher, app_name: str) -> int:
+        """The app's id if the pusher may push to it; AccessDenied with the reason otherwise."""
+        with session_scope(self.sessions) as session:
+            app = session.scalar(select(App).where(App.name == app_name))
+            if app is None:
+                raise AccessDenied(
+                    f"app '{app_name}' does not exist; create it with "
+                    f"`laambda apps:create {app_name}`"
+                )
+            user = session.get_one(User, pusher.user_id)
+            if not app_service.may_access(session, user, app):
+                raise AccessDenied(f"permission denied: you are not a collaborator of '{app_name}'")
+            return app.id

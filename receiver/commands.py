@@ -1,0 +1,48 @@
+"""What a git client asks over ssh: `git-receive-pack '<app>'` or `git-upload-pack '<app>'`.
+
+Parsed without a shell, and refused with a message for people when it is anything else.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+VERBS = ("git-receive-pack", "git-upload-pack")
+APP = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
+USAGE = "laambda takes git pushes only: git push ssh://git@HOST:PORT/APP main"
+
+
+class CommandRefused(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class GitCommand:
+    verb: str  # git-receive-pack (push) or git-upload-pack (fetch, clone)
+    app: str
+
+    @property
+    def pushes(self) -> bool:
+        return self.verb == "git-receive-pack"
+
+
+def parse_command(command: str) -> GitCommand:
+    """The git command and app asked for; CommandRefused says why not."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        raise CommandRefused(f"cannot read the command {command!r}: {USAGE}") from None
+    if len(words) != 2 or words[0] not in VERBS:
+        shown = words[0] if words else "(nothing)"
+        raise CommandRefused(f"'{shown}' is not allowed here: {USAGE}")
+    verb, path = words
+    app = path.removeprefix("/").removesuffix(".git")
+    if "/" in app or ".." in app:
+        raise CommandRefused(f"'{path}' is not an app: name the app alone, as in ssh://HOST/APP")
+    if not APP.match(app):
+        raise CommandRefused(
+            f"'{app}' is not an app name: apps are 3 to 30 lowercase letters, digits and dashes"
+        )
+    return GitCommand(verb=verb, app=app)

@@ -1,0 +1,44 @@
+"""Entry point of the pre-receive hook laambda installs in every app's bare repository.
+
+git runs it with the pushed refs on standard input; what it prints reaches the pusher as
+`remote: …`. The receiver passes the app and the pusher in LAAMBDA_PUSH_* variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from laambda.config import get_settings
+from laambda.errors import LaambdaError
+from receiver.push import Push, parse_updates
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        pass  # the pusher went away; the build goes on and is recorded
+
+
+def main() -> int:
+    try:
+        push = Push(
+            get_settings(),
+            app=os.environ["LAAMBDA_PUSH_APP"],
+            user_id=int(os.environ["LAAMBDA_PUSH_USER_ID"]),
+            say=_say,
+        )
+        return 0 if push.run(parse_updates(sys.stdin)) else 1
+    except LaambdaError as exc:
+        _say(f" !     Push rejected: {exc.message}")
+    except Exception as exc:  # the pusher gets one line, the receiver's log the rest
+        logging.getLogger("laambda.receiver").exception("pre-receive failed")
+        _say(f" !     Push rejected: laambda failed to take the push ({type(exc).__name__})")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

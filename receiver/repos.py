@@ -1,0 +1,28 @@
+"""The bare repositories pushes land in, one per app, each with laambda's pre-receive hook."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HOOK = """#!/bin/sh
+# installed by laambda: builds and deploys the pushed commit; its exit code accepts the push
+exec {python} -m receiver.pre_receive
+"""
+
+
+def repository(data_dir: Path, app: str) -> Path:
+    """The app's bare repository, made on first use, with the hook (re)installed."""
+    path = data_dir / "repos" / f"{app}.git"
+    if not (path / "HEAD").exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(path)], check=True
+        )
+    hook = path / "hooks" / "pre-receive"
+    script = HOOK.format(python=sys.executable)
+    if not hook.exists() or hook.read_text() != script:
+        hook.write_text(script)
+        hook.chmod(0o755)
+    return path

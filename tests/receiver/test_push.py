@@ -1,0 +1,137 @@
+"""`git push` over ssh: authorized, built by the worker, streamed back, rejected when it fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import select
+
+from laambda.db.models import Release
+from laambda.db.session import session_scope
+from laambda.deploy import aws
+from tests.receiver.conftest import Site, commit, git
+from tests.worker.conftest import python_app
+
+
+def test_push_releases_and_shows_the_build(site: Site) -> None:
+    alice = site.person("alice@example.com")
+    site.app("thumbs", alice)
+    repo = site.repo("thumbs", python_app(["create", "resize"]))
+    git(repo, "remote", "add", "laambda", site.url("thumbs"))
+
+    first = site.push(repo, alice, "laambda")
+    assert first.returncode == 0, first.stderr
+    assert "remote: -----> Python app detected (python3.12, x86_64)" in first.stderr
+    assert "remote: -----> Deploying 2 functions: thumbs-create, thumbs-resize" in first.stderr
+    assert "remote: -----> Released v1: thumbs-create, thumbs-resize" in first.stderr
+
+    # a code change is live after the second push
+    changed = python_app(["create", "resize"], marker="second")
+    commit(repo, changed, "change")
+    second = site.push(repo, alice, "laambda")
+    assert second.returncode == 0, second.stderr
+    assert "Released v2" in second.stderr
+    with session_scope(site.sessions) as session:
+        release = session.scalars(select(Release).where(Release.version == 2)).one()
+        live_version = (release.function_versions or {})["thumbs-create"]
+    lam = aws.lambda_client(site.settings)
+    live = lam.get_function(FunctionName="thumbs-create", Qualifier="live")["Configuration"]
+    assert live["Version"] == live_version
+    archive = subprocess.run(
+        ["git", "archive", "HEAD", "create_mod.py"], cwd=repo, capture_output=True, check=True
+    )
+    assert b"# second" in archive.stdout
+
+    # the app can be cloned back, read-only
+    clone = site.tmp / "clone"
+    env = os.environ | {"GIT_SSH_COMMAND": alice.ssh(site.port)}
+    subprocess.run(["git", "clone", "-q", site.url("thumbs"), str(clone)], env=env, check=True)
+    assert git(clone, "rev-parse", "HEAD") == git(repo, "rev-parse", "HEAD")
+
+
+def test_failing_build_rejects_the_push_and_keeps_the_ref(site: Site) -> None:
+    alice = site.person("alice@example.com")
+    site.app("broken", alice)
+    good = python_app(["web"])
+    repo = site.repo("broken", good)
+    git(repo, "remote", "add", "laambda", site.url("broken"))
+    assert site.push(repo, alice, "laambda").returncode == 0
+    before = git(repo, "rev-parse", "HEAD")
+    commit(repo, {"Procfile": "web: web_mod.handler\nworker: missing_mod.run\n"}, "broken")
+    pushed = site.push(repo, alice, "laambda")
+    assert pushed.returncode != 0
+    assert "missing_mod.py" in pushed.stderr
+    assert "pre-receive hook declined" in pushed.stderr
+    env = os.environ | {"GIT_SSH_COMMAND": alice.ssh(site.port)}
+    remote = subprocess.run(
+        ["git", "ls-remote", site.url("broken"), "refs/heads/main"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert remote.stdout.split()[0] == before
+
+
+def test_refusals_come_before_any_data(site: Site) -> None:
+    alice = site.person("alice@example.com")
+    bob = site.person("bob@example.com")
+    stranger = site.person("eve@example.com", key=False)
+    site.app("private", alice)
+    repo = site.repo("private", python_app(["web"]))
+
+    unknown_app = site.push(repo, alice, site.url("nosuchapp"))
+    assert "app 'nosuchapp' does not exist; create it with `laambda apps:create nosuchapp`" in (
+        unknown_app.stderr
+    )
+    not_collaborator = site.push(repo, bob, site.url("private"))
+    assert not_collaborator.returncode != 0
+    assert "permission denied: you are not a collaborator of 'private'" in not_collaborator.stderr
+    unknown_key = site.push(repo, stranger, site.url("private"))
+    assert unknown_key.returncode != 0
+    assert "Permission denied (publickey)" in unknown_key.stderr
+
+    for command in ("ls -la", "git-receive-pack 'private/../x'", "git-upload-archive 'private'"):
+        done = subprocess.run(
+            [*alice.ssh(site.port).split(), "git@127.0.0.1", command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode != 0, command
+        assert done.stderr.startswith("laambda: "), done.stderr
+
+
+def test_branch_rules_and_scp_style_remote(site: Site) -> None:
+    alice = site.person("alice@example.com")
+    site.app("branches", alice)
+    repo = site.repo("branches", python_app(["web"]))
+    remote = "git@127.0.0.1:branches"  # the port comes from GIT_SSH_COMMAND, like ~/.ssh/config
+    other = site.push(repo, alice, remote, "main:feature")
+    assert other.returncode != 0
+    assert "laambda deploys the main branch" in other.stderr
+    assert site.push(repo, alice, remote, "main").returncode == 0
+    deleted = site.push(repo, alice, remote, ":main")
+    assert deleted.returncode != 0
+    assert "deleting the deploy branch is not allowed" in deleted.stderr
+
+
+def test_concurrent_pushes_to_one_app_are_released_in_turn(site: Site) -> None:
+    alice = site.person("alice@example.com")
+    site.app("busy", alice)
+    one = site.repo("one", python_app(["web"], marker="one"))
+    two = site.repo("two", python_app(["web"], marker="two"))
+    with ThreadPoolExecutor(2) as pool:
+        pushes = list(
+            pool.map(
+                lambda repo: site.push(repo, alice, site.url("busy"), "main:main", "--force"),
+                [one, two],
+            )
+        )
+    assert [p.returncode for p in pushes] == [0, 0], [p.stderr for p in pushes]
+    assert any("another push to busy is being deployed; waiting for it" in p.stderr for p in pushes)
+    with session_scope(site.sessions) as session:
+        versions = session.scalars(select(Release.version).order_by(Release.version)).all()
+        assert list(versions) == [1, 2]
