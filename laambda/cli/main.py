@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from laambda.cli.access import access
+from laambda.cli.apps import apps
+from laambda.cli.operate import operate
 from laambda.server import admin, api, migrate, receiver, worker
 from laambda.up import up
 
@@ -16,3 +19,7 @@ app.command("worker", help="Run a worker: builds and deploys (server side).")(wo
 app.command("receiver", help="Run the SSH git receiver (server side).")(receiver)
 app.command("up", help="Run the whole platform on this machine.")(up)
 app.add_typer(admin, name="admin")
+
+# the client commands, Heroku-style (`apps:create`, `config:set`, …)
+for group in (apps, access, operate):
+    app.registered_commands.extend(group.registered_commands)

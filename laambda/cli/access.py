@@ -1,0 +1,92 @@
+"""login, SSH keys and an app's collaborators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from laambda.cli import credentials
+from laambda.cli.client import ApiClient, CliError
+from laambda.cli.common import AppOption, JsonOption, api, command, out, print_json
+from laambda.cli.common import resolve_app as resolve
+
+access = typer.Typer()
+
+
+@command(access, "login")
+def login(
+    api_url: Annotated[str | None, typer.Option(help="the laambda API")] = None,
+    token: Annotated[str | None, typer.Option(help="your API token")] = None,
+) -> None:
+    """Keep the API URL and your token for the other commands (in a file only you can read)."""
+    url = api_url or typer.prompt("API URL", default=credentials.load().url)
+    secret = token or typer.prompt("API token", hide_input=True)
+    found = credentials.Credentials(url=url, token=secret)
+    me = ApiClient(found).get("/me")
+    path = credentials.save(found)
+    out.print(f"Logged in to {url} as {me['email']} (saved in {path})", markup=False)
+
+
+@command(access, "keys")
+def keys(as_json: JsonOption = False) -> None:
+    """Your SSH keys (they let you `git push`)."""
+    rows = api().get("/keys")
+    if as_json:
+        return print_json(rows)
+    if not rows:
+        out.print("You have no SSH keys. Add one with `laambda keys:add`.")
+    for row in rows:
+        out.print(f"{row['fingerprint']}  {row['name']}", markup=False)
+
+
+@command(access, "keys:add")
+def keys_add(key_file: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Add an SSH public key (default: ~/.ssh/id_ed25519.pub, then ~/.ssh/id_rsa.pub)."""
+    path = key_file or _default_key()
+    if not path.exists():
+        raise CliError(f"{path} does not exist")
+    row = api().post("/keys", {"public_key": path.read_text()})
+    out.print(f"Added key {row['fingerprint']} ({row['name']})", markup=False)
+
+
+def _default_key() -> Path:
+    for name in ("id_ed25519.pub", "id_rsa.pub"):
+        candidate = Path.home() / ".ssh" / name
+        if candidate.exists():
+            return candidate
+    raise CliError("no ~/.ssh/id_ed25519.pub or ~/.ssh/id_rsa.pub: make one with ssh-keygen")
+
+
+@command(access, "keys:remove")
+def keys_remove(key: str) -> None:
+    """Remove an SSH key, by fingerprint (SHA256:…) or name."""
+    api().delete(f"/keys/{key}")
+    out.print(f"Removed key {key}", markup=False)
+
+
+@command(access, "access")
+def collaborators(app: AppOption = None, as_json: JsonOption = False) -> None:
+    """Who may change and push the app."""
+    rows = api().get(f"/apps/{resolve(app)}/collaborators")
+    if as_json:
+        return print_json(rows)
+    for row in rows:
+        out.print(row["email"] + ("  (admin)" if row["is_admin"] else ""), markup=False)
+
+
+@command(access, "access:add")
+def access_add(email: str, app: AppOption = None) -> None:
+    """Let a user change and push the app."""
+    name = resolve(app)
+    api().post(f"/apps/{name}/collaborators", {"email": email})
+    out.print(f"Added {email} to {name}", markup=False)
+
+
+@command(access, "access:remove")
+def access_remove(email: str, app: AppOption = None) -> None:
+    """Take a user's access to the app away."""
+    name = resolve(app)
+    api().delete(f"/apps/{name}/collaborators/{email}")
+    out.print(f"Removed {email} from {name}", markup=False)

@@ -1,0 +1,305 @@
+"""apps, config, releases, rollback, functions and resources, builds, git:remote."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from laambda.cli.client import CliError
+from laambda.cli.common import AppOption, JsonOption, ago, api, command, out, print_json
+from laambda.cli.common import resolve_app as resolve
+from laambda.cli.gitremote import add_remote
+
+apps = typer.Typer()
+
+
+@command(apps, "apps")
+def list_apps(as_json: JsonOption = False) -> None:
+    """Your apps."""
+    rows = api().get("/apps")
+    if as_json:
+        return print_json(rows)
+    if not rows:
+        out.print("You have no apps. Create one with `laambda apps:create NAME`.")
+    for row in rows:
+        out.print(f"{row['name']}  ({row['region']}, {row['architecture']})", markup=False)
+
+
+@command(apps, "apps:create")
+def create(
+    name: str,
+    role: Annotated[str | None, typer.Option(help="IAM role ARN the functions run as")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region")] = None,
+    arch: Annotated[str | None, typer.Option(help="x86_64 or arm64")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an app."""
+    body = {"name": name, "role": role, "region": region, "architecture": arch}
+    with out.status(f"Creating {name}…"):
+        row = api().post("/apps", {k: v for k, v in body.items() if v is not None})
+    if as_json:
+        return print_json(row)
+    out.print(f"Created {row['name']} ({row['region']}, {row['architecture']})", markup=False)
+    out.print(f"git remote add laambda {row['git_url']}", markup=False)
+
+
+@command(apps, "apps:info")
+def info(app: AppOption = None, as_json: JsonOption = False) -> None:
+    """An app: region, role, functions and current release."""
+    name = resolve(app)
+    client = api()
+    row = client.get(f"/apps/{name}")
+    functions = client.get(f"/apps/{name}/functions")
+    releases = client.get(f"/apps/{name}/releases", limit=1)
+    if as_json:
+        return print_json({**row, "functions": functions, "releases": releases})
+    out.print(f"=== {row['name']}", markup=False)
+    for label, key in (("Region", "region"), ("Role", "role_arn"), ("Git URL", "git_url")):
+        out.print(f"{label + ':':<12}{row[key]}", markup=False)
+    out.print(f"{'Arch:':<12}{row['architecture']}")
+    if releases:
+        out.print(f"{'Release:':<12}v{releases[0]['version']} {releases[0]['description']}")
+    for fn in functions:
+        out.print(
+            f"{'Function:':<12}{fn['function_name']} ({fn['handler']}, "
+            f"{fn['memory']} MB, {fn['timeout']} s)",
+            markup=False,
+        )
+
+
+@command(apps, "apps:destroy")
+def destroy(
+    app: AppOption = None,
+    confirm: Annotated[
+        str | None, typer.Option(help="the app's name, to skip the question")
+    ] = None,
+) -> None:
+    """Destroy an app and everything laambda knows of it."""
+    name = resolve(app)
+    if confirm != name:
+        typed = typer.prompt(f"This destroys {name}. Type its name to confirm")
+        if typed != name:
+            raise CliError(f"'{typed}' is not '{name}': nothing was destroyed")
+    api().delete(f"/apps/{name}")
+    out.print(f"Destroyed {name}", markup=False)
+
+
+@command(apps, "config")
+def config(app: AppOption = None, as_json: JsonOption = False) -> None:
+    """The app's config vars (you asked, so values are shown)."""
+    values = api().get(f"/apps/{resolve(app)}/config", reveal="true")
+    if as_json:
+        return print_json(values)
+    width = max((len(k) for k in values), default=0)
+    for key, value in values.items():
+        out.print(f"{key + ':':<{width + 2}}{value}", markup=False)
+
+
+@command(apps, "config:get")
+def config_get(key: str, app: AppOption = None) -> None:
+    """One config var's value."""
+    values = api().get(f"/apps/{resolve(app)}/config", reveal="true")
+    if key not in values:
+        raise CliError(f"{key} is not set")
+    out.print(values[key], markup=False)
+
+
+def _change(name: str, changes: dict[str, str | None], verb: str) -> None:
+    with out.status(f"{verb} and restarting {name}…"):
+        result = api().patch(f"/apps/{name}/config", changes)
+    release = result["release"]
+    if release is None:
+        out.print(f"{verb}… {result['detail']}", markup=False)
+    else:
+        out.print(f"{verb} and restarting {name}… done, v{release['version']}", markup=False)
+
+
+@command(apps, "config:set")
+def config_set(pairs: list[str], app: AppOption = None) -> None:
+    """Set config vars: KEY=VALUE … (one release)."""
+    changes: dict[str, str | None] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"'{pair.split('=')[0]}' has no value: write KEY=VALUE")
+        changes[key] = value
+    _change(resolve(app), changes, "Setting " + ", ".join(changes))
+
+
+@command(apps, "config:unset")
+def config_unset(keys: list[str], app: AppOption = None) -> None:
+    """Unset config vars: KEY … (one release)."""
+    _change(resolve(app), dict.fromkeys(keys), "Unsetting " + ", ".join(keys))
+
+
+@command(apps, "config:clear")
+def config_clear(app: AppOption = None) -> None:
+    """Unset every config var (one release)."""
+    name = resolve(app)
+    keys = list(api().get(f"/apps/{name}/config"))
+    if not keys:
+        out.print(f"{name} has no config vars")
+        return
+    _change(name, dict.fromkeys(keys), "Unsetting " + ", ".join(keys))
+
+
+@command(apps, "releases")
+def releases(
+    app: AppOption = None,
+    num: Annotated[int, typer.Option("-n", "--num", help="how many")] = 15,
+    as_json: JsonOption = False,
+) -> None:
+    """The release history, newest first, like a changelog."""
+    name = resolve(app)
+    rows = api().get(f"/apps/{name}/releases", limit=num)
+    if as_json:
+        return print_json(rows)
+    out.print(f"=== {name} releases", markup=False)
+    for row in rows:
+        status = "" if row["status"] == "succeeded" else f"  [{row['status']}]"
+        out.print(
+            f"v{row['version']:<5} {ago(row['created_at']):<16} {row['user'] or '-':<24} "
+            f"{row['description']}{status}",
+            markup=False,
+        )
+
+
+@command(apps, "releases:info")
+def release_info(version: str, app: AppOption = None, as_json: JsonOption = False) -> None:
+    """One release: what it runs, who made it, its log."""
+    row = api().get(f"/apps/{resolve(app)}/releases/{_version(version)}")
+    if as_json:
+        return print_json(row)
+    out.print(f"=== Release v{row['version']}: {row['description']}", markup=False)
+    out.print(
+        f"Status:   {row['status']}{' — ' + row['error'] if row['error'] else ''}", markup=False
+    )
+    out.print(f"By:       {row['user'] or '-'}, {ago(row['created_at'])}", markup=False)
+    out.print(f"Build:    {row['build_id'] or '-'}")
+    out.print(f"Config:   {', '.join(row['config_keys']) or '-'}", markup=False)
+    for name, version_ in (row["function_versions"] or {}).items():
+        out.print(f"Function: {name} → version {version_}", markup=False)
+    if row["log"]:
+        out.print(row["log"].rstrip(), markup=False)
+
+
+def _version(text: str) -> int:
+    try:
+        return int(text.lower().removeprefix("v"))
+    except ValueError:
+        raise CliError(f"'{text}' is not a release version (like v6)") from None
+
+
+@command(apps, "rollback")
+def rollback(
+    version: Annotated[str | None, typer.Argument()] = None, app: AppOption = None
+) -> None:
+    """Roll back to vN (default: the release before the current one)."""
+    name = resolve(app)
+    body = {"version": _version(version) if version else None}
+    with out.status(f"Rolling back {name}…"):
+        row = api().post(f"/apps/{name}/rollback", body)
+    out.print(f"Rolling back {name}… done, v{row['version']} ({row['description']})", markup=False)
+
+
+@command(apps, "functions")
+def functions(app: AppOption = None, as_json: JsonOption = False) -> None:
+    """The app's functions, one per Procfile entry."""
+    rows = api().get(f"/apps/{resolve(app)}/functions")
+    if as_json:
+        return print_json(rows)
+    table = Table("function", "handler", "memory", "timeout", "live version")
+    for row in rows:
+        table.add_row(
+            row["function_name"],
+            row["handler"],
+            f"{row['memory']} MB",
+            f"{row['timeout']} s",
+            row["lambda_version"] or "-",
+        )
+    out.print(table)
+
+
+def _resource(app: str | None, function: str, body: dict[str, Any]) -> None:
+    name = resolve(app)
+    result = api().patch(f"/apps/{name}/functions/{function}", body)
+    release = result["release"]
+    if release is None:
+        out.print(result["detail"], markup=False)
+    else:
+        out.print(f"{release['description']}… done, v{release['version']}", markup=False)
+
+
+@command(apps, "resource:memory")
+def memory(function: str, mb: int, app: AppOption = None) -> None:
+    """Set a function's memory in MB (128 to 10240)."""
+    _resource(app, function, {"memory": mb})
+
+
+@command(apps, "resource:timeout")
+def timeout(function: str, seconds: int, app: AppOption = None) -> None:
+    """Set a function's timeout in seconds (1 to 900)."""
+    _resource(app, function, {"timeout": seconds})
+
+
+@command(apps, "builds")
+def builds(app: AppOption = None, as_json: JsonOption = False) -> None:
+    """The app's builds, newest first."""
+    rows = api().get(f"/apps/{resolve(app)}/builds")
+    if as_json:
+        return print_json(rows)
+    for row in rows:
+        commit = (row["commit"] or "-")[:7]
+        out.print(
+            f"{row['id']:<6} {row['status']:<10} {commit}  {ago(row['created_at'])}", markup=False
+        )
+
+
+@command(apps, "builds:info")
+def build_info(build_id: int, app: AppOption = None, as_json: JsonOption = False) -> None:
+    """One build with its log."""
+    row = api().get(f"/apps/{resolve(app)}/builds/{build_id}")
+    if as_json:
+        return print_json(row)
+    out.print(
+        f"=== Build {row['id']}: {row['status']} ({(row['commit'] or '-')[:7]})", markup=False
+    )
+    if row["error"]:
+        out.print(f"Error: {row['error']}", markup=False)
+    out.print(row["log"].rstrip(), markup=False)
+
+
+@command(apps, "builds:cancel")
+def cancel(build_id: Annotated[int | None, typer.Argument()] = None, app: AppOption = None) -> None:
+    """Stop a running build (default: the newest one still running)."""
+    name = resolve(app)
+    client = api()
+    if build_id is None:
+        running = [
+            b for b in client.get(f"/apps/{name}/builds") if b["status"] in ("pending", "running")
+        ]
+        if not running:
+            raise CliError(f"{name} has no running build")
+        build_id = running[0]["id"]
+    row = client.post(f"/apps/{name}/builds/{build_id}/cancel")
+    out.print(f"Cancelling build {row['id']} of {name}… {row['status']}", markup=False)
+
+
+@command(apps, "builds:cache:purge")
+def purge(app: AppOption = None) -> None:
+    """Forget the app's dependency cache: the next build installs from scratch."""
+    name = resolve(app)
+    result = api().delete(f"/apps/{name}/build-cache")
+    out.print(f"Purged {result['purged']} dependency cache entries of {name}", markup=False)
+
+
+@command(apps, "git:remote")
+def git_remote(app: AppOption = None) -> None:
+    """Add (or point) this repository's `laambda` remote at the app."""
+    if not app:
+        raise CliError("which app? pass -a APP")
+    row = api().get(f"/apps/{app}")
+    add_remote(row["git_url"])
+    out.print(f"set git remote laambda to {row['git_url']}", markup=False)

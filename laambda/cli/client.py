@@ -1,0 +1,62 @@
+"""The REST API, as the CLI sees it: JSON in and out, and every failure as one line for people.
+
+The CLI talks to the API only (never to the database or AWS), so anything it can do, a script
+with a token can do too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from laambda.cli.credentials import Credentials
+
+
+class CliError(Exception):
+    """Shown as `laambda: <message>` with a non-zero exit."""
+
+
+class ApiClient:
+    def __init__(self, credentials: Credentials, *, timeout: float = 60) -> None:
+        self.url = credentials.url.rstrip("/")
+        headers = {"Authorization": f"Bearer {credentials.token}"} if credentials.token else {}
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, "/v1" + path, **kwargs)
+        except httpx.TransportError as exc:
+            raise CliError(
+                f"cannot reach the laambda API at {self.url} ({exc.__class__.__name__}); "
+                "is it running? Log in to another with `laambda login --api-url URL`"
+            ) from None
+        if response.status_code == 401:
+            raise CliError(f"{_detail(response)} (API at {self.url})")
+        if response.is_error:
+            raise CliError(_detail(response))
+        return response.json() if response.content else None
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.request("POST", path, json=body if body is not None else {})
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.request("PATCH", path, json=body)
+
+    def delete(self, path: str, **params: Any) -> Any:
+        return self.request(
+            "DELETE", path, params={k: v for k, v in params.items() if v is not None}
+        )
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"the API answered {response.status_code}: {response.text[:200]}"
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])
+    return f"the API answered {response.status_code}"

@@ -1,0 +1,80 @@
+"""What every command shares: the API client, the app option, output, and one error shape."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from laambda.cli import credentials
+from laambda.cli.client import ApiClient, CliError
+from laambda.cli.gitremote import app_from_url, remote_url
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+AppOption = Annotated[
+    str | None,
+    typer.Option(
+        "--app", "-a", help="the app (default: from the repository's `laambda` git remote)"
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print the API's JSON")]
+
+
+def command(app: typer.Typer, name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Register a command whose failures print one line and exit 1."""
+
+    def register(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return function(*args, **kwargs)
+            except CliError as exc:
+                err.print(f"laambda: {exc}", markup=False)
+                raise typer.Exit(1) from None
+
+        app.command(name)(run)
+        return run
+
+    return register
+
+
+def api() -> ApiClient:
+    return ApiClient(credentials.load())
+
+
+def resolve_app(app: str | None) -> str:
+    if app:
+        return app
+    url = remote_url()
+    found = app_from_url(url) if url else None
+    if found is None:
+        raise CliError(
+            "which app? pass -a APP, or run this inside a repository with a `laambda` git "
+            "remote (`laambda git:remote -a APP` adds one)"
+        )
+    return found
+
+
+def print_json(data: Any) -> None:
+    out.print(json.dumps(data, indent=2, sort_keys=True), markup=False)
+
+
+def ago(stamp: str) -> str:
+    """'5 minutes ago', the way a changelog reads."""
+    then = datetime.fromisoformat(stamp)
+    seconds = int((datetime.now(UTC) - then).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"

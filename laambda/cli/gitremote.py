@@ -1,0 +1,29 @@
+"""The app a repository deploys to, read from its `laambda` git remote (as Heroku's CLI does)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+REMOTE = "laambda"
+_URL = re.compile(r"^(?:ssh://)?[^@/]+@[^:/]+(?::\d+)?[:/]/?(?P<app>[a-z0-9-]+?)(?:\.git)?/?$")
+
+
+def app_from_url(url: str) -> str | None:
+    """`ssh://git@host:2222/APP`, `git@host:APP` and either with `.git` give APP."""
+    match = _URL.match(url.strip())
+    return match.group("app") if match else None
+
+
+def remote_url() -> str | None:
+    done = subprocess.run(
+        ["git", "remote", "get-url", REMOTE], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def add_remote(url: str) -> None:
+    if remote_url() is None:
+        subprocess.run(["git", "remote", "add", REMOTE, url], check=True)
+    else:
+        subprocess.run(["git", "remote", "set-url", REMOTE, url], check=True)
