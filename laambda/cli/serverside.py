@@ -1,0 +1,71 @@
+"""The server's own commands, as the `laambda` program offers them.
+
+They are thin on purpose: each imports the server side (FastAPI, SQLAlchemy, boto3, Celery,
+paramiko, moto) only when it runs, so the client commands start in a fraction of a second.
+That is the one reason this module imports inside functions.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+serverside = typer.Typer()
+admin = typer.Typer(no_args_is_help=True, help="Manage users directly in the database.")
+
+
+@serverside.command("api")
+def api(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Run the REST API (server side)."""
+    from laambda import server
+
+    server.api(host=host, port=port)
+
+
+@serverside.command("migrate")
+def migrate() -> None:
+    """Create or upgrade the database schema (server side)."""
+    from laambda import server
+
+    server.migrate()
+
+
+@serverside.command("worker")
+def worker(
+    concurrency: Annotated[int, typer.Option(help="builds and deploys at once")] = 2,
+) -> None:
+    """Run a worker: builds and deploys (server side)."""
+    from laambda import server
+
+    server.worker(concurrency=concurrency)
+
+
+@serverside.command("receiver")
+def receiver() -> None:
+    """Run the SSH git receiver (server side)."""
+    from laambda import server
+
+    server.receiver()
+
+
+@serverside.command("up")
+def up() -> None:
+    """Run the whole platform on this machine."""
+    from laambda.up import up as run_up
+
+    run_up()
+
+
+@admin.command("create-user")
+def create_user(
+    email: str,
+    is_admin: Annotated[bool, typer.Option("--admin", help="may see and change every app")] = False,
+) -> None:
+    """Create a user and print their API token (shown once)."""
+    from laambda import server
+
+    server.create_user(email, is_admin=is_admin)

@@ -1,0 +1,84 @@
+"""The CLI as users run it (a subprocess), against the API served by uvicorn on a socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
+
+from laambda.api.app import create_app
+from laambda.config import Settings
+from laambda.db.session import session_scope
+from laambda.services.user import user_service
+
+LAAMBDA = str(Path(sys.executable).with_name("laambda"))
+
+
+@dataclass
+class Cli:
+    url: str
+    home: Path
+    token: str
+    sessions: sessionmaker[Session]
+    settings: Settings
+
+    def __call__(
+        self, *args: str, cwd: Path | None = None, stdin: str | None = None, login: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAAMBDA_")}
+        env |= {"HOME": str(self.home), "XDG_CONFIG_HOME": str(self.home / ".config")}
+        if login:
+            env |= {"LAAMBDA_API_URL": self.url, "LAAMBDA_API_TOKEN": self.token}
+        return subprocess.run(
+            [LAAMBDA, *args],
+            cwd=cwd or self.home,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def cli(
+    database_url: str, committed_sessions: sessionmaker[Session], tmp_path: Path, moto_url: str
+) -> Iterator[Cli]:
+    settings = Settings(
+        database_url=database_url,
+        applier="inline",
+        aws_endpoint_url=moto_url,
+        default_role="arn:aws:iam::123456789012:role/lambda-basic",
+    )
+    port = _port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    with session_scope(committed_sessions) as session:
+        _, token = user_service.create(session, "alice@example.com", is_admin=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    yield Cli(f"http://127.0.0.1:{port}", home, token, committed_sessions, settings)
+    server.should_exit = True
+    thread.join(timeout=10)

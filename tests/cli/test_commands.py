@@ -1,0 +1,153 @@
+"""The CLI against a running API: what a user types and what they read back."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+
+from laambda.crypto import Cipher
+from laambda.db.models import App, User
+from laambda.db.session import session_scope
+from laambda.services.applier import InlineApplier
+from laambda.services.release import release_service
+from tests import factories
+from tests.cli.conftest import Cli
+
+
+def test_login_keeps_credentials_private_and_later_commands_use_them(cli: Cli) -> None:
+    done = cli("login", "--api-url", cli.url, "--token", cli.token, login=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Logged in to {cli.url} as alice@example.com")
+    path = cli.home / ".config" / "laambda" / "credentials.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text()) == {"url": cli.url, "token": cli.token}
+    assert cli("apps", login=False).returncode == 0
+    wrong = cli("login", "--api-url", cli.url, "--token", "lmb_wrong", login=False)
+    assert wrong.returncode == 1
+    assert "invalid token" in wrong.stderr
+
+
+def test_apps_lifecycle(cli: Cli) -> None:
+    created = cli("apps:create", "thumbs", "--arch", "arm64")
+    assert created.returncode == 0, created.stderr
+    assert "Created thumbs (us-east-1, arm64)" in created.stdout
+    assert "git remote add laambda ssh://git@127.0.0.1:2222/thumbs" in created.stdout
+    listed = json.loads(cli("apps", "--json").stdout)
+    assert [a["name"] for a in listed] == ["thumbs"]
+    assert "Role:" in cli("apps:info", "-a", "thumbs").stdout
+    refused = cli("apps:destroy", "-a", "thumbs", stdin="thumb\n")
+    assert refused.returncode == 1
+    assert "nothing was destroyed" in refused.stderr
+    assert cli("apps:destroy", "-a", "thumbs", "--confirm", "thumbs").returncode == 0
+    assert json.loads(cli("apps", "--json").stdout) == []
+
+
+def test_config_changes_make_releases(cli: Cli) -> None:
+    cli("apps:create", "thumbs")
+    setting = cli("config:set", "BUCKET=photos", "DEBUG=1", "-a", "thumbs")
+    assert setting.returncode == 0, setting.stderr
+    assert setting.stdout.strip() == "Setting BUCKET, DEBUG and restarting thumbs… done, v1"
+    assert cli("config:get", "BUCKET", "-a", "thumbs").stdout.strip() == "photos"
+    assert "BUCKET: photos" in cli("config", "-a", "thumbs").stdout
+    same = cli("config:set", "BUCKET=photos", "-a", "thumbs")
+    assert "nothing changed" in same.stdout
+    assert "done, v2" in cli("config:unset", "DEBUG", "-a", "thumbs").stdout
+    assert "done, v3" in cli("config:clear", "-a", "thumbs").stdout
+    assert json.loads(cli("config", "-a", "thumbs", "--json").stdout) == {}
+    log = cli("releases", "-a", "thumbs").stdout.splitlines()
+    assert log[0] == "=== thumbs releases"
+    assert log[1].startswith("v3")
+    assert log[1].endswith("Unset BUCKET")
+    assert "alice@example.com" in log[1]
+    assert "just now" in log[1]
+    info = cli("releases:info", "v1", "-a", "thumbs").stdout
+    assert "Config:   BUCKET, DEBUG" in info
+    bad = cli("config:set", "AWS_REGION=x", "-a", "thumbs")
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == "laambda: AWS_REGION is reserved by AWS Lambda and cannot be set"
+
+
+def test_rollback_and_resources(cli: Cli) -> None:
+    cli("apps:create", "thumbs")
+    with session_scope(cli.sessions) as session:
+        app = session.query(App).filter_by(name="thumbs").one()
+        user = session.query(User).one()
+        factories.bind(session)
+        for _ in range(2):
+            build = factories.build(app_id=app.id)
+            release_service.deploy(
+                session,
+                app,
+                build,
+                user=user,
+                cipher=Cipher(cli.settings.secret_key),
+                applier=InlineApplier(cli.sessions),
+            )
+            session.flush()
+    # the inline applier marks releases applied after commit
+    memory = cli("resource:memory", "create", "2048", "-a", "thumbs")
+    assert memory.stdout.strip() == "Set memory of create to 2048 MB… done, v3", memory.stderr
+    functions = json.loads(cli("functions", "-a", "thumbs", "--json").stdout)
+    assert functions[0]["memory"] == 2048
+    too_much = cli("resource:timeout", "create", "901", "-a", "thumbs")
+    assert too_much.returncode == 1
+    assert "timeout: Input should be less than or equal to 900" in too_much.stderr
+    rolled = cli("rollback", "v1", "-a", "thumbs")
+    assert rolled.stdout.strip() == "Rolling back thumbs… done, v4 (Rollback to v1)", rolled.stderr
+
+
+def test_keys_and_access(cli: Cli) -> None:
+    key = cli.home / "id_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "me@laptop", "-f", str(key)],
+        check=True,
+    )
+    added = cli("keys:add", str(key) + ".pub")
+    assert added.returncode == 0, added.stderr
+    assert "(me@laptop)" in added.stdout
+    fingerprint = json.loads(cli("keys", "--json").stdout)[0]["fingerprint"]
+    assert cli("keys:remove", fingerprint).returncode == 0
+    assert json.loads(cli("keys", "--json").stdout) == []
+
+    cli("apps:create", "thumbs")
+    with session_scope(cli.sessions) as session:
+        factories.bind(session)
+        factories.user(email="bob@example.com")
+    assert cli("access:add", "bob@example.com", "-a", "thumbs").returncode == 0
+    emails = [u["email"] for u in json.loads(cli("access", "-a", "thumbs", "--json").stdout)]
+    assert emails == ["alice@example.com", "bob@example.com"]
+    assert cli("access:remove", "bob@example.com", "-a", "thumbs").returncode == 0
+
+
+def test_app_from_the_git_remote_and_git_remote(cli: Cli) -> None:
+    cli("apps:create", "thumbs")
+    repo = cli.home / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    nothing = cli("config", cwd=repo)
+    assert nothing.returncode == 1
+    assert "which app?" in nothing.stderr
+    assert cli("git:remote", "-a", "thumbs", cwd=repo).returncode == 0
+    remote = subprocess.run(
+        ["git", "remote", "get-url", "laambda"], cwd=repo, capture_output=True, text=True
+    )
+    assert remote.stdout.strip() == "ssh://git@127.0.0.1:2222/thumbs"
+    assert cli("config:set", "A=1", cwd=repo).stdout.strip().endswith("done, v1")
+
+
+def test_errors_are_one_line_and_exit_non_zero(cli: Cli) -> None:
+    missing = cli("apps:info", "-a", "nope")
+    assert missing.returncode == 1
+    assert missing.stderr == "laambda: app 'nope' does not exist\n"
+    unreachable = subprocess.run(
+        [*cli("--help").args[:1], "apps"],
+        env={"HOME": str(cli.home), "LAAMBDA_API_URL": "http://127.0.0.1:9", "PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.startswith(
+        "laambda: cannot reach the laambda API at http://127.0.0.1:9"
+    )
