@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from laambda.api.app import create_app
+from laambda.cli import credentials
 from laambda.config import Settings, get_settings
 from laambda.db import migrate
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
@@ -161,6 +162,8 @@ def up() -> None:
             typer.echo(
                 f"-----> admin token (shown once; kept in {data_dir / 'admin_token'}): {token}"
             )
+            saved = credentials.save(credentials.Credentials(url=api_url, token=token))
+            typer.echo(f"-----> the laambda CLI is logged in as {ADMIN_EMAIL} ({saved})")
         typer.echo(
             f"-----> push with: git remote add laambda "
             f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/APP"
