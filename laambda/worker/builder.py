@@ -69,27 +69,28 @@ class BuildRunner:
             stream.line(line)
 
         cancel = threading.Event()
+        if cancel_requested(self.context.streams, job.uid):  # cancelled before it started
+            cancel.set()
         done = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(job.uid, cancel, done), daemon=True)
         watcher.start()
         try:
             result = self._build(build_id, job, emit, cancel)
         except BuildFailed as exc:
-            status = "cancelled" if cancel.is_set() else "failed"
+            if cancel.is_set():
+                return self._cancelled(build_id, lines, stream)
             emit(f" !     {exc.message}")
-            self._end(build_id, status, lines, error=exc.message)
-            stream.finish(status, exc.message)
-            return status
+            self._end(build_id, "failed", lines, error=exc.message)
+            stream.finish("failed", exc.message)
+            return "failed"
         except Exception as exc:
             self._end(build_id, "failed", lines, error=f"internal error: {exc}")
             stream.finish("failed", f"internal error: {exc}")
             raise
         finally:
             done.set()
-        if cancel.is_set():
-            self._end(build_id, "cancelled", lines, error="build cancelled")
-            stream.finish("cancelled", "build cancelled; nothing was deployed")
-            return "cancelled"
+        if cancel.is_set() or cancel_requested(self.context.streams, job.uid):
+            return self._cancelled(build_id, lines, stream)
         release_id = self._release(build_id, result, lines)
         names = ", ".join(f"{job.app}-{name}" for name in result.procfile)
         emit(f"-----> Deploying {len(result.procfile)} functions: {names}")
@@ -104,6 +105,12 @@ class BuildRunner:
         self._save_log(build_id, lines)
         stream.finish("failed", f"release failed: {reason}")
         return "failed"
+
+    def _cancelled(self, build_id: int, lines: list[str], stream: LogPublisher) -> str:
+        lines.append(" !     Build cancelled; nothing was deployed")
+        self._end(build_id, "cancelled", lines, error="build cancelled")
+        stream.finish("cancelled", "build cancelled; nothing was deployed")
+        return "cancelled"
 
     def _start(self, build_id: int) -> Job | None:
         with session_scope(self.context.sessions) as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
@@ -135,3 +136,36 @@ def test_concurrent_pushes_to_one_app_are_released_in_turn(site: Site) -> None:
     with session_scope(site.sessions) as session:
         versions = session.scalars(select(Release.version).order_by(Release.version)).all()
         assert list(versions) == [1, 2]
+
+
+def test_a_pusher_who_hangs_up_does_not_stop_the_build(site: Site) -> None:
+    alice = site.person("alice@example.com")
+    site.app("gone", alice)
+    repo = site.repo("gone", python_app(["web"]))
+    env = os.environ | {"GIT_SSH_COMMAND": alice.ssh(site.port)}
+    push = subprocess.Popen(
+        ["git", "push", site.url("gone"), "main"],
+        cwd=repo,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert push.stderr is not None
+    for line in push.stderr:
+        if "-----> Building gone" in line:
+            break
+    push.kill()
+    push.wait()
+    push.stderr.close()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with session_scope(site.sessions) as session:
+            release = session.scalars(select(Release)).one_or_none()
+            if release is not None and release.status == "succeeded":
+                break
+        time.sleep(0.2)
+    assert release is not None
+    assert (release.status, release.description) == (
+        "succeeded",
+        "Deploy " + git(repo, "rev-parse", "--short=7", "HEAD"),
+    )
