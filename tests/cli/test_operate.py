@@ -78,3 +78,18 @@ def test_metrics_table_and_json(cli: Cli, live: str) -> None:
     table = cli("metrics", "-a", live).stdout
     assert f"{live}-create" in table
     assert "invocations" in table
+
+
+@pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnraisableExceptionWarning", "ignore::ResourceWarning"
+)
+def test_invoke_shows_a_failed_invocation_as_an_error(
+    cli: Cli, live: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)  # moto cannot run code: it answers an error
+    done = cli("invoke", "create", "--data", '{"a": 1}', "-a", live)
+    assert done.returncode == 1
+    assert done.stderr.startswith("laambda: create failed (")
+    bad = cli("invoke", "create", "--data", "{not json", "-a", live)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("laambda: the event is not JSON")
