@@ -5,12 +5,12 @@ Parsed without a shell, and refused with a message for people when it is anythin
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 
+from laambda.domain.app_name import app_name_problem
+
 VERBS = ("git-receive-pack", "git-upload-pack")
-APP = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 USAGE = "laambda takes git pushes only: git push ssh://git@HOST:PORT/APP main"
 
 
@@ -34,15 +34,15 @@ def parse_command(command: str) -> GitCommand:
         words = shlex.split(command)
     except ValueError:
         raise CommandRefused(f"cannot read the command {command!r}: {USAGE}") from None
-    if len(words) != 2 or words[0] not in VERBS:
+    if not words or words[0] not in VERBS:
         shown = words[0] if words else "(nothing)"
         raise CommandRefused(f"'{shown}' is not allowed here: {USAGE}")
+    if len(words) != 2:
+        raise CommandRefused(f"{words[0]} takes one app, as in {words[0]} 'APP': {USAGE}")
     verb, path = words
     app = path.removeprefix("/").removesuffix(".git")
     if "/" in app or ".." in app:
         raise CommandRefused(f"'{path}' is not an app: name the app alone, as in ssh://HOST/APP")
-    if not APP.match(app):
-        raise CommandRefused(
-            f"'{app}' is not an app name: apps are 3 to 30 lowercase letters, digits and dashes"
-        )
+    if (problem := app_name_problem(app)) is not None:
+        raise CommandRefused(problem)
     return GitCommand(verb=verb, app=app)

@@ -24,10 +24,11 @@ from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
 from laambda.services.build import build_service
 from laambda.worker.enqueue import CeleryQueue
-from laambda.worker.logstream import follow
+from laambda.worker.logstream import LogEvent, follow
 
 DEPLOY_BRANCHES = ("refs/heads/main", "refs/heads/master")
-ZERO = "0" * 40
+# the worker is quiet at most this long before the pusher hears a progress line
+KEEPALIVE_SECONDS = 15.0
 Say = Callable[[str], None]
 
 
@@ -45,6 +46,8 @@ def parse_updates(lines: Iterable[str]) -> list[RefUpdate]:
 
 def refusal(update: RefUpdate) -> str | None:
     """Why a ref update is refused, or None when it deploys."""
+    if not update.ref.startswith("refs/heads/"):
+        return f"'{update.ref}' is not a branch: laambda deploys the main branch only"
     if update.ref not in DEPLOY_BRANCHES:
         branch = update.ref.removeprefix("refs/heads/")
         return (
@@ -98,15 +101,21 @@ class Push:
             )
             uid = build.uid
         streams = redis.Redis.from_url(self.settings.redis_url)
-        for event in follow(streams, uid, idle_seconds=15):
-            if event is None:
-                self.say("-----> … still working")
-            elif event.line is not None:
-                self.say(event.line)
-            elif event.status == "succeeded":
-                self.say(f"-----> {event.detail}")
-                return True
-            else:
-                self.say(f" !     Push rejected: {event.detail or event.status}")
-                return False
-        return False
+        return relay(follow(streams, uid, idle_seconds=KEEPALIVE_SECONDS), self.say)
+
+
+def relay(events: Iterable[LogEvent | None], say: Say) -> bool:
+    """The build's lines to the pusher as they come, a progress line whenever it is quiet (so
+    nothing between drops the connection), and its outcome; True when it was released."""
+    for event in events:
+        if event is None:
+            say("-----> … still working")
+        elif event.line is not None:
+            say(event.line)
+        elif event.status == "succeeded":
+            say(f"-----> {event.detail}")
+            return True
+        else:
+            say(f" !     Push rejected: {event.detail or 'the build was ' + str(event.status)}")
+            return False
+    return False

@@ -8,7 +8,7 @@ from pathlib import Path
 
 HOOK = """#!/bin/sh
 # installed by laambda: builds and deploys the pushed commit; its exit code accepts the push
-exec {python} -m receiver.pre_receive
+exec {python} -m receiver.hook
 """
 
 

@@ -1,5 +1,6 @@
-"""The receiver on a loopback port, driven by the real git client over ssh, with a real
-worker behind it (tests/conftest.py `live_worker`)."""
+"""The receiver on a loopback port, driven by the real git client over ssh: `site` has a real
+worker behind it (tests/conftest.py `live_worker`); `front` has none, for what is decided
+before anything is built (keys, commands, access, the push lock)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from laambda.deploy import aws
 from laambda.services.app import app_service
 from laambda.services.key import key_service
 from laambda.services.user import user_service
-from receiver.ssh import Receiver
+from receiver.server import Receiver
 from tests.conftest import LiveWorker
 
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes"
@@ -42,14 +44,14 @@ class Site:
     sessions: sessionmaker[Session]
     tmp: Path
 
-    def person(self, email: str, *, key: bool = True) -> Person:
+    def person(self, email: str, *, key: bool = True, admin: bool = False) -> Person:
         path = self.tmp / f"{email}.key"
         subprocess.run(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", email, "-f", str(path)],
             check=True,
         )
         with session_scope(self.sessions) as session:
-            user, _ = user_service.create(session, email)
+            user, _ = user_service.create(session, email, is_admin=admin)
             if key:
                 key_service.add(
                     session, user, (path.with_suffix(".key.pub")).read_text(), name=None
@@ -105,6 +107,22 @@ def commit(repo: Path, files: dict[str, str], message: str) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
+@contextmanager
+def serving(
+    settings: Settings, sessions: sessionmaker[Session], tmp: Path, *, keepalive: float = 15.0
+) -> Iterator[Site]:
+    """A receiver on a free loopback port for the block."""
+    receiver = Receiver(settings, keepalive=keepalive)
+    port = receiver.bind()
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(settings, port, sessions, tmp)
+    finally:
+        receiver.stop()
+        thread.join(timeout=5)
+
+
 @pytest.fixture
 def site(
     live_worker: LiveWorker, committed_sessions: sessionmaker[Session], tmp_path: Path
@@ -115,10 +133,20 @@ def site(
     iam = aws.client("iam", settings)
     if not iam.list_roles()["Roles"]:
         iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    receiver = Receiver(settings)
-    port = receiver.bind()
-    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
-    thread.start()
-    yield Site(settings, port, committed_sessions, tmp_path)
-    receiver.stop()
-    thread.join(timeout=5)
+    with serving(settings, committed_sessions, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def front(
+    settings: Settings,
+    database_url: str,
+    committed_sessions: sessionmaker[Session],
+    tmp_path: Path,
+) -> Iterator[Site]:
+    """No worker: a push that gets as far as building would wait for one forever."""
+    settings = settings.model_copy(
+        update={"database_url": database_url, "ssh_port": 0, "push_lock_timeout": 2.0}
+    )
+    with serving(settings, committed_sessions, tmp_path, keepalive=0.5) as running:
+        yield running

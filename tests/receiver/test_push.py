@@ -76,35 +76,6 @@ def test_failing_build_rejects_the_push_and_keeps_the_ref(site: Site) -> None:
     assert remote.stdout.split()[0] == before
 
 
-def test_refusals_come_before_any_data(site: Site) -> None:
-    alice = site.person("alice@example.com")
-    bob = site.person("bob@example.com")
-    stranger = site.person("eve@example.com", key=False)
-    site.app("private", alice)
-    repo = site.repo("private", python_app(["web"]))
-
-    unknown_app = site.push(repo, alice, site.url("nosuchapp"))
-    assert "app 'nosuchapp' does not exist; create it with `laambda apps:create nosuchapp`" in (
-        unknown_app.stderr
-    )
-    not_collaborator = site.push(repo, bob, site.url("private"))
-    assert not_collaborator.returncode != 0
-    assert "permission denied: you are not a collaborator of 'private'" in not_collaborator.stderr
-    unknown_key = site.push(repo, stranger, site.url("private"))
-    assert unknown_key.returncode != 0
-    assert "Permission denied (publickey)" in unknown_key.stderr
-
-    for command in ("ls -la", "git-receive-pack 'private/../x'", "git-upload-archive 'private'"):
-        done = subprocess.run(
-            [*alice.ssh(site.port).split(), "git@127.0.0.1", command],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode != 0, command
-        assert done.stderr.startswith("laambda: "), done.stderr
-
-
 def test_branch_rules_and_scp_style_remote(site: Site) -> None:
     alice = site.person("alice@example.com")
     site.app("branches", alice)

@@ -1,0 +1,235 @@
+"""The SSH server that takes `git push`: paramiko transports, public keys only, git commands
+only, never a shell. One thread per connection; receiver/git.py serves the git command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import paramiko
+from paramiko.common import (
+    AUTH_FAILED,
+    AUTH_SUCCESSFUL,
+    OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
+    OPEN_SUCCEEDED,
+)
+
+from laambda.config import Settings, get_settings, settings_env
+from laambda.db.locks import LockKind, LockTimeout, advisory_lock
+from laambda.db.session import get_engine, make_sessionmaker
+from receiver.auth import AccessDenied, Gate, Pusher
+from receiver.commands import CommandRefused, GitCommand, parse_command
+from receiver.git import run_git
+from receiver.repos import repository
+
+log = logging.getLogger("laambda.receiver")
+HOST_KEY = "ssh_host_key"
+# proxies and clients drop a connection that is silent for long; a line this often prevents it
+KEEPALIVE_SECONDS = 15.0
+
+
+def host_key(data_dir: Path) -> paramiko.PKey:
+    """Made on first start and kept, so clients never see the host key change."""
+    path = data_dir / HOST_KEY
+    earlier = data_dir / "ssh_host_rsa_key"  # where the first receivers kept it
+    if not path.exists() and earlier.exists():
+        earlier.rename(path)
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = paramiko.RSAKey.generate(3072)
+        key.write_private_key_file(str(path))
+        path.chmod(0o600)
+    return paramiko.RSAKey.from_private_key_file(str(path))
+
+
+class _Session(paramiko.ServerInterface):
+    """One connection's answers to paramiko: who is this, and what do they ask to run."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.pusher: Pusher | None = None
+        self.command: str | None = None
+        self.asked = threading.Event()
+
+    def get_allowed_auths(self, username: str) -> str:  # noqa: ARG002 (paramiko's interface)
+        return "publickey"
+
+    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:  # noqa: ARG002 (paramiko's interface)
+        # paramiko asks before it checks the signature, and again for every key offered: the
+        # pusher is the owner of the key of the last answer, the one authentication succeeds with
+        self.pusher = self.gate.identify(key.asbytes())
+        return AUTH_SUCCESSFUL if self.pusher else AUTH_FAILED
+
+    def check_auth_password(self, username: str, password: str) -> int:  # noqa: ARG002 (paramiko's interface)
+        return AUTH_FAILED
+
+    def check_auth_interactive(self, username: str, submethods: str) -> int:  # noqa: ARG002 (paramiko's interface)
+        return AUTH_FAILED
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:  # noqa: ARG002 (paramiko's interface)
+        if kind == "session":
+            return OPEN_SUCCEEDED
+        return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:  # noqa: ARG002 (paramiko's interface)
+        self.command = command.decode("utf-8", "replace")
+        self.asked.set()
+        return True
+
+    def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:  # noqa: ARG002 (paramiko's interface)
+        self.command = ""  # refused with the usage line, which beats a silent hang
+        self.asked.set()
+        return True
+
+    def check_channel_pty_request(self, *args: object) -> bool:  # noqa: ARG002 (paramiko's interface)
+        return False
+
+
+class Receiver:
+    def __init__(self, settings: Settings, *, keepalive: float = KEEPALIVE_SECONDS) -> None:
+        self.settings = settings
+        self.keepalive = keepalive
+        self.engine = get_engine(settings.database_url)
+        self.gate = Gate(make_sessionmaker(self.engine))
+        self.key = host_key(settings.data_dir)
+        self.env = os.environ | settings_env(settings)
+        self.listener: socket.socket | None = None
+        self.stopping = threading.Event()
+
+    def bind(self) -> int:
+        """Listen on the configured address; returns the port (useful when it was 0)."""
+        listener = socket.create_server((self.settings.ssh_host, self.settings.ssh_port))
+        self.listener = listener
+        port: int = listener.getsockname()[1]
+        return port
+
+    def serve_forever(self) -> None:
+        assert self.listener is not None
+        while not self.stopping.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(client,), daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.listener is not None:
+            # close() alone leaves a thread blocked in accept() waiting; shutdown() wakes it
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)
+            self.listener.close()
+
+    def _connection(self, client: socket.socket) -> None:
+        transport = paramiko.Transport(client)
+        transport.add_server_key(self.key)
+        session = _Session(self.gate)
+        try:
+            transport.start_server(server=session)
+            channel = transport.accept(timeout=30)
+            if channel is None or not session.asked.wait(30):
+                return
+            assert session.pusher is not None
+            self._run(channel, session.pusher, session.command or "")
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            log.info("connection ended: %s", exc)
+        finally:
+            # let the client read the last bytes and hang up first; closing at once can cut them
+            deadline = time.monotonic() + 10
+            while transport.is_active() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            transport.close()
+
+    def _refuse(self, channel: paramiko.Channel, message: str) -> None:
+        _tell(channel, message)
+        channel.send_exit_status(1)
+        channel.close()
+
+    def _run(self, channel: paramiko.Channel, pusher: Pusher, command: str) -> None:
+        try:
+            git = parse_command(command)
+            app_id = self.gate.authorize(pusher, git.app)
+        except (CommandRefused, AccessDenied) as refused:
+            self._refuse(channel, str(refused))
+            return
+        with ExitStack() as held:
+            if git.pushes:
+                # taken before git shows the refs: a push that waited sees what the one before
+                # it left, so git refuses a stale push before anything is built, and a built
+                # push's ref update cannot fail afterwards because another one moved the branch
+                try:
+                    held.enter_context(self._push_lock(channel, git.app, app_id))
+                except LockTimeout:
+                    self._refuse(
+                        channel,
+                        f"another push to {git.app} is still being deployed after "
+                        f"{self.settings.push_lock_timeout:.0f} s; try again when it is done",
+                    )
+                    return
+            status = self._git(channel, git, pusher)
+        channel.send_exit_status(status)
+        channel.close()
+
+    @contextmanager
+    def _push_lock(self, channel: paramiko.Channel, app: str, app_id: int) -> Iterator[None]:
+        """One push per app at a time. The one that waits hears so at once and again every
+        `keepalive` seconds, and gives up (LockTimeout) after settings.push_lock_timeout."""
+
+        def waiting() -> None:
+            _tell(channel, f"another push to {app} is being deployed; waiting for it to finish")
+
+        started = time.monotonic()
+        deadline = started + self.settings.push_lock_timeout
+        with ExitStack() as held:
+            first = True
+            while True:
+                try:
+                    held.enter_context(
+                        advisory_lock(
+                            self.engine,
+                            LockKind.PUSH,
+                            app_id,
+                            timeout=max(0.0, min(self.keepalive, deadline - time.monotonic())),
+                            on_wait=waiting if first else None,
+                        )
+                    )
+                    break
+                except LockTimeout:
+                    if time.monotonic() >= deadline:
+                        raise
+                    waited = time.monotonic() - started
+                    _tell(channel, f"still waiting for the push before yours ({waited:.0f} s)")
+                first = False
+            yield
+
+    def _git(self, channel: paramiko.Channel, git: GitCommand, pusher: Pusher) -> int:
+        env = self.env | {"LAAMBDA_PUSH_APP": git.app, "LAAMBDA_PUSH_USER_ID": str(pusher.user_id)}
+        return run_git(channel, git, repository(self.settings.data_dir, git.app), env)
+
+
+def _tell(channel: paramiko.Channel, message: str) -> None:
+    """A line for the person at the other end, on stderr, where ssh shows it as it comes."""
+    try:
+        channel.sendall_stderr(f"laambda: {message}\n".encode())
+    except (OSError, EOFError, paramiko.SSHException):
+        pass  # they hung up; what they asked for goes on or ends without them
+
+
+def serve() -> None:
+    """`laambda receiver`: serve until stopped."""
+    settings = get_settings()
+    receiver = Receiver(settings)
+    port = receiver.bind()
+    log.warning("laambda receiver on %s:%d", settings.ssh_host, port)
+    try:
+        receiver.serve_forever()
+    finally:
+        receiver.stop()
