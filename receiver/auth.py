@@ -7,11 +7,11 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from laambda.db.models import App, User
+from laambda.db.models import User
 from laambda.db.session import session_scope
+from laambda.errors import AppNotFound, PermissionDenied
 from laambda.services.app import app_service
 from laambda.services.key import key_service
 
@@ -44,13 +44,13 @@ class Gate:
     def authorize(self, pusher: Pusher, app_name: str) -> int:
         """The app's id if the pusher may push to it; AccessDenied with the reason otherwise."""
         with session_scope(self.sessions) as session:
-            app = session.scalar(select(App).where(App.name == app_name))
-            if app is None:
+            user = session.get_one(User, pusher.user_id)
+            try:
+                return app_service.get_for(session, user, app_name).id
+            except AppNotFound:
                 raise AccessDenied(
                     f"app '{app_name}' does not exist; create it with "
                     f"`laambda apps:create {app_name}`"
-                )
-            user = session.get_one(User, pusher.user_id)
-            if not app_service.may_access(session, user, app):
-                raise AccessDenied(f"permission denied: you are not a collaborator of '{app_name}'")
-            return app.id
+                ) from None
+            except PermissionDenied as denied:
+                raise AccessDenied(denied.message) from None

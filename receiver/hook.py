@@ -1,7 +1,8 @@
 """Entry point of the pre-receive hook laambda installs in every app's bare repository.
 
 git runs it with the pushed refs on standard input; what it prints reaches the pusher as
-`remote: …`. The receiver passes the app and the pusher in LAAMBDA_PUSH_* variables.
+`remote: …`. The receiver passes the app, the pusher and how often to show a progress line in
+LAAMBDA_PUSH_* variables.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 from laambda.config import get_settings
 from laambda.errors import LaambdaError
-from receiver.push import Push, parse_updates
+from receiver.push import KEEPALIVE_SECONDS, Push, parse_updates
 
 
 def _say(line: str) -> None:
@@ -30,6 +31,7 @@ def main() -> int:
             app=os.environ["LAAMBDA_PUSH_APP"],
             user_id=int(os.environ["LAAMBDA_PUSH_USER_ID"]),
             say=_say,
+            keepalive=float(os.environ.get("LAAMBDA_PUSH_KEEPALIVE", KEEPALIVE_SECONDS)),
         )
         return 0 if push.run(parse_updates(sys.stdin)) else 1
     except LaambdaError as exc:

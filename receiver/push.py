@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from laambda.config import Settings
-from laambda.db.models import App, User
+from laambda.db.models import User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.worker.enqueue import CeleryQueue
 from laambda.worker.logstream import LogEvent, follow
@@ -29,6 +30,9 @@ from laambda.worker.logstream import LogEvent, follow
 DEPLOY_BRANCHES = ("refs/heads/main", "refs/heads/master")
 # the worker is quiet at most this long before the pusher hears a progress line
 KEEPALIVE_SECONDS = 15.0
+STILL_WORKING = "-----> … still working"
+# a build in one of these never releases, whatever its stream still has to say
+ENDED_WITHOUT_RELEASE = ("failed", "cancelled", "abandoned")
 Say = Callable[[str], None]
 
 
@@ -60,8 +64,17 @@ def refusal(update: RefUpdate) -> str | None:
 
 
 class Push:
-    def __init__(self, settings: Settings, *, app: str, user_id: int, say: Say) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app: str,
+        user_id: int,
+        say: Say,
+        keepalive: float = KEEPALIVE_SECONDS,
+    ) -> None:
         self.settings = settings
+        self.keepalive = keepalive
         self.app = app
         self.user_id = user_id
         self.say = say
@@ -90,32 +103,61 @@ class Push:
             )
             store.put_file(key, tarball)
         with session_scope(self.sessions) as session:
-            app = session.scalars(select(App).where(App.name == self.app)).one()
+            user = session.get_one(User, self.user_id)
+            app = app_service.get_for(session, user, self.app)
             build = build_service.create(
                 session,
                 app,
-                user=session.get(User, self.user_id),
+                user=user,
                 commit=commit,
                 source_key=key,
                 queue=CeleryQueue(self.settings),
             )
-            uid = build.uid
+            build_id, uid = build.id, build.uid
+        # a pusher who hangs up (or whose connection drops) can still find the build
+        self.say(f"-----> Build {build_id} queued (laambda builds:info {build_id} -a {self.app})")
         streams = redis.Redis.from_url(self.settings.redis_url)
-        return relay(follow(streams, uid, idle_seconds=KEEPALIVE_SECONDS), self.say)
+        try:
+            events = follow(streams, uid, idle_seconds=self.keepalive)
+            return relay(events, self.say, quiet=lambda: self._while_quiet(build_id))
+        finally:
+            streams.close()
+
+    def _while_quiet(self, build_id: int) -> LogEvent:
+        """What the pusher hears while the build's stream is silent. The database has the last
+        word: a build cancelled before any worker took it (or whose stream was lost) ends here
+        instead of keeping the pusher waiting for a line that will never come."""
+        try:
+            with session_scope(self.sessions) as session:
+                user = session.get_one(User, self.user_id)
+                app = app_service.get_for(session, user, self.app)
+                build = build_service.get(session, app, build_id)
+                status, error = build.status, build.error
+        except SQLAlchemyError:
+            return LogEvent(line=STILL_WORKING)  # a keep-alive line must not end the push
+        if status == "pending":
+            return LogEvent(line="-----> … waiting for a worker to take the build")
+        if status in ENDED_WITHOUT_RELEASE:
+            return LogEvent(status=status, detail=error or "")
+        return LogEvent(line=STILL_WORKING)
 
 
-def relay(events: Iterable[LogEvent | None], say: Say) -> bool:
+def relay(
+    events: Iterable[LogEvent | None],
+    say: Say,
+    *,
+    quiet: Callable[[], LogEvent] = lambda: LogEvent(line=STILL_WORKING),
+) -> bool:
     """The build's lines to the pusher as they come, a progress line whenever it is quiet (so
     nothing between drops the connection), and its outcome; True when it was released."""
     for event in events:
-        if event is None:
-            say("-----> … still working")
-        elif event.line is not None:
-            say(event.line)
-        elif event.status == "succeeded":
-            say(f"-----> {event.detail}")
+        current = quiet() if event is None else event
+        if current.line is not None:
+            say(current.line)
+        elif current.status == "succeeded":
+            say(f"-----> {current.detail}")
             return True
         else:
-            say(f" !     Push rejected: {event.detail or 'the build was ' + str(event.status)}")
+            say(f" !     Push rejected: {current.detail or f'the build was {current.status}'}")
             return False
     return False

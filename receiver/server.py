@@ -99,15 +99,19 @@ class Receiver:
         self.keepalive = keepalive
         self.engine = get_engine(settings.database_url)
         self.gate = Gate(make_sessionmaker(self.engine))
-        self.key = host_key(settings.data_dir)
+        self.key: paramiko.PKey | None = None
         self.env = os.environ | settings_env(settings)
         self.listener: socket.socket | None = None
         self.stopping = threading.Event()
 
     def bind(self) -> int:
-        """Listen on the configured address; returns the port (useful when it was 0)."""
+        """Listen on the configured address; returns the port (useful when it was 0).
+
+        The port is taken before the host key is made: a client that comes meanwhile waits in
+        the backlog instead of being refused."""
         listener = socket.create_server((self.settings.ssh_host, self.settings.ssh_port))
         self.listener = listener
+        self.key = host_key(self.settings.data_dir)
         port: int = listener.getsockname()[1]
         return port
 
@@ -129,6 +133,7 @@ class Receiver:
             self.listener.close()
 
     def _connection(self, client: socket.socket) -> None:
+        assert self.key is not None
         transport = paramiko.Transport(client)
         transport.add_server_key(self.key)
         session = _Session(self.gate)
@@ -211,7 +216,11 @@ class Receiver:
             yield
 
     def _git(self, channel: paramiko.Channel, git: GitCommand, pusher: Pusher) -> int:
-        env = self.env | {"LAAMBDA_PUSH_APP": git.app, "LAAMBDA_PUSH_USER_ID": str(pusher.user_id)}
+        env = self.env | {
+            "LAAMBDA_PUSH_APP": git.app,
+            "LAAMBDA_PUSH_USER_ID": str(pusher.user_id),
+            "LAAMBDA_PUSH_KEEPALIVE": str(self.keepalive),
+        }
         return run_git(channel, git, repository(self.settings.data_dir, git.app), env)
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.config import Settings
@@ -144,9 +146,20 @@ def front(
     committed_sessions: sessionmaker[Session],
     tmp_path: Path,
 ) -> Iterator[Site]:
-    """No worker: a push that gets as far as building would wait for one forever."""
+    """No worker: a build it queues waits until the test cancels it. Its queue is its own, so
+    no worker (a test's or a developer's `laambda up`) ever takes that build."""
+    queue = f"laambda-receiver-test-{uuid.uuid4().hex[:8]}"
     settings = settings.model_copy(
-        update={"database_url": database_url, "ssh_port": 0, "push_lock_timeout": 2.0}
+        update={
+            "database_url": database_url,
+            "ssh_port": 0,
+            "push_lock_timeout": 2.0,
+            "queue": queue,
+        }
     )
     with serving(settings, committed_sessions, tmp_path, keepalive=0.5) as running:
         yield running
+    broker = redis.Redis.from_url(settings.broker_url)
+    if leftovers := broker.keys(f"*{queue}*"):
+        broker.delete(*leftovers)
+    broker.close()

@@ -12,8 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from laambda.db.locks import LockKind, advisory_lock
-from laambda.db.models import App
+from laambda.db.models import App, Build, User
 from laambda.db.session import get_engine, session_scope
+from laambda.deploy import aws
+from laambda.deploy.s3 import ObjectStore
+from laambda.services.build import build_service
 from tests.receiver.conftest import Person, Site, git, serving
 from tests.worker.conftest import python_app
 
@@ -219,3 +222,40 @@ class TestPushLock:
         assert "remote:  !     Push rejected: pushed to 'feature'" in rest
         assert "another push to busy is still being deployed" not in rest
         assert git(repo, "rev-parse", "HEAD")  # the clone itself is untouched
+
+
+class TestWithoutWorker:
+    def test_a_queued_build_says_so_and_a_cancel_ends_the_push(self, front: Site) -> None:
+        alice = front.person("alice@example.com")
+        front.app("idle", alice)
+        repo = front.repo("idle", python_app(["web"]))
+        env = os.environ | {"GIT_SSH_COMMAND": alice.ssh(front.port)}
+        push = subprocess.Popen(
+            ["git", "push", front.url("idle"), "main"],
+            cwd=repo,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert push.stderr is not None
+        seen: list[str] = []
+        for line in push.stderr:
+            seen.append(line)
+            if "waiting for a worker to take the build" in line:
+                break
+        with session_scope(front.sessions) as session:
+            build = session.scalars(select(Build)).one()
+            assert build.commit == git(repo, "rev-parse", "HEAD")
+            assert f"remote: -----> Build {build.id} queued" in "".join(seen)
+            build_service.cancel(session, build, user=session.get_one(User, alice.user.id))
+        _, rest = push.communicate(timeout=60)
+        assert push.returncode != 0
+        assert "remote:  !     Push rejected: cancelled before it started" in rest
+        assert "pre-receive hook declined" in rest
+        refs = subprocess.run(
+            ["git", "ls-remote", front.url("idle")], env=env, capture_output=True, text=True
+        )
+        assert (refs.returncode, refs.stdout) == (0, "")  # the ref never moved
+        # the source is where the worker would have fetched it from
+        store = ObjectStore(aws.s3_client(front.settings), front.settings.artifact_bucket)
+        assert store.exists(f"sources/idle/{build.commit}.tar.gz")

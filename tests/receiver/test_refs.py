@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from laambda.config import Settings
-from laambda.worker.logstream import LogPublisher, follow
+from laambda.worker.logstream import LogEvent, LogPublisher, follow
 from receiver.push import Push, RefUpdate, refusal, relay
 
 OLD, NEW, ZERO = "a" * 40, "b" * 40, "0" * 40
@@ -108,3 +108,19 @@ class TestRelay:
         writer.join()
         assert said[0] == "-----> … still working"
         assert said[-1] == "-----> Released v1: a-web"
+
+    def test_the_database_ends_a_build_its_stream_never_will(self, streams: redis.Redis) -> None:
+        build = uuid.uuid4()  # nothing is ever written to this stream
+        said: list[str] = []
+        answers = iter(
+            [
+                LogEvent(line="-----> … waiting for a worker to take the build"),
+                LogEvent(status="cancelled", detail="cancelled before it started"),
+            ]
+        )
+        events = follow(streams, build, idle_seconds=0.1)
+        assert relay(events, said.append, quiet=lambda: next(answers)) is False
+        assert said == [
+            "-----> … waiting for a worker to take the build",
+            " !     Push rejected: cancelled before it started",
+        ]
