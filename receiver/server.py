@@ -163,6 +163,7 @@ class Receiver:
             git = parse_command(command)
             app_id = self.gate.authorize(pusher, git.app)
         except (CommandRefused, AccessDenied) as refused:
+            log.info("refused %s: %r: %s", pusher.email, command, refused)
             self._refuse(channel, str(refused))
             return
         with ExitStack() as held:
@@ -180,6 +181,7 @@ class Receiver:
                     )
                     return
             status = self._git(channel, git, pusher)
+        log.info("%s %s %s: exit %d", pusher.email, git.verb, git.app, status)
         channel.send_exit_status(status)
         channel.close()
 
@@ -234,10 +236,12 @@ def _tell(channel: paramiko.Channel, message: str) -> None:
 
 def serve() -> None:
     """`laambda receiver`: serve until stopped."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("paramiko").setLevel(logging.WARNING)  # one line per packet otherwise
     settings = get_settings()
     receiver = Receiver(settings)
     port = receiver.bind()
-    log.warning("laambda receiver on %s:%d", settings.ssh_host, port)
+    log.info("laambda receiver on %s:%d", settings.ssh_host, port)
     try:
         receiver.serve_forever()
     finally:
