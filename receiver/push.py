@@ -22,6 +22,7 @@ from laambda.db.models import User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from laambda.errors import LaambdaError
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.worker.enqueue import CeleryQueue
@@ -133,7 +134,7 @@ class Push:
                 app = app_service.get_for(session, user, self.app)
                 build = build_service.get(session, app, build_id)
                 status, error = build.status, build.error
-        except SQLAlchemyError:
+        except (SQLAlchemyError, LaambdaError):
             return LogEvent(line=STILL_WORKING)  # a keep-alive line must not end the push
         if status == "pending":
             return LogEvent(line="-----> … waiting for a worker to take the build")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 HOOK = """#!/bin/sh
@@ -23,6 +25,9 @@ def repository(data_dir: Path, app: str) -> Path:
     hook = path / "hooks" / "pre-receive"
     script = HOOK.format(python=sys.executable)
     if not hook.exists() or hook.read_text() != script:
-        hook.write_text(script)
-        hook.chmod(0o755)
+        # written beside and moved in: a git running meanwhile never finds half a hook
+        fresh = hook.with_name(f"pre-receive.{os.getpid()}.{threading.get_ident()}")
+        fresh.write_text(script)
+        fresh.chmod(0o755)
+        os.replace(fresh, hook)
     return path
