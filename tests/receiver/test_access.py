@@ -221,7 +221,18 @@ class TestPushLock:
         assert push.returncode != 0
         assert "remote:  !     Push rejected: pushed to 'feature'" in rest
         assert "another push to busy is still being deployed" not in rest
-        assert git(repo, "rev-parse", "HEAD")  # the clone itself is untouched
+
+    def test_a_push_to_another_app_does_not_wait(self, front: Site) -> None:
+        alice = front.person("alice@example.com")
+        front.app("busy", alice)
+        front.app("free", alice)
+        repo = front.repo("free", python_app(["web"]))
+        engine = get_engine(front.settings.database_url)
+        with advisory_lock(engine, LockKind.PUSH, app_id(front, "busy")):
+            # the hook refuses this branch at once: it got past the lock without waiting
+            pushed = front.push(repo, alice, front.url("free"), "main:feature")
+        assert "remote:  !     Push rejected: pushed to 'feature'" in pushed.stderr
+        assert "waiting" not in pushed.stderr
 
 
 class TestWithoutWorker:
