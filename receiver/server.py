@@ -136,6 +136,9 @@ class Receiver:
         assert self.key is not None
         transport = paramiko.Transport(client)
         transport.add_server_key(self.key)
+        # a client that vanished (a laptop gone to sleep) is found out by writing to it; until
+        # then its connection would hold the app's push lock
+        transport.set_keepalive(max(1, int(self.keepalive * 2)))
         session = _Session(self.gate)
         try:
             transport.start_server(server=session)
