@@ -215,6 +215,8 @@ class Receiver:
                 except LockTimeout:
                     if time.monotonic() >= deadline:
                         raise
+                    if gone(channel):
+                        raise EOFError(f"the pusher to {app} hung up while waiting") from None
                     waited = time.monotonic() - started
                     _tell(channel, f"still waiting for the push before yours ({waited:.0f} s)")
                 first = False
@@ -227,6 +229,11 @@ class Receiver:
             "LAAMBDA_PUSH_KEEPALIVE": str(self.keepalive),
         }
         return run_git(channel, git, repository(self.settings.data_dir, git.app), env)
+
+
+def gone(channel: paramiko.Channel) -> bool:
+    """Whether the client went away (or said it has nothing more to send)."""
+    return bool(channel.closed or channel.eof_received) or not channel.get_transport().is_active()
 
 
 def _tell(channel: paramiko.Channel, message: str) -> None:

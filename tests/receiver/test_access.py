@@ -4,6 +4,7 @@ the permission and the per-app push lock. No worker runs here (`front`)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 
@@ -221,6 +222,31 @@ class TestPushLock:
         assert push.returncode != 0
         assert "remote:  !     Push rejected: pushed to 'feature'" in rest
         assert "another push to busy is still being deployed" not in rest
+
+    def test_a_pusher_who_hangs_up_while_waiting_is_let_go(self, front: Site) -> None:
+        alice = front.person("alice@example.com")
+        front.app("busy", alice)
+        repo = front.repo("busy", python_app(["web"]))
+        engine = get_engine(front.settings.database_url)
+        env = os.environ | {"GIT_SSH_COMMAND": alice.ssh(front.port)}
+        with advisory_lock(engine, LockKind.PUSH, app_id(front, "busy")):
+            push = subprocess.Popen(
+                ["git", "push", front.url("busy"), "main"],
+                cwd=repo,
+                env=env,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            assert push.stderr is not None
+            assert "waiting for it to finish" in push.stderr.readline()
+            os.killpg(push.pid, signal.SIGKILL)  # git and its ssh, as Ctrl-C would
+            push.wait()
+            push.stderr.close()
+            time.sleep(1.5)  # the receiver looks every 0.5 s
+        time.sleep(1.0)
+        # had it kept waiting, it would have taken the free lock and started git by now
+        assert not (front.settings.data_dir / "repos" / "busy.git").exists()
 
     def test_a_push_to_another_app_does_not_wait(self, front: Site) -> None:
         alice = front.person("alice@example.com")
