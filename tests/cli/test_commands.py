@@ -9,6 +9,8 @@ import subprocess
 from laambda.crypto import Cipher
 from laambda.db.models import App, User
 from laambda.db.session import session_scope
+from laambda.deploy import aws
+from laambda.deploy.s3 import ObjectStore
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
 from tests import factories
@@ -151,3 +153,37 @@ def test_errors_are_one_line_and_exit_non_zero(cli: Cli) -> None:
     assert unreachable.stderr.startswith(
         "laambda: cannot reach the laambda API at http://127.0.0.1:9"
     )
+
+
+def test_builds_listing_info_cancel_and_cache_purge(cli: Cli) -> None:
+    cli("apps:create", "thumbs")
+    with session_scope(cli.sessions) as session:
+        factories.bind(session)
+        app = session.query(App).filter_by(name="thumbs").one()
+        done = factories.build(app_id=app.id, commit="3f9c1ab0d2", log="-----> built\n")
+        pending = factories.build(app_id=app.id, status="pending", artifact_sha256=None)
+        done_id, pending_id = done.id, pending.id
+    listed = json.loads(cli("builds", "-a", "thumbs", "--json").stdout)
+    assert [(b["id"], b["status"]) for b in listed] == [
+        (pending_id, "pending"),
+        (done_id, "succeeded"),
+    ]
+    info = cli("builds:info", str(done_id), "-a", "thumbs")
+    assert info.returncode == 0, info.stderr
+    assert "3f9c1ab" in info.stdout
+    assert "-----> built" in info.stdout
+
+    cancelled = cli("builds:cancel", "-a", "thumbs")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.strip() == f"Cancelling build {pending_id} of thumbs… cancelled"
+    again = cli("builds:cancel", "-a", "thumbs")
+    assert (again.returncode, again.stderr) == (1, "laambda: thumbs has no running build\n")
+    refused = cli("builds:cancel", str(done_id), "-a", "thumbs")
+    assert refused.returncode == 1
+    assert "only a running build can be cancelled" in refused.stderr
+
+    # the bucket exists once anything was deployed; purging before that is an API 500 (reported)
+    ObjectStore(aws.s3_client(cli.settings), cli.settings.artifact_bucket).ensure_bucket()
+    purged = cli("builds:cache:purge", "-a", "thumbs")
+    assert purged.returncode == 0, purged.stderr
+    assert purged.stdout.strip() == "Purged 0 dependency cache entries of thumbs"
