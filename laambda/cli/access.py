@@ -47,7 +47,10 @@ def keys_add(key_file: Annotated[Path | None, typer.Argument()] = None) -> None:
     path = key_file or _default_key()
     if not path.exists():
         raise CliError(f"{path} does not exist")
-    row = api().post("/keys", {"public_key": path.read_text()})
+    public_key = path.read_text()
+    if "PRIVATE KEY" in public_key:  # a private key must never leave the machine
+        raise CliError(f"{path} is a private key: add its public half, {path}.pub")
+    row = api().post("/keys", {"public_key": public_key})
     out.print(f"Added key {row['fingerprint']} ({row['name']})", markup=False)
 
 

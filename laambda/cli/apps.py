@@ -8,7 +8,17 @@ import typer
 from rich.table import Table
 
 from laambda.cli.client import CliError
-from laambda.cli.common import AppOption, JsonOption, ago, api, command, out, print_json
+from laambda.cli.common import (
+    AppOption,
+    JsonOption,
+    ago,
+    api,
+    command,
+    out,
+    outcome,
+    print_json,
+    settle,
+)
 from laambda.cli.common import resolve_app as resolve
 from laambda.cli.gitremote import add_remote
 
@@ -107,23 +117,25 @@ def config_get(key: str, app: AppOption = None) -> None:
 
 
 def _change(name: str, changes: dict[str, str | None], verb: str) -> None:
+    client = api()
     with out.status(f"{verb} and restarting {name}…"):
-        result = api().patch(f"/apps/{name}/config", changes)
-    release = result["release"]
+        result = client.patch(f"/apps/{name}/config", changes)
+        release = result["release"] and settle(client, name, result["release"])
     if release is None:
         out.print(f"{verb}… {result['detail']}", markup=False)
     else:
-        out.print(f"{verb} and restarting {name}… done, v{release['version']}", markup=False)
+        out.print(f"{verb} and restarting {name}… {outcome(release)}", markup=False)
 
 
 @command(apps, "config:set")
 def config_set(pairs: list[str], app: AppOption = None) -> None:
     """Set config vars: KEY=VALUE … (one release)."""
     changes: dict[str, str | None] = {}
-    for pair in pairs:
+    for position, pair in enumerate(pairs, start=1):
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise CliError(f"'{pair.split('=')[0]}' has no value: write KEY=VALUE")
+            # never echo the argument: without its '=' it may be a bare secret
+            raise CliError(f"argument {position} is not KEY=VALUE")
         changes[key] = value
     _change(resolve(app), changes, "Setting " + ", ".join(changes))
 
@@ -199,9 +211,10 @@ def rollback(
     """Roll back to vN (default: the release before the current one)."""
     name = resolve(app)
     body = {"version": _version(version) if version else None}
+    client = api()
     with out.status(f"Rolling back {name}…"):
-        row = api().post(f"/apps/{name}/rollback", body)
-    out.print(f"Rolling back {name}… done, v{row['version']} ({row['description']})", markup=False)
+        row = settle(client, name, client.post(f"/apps/{name}/rollback", body))
+    out.print(f"Rolling back {name}… {outcome(row)} ({row['description']})", markup=False)
 
 
 @command(apps, "functions")
@@ -224,12 +237,14 @@ def functions(app: AppOption = None, as_json: JsonOption = False) -> None:
 
 def _resource(app: str | None, function: str, body: dict[str, Any]) -> None:
     name = resolve(app)
-    result = api().patch(f"/apps/{name}/functions/{function}", body)
-    release = result["release"]
+    client = api()
+    with out.status(f"Changing {function} of {name}…"):
+        result = client.patch(f"/apps/{name}/functions/{function}", body)
+        release = result["release"] and settle(client, name, result["release"])
     if release is None:
         out.print(result["detail"], markup=False)
     else:
-        out.print(f"{release['description']}… done, v{release['version']}", markup=False)
+        out.print(f"{release['description']}… {outcome(release)}", markup=False)
 
 
 @command(apps, "resource:memory")
@@ -301,5 +316,6 @@ def git_remote(app: AppOption = None) -> None:
     if not app:
         raise CliError("which app? pass -a APP")
     row = api().get(f"/apps/{app}")
-    add_remote(row["git_url"])
+    if (problem := add_remote(row["git_url"])) is not None:
+        raise CliError(f"cannot set the laambda remote: {problem}")
     out.print(f"set git remote laambda to {row['git_url']}", markup=False)

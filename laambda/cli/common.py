@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -78,3 +79,25 @@ def ago(stamp: str) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count > 1 else ''} ago"
     return "just now"
+
+
+SETTLE_SECONDS = 120.0
+
+
+def settle(client: ApiClient, app: str, release: dict[str, Any]) -> dict[str, Any]:
+    """Wait until the worker has made the release live (or failed it): "done" must be true."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while release["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.3)
+        release = client.get(f"/apps/{app}/releases/{release['version']}")
+    return release
+
+
+def outcome(release: dict[str, Any]) -> str:
+    """'done, v8'; a failed release raises with the worker's reason, a slow one says so."""
+    version = f"v{release['version']}"
+    if release["status"] == "failed":
+        raise CliError(f"{version} failed: {release['error'] or 'see `laambda releases:info`'}")
+    if release["status"] != "succeeded":
+        return f"{version} is still {release['status']} (`laambda releases:info {version}`)"
+    return f"done, {version}"

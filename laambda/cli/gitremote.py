@@ -22,8 +22,10 @@ def remote_url() -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def add_remote(url: str) -> None:
-    if remote_url() is None:
-        subprocess.run(["git", "remote", "add", REMOTE, url], check=True)
-    else:
-        subprocess.run(["git", "remote", "set-url", REMOTE, url], check=True)
+def add_remote(url: str) -> str | None:
+    """Add or re-point the remote; git's own complaint (e.g. not a repository) if it refused."""
+    verb = "add" if remote_url() is None else "set-url"
+    done = subprocess.run(
+        ["git", "remote", verb, REMOTE, url], capture_output=True, text=True, check=False
+    )
+    return done.stderr.strip() or "git failed" if done.returncode != 0 else None

@@ -187,3 +187,20 @@ def test_builds_listing_info_cancel_and_cache_purge(cli: Cli) -> None:
     purged = cli("builds:cache:purge", "-a", "thumbs")
     assert purged.returncode == 0, purged.stderr
     assert purged.stdout.strip() == "Purged 0 dependency cache entries of thumbs"
+
+
+def test_refusals_never_echo_secrets_or_send_private_keys(cli: Cli) -> None:
+    cli("apps:create", "thumbs")
+    bare = cli("config:set", "A=1", "sk_live_secret", "-a", "thumbs")
+    assert (bare.returncode, bare.stderr) == (1, "laambda: argument 2 is not KEY=VALUE\n")
+    assert "sk_live_secret" not in bare.stdout + bare.stderr
+    key = cli.home / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    private = cli("keys:add", str(key))
+    assert private.returncode == 1
+    assert private.stderr == f"laambda: {key} is a private key: add its public half, {key}.pub\n"
+    assert json.loads(cli("keys", "--json").stdout) == []
+    outside = cli("git:remote", "-a", "thumbs", cwd=cli.home)
+    assert outside.returncode == 1
+    assert outside.stderr.startswith("laambda: cannot set the laambda remote: ")
+    assert len(outside.stderr.splitlines()) == 1
