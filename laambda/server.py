@@ -16,7 +16,7 @@ from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.errors import LaambdaError
 from laambda.services.user import user_service
 from laambda.worker.main import run_worker
-from receiver.ssh import serve
+from receiver.server import serve
 
 
 def _settings() -> Settings:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -37,7 +39,7 @@ from laambda.services.user import user_service
 
 ADMIN_EMAIL = "admin@localhost"
 WORKER = [sys.executable, "-m", "laambda.worker.main"]
-RECEIVER = [sys.executable, "-c", "from receiver.ssh import serve; serve()"]
+RECEIVER = [sys.executable, "-c", "from receiver.server import serve; serve()"]
 
 
 def _private_file(path: Path, content: str) -> None:
@@ -164,9 +166,22 @@ def up() -> None:
             )
             saved = credentials.save(credentials.Credentials(url=api_url, token=token))
             typer.echo(f"-----> the laambda CLI is logged in as {ADMIN_EMAIL} ({saved})")
-        typer.echo(
-            f"-----> push with: git remote add laambda "
-            f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/APP"
-        )
         with _children([WORKER, RECEIVER]):
+            # the API answers only once pushes can land, so "it is up" means all of it
+            _wait_for_port(settings.ssh_host, settings.ssh_port)
+            typer.echo(
+                f"-----> push with: git remote add laambda "
+                f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/APP"
+            )
             uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+
+
+def _wait_for_port(host: str, port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    typer.echo(f" !     the git receiver did not open {host}:{port}; pushes will fail", err=True)

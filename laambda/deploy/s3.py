@@ -71,10 +71,17 @@ class ObjectStore:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def delete_prefix(self, prefix: str) -> int:
-        """Delete every object under a prefix; returns how many were deleted."""
+        """Delete every object under a prefix; returns how many were deleted (0 when the
+        bucket itself does not exist yet: nothing was ever stored)."""
         deleted = 0
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+        try:
+            pages = list(paginator.paginate(Bucket=self.bucket, Prefix=prefix))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                return 0
+            raise
+        for page in pages:
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})  # type: ignore[typeddict-item]
