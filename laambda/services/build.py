@@ -61,15 +61,6 @@ class BuildService:
         after_commit(session, lambda: queue.build(build_id))
         return build
 
-    def latest_running(self, session: Session, app: App) -> Build | None:
-        query = (
-            select(Build)
-            .where(Build.app_id == app.id, Build.status.in_(("pending", "running")))
-            .order_by(Build.id.desc())
-            .limit(1)
-        )
-        return session.scalar(query)
-
     def cancel(self, session: Session, build: Build, *, user: User) -> Build:
         """Pending builds end here; running ones are stopped by their worker (it watches)."""
         if build.status not in ("pending", "running"):

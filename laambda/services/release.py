@@ -172,10 +172,6 @@ class ReleaseService:
         rows = session.scalars(select(ConfigVar).where(ConfigVar.app_id == app.id))
         return {row.key: cipher.decrypt(row.value_encrypted) for row in rows}
 
-    def release_config(self, release: Release, cipher: Cipher) -> dict[str, str]:
-        config: dict[str, str] = cipher.decrypt_json(release.config_encrypted)
-        return config
-
     def settings_snapshot(self, session: Session, app: App) -> dict[str, Any]:
         rows = session.scalars(select(FunctionSetting).where(FunctionSetting.app_id == app.id))
         return {row.name: {"memory": row.memory, "timeout": row.timeout} for row in rows}

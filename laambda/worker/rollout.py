@@ -162,7 +162,8 @@ class Rollout:
         release.status = "applying"
         config = self.context.cipher.decrypt_json(release.config_encrypted)
         specs = _specs(app, build, release.function_settings, config)
-        restore = self._restore_plan(session, app, release, specs) if rerun else None
+        last = self._last_live(session, release)
+        restore = self._restore_plan(session, app, last, specs) if rerun and last else None
         return Plan(
             app=app.name,
             region=app.region,
@@ -170,17 +171,15 @@ class Rollout:
             description=f"{app.name} v{release.version}: {release.description}"[:256],
             sha256=build.artifact_sha256,
             specs=specs,
-            previous=self._previous(session, release),
+            previous=sorted(last.function_versions or {}) if last is not None else None,
             targets=self._targets(session, release),
             version=release.version,
             restore=restore,
         )
 
-    def _restore_plan(
-        self, session: Session, app: App, release: Release, specs: list[FunctionSpec]
-    ) -> Plan | None:
-        """A rollback to the newest release that succeeded before this one, if any."""
-        last = session.scalar(
+    def _last_live(self, session: Session, release: Release) -> Release | None:
+        """The newest release before this one that went live: its functions are what runs."""
+        return session.scalar(
             select(Release)
             .where(
                 Release.app_id == release.app_id,
@@ -191,8 +190,13 @@ class Rollout:
             .order_by(Release.version.desc())
             .limit(1)
         )
-        build = session.get(Build, last.build_id) if last and last.build_id else None
-        if last is None or build is None or not build.artifact_sha256:
+
+    def _restore_plan(
+        self, session: Session, app: App, last: Release, specs: list[FunctionSpec]
+    ) -> Plan | None:
+        """A rollback to `last`, the release that was live before this one."""
+        build = session.get(Build, last.build_id) if last.build_id else None
+        if build is None or not build.artifact_sha256:
             return None
         config = self.context.cipher.decrypt_json(last.config_encrypted)
         return Plan(
@@ -206,21 +210,6 @@ class Rollout:
             targets={name: str(v) for name, v in (last.function_versions or {}).items()},
             version=last.version,
         )
-
-    def _previous(self, session: Session, release: Release) -> list[str] | None:
-        """The functions of the release that was live, so removed entries can be deleted."""
-        versions = session.scalar(
-            select(Release.function_versions)
-            .where(
-                Release.app_id == release.app_id,
-                Release.version < release.version,
-                Release.status == "succeeded",
-                Release.function_versions.is_not(None),
-            )
-            .order_by(Release.version.desc())
-            .limit(1)
-        )
-        return sorted(versions) if versions is not None else None
 
     def _targets(self, session: Session, release: Release) -> dict[str, str]:
         if release.kind != "rollback" or release.rollback_of is None:
