@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # deploys
     deploy_concurrency: int = Field(default=8, ge=1, le=64)
     retained_releases: int = Field(default=5, ge=1)
+    # seconds between a worker's looks for releases left pending or applying by a worker that
+    # died; each is applied again (DESIGN.md: finished or put back within a minute)
+    recovery_interval: float = Field(default=10.0, gt=0)
 
     @field_validator("default_role")
     @classmethod

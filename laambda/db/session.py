@@ -1,5 +1,10 @@
 """Engines and sessions. One session per API request or task; services flush, callers commit.
 
+A process forked from one that used an engine (a Celery pool child) must call
+`forget_connections_after_fork` before its first query: the pooled connections it inherited
+are its parent's sockets, and two processes talking on one PostgreSQL connection corrupt
+its state (psycopg's DuplicatePreparedStatement).
+
 Work that must only happen once the data is committed (handing a release to the worker) is
 registered with `after_commit` and dropped if the transaction rolls back, so a worker never
 sees a row that is not there yet.
@@ -9,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,9 +21,24 @@ from sqlalchemy.orm import Session, sessionmaker
 _CALLBACKS = "laambda_after_commit"
 
 
-@lru_cache(maxsize=4)
+_engines: dict[str, Engine] = {}
+
+
 def get_engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    """One engine (and connection pool) per database URL for the whole process."""
+    engine = _engines.get(url)
+    if engine is None:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = _engines.setdefault(url, engine)
+    return engine
+
+
+def forget_connections_after_fork() -> None:
+    """In a freshly forked process: drop every engine's inherited connections without
+    closing them, since they are the parent's (SQLAlchemy, "Using Connection Pools with
+    Multiprocessing or os.fork()"). The engines open new connections on next use."""
+    for engine in list(_engines.values()):
+        engine.dispose(close=False)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from laambda.domain.resources import Resources
-
-LIVE_STATUSES = ("pending", "applying", "succeeded")
+from laambda.domain.status import ReleaseStatus
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,29 @@ class ReleaseSummary:
 
 class RollbackProblem(ValueError):
     """Why a rollback target was refused; the message is for people."""
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Everything that decides what Lambda runs for a release: the artifact (hex sha256),
+    how it was built, the Procfile, the config vars and the function settings."""
+
+    sha256: str | None
+    runtime: str | None
+    architecture: str | None
+    procfile: Mapping[str, Any]
+    config: Mapping[str, str]
+    settings: Mapping[str, Any]
+
+
+def nothing_changed(live: Runs, pushed: Runs) -> bool:
+    """Whether a deploy of `pushed` would leave Lambda exactly as the live release has it
+    (an empty commit, or the same commit pushed again): then no release is made."""
+    return live.sha256 is not None and live == pushed
+
+
+def unchanged_message(version: int) -> str:
+    return f"nothing changed; v{version} is live"
 
 
 def deploy_description(commit: str | None) -> str:
@@ -55,7 +78,7 @@ def rollback_description(version: int) -> str:
 
 def current_version(releases: Sequence[ReleaseSummary]) -> int | None:
     """The release that runs: the newest one that did not fail."""
-    live = [r.version for r in releases if r.status in LIVE_STATUSES]
+    live = [r.version for r in releases if r.status in ReleaseStatus.CURRENT]
     return max(live) if live else None
 
 
@@ -71,7 +94,9 @@ def rollback_target(releases: Sequence[ReleaseSummary], requested: int | None) -
         candidates = [
             r.version
             for r in releases
-            if r.status == "succeeded" and r.has_build and (current is None or r.version < current)
+            if r.status == ReleaseStatus.SUCCEEDED
+            and r.has_build
+            and (current is None or r.version < current)
         ]
         if not candidates:
             raise RollbackProblem("there is no earlier deployed release to roll back to")
@@ -79,12 +104,12 @@ def rollback_target(releases: Sequence[ReleaseSummary], requested: int | None) -
     target = by_version.get(requested)
     if target is None:
         raise RollbackProblem(f"v{requested} does not exist")
-    if target.status == "failed":
+    if target.status == ReleaseStatus.FAILED:
         reason = f": {target.error}" if target.error else ""
         raise RollbackProblem(
             f"v{requested} failed to deploy{reason}; pick a release that succeeded"
         )
-    if target.status != "succeeded":
+    if target.status != ReleaseStatus.SUCCEEDED:
         raise RollbackProblem(
             f"v{requested} is {target.status}, not deployed; pick a release that succeeded"
         )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from laambda.db.base import utcnow
 from laambda.db.models import Release
 from laambda.db.session import session_scope
+from laambda.domain.status import ReleaseStatus
+from laambda.services.release import release_service
 
 
 class ReleaseApplier(Protocol):
@@ -30,8 +30,6 @@ class InlineApplier:
 
     def apply(self, release_id: int) -> None:
         with session_scope(self.sessions) as session:
-            session.execute(
-                update(Release)
-                .where(Release.id == release_id, Release.status == "pending")
-                .values(status="succeeded", applied_at=utcnow(), log="recorded; not deployed\n")
-            )
+            release = session.get(Release, release_id, with_for_update=True)
+            if release is not None and release.status == ReleaseStatus.PENDING:
+                release_service.record(session, release, note="recorded; not deployed")

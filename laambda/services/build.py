@@ -1,14 +1,21 @@
-"""Builds as the API shows them; running them is the worker's work."""
+"""Builds: what the API shows, and every change of a build's state.
+
+The worker runs builds (worker/builder.py) but moves a Build from one BuildStatus to the
+next only through this service, so each transition is written once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laambda.db.base import utcnow
 from laambda.db.models import App, Build, User
 from laambda.db.session import after_commit
+from laambda.domain.status import BuildStatus
 from laambda.errors import BuildNotFound, Conflict
 from laambda.services.audit import audit
 
@@ -49,7 +56,7 @@ class BuildService:
         build = Build(
             app_id=app.id,
             user_id=user.id if user else None,
-            status="pending",
+            status=BuildStatus.PENDING,
             commit=commit,
             source_key=source_key,
             architecture=app.architecture or "x86_64",
@@ -63,16 +70,85 @@ class BuildService:
 
     def cancel(self, session: Session, build: Build, *, user: User) -> Build:
         """Pending builds end here; running ones are stopped by their worker (it watches)."""
-        if build.status not in ("pending", "running"):
+        if build.status not in (BuildStatus.PENDING, BuildStatus.RUNNING):
             raise Conflict(
                 f"build {build.id} is {build.status}; only a running build can be cancelled"
             )
-        if build.status == "pending":
-            build.status = "cancelled"
+        if build.status == BuildStatus.PENDING:
+            build.status = BuildStatus.CANCELLED
             build.error = "cancelled before it started"
         audit.record(session, user, action="build.cancel", build=build.id)
         session.flush()
         return build
+
+    def running(self, session: Session) -> Sequence[Build]:
+        """Builds of every app that some worker runs, or ran until it died."""
+        query = select(Build).where(Build.status == BuildStatus.RUNNING).order_by(Build.id)
+        return list(session.scalars(query))
+
+    def start(self, session: Session, build: Build) -> bool:
+        """A worker takes the build (pending, or run again after its worker died); False
+        when it has ended and must be left alone."""
+        if build.status not in (BuildStatus.PENDING, BuildStatus.RUNNING, BuildStatus.ABANDONED):
+            return False
+        build.status = BuildStatus.RUNNING
+        build.started_at = utcnow()
+        build.log = ""
+        build.error = None
+        session.flush()
+        return True
+
+    def succeed(
+        self,
+        session: Session,
+        build: Build,
+        *,
+        sha256: str,
+        key: str,
+        size: int,
+        runtime: str,
+        architecture: str,
+        procfile: dict[str, str],
+        log: Sequence[str],
+    ) -> None:
+        """The artifact (hex sha256, object key, size in bytes) is in the object store."""
+        build.status = BuildStatus.SUCCEEDED
+        build.finished_at = utcnow()
+        build.artifact_sha256 = sha256
+        build.artifact_key = key
+        build.artifact_size = size
+        build.runtime = runtime
+        build.architecture = architecture
+        build.procfile = dict(procfile)
+        self.save_log(session, build, log)
+
+    def fail(self, session: Session, build: Build, *, error: str, log: Sequence[str]) -> None:
+        """Ended without an artifact; `error` is what the pusher is told."""
+        self._end(session, build, BuildStatus.FAILED, error, log)
+
+    def stop(self, session: Session, build: Build, *, log: Sequence[str]) -> None:
+        """Its worker saw the cancel request and stopped: nothing was deployed."""
+        self._end(session, build, BuildStatus.CANCELLED, "build cancelled", log)
+
+    def abandon(self, session: Session, build: Build) -> None:
+        """Its worker died (no one holds its build lock); a redelivered task builds it again."""
+        build.status = BuildStatus.ABANDONED
+        build.error = "its worker died during the build"
+        build.finished_at = utcnow()
+        session.flush()
+
+    def save_log(self, session: Session, build: Build, log: Sequence[str]) -> None:
+        """The build's whole output, one line each; the pusher saw it as it came."""
+        build.log = "".join(f"{line}\n" for line in log)
+        session.flush()
+
+    def _end(
+        self, session: Session, build: Build, status: BuildStatus, error: str, log: Sequence[str]
+    ) -> None:
+        build.status = status
+        build.error = error
+        build.finished_at = utcnow()
+        self.save_log(session, build, log)
 
 
 build_service = BuildService()

@@ -1,29 +1,37 @@
 """Releases: numbered without gaps per app, immutable, and handed to the applier after commit.
 
 Callers lock the app row first (`app_service.get_for(..., lock=True)`), so concurrent changes
-to one app are serialized and each sees the previous one's config and version.
+to one app are serialized and each sees the previous one's config and version. Every change
+of a release's ReleaseStatus is made here; the worker (worker/rollout.py) only decides when.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from laambda.crypto import Cipher
+from laambda.db.base import utcnow
 from laambda.db.models import App, Build, ConfigVar, FunctionSetting, Release, User
 from laambda.db.session import after_commit
 from laambda.domain.release import (
     ReleaseSummary,
     RollbackProblem,
+    Runs,
     deploy_description,
+    nothing_changed,
     rollback_description,
     rollback_target,
 )
+from laambda.domain.status import ReleaseStatus
 from laambda.errors import ReleaseNotFound, RollbackRefused
-from laambda.services.applier import ReleaseApplier
 from laambda.services.audit import audit
+
+if TYPE_CHECKING:
+    from laambda.services.applier import ReleaseApplier
 
 
 class ReleaseService:
@@ -50,9 +58,7 @@ class ReleaseService:
         """The release that runs: the newest one that did not fail."""
         query = (
             select(Release)
-            .where(
-                Release.app_id == app.id, Release.status.in_(("pending", "applying", "succeeded"))
-            )
+            .where(Release.app_id == app.id, Release.status.in_(ReleaseStatus.CURRENT))
             .order_by(Release.version.desc())
             .limit(1)
         )
@@ -90,7 +96,7 @@ class ReleaseService:
             config_encrypted=cipher.encrypt_json(config),
             function_settings=self.settings_snapshot(session, app),
             rollback_of=rollback_of,
-            status="pending",
+            status=ReleaseStatus.PENDING,
         )
         session.add(release)
         session.flush()
@@ -116,7 +122,10 @@ class ReleaseService:
         cipher: Cipher,
         applier: ReleaseApplier,
     ) -> Release:
-        """The release of a successful build, with the app's current config and settings."""
+        """The release of a successful build, with the app's current config and settings.
+
+        See `unchanged` first: a build that changes nothing should make no release.
+        """
         return self.create(
             session,
             app,
@@ -128,6 +137,173 @@ class ReleaseService:
             cipher=cipher,
             applier=applier,
         )
+
+    def unchanged(self, session: Session, app: App, build: Build, cipher: Cipher) -> Release | None:
+        """The live release when deploying `build` now would change nothing in Lambda (same
+        artifact, Procfile, config and function settings), else None. Only a release that
+        went live counts: after a failed or unfinished one, a push deploys."""
+        live = self.current(session, app)
+        if live is None or live.status != ReleaseStatus.SUCCEEDED or live.build_id is None:
+            return None
+        running = session.get(Build, live.build_id)
+        if running is None:
+            return None
+        before = Runs(
+            sha256=running.artifact_sha256,
+            runtime=running.runtime,
+            architecture=running.architecture,
+            procfile=running.procfile or {},
+            config=cipher.decrypt_json(live.config_encrypted),
+            settings=live.function_settings or {},
+        )
+        pushed = Runs(
+            sha256=build.artifact_sha256,
+            runtime=build.runtime,
+            architecture=build.architecture,
+            procfile=build.procfile or {},
+            config=self.config(session, app, cipher),
+            settings=self.settings_snapshot(session, app),
+        )
+        return live if nothing_changed(before, pushed) else None
+
+    # What the worker reads to apply a release.
+
+    def newer(self, session: Session, release: Release) -> int | None:
+        """The newest later release that may still go live (it carries everything)."""
+        return session.scalar(
+            select(Release.version)
+            .where(Release.app_id == release.app_id, Release.version > release.version)
+            .where(Release.status.in_(ReleaseStatus.CURRENT))
+            .order_by(Release.version.desc())
+            .limit(1)
+        )
+
+    def last_live(self, session: Session, release: Release) -> Release | None:
+        """The newest release before this one that went live: its functions are what runs."""
+        return session.scalar(
+            select(Release)
+            .where(Release.app_id == release.app_id, Release.version < release.version)
+            .where(Release.status == ReleaseStatus.SUCCEEDED)
+            .where(Release.function_versions.is_not(None))
+            .order_by(Release.version.desc())
+            .limit(1)
+        )
+
+    def rollback_targets(self, session: Session, release: Release) -> dict[str, str]:
+        """For a rollback, the Lambda versions its target release ran (function -> version)."""
+        if release.kind != "rollback" or release.rollback_of is None:
+            return {}
+        versions = session.scalar(
+            select(Release.function_versions).where(
+                Release.app_id == release.app_id, Release.version == release.rollback_of
+            )
+        )
+        return {name: str(version) for name, version in (versions or {}).items()}
+
+    def retained_versions(
+        self, session: Session, app_id: int, *, keep: int
+    ) -> Sequence[dict[str, Any]]:
+        """The function versions of the app's `keep` newest live releases (never pruned)."""
+        rows = session.scalars(
+            select(Release.function_versions)
+            .where(Release.app_id == app_id, Release.status == ReleaseStatus.SUCCEEDED)
+            .where(Release.function_versions.is_not(None))
+            .order_by(Release.version.desc())
+            .limit(keep)
+        )
+        return [dict(row or {}) for row in rows]
+
+    def of_build(self, session: Session, build: Build) -> Release | None:
+        """The deploy release a build made, if it made one."""
+        return session.scalar(
+            select(Release)
+            .where(Release.build_id == build.id, Release.kind == "deploy")
+            .order_by(Release.version.desc())
+            .limit(1)
+        )
+
+    def unfinished(self, session: Session) -> Sequence[Release]:
+        """Releases of every app still pending or applying, oldest first."""
+        query = (
+            select(Release)
+            .where(Release.status.in_((ReleaseStatus.PENDING, ReleaseStatus.APPLYING)))
+            .order_by(Release.id)
+        )
+        return list(session.scalars(query))
+
+    # Transitions of a release being applied (worker/rollout.py decides when).
+
+    def begin(self, session: Session, release: Release) -> bool:
+        """pending -> applying, under the app's apply lock; True when the release was left
+        applying by a worker that died (so `live` may be half-moved)."""
+        rerun = release.status == ReleaseStatus.APPLYING
+        release.status = ReleaseStatus.APPLYING
+        # an older release left applying has been overtaken: this one carries everything
+        session.execute(
+            update(Release)
+            .where(Release.app_id == release.app_id, Release.status == ReleaseStatus.APPLYING)
+            .where(Release.id != release.id)
+            .values(
+                status=ReleaseStatus.ABANDONED,
+                error=f"superseded by v{release.version} before it was applied",
+            )
+        )
+        session.flush()
+        return rerun
+
+    def supersede(self, session: Session, release: Release, *, newer: int) -> None:
+        """A newer release exists that carries everything: this one is never applied."""
+        release.status = ReleaseStatus.ABANDONED
+        release.error = f"superseded by v{newer} before it was applied"
+        session.flush()
+
+    def record(self, session: Session, release: Release, *, note: str) -> None:
+        """Nothing to deploy (no build yet, or no AWS to deploy to): recorded as live."""
+        release.status = ReleaseStatus.SUCCEEDED
+        release.applied_at = utcnow()
+        release.log = f"{note}\n"
+        session.flush()
+
+    def succeed(
+        self,
+        session: Session,
+        release: Release,
+        *,
+        versions: Mapping[str, str],
+        log: Sequence[str],
+    ) -> None:
+        """Every `live` alias of the app is on `versions` (function name -> Lambda version)."""
+        release.status = ReleaseStatus.SUCCEEDED
+        release.error = None
+        release.function_versions = dict(versions)
+        self._applied(session, release, log)
+
+    def fail(self, session: Session, release: Release, *, error: str, log: Sequence[str]) -> None:
+        """Nothing of it is live: every alias is where it was before."""
+        release.status = ReleaseStatus.FAILED
+        release.error = error
+        self._applied(session, release, log)
+
+    def put_back(
+        self,
+        session: Session,
+        release: Release,
+        *,
+        error: str,
+        restored: int,
+        log: Sequence[str],
+    ) -> None:
+        """A release whose worker died mid-move and which then failed: every alias was put
+        back on release v`restored`, which is the app's current release again."""
+        self.fail(session, release, error=f"{error}; live is back on v{restored}", log=log)
+
+    def add_log(self, session: Session, release: Release, log: Sequence[str]) -> None:
+        release.log = (release.log or "") + "".join(f"{line}\n" for line in log)
+        session.flush()
+
+    def _applied(self, session: Session, release: Release, log: Sequence[str]) -> None:
+        release.applied_at = utcnow()
+        self.add_log(session, release, log)
 
     def rollback(
         self,

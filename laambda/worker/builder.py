@@ -1,8 +1,10 @@
 """Running a pushed build: source from S3 -> artifact in S3 -> a deploy release, applied.
 
 Every line goes to the build's Redis stream as it happens (the git receiver relays it to the
-pusher) and to the Build row at the end. Idempotent: a build that already ended is left
-alone, and one whose worker died is run again from its source.
+pusher) and to the Build row at the end; the outcome is told once, by the stream's `done`
+entry. Idempotent: a build that already ended is left alone, one whose worker died is run
+again from its source, and one whose worker died while its release was being applied
+resumes applying that release. A build that would change nothing makes no release.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from laambda.build.pipeline import BuildResult, build_source
-from laambda.db.base import utcnow
 from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App, Build, User
 from laambda.db.session import session_scope
 from laambda.deploy.lambda_ import artifact_key
+from laambda.domain.release import unchanged_message
+from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import BuildFailed
+from laambda.services.build import build_service
 from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.logstream import LogPublisher, cancel_requested
@@ -36,6 +40,9 @@ class Job:
     runtime: str | None
     source_key: str
     commit: str
+    # a release this build made that a worker died applying: apply it, do not build again
+    resume: int | None = None
+    log: tuple[str, ...] = ()
 
 
 class _AppliedHere:
@@ -52,7 +59,8 @@ class BuildRunner:
     def run(self, build_id: int) -> str | None:
         """Build, release and apply; returns the build's final status, None if not ours."""
         try:
-            with advisory_lock(self.context.engine, LockKind.BUILD, build_id, timeout=0):
+            # a short wait: the recovery sweep may be probing the lock this very moment
+            with advisory_lock(self.context.engine, LockKind.BUILD, build_id, timeout=2):
                 return self._run(build_id)
         except LockTimeout:
             return None  # another worker is running it right now
@@ -62,12 +70,15 @@ class BuildRunner:
         if job is None:
             return None
         stream = LogPublisher(self.context.streams, job.uid)
-        lines: list[str] = []
+        lines: list[str] = list(job.log)
 
         def emit(line: str) -> None:
             lines.append(line)
             stream.line(line)
 
+        if job.resume is not None:
+            emit("-----> The worker deploying this build died; deploying it again")
+            return self._deploy(build_id, job.resume, emit, lines, stream)
         cancel = threading.Event()
         if cancel_requested(self.context.streams, job.uid):  # cancelled before it started
             cancel.set()
@@ -79,49 +90,68 @@ class BuildRunner:
         except BuildFailed as exc:
             if cancel.is_set():
                 return self._cancelled(build_id, lines, stream)
-            emit(f" !     {exc.message}")
-            self._end(build_id, "failed", lines, error=exc.message)
-            stream.finish("failed", exc.message)
-            return "failed"
+            lines.append(f" !     {exc.message}")  # the pusher hears it once, from `done`
+            self._end(build_id, lines, error=exc.message)
+            stream.finish(BuildStatus.FAILED, exc.message)
+            return BuildStatus.FAILED
         except Exception as exc:
-            self._end(build_id, "failed", lines, error=f"internal error: {exc}")
-            stream.finish("failed", f"internal error: {exc}")
+            self._end(build_id, lines, error=f"internal error: {exc}")
+            stream.finish(BuildStatus.FAILED, f"internal error: {exc}")
             raise
         finally:
             done.set()
         if cancel.is_set() or cancel_requested(self.context.streams, job.uid):
             return self._cancelled(build_id, lines, stream)
-        release_id = self._release(build_id, result, lines)
-        names = ", ".join(f"{job.app}-{name}" for name in result.procfile)
-        emit(f"-----> Deploying {len(result.procfile)} functions: {names}")
-        applied = Rollout(self.context).apply(release_id, log=lambda line: emit(f"       {line}"))
-        if applied is not None and applied.status == "succeeded":
-            emit(f"-----> Released v{applied.version}")
-            self._save_log(build_id, lines)
-            stream.finish("succeeded", f"Released v{applied.version}: {names}")
-            return "succeeded"
-        reason = applied.error if applied is not None else "the release was not applied"
-        emit(f" !     Release failed: {reason}")
+        release_id, live = self._release(build_id, result, lines)
+        if release_id is None:
+            return self._outcome(build_id, lines, stream, BuildStatus.SUCCEEDED, live)
+        return self._deploy(build_id, release_id, emit, lines, stream)
+
+    def _deploy(
+        self,
+        build_id: int,
+        release_id: int,
+        emit: Callable[[str], None],
+        lines: list[str],
+        stream: LogPublisher,
+    ) -> str:
+        """Apply the build's release with its lines in the push, and tell how it ended."""
+        applied = Rollout(self.context).apply(release_id, log=lambda line: emit(_deploy_line(line)))
+        if applied is not None and applied.status == ReleaseStatus.SUCCEEDED:
+            detail = f"Released v{applied.version}: {', '.join(applied.functions)}"
+            return self._outcome(build_id, lines, stream, BuildStatus.SUCCEEDED, detail)
+        reason = applied.error if applied is not None else None
+        detail = f"release failed: {reason or 'the release was not applied'}"
+        return self._outcome(build_id, lines, stream, BuildStatus.FAILED, detail)
+
+    def _outcome(
+        self, build_id: int, lines: list[str], stream: LogPublisher, status: str, detail: str
+    ) -> str:
+        """The push's last word: kept in the build's log, told to the pusher by `done`."""
+        lines.append(f"-----> {detail}" if status == BuildStatus.SUCCEEDED else f" !     {detail}")
         self._save_log(build_id, lines)
-        stream.finish("failed", f"release failed: {reason}")
-        return "failed"
+        stream.finish(status, detail)
+        return status
 
     def _cancelled(self, build_id: int, lines: list[str], stream: LogPublisher) -> str:
         lines.append(" !     Build cancelled; nothing was deployed")
-        self._end(build_id, "cancelled", lines, error="build cancelled")
-        stream.finish("cancelled", "build cancelled; nothing was deployed")
-        return "cancelled"
+        with session_scope(self.context.sessions) as session:
+            build_service.stop(session, session.get_one(Build, build_id), log=lines)
+        stream.finish(BuildStatus.CANCELLED, "build cancelled; nothing was deployed")
+        return BuildStatus.CANCELLED
 
     def _start(self, build_id: int) -> Job | None:
         with session_scope(self.context.sessions) as session:
             build = session.get(Build, build_id)
-            if build is None or build.status not in ("pending", "running", "abandoned"):
+            if build is None:
                 return None
+            resume = None
+            if not build_service.start(session, build):
+                release = release_service.of_build(session, build)
+                if release is None or release.status in ReleaseStatus.ENDED:
+                    return None  # ended, and so did its release
+                resume = release.id
             app = session.get_one(App, build.app_id)
-            build.status = "running"
-            build.started_at = utcnow()
-            build.log = ""
-            build.error = None
             return Job(
                 uid=build.uid,
                 app=app.name,
@@ -130,6 +160,8 @@ class BuildRunner:
                 runtime=app.runtime,
                 source_key=build.source_key or "",
                 commit=build.commit or "",
+                resume=resume,
+                log=tuple(build.log.splitlines()) if resume is not None else (),
             )
 
     def _build(
@@ -155,36 +187,40 @@ class BuildRunner:
                 self.context.store.put_file(artifact_key(result.sha256), result.artifact_path)
             return result
 
-    def _release(self, build_id: int, result: BuildResult, lines: list[str]) -> int:
+    def _release(
+        self, build_id: int, result: BuildResult, lines: list[str]
+    ) -> tuple[int | None, str]:
+        """The build's deploy release (its id), or (None, why not) when it changes nothing."""
         with session_scope(self.context.sessions) as session:
             build = session.get_one(Build, build_id)
-            build.status = "succeeded"
-            build.finished_at = utcnow()
-            build.artifact_sha256 = result.sha256
-            build.artifact_key = artifact_key(result.sha256)
-            build.artifact_size = result.size
-            build.runtime = result.runtime
-            build.architecture = result.architecture
-            build.procfile = dict(result.procfile)
-            build.log = "".join(f"{line}\n" for line in lines)
+            build_service.succeed(
+                session,
+                build,
+                sha256=result.sha256,
+                key=artifact_key(result.sha256),
+                size=result.size,
+                runtime=result.runtime,
+                architecture=result.architecture,
+                procfile=dict(result.procfile),
+                log=lines,
+            )
             app = session.get_one(App, build.app_id, with_for_update=True)
+            live = release_service.unchanged(session, app, build, self.context.cipher)
+            if live is not None:
+                return None, unchanged_message(live.version)
             user = session.get(User, build.user_id) if build.user_id else None
             release = release_service.deploy(
                 session, app, build, user=user, cipher=self.context.cipher, applier=_AppliedHere()
             )
-            return release.id
+            return release.id, ""
 
-    def _end(self, build_id: int, status: str, lines: list[str], *, error: str) -> None:
+    def _end(self, build_id: int, lines: list[str], *, error: str) -> None:
         with session_scope(self.context.sessions) as session:
-            build = session.get_one(Build, build_id)
-            build.status = status
-            build.error = error
-            build.finished_at = utcnow()
-            build.log = "".join(f"{line}\n" for line in lines)
+            build_service.fail(session, session.get_one(Build, build_id), error=error, log=lines)
 
     def _save_log(self, build_id: int, lines: list[str]) -> None:
         with session_scope(self.context.sessions) as session:
-            session.get_one(Build, build_id).log = "".join(f"{line}\n" for line in lines)
+            build_service.save_log(session, session.get_one(Build, build_id), lines)
 
     def _watch(self, uid: uuid.UUID, cancel: threading.Event, done: threading.Event) -> None:
         """Turn a cancel request (from the API, through Redis) into the build's cancel event."""
@@ -192,3 +228,8 @@ class BuildRunner:
             if cancel_requested(self.context.streams, uid):
                 cancel.set()
                 return
+
+
+def _deploy_line(line: str) -> str:
+    """The deploy engine's lines in the push: step headers as they are, details indented."""
+    return line if line.startswith(("-----> ", " !     ")) else f"       {line}"

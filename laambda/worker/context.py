@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.config import Settings, get_settings
 from laambda.crypto import Cipher
-from laambda.db.session import get_engine, make_sessionmaker
+from laambda.db.session import forget_connections_after_fork, get_engine, make_sessionmaker
 from laambda.deploy import aws
 from laambda.deploy.lambda_ import Deployer
 from laambda.deploy.s3 import ObjectStore
@@ -60,3 +60,11 @@ class WorkerContext:
 @lru_cache(maxsize=1)
 def get_context() -> WorkerContext:
     return WorkerContext.from_settings(get_settings())
+
+
+def forget_context_after_fork() -> None:
+    """A pool child starts with a copy of its parent's context, whose database, Redis and
+    AWS connections are the parent's sockets: forget them all, so that the child makes its
+    own on first use. Called from Celery's worker_process_init (worker/main.py)."""
+    forget_connections_after_fork()
+    get_context.cache_clear()

@@ -16,6 +16,7 @@ from laambda.db.session import session_scope
 from laambda.deploy import triggers
 from laambda.deploy.triggers import Triggers
 from laambda.services.event_source import event_source_service
+from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
 
 _logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def apply_event_sources(
             event_source_service.apply_release(
                 session, app, entries=entries, triggers=_triggers(context, region), log=emit
             )
-            release.log = (release.log or "") + "".join(f"{line}\n" for line in lines)
+            release_service.add_log(session, release, lines)
     except Exception as exc:  # logged for the user: the release stands either way
         _logger.warning("event sources of release %s: %s", release_id, exc)
         log(f"!      applying event sources failed (will retry next release): {exc}")
@@ -59,3 +60,9 @@ def _triggers(context: WorkerContext, region: str) -> Triggers:
         if key not in _clients:
             _clients[key] = triggers.for_region(context.settings, region)
         return _clients[key]
+
+
+def forget_clients() -> None:
+    """After a fork: the clients made by the parent are its connections, never the child's.
+    (No lock: right after a fork, only the thread that forked runs.)"""
+    _clients.clear()

@@ -1,38 +1,58 @@
 """`laambda worker`: a Celery worker that builds and applies releases.
 
-At start, and every minute after, it marks builds and releases whose worker died abandoned.
+Its main process runs the recovery sweep (worker/sweep.py): at start and every
+`recovery_interval` seconds it sends again the releases whose worker died, and every
+`sweep_interval` seconds it marks builds whose worker died abandoned. Each pool child
+forgets the connections it inherited from the main process before its first task.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 
 from laambda.config import get_settings
 from laambda.worker.celery_app import configure
-from laambda.worker.context import get_context
-from laambda.worker.sweep import sweep_abandoned
+from laambda.worker.context import forget_context_after_fork, get_context
+from laambda.worker.enqueue import CeleryQueue
+from laambda.worker.event_sources import forget_clients
+from laambda.worker.sweep import Sweeper
 
 log = logging.getLogger("laambda.worker")
 
 
 def _sweep_forever(stop: threading.Event) -> None:
+    settings = get_settings()
+    sweeper: Sweeper | None = None
+    builds_due = 0.0
     while True:
         try:
-            builds, releases = sweep_abandoned(get_context())
-            if builds or releases:
-                log.warning("marked %d builds and %d releases abandoned", builds, releases)
+            sweeper = sweeper or Sweeper(get_context(), CeleryQueue(settings))
+            sent = sweeper.recover_releases()
+            if sent:
+                log.warning("applying again releases whose worker died: %s", sent)
+            if time.monotonic() >= builds_due:
+                builds_due = time.monotonic() + settings.sweep_interval
+                if abandoned := sweeper.abandon_builds():
+                    log.warning("marked %d builds abandoned", abandoned)
         except Exception:  # the sweep must never take the worker down
-            log.exception("sweeping abandoned builds failed")
-        if stop.wait(get_settings().sweep_interval):
+            log.exception("sweeping for the work of dead workers failed")
+        if stop.wait(min(settings.recovery_interval, settings.sweep_interval)):
             return
 
 
 @worker_ready.connect
 def _start_sweeper(**_: object) -> None:
     threading.Thread(target=_sweep_forever, args=(threading.Event(),), daemon=True).start()
+
+
+@worker_process_init.connect
+def _forget_parent_connections(**_: object) -> None:
+    forget_context_after_fork()
+    forget_clients()
 
 
 def run_worker(concurrency: int = 2, loglevel: str = "INFO") -> None:

@@ -1,9 +1,11 @@
 """Applying a release to AWS: the worker's half of the applier seam (services/applier.py).
 
-Idempotent, because a task whose worker died is run again: a release already succeeded or
-failed is left alone, one overtaken by a newer release is marked abandoned (the newer one
-carries everything), and one left `applying` by a dead worker is simply applied again —
-the deploy engine skips what AWS already has. One release per app at a time (advisory lock).
+Idempotent, because a task whose worker died is run again (redelivered, or sent again by
+the recovery sweep, worker/sweep.py): a release that ended is left alone, one overtaken by
+a newer release is abandoned (the newer one carries everything), and one left `applying`
+by a dead worker is applied again — the deploy engine skips what AWS already has — or,
+if that fails, every alias is put back on the release that was live. One release per app
+at a time (advisory lock). Every change of state is release_service's; this orchestrates.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from laambda.db.base import utcnow
 from laambda.db.locks import LockKind, advisory_lock
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec, function_name
 from laambda.domain.resources import resources_for
+from laambda.domain.status import ReleaseStatus
 from laambda.errors import DeployFailed
+from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
 
@@ -33,6 +35,7 @@ class Plan:
     """Everything the deploy needs, read in one transaction so AWS calls hold none open."""
 
     app: str
+    app_id: int
     region: str
     kind: str
     description: str
@@ -47,7 +50,9 @@ class Plan:
 
 @dataclass(frozen=True)
 class Applied:
-    status: str
+    """How a release ended: its status, version, function names and why it failed."""
+
+    status: ReleaseStatus
     version: int
     functions: list[str]
     error: str | None = None
@@ -58,7 +63,8 @@ class Rollout:
         self.context = context
 
     def apply(self, release_id: int, *, log: Log | None = None) -> Applied | None:
-        """Make release `release_id` live, or record why it failed; None when nothing to do."""
+        """Make release `release_id` live, or record why it failed; how it ended (also when
+        another task ended it first), None when it does not exist."""
         with session_scope(self.context.sessions) as session:
             release = session.get(Release, release_id)
             if release is None:
@@ -68,7 +74,7 @@ class Rollout:
             with session_scope(self.context.sessions) as session:
                 plan = self._plan(session, release_id)
             if plan is None:
-                return None
+                return self._ended(release_id)
             return self._run(release_id, plan, log)
 
     def _run(self, release_id: int, plan: Plan, log: Log | None) -> Applied:
@@ -81,184 +87,139 @@ class Rollout:
 
         deployer = self.context.deployer(plan.region, emit)
         try:
-            if plan.kind == "rollback":
-                outcome = deployer.rollback(
-                    plan.app,
-                    plan.specs,
-                    targets=plan.targets,
-                    sha256=plan.sha256,
-                    description=plan.description,
-                    previous=plan.previous,
-                )
-            else:
-                outcome = deployer.deploy(
-                    plan.app,
-                    plan.specs,
-                    artifact=None,
-                    sha256=plan.sha256,
-                    description=plan.description,
-                    previous=plan.previous,
-                )
+            outcome = self._move(deployer, plan)
         except DeployFailed as exc:
-            emit(f"!      {exc.message}")
-            if plan.restore is not None:
-                self._put_back(deployer, plan.restore, emit)
-            self._finish(release_id, "failed", lines, error=exc.message)
-            return Applied("failed", plan.version, [], exc.message)
-        self._finish(release_id, "succeeded", lines, outcome=outcome)
+            # the reason is the release's error, told once by whoever reports the release
+            restored = self._put_back(deployer, plan.restore, emit) if plan.restore else None
+            with session_scope(self.context.sessions) as session:
+                release = session.get_one(Release, release_id)
+                if restored is None:
+                    release_service.fail(session, release, error=exc.message, log=lines)
+                else:
+                    release_service.put_back(
+                        session, release, error=exc.message, restored=restored, log=lines
+                    )
+                error = release.error
+            return Applied(ReleaseStatus.FAILED, plan.version, [], error)
+        with session_scope(self.context.sessions) as session:
+            release = session.get_one(Release, release_id)
+            release_service.succeed(session, release, versions=outcome.versions, log=lines)
         apply_event_sources(
             self.context, release_id, plan.region, [s.name for s in plan.specs], emit
         )
         self._prune(plan, deployer.prune, emit)
-        return Applied("succeeded", plan.version, sorted(outcome.versions))
+        return Applied(ReleaseStatus.SUCCEEDED, plan.version, sorted(outcome.versions))
 
-    def _put_back(self, deployer: Deployer, restore: Plan, emit: Log) -> None:
-        """A dead worker may have moved some aliases; return them all to the last good release."""
-        try:
-            deployer.rollback(
-                restore.app,
-                restore.specs,
-                targets=restore.targets,
-                sha256=restore.sha256,
-                description=restore.description,
-                previous=restore.previous,
+    def _move(self, deployer: Deployer, plan: Plan) -> DeployOutcome:
+        if plan.kind == "rollback":
+            return deployer.rollback(
+                plan.app,
+                plan.specs,
+                targets=plan.targets,
+                sha256=plan.sha256,
+                description=plan.description,
+                previous=plan.previous,
             )
-            emit(f"       live is back on v{restore.version} everywhere")
+        return deployer.deploy(
+            plan.app,
+            plan.specs,
+            artifact=None,
+            sha256=plan.sha256,
+            description=plan.description,
+            previous=plan.previous,
+        )
+
+    def _put_back(self, deployer: Deployer, restore: Plan, emit: Log) -> int | None:
+        """A dead worker may have moved some aliases; return them all to the last good
+        release. Its version when every alias is back on it, None when that failed too."""
+        try:
+            self._move(deployer, restore)
         except DeployFailed as exc:
-            emit(f"!      putting v{restore.version} back failed too: {exc.message}")
+            emit(f"putting v{restore.version} back failed too: {exc.message}")
+            return None
+        emit(f"live is back on v{restore.version} everywhere")
+        return restore.version
+
+    def _ended(self, release_id: int) -> Applied | None:
+        with session_scope(self.context.sessions) as session:
+            release = session.get(Release, release_id)
+            if release is None:
+                return None
+            return Applied(
+                ReleaseStatus(release.status),
+                release.version,
+                sorted(release.function_versions or {}),
+                release.error,
+            )
 
     def _plan(self, session: Session, release_id: int) -> Plan | None:
         release = session.get(Release, release_id)
-        if release is None or release.status in ("succeeded", "failed"):
+        if release is None or release.status in ReleaseStatus.ENDED:
             return None
-        newer = session.scalar(
-            select(Release.version)
-            .where(
-                Release.app_id == release.app_id,
-                Release.version > release.version,
-                Release.status != "failed",
-            )
-            .order_by(Release.version.desc())
-            .limit(1)
-        )
+        newer = release_service.newer(session, release)
         if newer is not None:
-            release.status = "abandoned"
-            release.error = f"superseded by v{newer} before it was applied"
+            release_service.supersede(session, release, newer=newer)
             return None
-        session.execute(
-            update(Release)
-            .where(Release.app_id == release.app_id, Release.status == "applying")
-            .where(Release.id != release.id)
-            .values(status="abandoned", error="its worker died while applying it")
-        )
         app = session.get_one(App, release.app_id)
         build = session.get(Build, release.build_id) if release.build_id else None
         if build is None or not build.artifact_sha256 or not build.procfile:
-            release.status = "succeeded"
-            release.applied_at = utcnow()
-            release.log = "no build yet: recorded; the next push deploys it\n"
+            note = "no build yet: recorded; the next push deploys it"
+            release_service.record(session, release, note=note)
             return None
-        rerun = release.status in ("applying", "abandoned")
-        release.status = "applying"
+        rerun = release_service.begin(session, release)
         config = self.context.cipher.decrypt_json(release.config_encrypted)
         specs = _specs(app, build, release.function_settings, config)
-        last = self._last_live(session, release)
-        restore = self._restore_plan(session, app, last, specs) if rerun and last else None
+        last = release_service.last_live(session, release)
+        restore = self._restore_plan(session, app, last) if rerun and last else None
         return Plan(
             app=app.name,
+            app_id=app.id,
             region=app.region,
             kind=release.kind,
             description=f"{app.name} v{release.version}: {release.description}"[:256],
             sha256=build.artifact_sha256,
             specs=specs,
             previous=sorted(last.function_versions or {}) if last is not None else None,
-            targets=self._targets(session, release),
+            targets=release_service.rollback_targets(session, release),
             version=release.version,
             restore=restore,
         )
 
-    def _last_live(self, session: Session, release: Release) -> Release | None:
-        """The newest release before this one that went live: its functions are what runs."""
-        return session.scalar(
-            select(Release)
-            .where(
-                Release.app_id == release.app_id,
-                Release.version < release.version,
-                Release.status == "succeeded",
-                Release.function_versions.is_not(None),
-            )
-            .order_by(Release.version.desc())
-            .limit(1)
-        )
-
-    def _restore_plan(
-        self, session: Session, app: App, last: Release, specs: list[FunctionSpec]
-    ) -> Plan | None:
+    def _restore_plan(self, session: Session, app: App, last: Release) -> Plan | None:
         """A rollback to `last`, the release that was live before this one."""
         build = session.get(Build, last.build_id) if last.build_id else None
         if build is None or not build.artifact_sha256:
             return None
         config = self.context.cipher.decrypt_json(last.config_encrypted)
+        specs = _specs(app, build, last.function_settings, config)
         return Plan(
             app=app.name,
+            app_id=app.id,
             region=app.region,
             kind="rollback",
             description=f"{app.name} v{last.version}: put back",
             sha256=build.artifact_sha256,
-            specs=_specs(app, build, last.function_settings, config),
+            specs=specs,
             previous=[function_name(app.name, spec.name) for spec in specs],
             targets={name: str(v) for name, v in (last.function_versions or {}).items()},
             version=last.version,
         )
 
-    def _targets(self, session: Session, release: Release) -> dict[str, str]:
-        if release.kind != "rollback" or release.rollback_of is None:
-            return {}
-        versions = session.scalar(
-            select(Release.function_versions).where(
-                Release.app_id == release.app_id, Release.version == release.rollback_of
-            )
-        )
-        return {name: str(version) for name, version in (versions or {}).items()}
-
-    def _finish(
-        self,
-        release_id: int,
-        status: str,
-        lines: list[str],
-        *,
-        outcome: DeployOutcome | None = None,
-        error: str | None = None,
-    ) -> None:
-        with session_scope(self.context.sessions) as session:
-            release = session.get_one(Release, release_id)
-            release.status = status
-            release.error = error
-            release.log = (release.log or "") + "".join(f"{line}\n" for line in lines)
-            release.applied_at = utcnow()
-            if outcome is not None:
-                release.function_versions = dict(outcome.versions)
-
     def _prune(self, plan: Plan, prune: Callable[[dict[str, set[str]]], Any], emit: Log) -> None:
         """Delete Lambda versions no retained release refers to (code storage is finite)."""
         keep: dict[str, set[str]] = {spec_name: set() for spec_name in _names(plan)}
         with session_scope(self.context.sessions) as session:
-            app_id = session.scalar(select(App.id).where(App.name == plan.app))
-            retained = session.scalars(
-                select(Release.function_versions)
-                .where(Release.app_id == app_id, Release.status == "succeeded")
-                .where(Release.function_versions.is_not(None))
-                .order_by(Release.version.desc())
-                .limit(self.context.settings.retained_releases)
-            ).all()
+            retained = release_service.retained_versions(
+                session, plan.app_id, keep=self.context.settings.retained_releases
+            )
         for versions in retained:
-            for name, version in (versions or {}).items():
+            for name, version in versions.items():
                 if name in keep:
                     keep[name].add(str(version))
         try:
             prune(keep)
         except DeployFailed as exc:
-            emit(f"       pruning old versions failed (will retry next release): {exc.message}")
+            emit(f"pruning old versions failed (will retry next release): {exc.message}")
 
 
 def _names(plan: Plan) -> list[str]:

@@ -1,37 +1,93 @@
-"""Builds and releases left running by a worker that died are marked abandoned.
+"""Finding the work of workers that died, within a minute and without the broker's help.
 
-A running build holds its build lock and an applying release its app's lock; both are
-PostgreSQL advisory locks, released when the holder's connection dies. So "running, and
-nobody holds the lock" means its worker is gone. A task redelivered later still runs it.
+A running build holds its build lock and an applying release its app's apply lock; both are
+PostgreSQL advisory locks, released the moment the holder's connection dies (a SIGKILLed
+process's socket is closed by the kernel). So "running or applying, and nobody holds the
+lock" means its worker is gone:
+
+- such a build is marked abandoned (its pusher is told; a redelivered task builds it again);
+- such a release is sent to the workers again at once (the build of a deploy release,
+  which resumes applying it with its pusher listening; `release.apply` for the others),
+  which apply it again or put every alias back on the last live release. A task the broker
+  redelivers as well finds it ended and does nothing. This does not wait for the broker's
+  visibility timeout (an hour), which is what a worker that died whole would otherwise cost.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import time
+from dataclasses import dataclass, field
 
 from laambda.db.base import utcnow
 from laambda.db.locks import LockKind, is_locked
 from laambda.db.models import Build, Release
 from laambda.db.session import session_scope
+from laambda.domain.status import BuildStatus, ReleaseStatus
+from laambda.services.build import build_service
+from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
+from laambda.worker.enqueue import CeleryQueue
 from laambda.worker.logstream import LogPublisher
 
+# a pending release normally waits in the queue; only one waiting this long is sent again
+PENDING_GRACE_SECONDS = 60.0
+# a release sent again is not sent again before this (its task may be queued behind others)
+RESEND_SECONDS = 120.0
 
-def sweep_abandoned(context: WorkerContext) -> tuple[int, int]:
-    """Mark orphaned builds and releases abandoned; returns how many of each."""
-    engine = context.engine
-    with session_scope(context.sessions) as session:
-        builds = session.scalars(select(Build).where(Build.status == "running")).all()
-        orphans = [b for b in builds if not is_locked(engine, LockKind.BUILD, b.id)]
-        for build in orphans:
-            build.status = "abandoned"
-            build.error = "its worker died during the build"
-            build.finished_at = utcnow()
-        releases = session.scalars(select(Release).where(Release.status == "applying")).all()
-        stale = [r for r in releases if not is_locked(engine, LockKind.APPLY, r.app_id)]
-        for release in stale:
-            release.status = "abandoned"
-            release.error = "its worker died while applying it"
-    for build in orphans:
-        LogPublisher(context.streams, build.uid).finish("abandoned", build.error or "")
-    return len(orphans), len(stale)
+
+@dataclass
+class Sweeper:
+    """One per worker process; remembers what it sent so the queue does not fill up."""
+
+    context: WorkerContext
+    queue: CeleryQueue
+    sent: dict[int, float] = field(default_factory=dict)
+
+    def abandon_builds(self) -> int:
+        """Mark builds whose worker died abandoned; how many."""
+        engine = self.context.engine
+        with session_scope(self.context.sessions) as session:
+            running = build_service.running(session)
+            orphans = [b for b in running if not is_locked(engine, LockKind.BUILD, b.id)]
+            for build in orphans:
+                build_service.abandon(session, build)
+            told = [(build.uid, build.error or "") for build in orphans]
+        for uid, error in told:
+            LogPublisher(self.context.streams, uid).finish(BuildStatus.ABANDONED, error)
+        return len(told)
+
+    def recover_releases(self) -> list[int]:
+        """Send again every release whose worker died; the ids of those sent."""
+        engine = self.context.engine
+        now = time.monotonic()
+        work: list[tuple[int, int | None]] = []
+        with session_scope(self.context.sessions) as session:
+            for release in release_service.unfinished(session):
+                if now - self.sent.get(release.id, -RESEND_SECONDS) < RESEND_SECONDS:
+                    continue
+                if not self._orphaned(release):
+                    continue
+                build = session.get(Build, release.build_id) if release.build_id else None
+                resumable = (
+                    release.kind == "deploy"
+                    and build is not None
+                    and build.status == BuildStatus.SUCCEEDED
+                )
+                if build is not None and is_locked(engine, LockKind.BUILD, build.id):
+                    continue  # its build's worker lives and is about to apply it
+                work.append((release.id, build.id if resumable and build else None))
+        for release_id, build_id in work:
+            if build_id is not None:
+                self.queue.build(build_id)  # resumes the deploy with the pusher listening
+            else:
+                self.queue.apply(release_id)
+            self.sent[release_id] = now
+        return [release_id for release_id, _ in work]
+
+    def _orphaned(self, release: Release) -> bool:
+        if is_locked(self.context.engine, LockKind.APPLY, release.app_id):
+            return False  # being applied (this release or another of the app) right now
+        if release.status == ReleaseStatus.APPLYING:
+            return True
+        waited = (utcnow() - release.created_at).total_seconds()
+        return waited > PENDING_GRACE_SECONDS

@@ -1,14 +1,16 @@
-"""One release at a time per app; what a dead worker left running is marked abandoned."""
+"""One release at a time per app; what a dead worker left is found: builds are marked
+abandoned, releases are applied again."""
 
 from __future__ import annotations
 
 import time
 
+from laambda.crypto import Cipher
 from laambda.db.locks import LockKind, advisory_lock
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.worker.context import WorkerContext
-from laambda.worker.sweep import sweep_abandoned
+from laambda.worker.sweep import Sweeper
 from tests.worker.conftest import Platform, python_app
 
 
@@ -28,7 +30,7 @@ def test_release_waits_for_the_apps_lock_and_other_apps_go_on(platform: Platform
     assert platform.wait_release(waiting).status == "succeeded"
 
 
-def test_orphans_are_marked_abandoned(platform: Platform) -> None:
+def test_orphans_are_found(platform: Platform) -> None:
     app = platform.create_app("orphan")
     with session_scope(platform.sessions) as session:
         build = Build(app_id=app.id, status="running", commit="f" * 40, source_key="x")
@@ -37,20 +39,23 @@ def test_orphans_are_marked_abandoned(platform: Platform) -> None:
         release = Release(
             app_id=app.id,
             version=1,
-            kind="deploy",
-            description="Deploy fffffff",
-            build_id=build.id,
-            config_encrypted=b"",
+            kind="config",
+            description="Set A",
+            build_id=None,
+            config_encrypted=Cipher(platform.worker.settings.secret_key).encrypt_json({}),
             status="applying",
         )
         session.add(release)
         session.flush()
         build_id, release_id = build.id, release.id
     context = WorkerContext.from_settings(platform.worker.settings)
+    sweeper = Sweeper(context, platform.worker.queue)
     with advisory_lock(context.engine, LockKind.APPLY, app.id):
-        assert sweep_abandoned(context) == (1, 0)  # the release's worker (us) is alive
-    assert sweep_abandoned(context) == (0, 1)
+        # the release's worker (us) is alive: it is left alone
+        assert (sweeper.abandon_builds(), sweeper.recover_releases()) == (1, [])
+    assert (sweeper.abandon_builds(), sweeper.recover_releases()) == (0, [release_id])
+    assert sweeper.recover_releases() == []  # sent once, not again and again
+    assert platform.wait_release(release_id, timeout=30).status == "succeeded"
     with session_scope(platform.sessions) as session:
         assert session.get_one(Build, build_id).status == "abandoned"
-        assert session.get_one(Release, release_id).status == "abandoned"
         assert session.get_one(App, app.id).name == "orphan"

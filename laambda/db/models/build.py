@@ -9,8 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from laambda.db.base import CreatedMixin, IdMixin, Model
-
-BUILD_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled", "abandoned")
+from laambda.domain.status import BuildStatus
 
 
 class Build(IdMixin, CreatedMixin, Model):
@@ -26,7 +25,8 @@ class Build(IdMixin, CreatedMixin, Model):
     )
     # names the build's log stream: ids restart in a fresh database, uids never repeat
     uid: Mapped[uuid.UUID] = mapped_column(Uuid, default=uuid.uuid4, unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # a BuildStatus; changed only by services/build.py
+    status: Mapped[str] = mapped_column(String(20), default=BuildStatus.PENDING)
     commit: Mapped[str | None] = mapped_column(String(64))
     source_key: Mapped[str | None] = mapped_column(String(1024))
     artifact_sha256: Mapped[str | None] = mapped_column(String(64))

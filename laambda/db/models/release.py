@@ -18,8 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from laambda.db.base import CreatedMixin, IdMixin, Model
 from laambda.db.models.build import Build
-
-RELEASE_STATUSES = ("pending", "applying", "succeeded", "failed", "abandoned")
+from laambda.domain.status import ReleaseStatus
 
 
 class Release(IdMixin, CreatedMixin, Model):
@@ -45,7 +44,8 @@ class Release(IdMixin, CreatedMixin, Model):
     # {entry name: {"memory": MB, "timeout": s}} for the settings that differ from defaults
     function_settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     rollback_of: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # a ReleaseStatus; changed only by services/release.py
+    status: Mapped[str] = mapped_column(String(20), default=ReleaseStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text)
     log: Mapped[str] = mapped_column(Text, default="")
     # {function name: Lambda version}, once deployed
