@@ -186,16 +186,30 @@ def _check(name: str, version: Mapping[str, Any], spec: FunctionSpec, code: Code
         )
 
 
-def pin(calls: LambdaCalls, name: str, version: str) -> Prepared | None:
-    """A recorded version to go live again (rollback), or None when it was deleted."""
+def pin(
+    calls: LambdaCalls, name: str, version: str, spec: FunctionSpec, code: Code
+) -> Prepared | str:
+    """A recorded version to go live again (rollback), once it is checked to still hold the
+    release's code (CodeSha256) and configuration; otherwise why not, for the log: the
+    version was deleted (pruned, the function deleted, the local cloud restarted) or holds
+    something else (a function deleted and made again numbers its versions from 1 anew).
+    Either way the caller deploys the artifact again.
+    """
     try:
-        calls.call(calls.client.get_function, FunctionName=name, Qualifier=version)
+        found = calls.call(calls.client.get_function, FunctionName=name, Qualifier=version)
     except ClientError as exc:
         if is_missing(exc):
-            return None
+            return "it is gone"
         raise
-    live = aliases.live_version(calls, name)
-    return Prepared(name=name, version=version, live=live)
+    config = found["Configuration"]
+    if config.get("CodeSha256") != code.lambda_sha:
+        return f"it runs other code (CodeSha256 {config.get('CodeSha256')})"
+    changed = differences(config, spec)
+    if _architecture(config) != spec.architecture:
+        changed.append("Architectures")
+    if changed:
+        return f"its {', '.join(changed)} differ from the release's"
+    return Prepared(name=name, version=version, live=aliases.live_version(calls, name))
 
 
 def never_live(calls: LambdaCalls, name: str, app: str) -> bool:

@@ -144,9 +144,12 @@ class Deployer:
         by_name = {function_name(app, spec.name): spec for spec in specs}
         if len(by_name) != len(specs):
             raise DeployFailed(f"two Procfile entries of {app} make the same function name")
+        code = Code(self.store.bucket, artifact_key(sha256), sha256)
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            wanted = {name: targets[name] for name in by_name if name in targets}
-            found = run_all(pool, self._pin, wanted.items(), context=lambda target: target[0])
+            wanted = [
+                (name, targets[name], by_name[name], code) for name in by_name if name in targets
+            ]
+            found = run_all(pool, self._pin, wanted, context=lambda target: target[0])
             pinned = [item for item in found if item is not None]
             pinned_names = {item.name for item in pinned}
             todo = [spec for name, spec in by_name.items() if name not in pinned_names]
@@ -191,11 +194,13 @@ class Deployer:
         except ClientError as exc:
             raise DeployFailed(f"looking for the artifact failed: {error_message(exc)}") from None
 
-    def _pin(self, target: tuple[str, str]) -> Prepared | None:
-        name, version = target
-        found = pin(self.calls, name, version)
-        if found is None:
-            self.log(f"{name}: version {version} is gone; deploying the artifact again")
+    def _pin(self, target: tuple[str, str, FunctionSpec, Code]) -> Prepared | None:
+        """The recorded version, verified; None (logged) when it must be deployed again."""
+        name, version, spec, code = target
+        found = pin(self.calls, name, version, spec, code)
+        if isinstance(found, str):
+            self.log(f"{name}: version {version} is not the release's ({found}); deploying again")
+            return None
         return found
 
     def _prepare(

@@ -148,6 +148,94 @@ class TestRollback:
         assert live_config(lambda_client, f"{app}-cron")["Handler"] == "main.tick"
 
 
+class TestVerified:
+    """A recorded version is trusted only once it is checked to hold the release's code and
+    configuration: Lambda numbers versions per function, so a function deleted and made
+    again has a "version 1" that is not the release's."""
+
+    def test_an_entry_removed_and_readded_with_another_handler_runs_the_releases_code(
+        self,
+        deployer: Deployer,
+        log: list[str],
+        lambda_client: LambdaClient,
+        app: str,
+        spec: Spec,
+        make_artifact: MakeArtifact,
+    ) -> None:
+        old, new = make_artifact("hello"), make_artifact("bonjour")
+        then = [spec("web"), spec("cron", handler="main.tick")]
+        v1 = deployer.deploy(app, then, artifact=old.path, sha256=old.sha256, description="D")
+        without = [spec("web")]
+        v2 = deployer.deploy(
+            app,
+            without,
+            artifact=new.path,
+            sha256=new.sha256,
+            description="D",
+            previous=v1.versions,
+        )
+        readded = [spec("web"), spec("cron", handler="main.other")]
+        v3 = deployer.deploy(
+            app,
+            readded,
+            artifact=new.path,
+            sha256=new.sha256,
+            description="D",
+            previous=v2.versions,
+        )
+        cron = f"{app}-cron"
+        # the recreated function's numbers start again: v1's "version 1" now holds v3's code
+        assert v3.versions[cron] == v1.versions[cron] == "1"
+
+        back = deployer.rollback(
+            app,
+            then,
+            targets=v1.versions,
+            sha256=old.sha256,
+            description="Rollback to v1",
+            previous=v3.versions,
+        )
+
+        live = live_config(lambda_client, cron)
+        assert (live["CodeSha256"], live["Handler"]) == (old.lambda_sha, "main.tick")
+        assert live["Version"] == back.versions[cron] != "1"
+        assert back.redeployed == (cron,)  # web's version 1 still holds v1: it only moves
+        assert back.versions[f"{app}-web"] == v1.versions[f"{app}-web"]
+        assert any(f"{cron}: version 1 is not the release's" in line for line in log)
+
+    def test_a_function_deleted_and_recreated_runs_the_releases_code(
+        self,
+        deployer: Deployer,
+        log: list[str],
+        lambda_client: LambdaClient,
+        app: str,
+        spec: Spec,
+        make_artifact: MakeArtifact,
+    ) -> None:
+        old, new = make_artifact("hello"), make_artifact("bonjour")
+        specs = [spec("web"), spec("worker")]
+        v1 = deployer.deploy(app, specs, artifact=old.path, sha256=old.sha256, description="D")
+        deployer.deploy(app, specs, artifact=new.path, sha256=new.sha256, description="D")
+        # someone deletes a function in the console, and the next deploy makes it again
+        lambda_client.delete_function(FunctionName=f"{app}-worker")
+        recreated = [spec("web"), spec("worker", handler="main.renamed", memory=512)]
+        deployer.deploy(app, recreated, artifact=new.path, sha256=new.sha256, description="D")
+        assert published(lambda_client, f"{app}-worker") == ["1"]
+
+        back = deployer.rollback(
+            app, specs, targets=v1.versions, sha256=old.sha256, description="Rollback to v1"
+        )
+
+        assert back.redeployed == (f"{app}-worker",)
+        assert back.versions[f"{app}-web"] == v1.versions[f"{app}-web"]  # verified, just moved
+        for name in specs_names(app, specs):
+            live = live_config(lambda_client, name)
+            assert live["Version"] == back.versions[name]
+            assert live["CodeSha256"] == old.lambda_sha
+            assert (live["Handler"], live["MemorySize"]) == ("main.handler", 1024)
+        assert any("it runs other code" in line for line in log)
+
+
 def specs_names(app: str, specs: list[FunctionSpec]) -> list[str]:
     return [f"{app}-{s.name}" for s in specs]
 
