@@ -5,7 +5,10 @@
 moto's server runs in a process of its own, as AWS would be. Prints, for one run:
 (a) deploy of a 50-entry app vs a 1-entry app (goal: 50 within 1.5x of 1),
 (b) rollback of the 50-function app (goal: under 1 s),
-(c) the same artifact deployed again (goal: 0 bytes uploaded, 0 code updates).
+(c) the same artifact deployed again (goal: 0 bytes uploaded, 0 code updates),
+(d) rollback of the 50-function app after every function was deleted and made again, so
+    that each recorded version number holds other code: the check of each version's
+    CodeSha256 and configuration sends every function to be deployed again.
 
 moto answers a call in a millisecond or two and applies updates at once, where Lambda
 takes tens of milliseconds per call and seconds per update; --latency-ms adds a delay
@@ -223,6 +226,26 @@ def run(url: str, runs: int, latency: float, concurrency: int | None) -> None:
             ),
         )
         assert back.versions == first.versions
+        # every function deleted and made again by a later deploy of other code: the
+        # recorded "version 1"s exist again, and none of them holds the first release
+        other, other_sha = artifact(directory, seed=1000 + n)
+        deployer.remove_functions(first.versions)
+        deployer.deploy(
+            fifty, specs(50), artifact=other, sha256=other_sha, description="D", previous=()
+        )
+        recreated = clock.step(
+            "recreated",
+            partial(
+                deployer.rollback,
+                fifty,
+                specs(50),
+                targets=first.versions,
+                sha256=sha50,
+                description="Rollback to v1",
+                previous=first.versions,
+            ),
+        )
+        assert len(recreated.redeployed) == 50
     ratio = clock.median("fifty") / clock.median("one")
     print(
         f"moto_server in its own process; {runs} runs, medians; "
@@ -252,6 +275,11 @@ def run(url: str, runs: int, latency: float, concurrency: int | None) -> None:
         f"({clock.calls['again']} Lambda calls): {again.bytes_uploaded} bytes uploaded, "
         f"{again.code_updates} code updates, {again.config_updates} config updates, "
         f"{again.aliases_moved} aliases moved (goal: 0 bytes, 0 code updates)"
+    )
+    print(
+        f"(d) rollback, 50 functions recreated:     {clock.median('recreated'):6.3f} s "
+        f"({clock.calls['recreated']} Lambda calls; {len(recreated.redeployed)} verified "
+        "as not the release's and deployed again)"
     )
 
 

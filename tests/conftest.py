@@ -126,6 +126,7 @@ def live_worker(
         builder="wheels",
         applier="celery",
         sweep_interval=3600,
+        recovery_interval=3600,  # tests that want the recovery sweep start their own worker
         default_role="arn:aws:iam::123456789012:role/lambda-basic",
     )
     env = dict(os.environ) | settings_env(settings)
