@@ -50,7 +50,8 @@ def _start_sweeper(**_: object) -> None:
 
 
 @worker_process_init.connect
-def _forget_parent_connections(**_: object) -> None:
+def forget_parent_connections(**_: object) -> None:
+    """In a new pool child, before its first task: its own database, Redis and AWS clients."""
     forget_context_after_fork()
     forget_clients()
 

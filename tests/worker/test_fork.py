@@ -1,0 +1,41 @@
+"""A pool child never talks to PostgreSQL on a connection it inherited from the main process
+(two processes on one connection corrupt it: psycopg's DuplicatePreparedStatement)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from sqlalchemy import text
+
+from laambda.db.session import get_engine
+from laambda.worker.main import forget_parent_connections
+
+
+def _backend(url: str) -> int:
+    with get_engine(url).connect() as connection:
+        for _ in range(6):  # past psycopg's prepare threshold: the statement is prepared
+            connection.execute(text("SELECT pg_backend_pid()"))
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_a_pool_child_opens_its_own_connections(database_url: str) -> None:
+    parent = _backend(database_url)  # the main process's pool now holds this connection
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads: we know
+        pid = os.fork()
+    if pid == 0:  # the child does what Celery's worker_process_init makes it do
+        try:
+            forget_parent_connections()
+            os.write(write, str(_backend(database_url)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        child = answer.read()
+    os.waitpid(pid, 0)
+
+    assert child, "the child could not query the database"
+    assert int(child) != parent
+    assert _backend(database_url) == parent  # and the main process's connection still works
