@@ -17,9 +17,10 @@ if _QUIET is not None:
     from laambda.build import pipeline
 
     _build_source = pipeline.build_source
+    _seconds = float(_QUIET)
 
     def _quiet_build_source(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(float(_QUIET))
+        time.sleep(_seconds)
         return _build_source(*args, **kwargs)
 
     setattr(pipeline, "build_source", _quiet_build_source)  # noqa: B010 (a function's name)
