@@ -3,13 +3,24 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test venv services engine lint typecheck pytest bench clean
+.PHONY: up test venv lock services engine lint typecheck pytest bench clean
 
-$(BIN)/.installed: pyproject.toml
+# Exactly the versions in uv.lock (the tests passed with them): pip brings the locked uv, uv
+# installs the rest. A change to pyproject.toml needs a new lock: `make lock`.
+UV_VERSION = $(shell $(PYTHON) -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')
+
+$(BIN)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv sync -q --frozen --inexact --extra test
 	touch $@
+
+# after changing dependencies in pyproject.toml: pin them again (then commit uv.lock)
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
+	$(BIN)/python -m uv lock
 
 venv: $(BIN)/.installed
 

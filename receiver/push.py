@@ -3,7 +3,16 @@ pusher watches it happen. Its answer accepts the push (the ref moves) or rejects
 
 Pushes to one app wait for each other in the receiver, before git shows them the refs; the
 build runs on a worker, on any host, and its lines come back through Redis.
-A pusher who disconnects does not stop the build: the worker finishes and records it.
+
+One source of truth: the database. The stream carries the build's lines and, at its end, the
+outcome the worker recorded; whenever it is quiet for `keepalive` seconds the pusher hears a
+progress line and the database is asked how the build and its release ended, so a lost or
+expired stream, or Redis going away, cannot leave the pusher waiting or told something else.
+A quiet build keeps the push waiting however long it lasts.
+
+A pusher who disconnects does not stop the build: the worker finishes and records it, git
+still moves the branch if it was released, and if the receiver itself died the branch is
+moved to the live release's commit on the next push or fetch (receiver/branch.py).
 """
 
 from __future__ import annotations
@@ -14,26 +23,25 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from laambda.config import Settings
-from laambda.db.models import User
+from laambda.db.models import App, Build, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from laambda.domain.ended import BUILD_ENDED, RELEASE_ENDED
 from laambda.errors import LaambdaError
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.worker.enqueue import CeleryQueue
-from laambda.worker.logstream import LogEvent, follow
+from laambda.worker.logstream import LogEvent, connect, follow
+from receiver.branch import DEPLOY_BRANCHES, deploy_release, keep_objects
 
-DEPLOY_BRANCHES = ("refs/heads/main", "refs/heads/master")
 # the worker is quiet at most this long before the pusher hears a progress line
 KEEPALIVE_SECONDS = 15.0
 STILL_WORKING = "-----> … still working"
-# a build in one of these never releases, whatever its stream still has to say
-ENDED_WITHOUT_RELEASE = ("failed", "cancelled", "abandoned")
 Say = Callable[[str], None]
 
 
@@ -93,6 +101,7 @@ class Push:
         return self._deploy(updates[0].new)
 
     def _deploy(self, commit: str) -> bool:
+        keep_objects()  # so the branch can follow a release this push does not live to see
         self.say(f"-----> Building {self.app} at {commit[:7]}")
         key = f"sources/{self.app}/{commit}.tar.gz"
         store = ObjectStore(aws.s3_client(self.settings), self.settings.artifact_bucket)
@@ -117,7 +126,7 @@ class Push:
             build_id, uid = build.id, build.uid
         # a pusher who hangs up (or whose connection drops) can still find the build
         self.say(f"-----> Build {build_id} queued (laambda builds:info {build_id} -a {self.app})")
-        streams = redis.Redis.from_url(self.settings.redis_url)
+        streams = connect(self.settings.redis_url)
         try:
             events = follow(streams, uid, idle_seconds=self.keepalive)
             return relay(events, self.say, quiet=lambda: self._while_quiet(build_id))
@@ -126,21 +135,39 @@ class Push:
 
     def _while_quiet(self, build_id: int) -> LogEvent:
         """What the pusher hears while the build's stream is silent. The database has the last
-        word: a build cancelled before any worker took it (or whose stream was lost) ends here
-        instead of keeping the pusher waiting for a line that will never come."""
+        word: a build that ended (cancelled before any worker took it, failed, or released,
+        with its stream lost) ends the push here, with the reason the database holds."""
         try:
             with session_scope(self.sessions) as session:
                 user = session.get_one(User, self.user_id)
                 app = app_service.get_for(session, user, self.app)
-                build = build_service.get(session, app, build_id)
-                status, error = build.status, build.error
+                return decided(session, app, build_service.get(session, app, build_id))
         except (SQLAlchemyError, LaambdaError):
             return LogEvent(line=STILL_WORKING)  # a keep-alive line must not end the push
-        if status == "pending":
-            return LogEvent(line="-----> … waiting for a worker to take the build")
-        if status in ENDED_WITHOUT_RELEASE:
-            return LogEvent(status=status, detail=error or "")
+
+
+def decided(session: Session, app: App, build: Build) -> LogEvent:
+    """The push's outcome as the database has it: a line while the build or its release is
+    still going, else the ended state (`succeeded` only when its release is live)."""
+    if build.status == "pending":
+        return LogEvent(line="-----> … waiting for a worker to take the build")
+    if build.status not in BUILD_ENDED:
         return LogEvent(line=STILL_WORKING)
+    if build.status != "succeeded":
+        return LogEvent(status=build.status, detail=build.error or "")
+    release = deploy_release(session, app, build)
+    if release is None:  # the build's release is recorded in the same transaction: none came
+        return LogEvent(
+            status="succeeded", detail=f"Build {build.id} succeeded; nothing to release"
+        )
+    if release.status not in RELEASE_ENDED:
+        return LogEvent(line=STILL_WORKING)
+    if release.status == "succeeded":
+        return LogEvent(status="succeeded", detail=f"Released v{release.version}")
+    reason = release.error or f"the release was {release.status}"
+    return LogEvent(
+        status=release.status, detail=f"release v{release.version} {release.status}: {reason}"
+    )
 
 
 def relay(

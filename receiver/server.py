@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -21,11 +22,14 @@ from paramiko.common import (
     OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
     OPEN_SUCCEEDED,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from laambda.config import Settings, get_settings, settings_env
 from laambda.db.locks import LockKind, LockTimeout, advisory_lock
-from laambda.db.session import get_engine, make_sessionmaker
+from laambda.db.models import App
+from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from receiver.auth import AccessDenied, Gate, Pusher
+from receiver.branch import align, live_commit
 from receiver.commands import CommandRefused, GitCommand, parse_command
 from receiver.git import run_git
 from receiver.repos import repository
@@ -98,7 +102,8 @@ class Receiver:
         self.settings = settings
         self.keepalive = keepalive
         self.engine = get_engine(settings.database_url)
-        self.gate = Gate(make_sessionmaker(self.engine))
+        self.sessions = make_sessionmaker(self.engine)
+        self.gate = Gate(self.sessions)
         self.key: paramiko.PKey | None = None
         self.env = os.environ | settings_env(settings)
         self.listener: socket.socket | None = None
@@ -183,6 +188,14 @@ class Receiver:
                         f"{self.settings.push_lock_timeout:.0f} s; try again when it is done",
                     )
                     return
+                self._align(git.app, app_id)
+            else:
+                # a fetch never waits for a push: the running push moves the branch itself
+                with (
+                    contextlib.suppress(LockTimeout),
+                    advisory_lock(self.engine, LockKind.PUSH, app_id, timeout=0),
+                ):
+                    self._align(git.app, app_id)
             status = self._git(channel, git, pusher)
         log.info("%s %s %s: exit %d", pusher.email, git.verb, git.app, status)
         channel.send_exit_status(status)
@@ -221,6 +234,16 @@ class Receiver:
                     _tell(channel, f"still waiting for the push before yours ({waited:.0f} s)")
                 first = False
             yield
+
+    def _align(self, app: str, app_id: int) -> None:
+        """The deploy branch on the live release's commit before git shows it (see
+        receiver/branch.py); a failure is logged and the command served as it is."""
+        try:
+            with session_scope(self.sessions) as session:
+                commit = live_commit(session, session.get_one(App, app_id))
+            align(repository(self.settings.data_dir, app), commit)
+        except (SQLAlchemyError, subprocess.CalledProcessError, OSError):
+            log.exception("could not align %s's deploy branch with its live release", app)
 
     def _git(self, channel: paramiko.Channel, git: GitCommand, pusher: Pusher) -> int:
         env = self.env | {

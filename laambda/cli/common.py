@@ -15,6 +15,7 @@ from rich.console import Console
 from laambda.cli import credentials
 from laambda.cli.client import ApiClient, CliError
 from laambda.cli.gitremote import app_from_url, remote_url
+from laambda.domain.ended import RELEASE_ENDED
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -85,19 +86,23 @@ SETTLE_SECONDS = 120.0
 
 
 def settle(client: ApiClient, app: str, release: dict[str, Any]) -> dict[str, Any]:
-    """Wait until the worker has made the release live (or failed it): "done" must be true."""
+    """Wait until the release has ended (live, failed, abandoned…: laambda/domain/ended.py),
+    at most SETTLE_SECONDS; returns the release as the API last showed it."""
     deadline = time.monotonic() + SETTLE_SECONDS
-    while release["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
+    while release["status"] not in RELEASE_ENDED and time.monotonic() < deadline:
         time.sleep(0.3)
         release = client.get(f"/apps/{app}/releases/{release['version']}")
     return release
 
 
 def outcome(release: dict[str, Any]) -> str:
-    """'done, v8'; a failed release raises with the worker's reason, a slow one says so."""
+    """'done, v8'; a release that ended without going live raises with the worker's reason
+    (exit 1), one still going after SETTLE_SECONDS says so."""
     version = f"v{release['version']}"
-    if release["status"] == "failed":
-        raise CliError(f"{version} failed: {release['error'] or 'see `laambda releases:info`'}")
-    if release["status"] != "succeeded":
-        return f"{version} is still {release['status']} (`laambda releases:info {version}`)"
-    return f"done, {version}"
+    status = release["status"]
+    if status == "succeeded":
+        return f"done, {version}"
+    if status in RELEASE_ENDED:
+        reason = release["error"] or f"see `laambda releases:info {version}`"
+        raise CliError(f"{version} {status}: {reason}")
+    return f"{version} is still {status} (`laambda releases:info {version}`)"

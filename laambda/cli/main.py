@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from laambda.cli.access import access
+from laambda.cli.activity import activity
 from laambda.cli.apps import apps
 from laambda.cli.operate import operate
 from laambda.cli.serverside import admin, serverside
@@ -13,6 +14,6 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
 )
 # server side: api, migrate, worker, receiver, up, admin create-user
-for group in (serverside, apps, access, operate):
+for group in (serverside, apps, access, operate, activity):
     app.registered_commands.extend(group.registered_commands)
 app.add_typer(admin, name="admin")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.db.base import utcnow
-from laambda.db.models import App, EventSource
+from laambda.db.models import App, EventSource, User
 from laambda.deploy.functions import function_name
 from laambda.deploy.triggers import Applied, Triggers
 from laambda.domain.event_source import SourceSpec, parse_source
@@ -26,6 +26,7 @@ from laambda.errors import (
     InvalidInput,
     LaambdaError,
 )
+from laambda.services.audit import audit
 from laambda.services.release import release_service
 
 Log = Callable[[str], None]
@@ -57,9 +58,11 @@ class EventSourceService:
         source: str,
         batch_size: int | None,
         triggers: Triggers,
+        user: User,
     ) -> Added:
         """Store the source and apply it to `live` now if the function was released (else
-        the release that creates the function applies it). Callers lock the app row."""
+        the release that creates the function applies it). Callers lock the app row; the
+        change is in the audit trail as `user`'s."""
         spec = parse_source(source, batch_size=batch_size)
         self._entry(session, app, function)
         rows = self._rows(session, app, function)
@@ -88,6 +91,15 @@ class EventSourceService:
         session.flush()
         self._applied(row, triggers.ensure(function_name(app.name, function), spec))
         session.flush()
+        audit.record(
+            session,
+            user,
+            action="event_source.add" if created else "event_source.update",
+            app=app.name,
+            function=function,
+            source=spec.source,
+            batch_size=spec.batch_size,
+        )
         return Added(row, created)
 
     def remove(
@@ -99,6 +111,7 @@ class EventSourceService:
         source: str | None = None,
         source_id: int | None = None,
         triggers: Triggers,
+        user: User,
     ) -> EventSource:
         """Take one source off AWS and out of the database (the row stays if AWS refuses)."""
         if (source is None) == (source_id is None):
@@ -117,10 +130,11 @@ class EventSourceService:
         triggers.remove(function_name(app.name, function), spec_of(row))
         session.delete(row)
         session.flush()
+        self._removed(session, user, app, function, [row])
         return row
 
     def clear(
-        self, session: Session, app: App, function: str, *, triggers: Triggers
+        self, session: Session, app: App, function: str, *, triggers: Triggers, user: User
     ) -> list[EventSource]:
         """Remove every source of the function; those removed so far stay removed if AWS
         refuses one (the error names it)."""
@@ -130,7 +144,21 @@ class EventSourceService:
             session.delete(row)
             session.flush()
             removed.append(row)
+        self._removed(session, user, app, function, removed)
         return removed
+
+    def _removed(
+        self, session: Session, user: User, app: App, function: str, rows: list[EventSource]
+    ) -> None:
+        for row in rows:
+            audit.record(
+                session,
+                user,
+                action="event_source.remove",
+                app=app.name,
+                function=function,
+                source=row.source,
+            )
 
     def apply_release(
         self, session: Session, app: App, *, entries: Collection[str], triggers: Triggers, log: Log

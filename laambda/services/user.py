@@ -61,6 +61,7 @@ class UserService:
         row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:8])
         session.add(row)
         session.flush()
+        audit.record(session, user, action="token.create", name=name, prefix=row.prefix)
         return row, token
 
     def list_tokens(self, session: Session, user: User) -> list[ApiToken]:
@@ -71,6 +72,7 @@ class UserService:
         row = session.get(ApiToken, token_id)
         if row is None or row.user_id != user.id:
             raise NotFound(f"token {token_id} does not exist")
+        audit.record(session, user, action="token.delete", name=row.name, prefix=row.prefix)
         session.delete(row)
         session.flush()
 

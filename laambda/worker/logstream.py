@@ -3,10 +3,15 @@
 The worker appends lines as they happen and a final `done` entry; the git receiver (on any
 host) follows the stream and relays lines to the pusher. The stream expires after a day; the
 full log is also stored on the Build row.
+
+Reading never depends on the Redis client's default timeouts (redis-py 8 gives up on a socket
+read after 5 s): each XREAD blocks for at most BLOCK_SECONDS, and `connect` gives the reader's
+socket a timeout well above that. A reader that loses Redis hears silence and carries on.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +20,22 @@ from typing import Any
 import redis
 
 KEEP_SECONDS = 24 * 3600
+# how long one XREAD waits on the server for a new entry
+BLOCK_SECONDS = 1.0
+# a reply to that XREAD is late only after this long (must exceed BLOCK_SECONDS)
+SOCKET_TIMEOUT_SECONDS = BLOCK_SECONDS + 10.0
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for following build streams, with every timeout set here rather than left to
+    the library's defaults (seconds: connect 5, socket read BLOCK_SECONDS + 10)."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        health_check_interval=30,
+    )
 
 
 def _stream(build: uuid.UUID) -> str:
@@ -49,16 +70,33 @@ class LogPublisher:
 
 
 def follow(
-    client: redis.Redis, build: uuid.UUID, *, idle_seconds: float = 15.0, start: str = "0-0"
+    client: redis.Redis,
+    build: uuid.UUID,
+    *,
+    idle_seconds: float = 15.0,
+    start: str = "0-0",
+    block_seconds: float = BLOCK_SECONDS,
 ) -> Iterator[LogEvent | None]:
-    """Every event of a build's stream in order; yields None after `idle_seconds` of silence
-    (so the caller can keep its connection alive) and stops after the `done` event."""
+    """Every event of a build's stream in order; yields None after each `idle_seconds` of
+    silence (so the caller can keep its connection alive and ask the database how the build
+    is doing) and stops after the `done` event. Silence may last forever: the caller decides
+    when it has heard enough. Redis being unreachable counts as silence, so the caller's
+    database check still ends the wait."""
     key, last = _stream(build), start
+    block = max(0.001, min(block_seconds, idle_seconds))
+    quiet_since = time.monotonic()
     while True:
-        answer: Any = client.xread({key: last}, block=int(idle_seconds * 1000), count=100)
+        try:
+            answer: Any = client.xread({key: last}, block=int(block * 1000), count=100)
+        except (redis.ConnectionError, redis.TimeoutError):
+            answer = None
+            time.sleep(block)  # Redis is restarting or unreachable: try again shortly
         if not answer:
-            yield None
+            if time.monotonic() - quiet_since >= idle_seconds:
+                quiet_since = time.monotonic()
+                yield None
             continue
+        quiet_since = time.monotonic()
         entries = answer[key] if isinstance(answer, dict) else answer[0][1]  # RESP3 or RESP2
         for entry_id, fields in entries:
             last = entry_id

@@ -8,11 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,16 +60,11 @@ def _port() -> int:
         return port
 
 
-@pytest.fixture
-def cli(
-    database_url: str, committed_sessions: sessionmaker[Session], tmp_path: Path, moto_url: str
+@contextmanager
+def _serving(
+    settings: Settings, committed_sessions: sessionmaker[Session], tmp_path: Path
 ) -> Iterator[Cli]:
-    settings = Settings(
-        database_url=database_url,
-        applier="inline",
-        aws_endpoint_url=moto_url,
-        default_role="arn:aws:iam::123456789012:role/lambda-basic",
-    )
+    """The API on a free loopback port, and the CLI logged in as alice (an admin)."""
     port = _port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -82,3 +80,39 @@ def cli(
     yield Cli(f"http://127.0.0.1:{port}", home, token, committed_sessions, settings)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def cli(
+    database_url: str, committed_sessions: sessionmaker[Session], tmp_path: Path, moto_url: str
+) -> Iterator[Cli]:
+    settings = Settings(
+        database_url=database_url,
+        applier="inline",
+        aws_endpoint_url=moto_url,
+        default_role="arn:aws:iam::123456789012:role/lambda-basic",
+    )
+    with _serving(settings, committed_sessions, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def held_cli(
+    database_url: str, committed_sessions: sessionmaker[Session], tmp_path: Path, moto_url: str
+) -> Iterator[Cli]:
+    """Releases are handed to a Celery queue no worker reads: they stay pending until the
+    test ends them, as a worker (or the sweep of a dead one) would."""
+    queue = f"laambda-cli-test-{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        database_url=database_url,
+        applier="celery",
+        queue=queue,
+        aws_endpoint_url=moto_url,
+        default_role="arn:aws:iam::123456789012:role/lambda-basic",
+    )
+    with _serving(settings, committed_sessions, tmp_path) as running:
+        yield running
+    broker = redis.Redis.from_url(settings.broker_url)
+    if leftovers := broker.keys(f"*{queue}*"):
+        broker.delete(*leftovers)
+    broker.close()

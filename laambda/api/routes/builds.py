@@ -6,6 +6,7 @@ from laambda.api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep, Str
 from laambda.api.schemas.build import BuildDetail, BuildRead
 from laambda.build.cache import purge_cache
 from laambda.services.app import app_service
+from laambda.services.audit import audit
 from laambda.services.build import build_service
 from laambda.worker.logstream import request_cancel
 
@@ -51,4 +52,6 @@ def purge_build_cache(
 ) -> dict[str, int]:
     """Forget the app's dependency cache: the next build installs from scratch."""
     row = app_service.get_for(session, user, app)
-    return {"purged": purge_cache(store, settings, row.name)}
+    purged = purge_cache(store, settings, row.name)
+    audit.record(session, user, action="build_cache.purge", app=row.name, purged=purged)
+    return {"purged": purged}

@@ -71,6 +71,7 @@ def add_event_source(
         source=body.source,
         batch_size=body.batch_size,
         triggers=cloud.triggers(locked.region),
+        user=user,
     )
     if not added.created:
         response.status_code = status.HTTP_200_OK
@@ -93,10 +94,12 @@ def remove_event_source(
     locked = app_service.get_for(session, user, app, lock=True)
     triggers = cloud.triggers(locked.region)
     if clear:
-        removed = event_source_service.clear(session, locked, name, triggers=triggers)
+        removed = event_source_service.clear(session, locked, name, triggers=triggers, user=user)
     else:
         removed = [
-            event_source_service.remove(session, locked, name, source=source, triggers=triggers)
+            event_source_service.remove(
+                session, locked, name, source=source, triggers=triggers, user=user
+            )
         ]
     return [_read(locked, row) for row in removed]
 
@@ -108,6 +111,11 @@ def remove_event_source_by_id(
     """`DELETE …/event-sources/{id}` removes one by its id -> the removed EventSourceRead."""
     locked = app_service.get_for(session, user, app, lock=True)
     removed = event_source_service.remove(
-        session, locked, name, source_id=source_id, triggers=cloud.triggers(locked.region)
+        session,
+        locked,
+        name,
+        source_id=source_id,
+        triggers=cloud.triggers(locked.region),
+        user=user,
     )
     return _read(locked, removed)

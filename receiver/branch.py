@@ -1,0 +1,122 @@
+"""The deploy branch follows the live release, whatever happened to the push that made it.
+
+A push is decided in the pre-receive hook: git moves the branch only when the hook accepts,
+so the pusher's answer and the ref agree. Two cases escape that: the pusher's receiver dies
+(or is killed) while the worker goes on and releases the build, and the live release changes
+without a push (a rollback). For both, the branch is moved to the commit of the live release
+the next time anyone pushes or fetches (`align`, run by the receiver before git shows the
+refs), so `git push`, `git fetch` and `git ls-remote` see what runs. For that, the hook keeps
+the pushed objects (`keep_objects`) before it builds: git would otherwise delete them with
+its quarantine when the push is not accepted in time.
+
+The live release is the newest one that succeeded with a build; after `laambda rollback vN`
+the branch shows vN's commit, so pushing the newer commit again deploys it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from laambda.db.models import App, Build, Release
+from laambda.services.build import build_service
+from laambda.services.release import release_service
+
+log = logging.getLogger("laambda.receiver")
+DEPLOY_BRANCHES = ("refs/heads/main", "refs/heads/master")
+_PAGE = 50
+
+
+def live_commit(session: Session, app: App) -> str | None:
+    """The commit the app's live release was built from: the newest succeeded release that
+    runs a build (deploys, config changes and rollbacks all carry one); None before any."""
+    for release in _newest_first(session, app):
+        if release.status == "succeeded" and release.build_id is not None:
+            return build_service.get(session, app, release.build_id).commit
+    return None
+
+
+def deploy_release(session: Session, app: App, build: Build) -> Release | None:
+    """The release that deploys `build`, or None (none is made after the build)."""
+    for release in _newest_first(session, app):
+        if release.build_id == build.id and release.kind == "deploy":
+            return release
+        if release.created_at < build.created_at:
+            return None
+    return None
+
+
+def _newest_first(session: Session, app: App) -> Iterator[Release]:
+    offset = 0
+    while page := release_service.list(session, app, limit=_PAGE, offset=offset):
+        yield from page
+        offset += _PAGE
+
+
+def align(repo: Path, commit: str | None) -> str | None:
+    """Move the deploy branch (main, or master where that is the one pushed) to `commit`;
+    returns the ref moved, or None when it was there already or cannot be moved (no release
+    yet, or a commit this repository never received). Call with the app's push lock held."""
+    if commit is None:
+        return None
+    present = subprocess.run(
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
+    )
+    if present.returncode != 0:
+        log.warning("%s: live commit %s is not in the repository", repo.name, commit[:7])
+        return None
+    heads = _heads(repo)
+    refs = [ref for ref in DEPLOY_BRANCHES if ref in heads] or [DEPLOY_BRANCHES[0]]
+    moved = None
+    for ref in refs:
+        if heads.get(ref) != commit:
+            subprocess.run(["git", "update-ref", ref, commit], cwd=repo, check=True)
+            log.info("%s: %s moved to the live release's commit %s", repo.name, ref, commit[:7])
+            moved = ref
+    return moved
+
+
+def _heads(repo: Path) -> dict[str, str]:
+    listed = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(line.split(" ", 1) for line in listed.stdout.splitlines())
+
+
+def keep_objects(environ: dict[str, str] | None = None) -> int:
+    """Move what a push brought from git's quarantine into the repository's object store, so
+    `align` can point the branch at it later even if this push is never accepted. Run inside
+    a pre-receive hook (git >= 2.11 sets GIT_QUARANTINE_PATH there). Objects are written
+    beside their final name and renamed, packs before their index, as git itself migrates
+    them; objects nothing refers to are removed by `git gc` in time. Returns files moved."""
+    env = os.environ if environ is None else environ
+    quarantine = env.get("GIT_QUARANTINE_PATH")
+    if not quarantine:
+        return 0
+    source = Path(quarantine)
+    target = source.parent
+    files = sorted(
+        (path for path in source.rglob("*") if path.is_file()),
+        key=lambda path: path.suffix == ".idx",  # an index makes its pack visible: last
+    )
+    moved = 0
+    for path in files:
+        final = target / path.relative_to(source)
+        if final.exists():
+            continue
+        final.parent.mkdir(parents=True, exist_ok=True)
+        partial = final.with_name(f".{final.name}.{os.getpid()}")
+        shutil.copyfile(path, partial)
+        os.replace(partial, final)
+        moved += 1
+    return moved
