@@ -157,7 +157,7 @@ class DependencySet:
         spec, marker = split_marker(spec_text)
         if marker and not marker_holds(marker, self.environment, where=where):
             self.skipped.append(
-                f"{where}: {spec} left out: its marker '{marker}' is false on Lambda "
+                f'{where}: {spec} left out: its marker "{marker}" is false on Lambda '
                 f"(Linux {self.architecture}, Python {self.python_version})"
             )
             return None
@@ -169,7 +169,8 @@ class DependencySet:
                 return self._local(_file_url_path(spec), "", marker, where)
             check_url(spec, self.allowed, where=where, what="the URL")
             return Entry(f"{spec}{marker_text}{suffix}", where, None)
-        if looks_like_path(spec):
+        named = "@" in spec and not looks_like_path(spec.split("@", 1)[0])
+        if looks_like_path(spec) and not named:
             path, extras = _strip_extras(spec)
             return self._local(path, extras, marker, where)
         requirement = parse_requirement(spec, where=where)

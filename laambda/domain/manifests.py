@@ -43,6 +43,10 @@ def _local(path: str) -> str:
     return path if "/" in path or path.startswith(".") else f"./{path}"
 
 
+def _joined(markers: list[str]) -> str:
+    return markers[0] if len(markers) == 1 else " and ".join(f"({m})" for m in markers)
+
+
 def _sources(sources: Any, where: str) -> Lines:
     urls = [
         s["url"] for s in sources or [] if isinstance(s, dict) and isinstance(s.get("url"), str)
@@ -61,7 +65,7 @@ def _pipenv_line(name: str, spec: Any) -> str:
     extras = f"[{','.join(spec['extras'])}]" if spec.get("extras") else ""
     markers = [spec["markers"]] if isinstance(spec.get("markers"), str) else []
     markers += [f"{key} {spec[key]}" for key in _MARKER_KEYS if isinstance(spec.get(key), str)]
-    marker = " ; " + " and ".join(f"({m})" for m in markers) if markers else ""
+    marker = f" ; {_joined(markers)}" if markers else ""
     hashes = "".join(f" --hash={h}" for h in spec.get("hashes", []) if isinstance(h, str))
     target = spec.get("path") or spec.get("file")
     if isinstance(target, str):
@@ -164,8 +168,8 @@ def pyproject_lines(text: str) -> Lines:
         if isinstance(project, dict):
             return lines
         raise BuildFailed(
-            "pyproject.toml lists no dependencies: add them to [project] dependencies (PEP 621) "
-            'such as dependencies = ["pillow>=10"], or to [tool.poetry.dependencies]'
+            "pyproject.toml has no [project] table (PEP 621) nor [tool.poetry.dependencies]: "
+            'list the dependencies there, e.g. [project] dependencies = ["pillow>=10"]'
         )
     for name, spec in poetry_deps.items():
         if name.lower() == "python":
@@ -231,7 +235,7 @@ def _poetry_line(name: str, spec: Any, where: str) -> str | None:
             markers.append(f'python_full_version {operator} "{version}"')
     if isinstance(spec.get("platform"), str):
         markers.append(f'sys_platform == "{spec["platform"]}"')
-    marker = " ; " + " and ".join(f"({m})" for m in markers) if markers else ""
+    marker = f" ; {_joined(markers)}" if markers else ""
     source = _sourced(f"{name}{extras}", spec)
     if source != f"{name}{extras}":
         return f"{source}{marker}"
