@@ -22,8 +22,11 @@ import threading
 from pathlib import Path
 
 import httpx
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from laambda.build.builders.base import InstallPlan, Log, run_streaming
+from laambda.domain.runtime import Runtime
 from laambda.errors import BuildFailed
 
 _NEEDS_BUILD = re.compile(r"Wheels are required for `([^`]+)`")
@@ -84,7 +87,9 @@ class WheelBuilder:
             spec, where = _requirement_for(wanted[1], requirements.read_text())
             log(f"-----> {wanted[1]} is published only as source: building it into a wheel")
             if not self._wheel(spec, plan, built, log=log, cancel=cancel, timeout=timeout):
-                sibling = _binary_sibling(wanted[1], _index_of(requirements), platform)
+                sibling = _binary_sibling(
+                    wanted[1], _index_of(requirements), plan.runtime, plan.architecture
+                )
                 fix = (
                     f"replace it with {sibling}, its prebuilt sibling on the index, or build "
                     if sibling
@@ -182,11 +187,10 @@ def _index_of(requirements: Path) -> str:
     return "https://pypi.org/simple"
 
 
-def _binary_sibling(package: str, index: str, platform: str) -> str | None:
-    """`<package>-binary` when the index has a wheel of it for the Lambda platform (one bounded
-    request, PEP 691 JSON); None when it has none or the index does not answer in time."""
+def _binary_sibling(package: str, index: str, runtime: Runtime, architecture: str) -> str | None:
+    """`<package>-binary` when the index has a wheel of it that runs on the Lambda runtime (one
+    bounded request, PEP 691 JSON); None when it has none or the index does not answer in time."""
     sibling = f"{_normalize(package)}-binary"
-    machine = "aarch64" if platform.endswith("aarch64") else "x86_64"
     try:
         response = httpx.get(
             f"{index.rstrip('/')}/{sibling}/",
@@ -197,11 +201,35 @@ def _binary_sibling(package: str, index: str, platform: str) -> str | None:
         files = response.json().get("files", []) if response.status_code == 200 else []
     except (httpx.HTTPError, ValueError, AttributeError):
         return None
+    supported = _lambda_tags(runtime, architecture)
     for entry in files:
         name = entry.get("filename", "") if isinstance(entry, dict) else ""
-        if name.endswith(".whl") and "manylinux" in name and machine in name:
+        try:
+            tags = parse_wheel_filename(name)[3] if name.endswith(".whl") else frozenset()
+        except InvalidWheelFilename:
+            continue
+        if tags & supported:
             return sibling
     return None
+
+
+def _lambda_tags(runtime: Runtime, architecture: str) -> set[Tag]:
+    """The wheel tags Lambda's runtime accepts: its CPython, abi3 and pure wheels, for every
+    manylinux level up to the runtime's glibc (PEP 600, with the legacy aliases)."""
+    machine = "aarch64" if architecture == "arm64" else "x86_64"
+    major, minor = (int(p) for p in runtime.version.split("."))
+    glibc = int(runtime.glibc.split("_")[1])
+    platforms = [f"manylinux_2_{g}_{machine}" for g in range(glibc, 4, -1)]
+    platforms += [
+        f"{alias}_{machine}"
+        for alias, level in (("manylinux2014", 17), ("manylinux2010", 12), ("manylinux1", 5))
+        if level <= glibc
+    ]
+    version = (major, minor)
+    return {
+        *cpython_tags(version, platforms=platforms),
+        *compatible_tags(version, f"cp{major}{minor}", platforms=platforms),
+    }
 
 
 def _normalize(name: str) -> str:
