@@ -141,22 +141,20 @@ def _lines(text: str) -> list[tuple[int, str]]:
     return [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
 
 
-def _copy_local(src: Path, paths: list[str], dest: Path) -> dict[str, str]:
-    """Copy each in-tree project, archive or folder into `dest`; path -> where, for the spec."""
+def _copy_local(src: Path, paths: dict[str, str], dest: Path) -> dict[str, str]:
+    """Copy each in-tree project, archive or folder (tree path -> the line naming it) into
+    `dest`; tree path -> its place relative to the spec folder."""
     placed: dict[str, str] = {}
     root = src.resolve()
-    for number, relative in enumerate(paths):
+    for number, (relative, where) in enumerate(paths.items()):
         source = (src / relative).resolve()
         if not source.is_relative_to(root):
             raise BuildFailed(
-                f"{relative} is a symbolic link that leaves the repository; dependency files "
-                "may name only what is inside it"
+                f"{where}: {relative} is a symbolic link that leaves the repository; dependency "
+                "files may name only what is inside it"
             )
         if not source.exists():
-            raise BuildFailed(
-                f"{relative} is named by a dependency file but is not in the repository: "
-                "commit it or fix the path"
-            )
+            raise BuildFailed(f"{where}: {relative} is not in the repository: commit it or fix it")
         label = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(relative).name) or "project"
         target = dest / f"{number}-{label if relative != '.' else 'project'}"
         if source.is_dir():

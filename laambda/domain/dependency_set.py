@@ -74,7 +74,7 @@ class DependencySet:
     index_url: str | None = None
     extra_index_urls: list[str] = field(default_factory=list)
     find_links: list[str] = field(default_factory=list)  # URLs
-    local_find_links: list[str] = field(default_factory=list)  # tree-relative folders
+    local_find_links: list[tuple[str, str]] = field(default_factory=list)  # (folder, where)
     trusted_hosts: list[str] = field(default_factory=list)
     only_binary: list[str] = field(default_factory=list)
     no_binary: list[str] = field(default_factory=list)
@@ -134,10 +134,8 @@ class DependencySet:
                 check_url(link, self.allowed, where=where, what="--find-links")
                 self.find_links.append(link)
             else:
-                path = _file_url_path(link)
-                self.local_find_links.append(
-                    tree_path(path, base=base, where=where, what="--find-links")
-                )
+                path = tree_path(_file_url_path(link), base=base, where=where, what="--find-links")
+                self.local_find_links.append((path, where))
         for host in options.trusted_hosts:
             check_trusted_host(host, self.allowed, where=where)
             self.trusted_hosts.append(host)
@@ -195,12 +193,14 @@ class DependencySet:
     def declares_any(self) -> bool:
         return bool(self.requirements)
 
-    def local_paths(self) -> list[str]:
-        """The tree paths of local projects and find-links folders, in order, without repeats."""
-        paths = [
-            e.path for e in (*self.requirements, *self.constraints) if isinstance(e, LocalProject)
-        ]
-        return list(dict.fromkeys([*paths, *self.local_find_links]))
+    def local_paths(self) -> dict[str, str]:
+        """Tree path -> the first line naming it, for local projects and find-links folders."""
+        entries = (*self.requirements, *self.constraints)
+        named = [(e.path, e.where) for e in entries if isinstance(e, LocalProject)]
+        paths: dict[str, str] = {}
+        for path, where in [*named, *self.local_find_links]:
+            paths.setdefault(path, where)
+        return paths
 
     def render(self, placed: Mapping[str, str], *, default_index: str) -> tuple[str, str]:
         """(requirements.txt, constraints.txt) for the builders; `placed` maps each local
@@ -208,7 +208,7 @@ class DependencySet:
         lines = [f"--index-url {self.index_url or default_index}"]
         lines += [f"--extra-index-url {url}" for url in self.extra_index_urls]
         lines += [f"--find-links {url}" for url in self.find_links]
-        lines += [f"--find-links {placed[path]}" for path in self.local_find_links]
+        lines += [f"--find-links {placed[path]}" for path, _ in self.local_find_links]
         lines += [f"--trusted-host {host}" for host in self.trusted_hosts]
         lines += [f"--only-binary {value}" for value in self.only_binary]
         lines += [f"--no-binary {value}" for value in self.no_binary]

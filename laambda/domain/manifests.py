@@ -105,11 +105,13 @@ def pipfile_lines(text: str) -> Lines:
     return lines
 
 
-def pipfile_python_version(text: str) -> str | None:
-    """[requires] python_version (or python_full_version) of a Pipfile, as written."""
+def pipfile_python_version(text: str, *, lock: bool = False) -> str | None:
+    """[requires] python_version (or python_full_version) of a Pipfile, or of a Pipfile.lock's
+    _meta.requires (`lock`), as written; None when absent or unreadable."""
     try:
-        requires = tomllib.loads(text).get("requires") or {}
-    except tomllib.TOMLDecodeError:
+        data = json.loads(text).get("_meta", {}) if lock else tomllib.loads(text)
+        requires = data.get("requires") or {}
+    except (tomllib.TOMLDecodeError, ValueError, AttributeError):
         return None
     value = requires.get("python_version") or requires.get("python_full_version")
     return str(value) if value else None

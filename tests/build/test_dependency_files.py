@@ -639,3 +639,20 @@ def test_pipfile_python_version_chooses_the_runtime(tmp_path: Path) -> None:
     os.remove(src / "Pipfile")
     tree(src, {"Pipfile": "[packages]\n", ".python-version": "\ufeff3.13\n"})
     assert detect(src, today=TODAY, requested=None).runtime.identifier == "python3.13"
+
+
+def test_pipfile_lock_alone_chooses_the_runtime(tmp_path: Path) -> None:
+    lock = {"_meta": {"requires": {"python_version": "3.13"}}, "default": {}}
+    src = tree(tmp_path / "src", {"Pipfile.lock": json.dumps(lock)})
+    detection = detect(src, today=TODAY, requested=None)
+    assert (detection.runtime.identifier, detection.version_reason) == (
+        "python3.13",
+        "from Pipfile.lock [requires]",
+    )
+
+
+def test_a_missing_local_project_names_its_line(tmp_path: Path) -> None:
+    src = tree(tmp_path / "src", {"requirements.txt": "six\n-e ./libs/missing\n"})
+    assert refused(src, tmp_path) == (
+        "requirements.txt line 2: libs/missing is not in the repository: commit it or fix it"
+    )

@@ -13,7 +13,9 @@ from tests.build.test_cases import distributions, run_handler
 
 pytestmark = pytest.mark.slow
 
-SETUPTOOLS = '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+SETUPTOOLS = (
+    '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+)
 APP = {
     ".python-version": "3.12\n",
     "Procfile": "web: handler.main\n",

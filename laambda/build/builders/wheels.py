@@ -122,7 +122,7 @@ class WheelBuilder:
         one.write_text("".join(f"{ln}\n" for ln in [*options, spec]))
         before = set(built.glob("*.whl"))
         command = [
-            sys.executable, "-m", "pip", "wheel", "--isolated", "--no-deps", "--no-binary",
+            sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary",
             ":all:", "--no-cache-dir", "--disable-pip-version-check", "-w", str(built),
             "-r", str(one),
         ]  # fmt: skip
