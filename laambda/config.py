@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     max_source_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     max_unpacked_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
     build_timeout: int = Field(default=1800, gt=0)
+    # package indexes, find-links and URL/git sources builds may use (and what is below them);
+    # the first is the Python index used when a dependency file names none
+    allowed_indexes: list[str] = ["https://pypi.org/simple", "https://registry.npmjs.org"]
 
     # deploys
     deploy_concurrency: int = Field(default=8, ge=1, le=64)
@@ -89,7 +92,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json").items():
         if value is None:
             continue
-        text = json.dumps(value) if isinstance(value, dict) else str(value)
+        text = json.dumps(value) if isinstance(value, dict | list) else str(value)
         env[f"LAAMBDA_{name.upper()}"] = text
     return env
 

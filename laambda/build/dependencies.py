@@ -6,7 +6,6 @@ it copies the cached zip's compressed entries straight into the artifact.
 
 from __future__ import annotations
 
-import re
 import shutil
 import threading
 import time
@@ -48,9 +47,17 @@ def install(
 ) -> Path | None:
     """The zip of the app's installed dependencies, or None when it declares none."""
     spec_dir = workdir / "dependency-files"
-    text = write_dependency_files(src, detection, spec_dir)
+    shutil.rmtree(spec_dir, ignore_errors=True)
+    spec = write_dependency_files(
+        src,
+        detection,
+        spec_dir,
+        architecture=architecture,
+        allowed_indexes=settings.allowed_indexes,
+        log=log,
+    )
     language = detection.runtime.language
-    if not _declares_any(text, language):
+    if not spec.declares_any:
         log(f"-----> No dependencies declared in {detection.manifest}")
         return None
     builder = choose_builder(settings, language)
@@ -58,7 +65,7 @@ def install(
         runtime=detection.runtime.identifier,
         architecture=architecture,
         builder=_identity(builder, settings, detection.runtime.identifier),
-        dependencies=text,
+        dependencies=spec.key_text,
     )
     cache = DependencyCache(settings, store, app_name, log)
     hit = cache.fetch(key)
@@ -100,13 +107,6 @@ def _identity(builder: Builder, settings: Settings, runtime: str) -> str:
 
 def _packages(count: int) -> str:
     return f"{count} package" + ("" if count == 1 else "s")
-
-
-def _declares_any(text: str, language: str) -> bool:
-    if language == "node":
-        return '"dependencies"' in text or "lockfileVersion" in text
-    lines = (re.sub(r"#.*", "", line).strip() for line in text.splitlines())
-    return any(lines)
 
 
 def _count_packages(out: Path, language: str) -> int:

@@ -51,7 +51,8 @@ def parse_procfile(text: str, *, app_name: str, language: str = "python") -> Pro
     handler_pattern = _NODE_HANDLER if language == "node" else _PY_HANDLER
     entries: list[ProcfileEntry] = []
     seen: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # editors on Windows start files with a byte-order mark and end lines with CRLF
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -59,11 +60,11 @@ def parse_procfile(text: str, *, app_name: str, language: str = "python") -> Pro
         name, colon, handler = (part.strip() for part in line.partition(":"))
         if not colon or not name or not handler:
             raise BuildFailed(
-                f"{where}: '{line}' is not 'name: module.function'; write it like '{EXAMPLE}'"
+                f"{where}: {shown(line)} is not 'name: module.function'; write it like '{EXAMPLE}'"
             )
         if not _NAME.match(name):
             raise BuildFailed(
-                f"{where}: the name '{name}' may hold only lowercase letters, digits, '-' and "
+                f"{where}: the name {shown(name)} may hold only lowercase letters, digits, '-' and "
                 f"'_', starting with a letter or digit; for example '{EXAMPLE}'"
             )
         function_name = f"{app_name}-{name}"
@@ -81,13 +82,21 @@ def parse_procfile(text: str, *, app_name: str, language: str = "python") -> Pro
         if not handler_pattern.match(handler):
             shape = "path/module.function" if language == "node" else "package.module.function"
             raise BuildFailed(
-                f"{where}: the handler '{handler}' is not '{shape}'; for example '{EXAMPLE}'"
+                f"{where}: the handler {shown(handler)} is not '{shape}'; for example '{EXAMPLE}'"
             )
         seen[name] = number
         entries.append(ProcfileEntry(name=name, handler=handler, line=number))
     if not entries:
         raise BuildFailed(f"the Procfile declares no function: add a line such as '{EXAMPLE}'")
     return Procfile(entries=tuple(entries))
+
+
+def shown(text: str) -> str:
+    """Text quoted for a message, anything invisible or unprintable escaped (\\u200b, \\t)."""
+    escaped = "".join(
+        c if c == " " or (c.isprintable() and not c.isspace()) else ascii(c)[1:-1] for c in text
+    )
+    return f"'{escaped}'"
 
 
 def handler_files(entry: ProcfileEntry, *, language: str) -> tuple[str, ...]:

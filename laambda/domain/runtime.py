@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from laambda.domain.manifests import pipfile_python_version
 from laambda.domain.runtime_table import RUNTIMES
 from laambda.errors import BuildFailed
 
@@ -101,6 +102,17 @@ def _python_version(files: Mapping[str, str], today: date) -> tuple[str, str]:
                     f"write it like '{'python-3.12' if name == 'runtime.txt' else '3.12'}'"
                 )
             return f"python{match[1]}.{match[2]}", f"from {name}"
+    for name, lock in (("Pipfile", False), ("Pipfile.lock", True)):
+        pipfile = pipfile_python_version(files[name], lock=lock) if name in files else None
+        if pipfile is None:
+            continue
+        match = re.match(r"(\d+)\.(\d+)", pipfile)
+        if not match:
+            raise BuildFailed(
+                f"{name} requires python_version '{pipfile}', which is not a Python "
+                'version; write it in the Pipfile like python_version = "3.12"'
+            )
+        return f"python{match[1]}.{match[2]}", f"from {name} [requires]"
     return supported("python", today=today)[0].identifier, "newest supported"
 
 

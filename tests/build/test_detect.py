@@ -15,8 +15,18 @@ TODAY = date(2026, 11, 28)
 
 
 def requirements(src: Path, tmp_path: Path) -> str:
+    """The requirement lines written for the builder, without options or origin comments."""
     detection = detect(src, today=TODAY, requested=None)
-    return write_dependency_files(src, detection, tmp_path / "spec")
+    write_dependency_files(
+        src,
+        detection,
+        tmp_path / "spec",
+        architecture="x86_64",
+        allowed_indexes=["https://pypi.org/simple"],
+        log=lambda _: None,
+    )
+    text = (tmp_path / "spec" / "requirements.txt").read_text()
+    return "\n".join(ln.split("  # ")[0] for ln in text.splitlines() if not ln.startswith("-"))
 
 
 def test_uv_lock_pins_win_over_pyproject_ranges(tmp_path: Path) -> None:

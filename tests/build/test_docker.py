@@ -79,7 +79,7 @@ def test_pillow_app_built_in_the_image(
 def test_download_cache_is_mounted(thumbs: tuple[Build, Build, BuildFn], tmp_path: Path) -> None:
     _, _, build = thumbs
     changed_deps = tar_of_app(
-        "thumbs", tmp_path / "t.tar", extra={"requirements.txt": "pillow\n# changed\n"}
+        "thumbs", tmp_path / "t.tar", extra={"requirements.txt": "pillow\n--prefer-binary\n"}
     )
     done = build(changed_deps)
     assert any("Successfully installed pillow" in line for line in done.lines)

@@ -154,8 +154,12 @@ def test_sdist_that_needs_compiling_names_the_package(build: BuildFn, tmp_path: 
     files = {"requirements.txt": "netifaces==0.11.0\n", "Procfile": "a: app.h", "app.py": ""}
     with pytest.raises(BuildFailed) as info:
         build(tar_of(files, tmp_path / "t.tar"))
-    assert info.value.message.startswith("netifaces is published only as source code and needs")
-    assert "LAAMBDA_BUILDER=docker" in info.value.message
+    message = info.value.message
+    assert message.startswith(
+        "netifaces (requirements.txt line 1) is published only as source code and needs "
+        "compiling, which the wheels builder cannot do for Lambda's Linux: "
+    )
+    assert message.endswith("the Docker builder (the operator sets LAAMBDA_BUILDER=docker)")
 
 
 def test_unknown_package_fails_clearly(build: BuildFn, tmp_path: Path) -> None:

@@ -33,6 +33,28 @@ class TestParse:
             parse_procfile(text, app_name="thumbs")
         assert expected in info.value.message
 
+    def test_a_byte_order_mark_and_crlf_line_ends_are_read_fine(self) -> None:
+        text = "\ufeffcreate: CreateThumbnail.handler\r\nresize: images.resize.run\r\n"
+        procfile = parse_procfile(text, app_name="thumbs")
+        assert procfile.as_dict() == {
+            "create": "CreateThumbnail.handler",
+            "resize": "images.resize.run",
+        }
+
+    @pytest.mark.parametrize(
+        ("text", "shown"),
+        [
+            ("cre\u200bate: a.handler", "the name 'cre\\u200bate' may hold only"),
+            ("web: a.hand\u00a0ler", "the handler 'a.hand\\xa0ler' is not"),
+            ("web\x07 a.handler", "line 1: 'web\\x07 a.handler' is not 'name: module.function'"),
+            ("x: y.z\n\ufeffweb: a.handler", "line 2: the name '\\ufeffweb' may hold only"),
+        ],
+    )
+    def test_invisible_characters_are_shown_escaped(self, text: str, shown: str) -> None:
+        with pytest.raises(BuildFailed) as info:
+            parse_procfile(text, app_name="thumbs")
+        assert shown in info.value.message
+
     def test_bad_line_message_shows_an_example(self) -> None:
         with pytest.raises(BuildFailed, match="create: CreateThumbnail.handler"):
             parse_procfile("oops", app_name="thumbs")

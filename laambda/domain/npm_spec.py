@@ -1,0 +1,81 @@
+"""The paths and addresses a package.json (and its lock file) names, checked before npm runs.
+
+Pure. A dependency given as `file:`/`link:` or a bare path must stay inside the pushed tree
+(its folder is then handed to npm with the manifest); a URL, git or hosted-git shorthand
+(`github:org/repo`, `org/repo`) must be below an address the operator allows; the lock file's
+`resolved` addresses likewise. Spec forms from npm's documentation of package.json dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from laambda.domain.requirements import check_url, tree_path
+from laambda.errors import BuildFailed
+
+_SECTIONS = ("dependencies", "optionalDependencies", "devDependencies", "peerDependencies")
+_HOSTED = {
+    "github": "https://github.com/",
+    "gitlab": "https://gitlab.com/",
+    "bitbucket": "https://bitbucket.org/",
+    "gist": "https://gist.github.com/",
+}
+_URL = re.compile(r"^(git\+[a-z]+|git|https?|ssh)://", re.IGNORECASE)
+_SHORTHAND = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(#.*)?$")
+
+
+def _json(text: str, name: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise BuildFailed(f"{name} is not valid JSON: fix it and push again") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _spec_paths(spec: str, *, where: str, allowed: Sequence[str]) -> list[str]:
+    """The tree paths one dependency spec names (none for registry versions)."""
+    if spec.startswith(("file:", "link:")):
+        path = spec.split(":", 1)[1]
+        return [tree_path(path, base="", where=where, what=spec.split(":", 1)[0] + ":")]
+    if spec.startswith(("./", "../", "/", "~/")):
+        return [tree_path(spec, base="", where=where, what="the local package")]
+    scheme = spec.split(":", 1)[0]
+    if scheme in _HOSTED and ":" in spec:
+        check_url(_HOSTED[scheme] + spec.split(":", 1)[1], allowed, where=where, what="the URL")
+    elif _URL.match(spec) or spec.startswith("git@"):
+        check_url(spec, allowed, where=where, what="the URL")
+    elif _SHORTHAND.match(spec) and not spec.startswith("npm:"):
+        check_url(_HOSTED["github"] + spec, allowed, where=where, what="the GitHub package")
+    return []
+
+
+def npm_local_paths(
+    package_json: str, lock: str | None, *, lock_name: str | None, allowed: Sequence[str]
+) -> list[str]:
+    """Tree-relative folders and tarballs the manifest names; BuildFailed for anything else."""
+    data = _json(package_json, "package.json")
+    paths: list[str] = []
+    for section in _SECTIONS:
+        table = data.get(section)
+        for name, spec in table.items() if isinstance(table, dict) else []:
+            if isinstance(spec, str):
+                where = f'package.json "{section}" {name}'
+                paths += _spec_paths(spec, where=where, allowed=allowed)
+    if lock is not None and lock_name:
+        packages = _json(lock, lock_name).get("packages") or {}
+        for key, entry in packages.items() if isinstance(packages, dict) else []:
+            where = f'{lock_name} "packages" "{key}"'
+            if key and not key.startswith("node_modules/") and "/node_modules/" not in key:
+                paths.append(tree_path(key, base="", where=where, what="the local package"))
+            resolved = entry.get("resolved") if isinstance(entry, dict) else None
+            if not isinstance(resolved, str):
+                continue
+            if entry.get("link") or "://" not in resolved:
+                path = resolved.removeprefix("file:")
+                paths.append(tree_path(path, base="", where=where, what="the local package"))
+            else:
+                check_url(resolved, allowed, where=where, what="the package address")
+    return [p for p in dict.fromkeys(paths) if p != "."]
