@@ -71,8 +71,12 @@ class Teardown:
         removal (the app stays; run it again)."""
         app = app_service.get_owned(session, user, name, to="destroy it", lock=True)
         self._refuse_when_busy(session, app)
-        removed = self._remove_from_aws(session, app, triggers(app.region))
-        removed += self._remove_objects(session, app, settings=settings, store=store)
+        removed: list[str] = []
+        # every function, event source, tarball and artifact follows a push: an app never
+        # pushed to has none, and its destroy needs no AWS
+        if session.scalar(select(Build.id).where(Build.app_id == app.id).limit(1)) is not None:
+            removed += self._remove_from_aws(session, app, triggers(app.region))
+            removed += self._remove_objects(session, app, settings=settings, store=store)
         if remove_repository(settings.data_dir, app.name):
             removed.append(f"git repository {app.name}.git")
         audit.record(session, user, action="app.destroy", app=name, removed=len(removed))

@@ -25,8 +25,8 @@ Auth = dict[str, str]
 
 
 @pytest.fixture
-def api_settings(database_url: str, moto_url: str) -> Settings:
-    return released.api_settings(database_url, moto_url)
+def api_settings(database_url: str, moto_url: str, tmp_path: Path) -> Settings:
+    return released.api_settings(database_url, moto_url, tmp_path / "data")
 
 
 @pytest.fixture

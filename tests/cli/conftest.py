@@ -66,6 +66,7 @@ def cli(
         applier="inline",
         aws_endpoint_url=moto_url,
         default_role="arn:aws:iam::123456789012:role/lambda-basic",
+        data_dir=tmp_path / "data",
     )
     port = _port()
     server = uvicorn.Server(

@@ -9,7 +9,7 @@ from laambda.domain.app_name import APP_NAME_RULE, app_name_problem
 
 
 class AppCreate(BaseModel):
-    name: str = Field(description=APP_NAME_RULE, max_length=30)
+    name: str = Field(description=APP_NAME_RULE)
     role: str | None = Field(
         default=None,
         max_length=2048,
