@@ -30,14 +30,14 @@ PROCFILE = {"create": "main.create", "resize": "main.resize"}
 
 
 def api_settings(database_url: str, moto_url: str, data_dir: Path | None = None) -> Settings:
-    return Settings(
+    settings = Settings(
         database_url=database_url,
         applier="inline",
         default_role=ROLE,
         aws_endpoint_url=moto_url,
         allowed_event_source_arns=ALLOWED_SOURCES,
-        **({"data_dir": data_dir} if data_dir else {}),
     )
+    return settings.model_copy(update={"data_dir": data_dir}) if data_dir else settings
 
 
 def recorded_app(db: Session, user: User, settings: Settings) -> App:
