@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laambda.db.models import AuditEvent, User
+from laambda.db.models import App, AuditEvent, User
 
 
 class AuditService:
@@ -27,9 +27,12 @@ class AuditService:
         )
 
     def for_app(self, session: Session, app: str, *, limit: int = 100) -> list[AuditEvent]:
+        """The trail of the app now called `app`, newest first: events of an earlier,
+        destroyed app of the same name are kept but not shown to the new one's users."""
+        created = select(App.created_at).where(App.name == app).scalar_subquery()
         query = (
             select(AuditEvent)
-            .where(AuditEvent.app_name == app)
+            .where(AuditEvent.app_name == app, AuditEvent.created_at >= created)
             .order_by(AuditEvent.id.desc())
             .limit(limit)
         )

@@ -184,3 +184,16 @@ class TestRegionsAndKeys:
             client.patch("/v1/apps/thumbs/config", json={"XY": "1"}, headers=auth).status_code
             == 200
         )
+
+
+def test_a_new_app_of_a_destroyed_name_shows_none_of_the_old_activity(
+    client: TestClient, auth: Auth, make_user: MakeUser
+) -> None:
+    _, bob = make_user("bob@example.com")
+    client.post("/v1/apps", json={"name": "thumbs"}, headers=auth)
+    client.patch("/v1/apps/thumbs/config", json={"SECRET_NAME": "x"}, headers=auth)
+    assert client.delete("/v1/apps/thumbs", headers=auth).status_code == 200
+    client.post("/v1/apps", json={"name": "thumbs"}, headers=bob)
+    activity = client.get("/v1/apps/thumbs/activity", headers=bob).json()
+    assert [event["action"] for event in activity] == ["app.create"]
+    assert activity[0]["user"] == "bob@example.com"
