@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from laambda.errors import SettingsError
 
@@ -74,12 +74,30 @@ class Settings(BaseSettings):
     # died; each is applied again (DESIGN.md: finished or put back within a minute)
     recovery_interval: float = Field(default=10.0, gt=0)
 
+    # tenants: what a user's app may ask AWS for (admins may ask for anything)
+    # IAM roles apps may run as: ARNs or fnmatch patterns, comma-separated or a JSON list;
+    # empty: only LAAMBDA_DEFAULT_ROLE
+    allowed_roles: Annotated[list[str], NoDecode] = []
+    # SQS, Kinesis and DynamoDB-stream ARNs apps may attach (patterns as above); empty: none
+    allowed_event_source_arns: Annotated[list[str], NoDecode] = []
+
     @field_validator("default_role")
     @classmethod
     def _role_is_an_arn(cls, value: str | None) -> str | None:
         if value and not value.startswith("arn:"):
             raise ValueError("must be an IAM role ARN such as arn:aws:iam::123456789012:role/name")
         return value
+
+    @field_validator("allowed_roles", "allowed_event_source_arns", mode="before")
+    @classmethod
+    def _patterns(cls, value: object) -> object:
+        """`a, b` or `["a", "b"]` from the environment; a list as it is."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
 
     def build_image(self, runtime: str) -> str:
         """The lambci-style image that builds dependencies for a Lambda runtime."""

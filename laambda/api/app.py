@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException
 
+from laambda.api.deps import refuse_nul
 from laambda.api.routes import (
     access,
     activity,
@@ -20,6 +25,7 @@ from laambda.api.routes import (
     operate,
     releases,
 )
+from laambda.api.schemas.error import ERROR_RESPONSES
 from laambda.config import Settings, get_settings
 from laambda.crypto import Cipher
 from laambda.db.session import get_engine, make_sessionmaker
@@ -48,10 +54,10 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
         event_sources,
         operate,
     ):
-        api.include_router(module.router, prefix="/v1")
-    api.include_router(builds.cache_router, prefix="/v1")
+        api.include_router(module.router, **_common)
+    api.include_router(builds.cache_router, **_common)
 
-    @api.get("/health", tags=["health"])
+    @api.get("/health", tags=["health"], responses=ERROR_RESPONSES)
     def health() -> dict[str, str]:
         with api.state.sessions() as session:
             session.execute(text("select 1"))
@@ -59,7 +65,17 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
 
     api.add_exception_handler(LaambdaError, _laambda_error)  # type: ignore[arg-type]
     api.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    api.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    api.add_exception_handler(DataError, _data_error)  # type: ignore[arg-type]
     return api
+
+
+# every route: under /v1, its errors documented in the one shape, NUL refused
+_common: dict[str, Any] = {
+    "prefix": "/v1",
+    "responses": ERROR_RESPONSES,
+    "dependencies": [Depends(refuse_nul)],
+}
 
 
 def _applier(settings: Settings, sessions: sessionmaker[Session]) -> ReleaseApplier:
@@ -85,3 +101,23 @@ def _validation_error(_request: Request, exc: RequestValidationError) -> JSONRes
         message = str(error["msg"]).removeprefix("Value error, ")
         problems.append(f"{field or 'body'}: {message}")
     return JSONResponse({"error": "InvalidInput", "detail": "; ".join(problems)}, status_code=422)
+
+
+def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's own refusals (no such route, method not allowed) in the one shape."""
+    noun = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+    return JSONResponse(
+        {"error": noun, "detail": str(exc.detail)},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+    """A value PostgreSQL cannot store (too long for its column, a number out of range, a NUL
+    character) is the caller's mistake: 422, naming the kind of value, never echoing it."""
+    cause = str(exc.orig).splitlines()[0] if exc.orig is not None else "malformed value"
+    return JSONResponse(
+        {"error": "InvalidInput", "detail": f"a value cannot be stored: {cause}"},
+        status_code=422,
+    )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import redis
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -15,11 +15,29 @@ from laambda.crypto import Cipher
 from laambda.db.models import User
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
-from laambda.errors import NotAuthenticated, PermissionDenied
+from laambda.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from laambda.services.applier import ReleaseApplier
 from laambda.services.user import user_service
 
 _bearer = HTTPBearer(auto_error=False)
+
+# PostgreSQL's integer ranges: ids are bigint, release versions integer (int4)
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+
+AppName = Annotated[str, Path(min_length=1, max_length=100, description="the app's name")]
+RowId = Annotated[int, Path(ge=1, le=INT8_MAX)]
+Version = Annotated[int, Path(ge=1, le=INT4_MAX, description="the release version N of vN")]
+Offset = Annotated[int, Query(ge=0, le=INT8_MAX, description="rows to skip")]
+
+
+def refuse_nul(request: Request) -> None:
+    """NUL can be stored in no PostgreSQL text and is no part of any name: a path or query
+    value holding one is refused up front (JSON bodies are checked where they are stored)."""
+    values = [request.url.path, *request.path_params.values()]
+    values += [part for item in request.query_params.multi_items() for part in item]
+    if any("\x00" in value for value in values):
+        raise InvalidInput("the request's path or query holds a NUL character (\\x00)")
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -45,7 +45,17 @@ def change(session: Session, result: ChangeResult) -> ChangeRead:
     return ChangeRead(release=release, detail=result.detail)
 
 
-def app(row: App, settings: Settings) -> AppRead:
+def apps(session: Session, rows: list[App], settings: Settings) -> list[AppRead]:
+    """The apps, each with its owner's email (None once the owner's account is deleted)."""
+    owners = emails(session, [row.owner_id for row in rows])
+    return [_app(row, settings, owners.get(row.owner_id) if row.owner_id else None) for row in rows]
+
+
+def app(session: Session, row: App, settings: Settings) -> AppRead:
+    return apps(session, [row], settings)[0]
+
+
+def _app(row: App, settings: Settings, owner: str | None) -> AppRead:
     return AppRead(
         name=row.name,
         region=row.region,
@@ -53,5 +63,6 @@ def app(row: App, settings: Settings) -> AppRead:
         runtime=row.runtime,
         architecture=row.architecture or "x86_64",
         created_at=row.created_at,
+        owner=owner,
         git_url=f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/{row.name}",
     )

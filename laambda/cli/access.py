@@ -71,17 +71,22 @@ def keys_remove(key: str) -> None:
 
 @command(access, "access")
 def collaborators(app: AppOption = None, as_json: JsonOption = False) -> None:
-    """Who may change and push the app."""
-    rows = api().get(f"/apps/{resolve(app)}/collaborators")
+    """Who may change and push the app; its owner may also destroy, transfer and share it."""
+    name = resolve(app)
+    client = api()
+    rows = client.get(f"/apps/{name}/collaborators")
     if as_json:
         return print_json(rows)
+    owner = client.get(f"/apps/{name}")["owner"]
     for row in rows:
-        out.print(row["email"] + ("  (admin)" if row["is_admin"] else ""), markup=False)
+        roles = ["owner" if row["email"] == owner else "collaborator"]
+        roles += ["admin"] if row["is_admin"] else []
+        out.print(f"{row['email']}  ({', '.join(roles)})", markup=False)
 
 
 @command(access, "access:add")
 def access_add(email: str, app: AppOption = None) -> None:
-    """Let a user change and push the app."""
+    """Let a user change and push the app (the owner or an admin)."""
     name = resolve(app)
     api().post(f"/apps/{name}/collaborators", {"email": email})
     out.print(f"Added {email} to {name}", markup=False)
@@ -89,7 +94,7 @@ def access_add(email: str, app: AppOption = None) -> None:
 
 @command(access, "access:remove")
 def access_remove(email: str, app: AppOption = None) -> None:
-    """Take a user's access to the app away."""
+    """Take a user's access to the app away (the owner or an admin; anyone may leave)."""
     name = resolve(app)
     api().delete(f"/apps/{name}/collaborators/{email}")
     out.print(f"Removed {email} from {name}", markup=False)

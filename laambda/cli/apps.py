@@ -66,8 +66,13 @@ def info(app: AppOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         return print_json({**row, "functions": functions, "releases": releases})
     out.print(f"=== {row['name']}", markup=False)
-    for label, key in (("Region", "region"), ("Role", "role_arn"), ("Git URL", "git_url")):
-        out.print(f"{label + ':':<12}{row[key]}", markup=False)
+    for label, key in (
+        ("Owner", "owner"),
+        ("Region", "region"),
+        ("Role", "role_arn"),
+        ("Git URL", "git_url"),
+    ):
+        out.print(f"{label + ':':<12}{row[key] or '-'}", markup=False)
     out.print(f"{'Arch:':<12}{row['architecture']}")
     if releases:
         out.print(f"{'Release:':<12}v{releases[0]['version']} {releases[0]['description']}")
@@ -86,14 +91,30 @@ def destroy(
         str | None, typer.Option(help="the app's name, to skip the question")
     ] = None,
 ) -> None:
-    """Destroy an app and everything laambda knows of it."""
+    """Destroy an app and everything laambda made for it: its functions, event sources,
+    schedules and URLs in AWS, its git repository, build cache and artifacts (owner or admin).
+    Safe to run again when it stopped half-way."""
     name = resolve(app)
     if confirm != name:
         typed = typer.prompt(f"This destroys {name}. Type its name to confirm")
         if typed != name:
             raise CliError(f"'{typed}' is not '{name}': nothing was destroyed")
-    api().delete(f"/apps/{name}")
+    with out.status(f"Destroying {name}…"):
+        result = api().delete(f"/apps/{name}")
+    for line in result["removed"]:
+        out.print(f"  removed {line}", markup=False)
     out.print(f"Destroyed {name}", markup=False)
+
+
+@command(apps, "apps:transfer")
+def transfer(
+    email: Annotated[str, typer.Argument(help="the new owner's email")],
+    app: AppOption = None,
+) -> None:
+    """Make another user the app's owner (you stay a collaborator; owner or admin only)."""
+    name = resolve(app)
+    row = api().post(f"/apps/{name}/transfer", {"email": email})
+    out.print(f"Transferred {name} to {row['owner']}", markup=False)
 
 
 @command(apps, "config")

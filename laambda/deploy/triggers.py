@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +108,52 @@ class Triggers:
             raise _refused(function, spec.source, exc) from None
         except BotoCoreError as exc:
             raise AwsRefused(f"{function}: {spec.source}: no answer from AWS ({exc})") from None
+
+    def sweep(self, functions: Collection[str]) -> list[str]:
+        """Take off AWS every event source mapping, schedule rule target and function URL
+        that points at one of `functions` (on any qualifier), whether the database knows of
+        it or not: what destroying an app leaves nothing of. Returns what was removed, for
+        the log; running it again removes nothing more."""
+        removed: list[str] = []
+        try:
+            for mapping in list(self._list_mappings()):
+                function = _function_of(mapping.get("FunctionArn", ""))
+                if function in functions:
+                    self._delete_mapping(mapping["UUID"])
+                    removed.append(f"{function}: {mapping.get('EventSourceArn', 'mapping')}")
+            for function in sorted(functions):
+                target = self.alias_arn(function)
+                if target is not None:
+                    removed += [f"{function}: rule {rule}" for rule in self._untarget(target)]
+                if self._remove_url(function):
+                    removed.append(f"{function}: function URL")
+        except ClientError as exc:
+            raise _refused(", ".join(sorted(functions)), "cleanup", exc) from None
+        except BotoCoreError as exc:
+            raise AwsRefused(f"cleanup: no answer from AWS ({exc})") from None
+        return removed
+
+    def _untarget(self, target: str) -> list[str]:
+        """Remove `target` from every EventBridge rule invoking it; delete rules left with no
+        target. The rules' names."""
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            page = self.events.list_rule_names_by_target(
+                TargetArn=target, **({"NextToken": token} if token else {})
+            )
+            names += page.get("RuleNames", [])
+            token = page.get("NextToken")
+            if not token:
+                break
+        for name in names:
+            targets = self.events.list_targets_by_rule(Rule=name).get("Targets", [])
+            ours = [t["Id"] for t in targets if t["Arn"] == target]
+            if ours:
+                self.events.remove_targets(Rule=name, Ids=ours)
+            if len(ours) == len(targets):
+                self.events.delete_rule(Name=name)
+        return names
 
     # event source mappings (SQS, Kinesis, DynamoDB streams)
 

@@ -13,8 +13,10 @@ APP_NAME_RULE = (
 
 def app_name_problem(name: str) -> str | None:
     """Why `name` is not a valid app name, or None when it is."""
-    if APP_NAME.match(name) and "--" not in name:
+    if APP_NAME.fullmatch(name) and "--" not in name:
         return None
+    # shown as typed only while short and printable: the answer never carries a megabyte back
+    shown = name if len(name) <= 40 and name.isprintable() else f"{name[:40]!r}…"
     if "--" in name:
-        return f"'{name}' is not a valid app name: no two dashes in a row ({APP_NAME_RULE})"
-    return f"'{name}' is not a valid app name: {APP_NAME_RULE}"
+        return f"'{shown}' is not a valid app name: no two dashes in a row ({APP_NAME_RULE})"
+    return f"'{shown}' is not a valid app name: {APP_NAME_RULE}"

@@ -6,8 +6,13 @@ import re
 from collections.abc import Mapping
 
 ENV_LIMIT_BYTES = 4096
-KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-KEY_RULE = "a letter followed by letters, digits and underscores (like BUCKET_NAME)"
+# Lambda's API reference, Environment.Variables: "Key Pattern: [a-zA-Z]([a-zA-Z0-9_])+"
+# (https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html): two characters at least
+KEY_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
+KEY_RULE = (
+    "a letter followed by at least one more letter, digit or underscore (like BUCKET_NAME), "
+    "as AWS Lambda requires"
+)
 RESERVED_KEYS = frozenset(
     {
         "_HANDLER",
@@ -34,8 +39,9 @@ def key_problem(key: str) -> str | None:
     """Why `key` cannot be a config var, or None when it can."""
     if key not in SETTABLE and (key in RESERVED_KEYS or key.startswith(RESERVED_PREFIXES)):
         return f"{key} is reserved by AWS Lambda and cannot be set"
-    if not KEY_PATTERN.match(key):
-        return f"'{key}' is not a valid config var name: use {KEY_RULE}"
+    if not KEY_PATTERN.fullmatch(key):
+        shown = key if len(key) <= 64 and key.isprintable() else f"{key[:64]!r}…"
+        return f"'{shown}' is not a valid config var name: use {KEY_RULE}"
     return None
 
 

@@ -30,6 +30,11 @@ class CollaboratorService:
         row = session.get(Collaborator, (app.id, user.id))
         if row is None:
             raise NotFound(f"{user.email} is not a collaborator of '{app.name}'")
+        if app.owner_id == user.id:
+            raise InvalidInput(
+                f"{user.email} owns '{app.name}' and stays its collaborator: transfer the app "
+                f"first (`laambda apps:transfer NEW_OWNER -a {app.name}`)"
+            )
         if len(self.list(session, app)) == 1:
             raise InvalidInput(f"{user.email} is the last collaborator of '{app.name}'")
         session.delete(row)

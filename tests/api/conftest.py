@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -20,11 +21,12 @@ Auth = dict[str, str]
 
 
 @pytest.fixture
-def api_settings(database_url: str) -> Settings:
+def api_settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         applier="inline",
         default_role="arn:aws:iam::123456789012:role/lambda-basic",
+        data_dir=tmp_path / "data",
     )
 
 

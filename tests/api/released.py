@@ -24,16 +24,20 @@ from tests import factories
 from tests.api.test_releases import deploy
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
+# the queues and streams of moto's account, which apps of these tests may attach
+ALLOWED_SOURCES = ["arn:aws:*:*:123456789012:*"]
 PROCFILE = {"create": "main.create", "resize": "main.resize"}
 
 
-def api_settings(database_url: str, moto_url: str) -> Settings:
-    return Settings(
+def api_settings(database_url: str, moto_url: str, data_dir: Path | None = None) -> Settings:
+    settings = Settings(
         database_url=database_url,
         applier="inline",
         default_role=ROLE,
         aws_endpoint_url=moto_url,
+        allowed_event_source_arns=ALLOWED_SOURCES,
     )
+    return settings.model_copy(update={"data_dir": data_dir}) if data_dir else settings
 
 
 def recorded_app(db: Session, user: User, settings: Settings) -> App:

@@ -71,10 +71,11 @@ class TestListAndAccess:
         response = client.get("/v1/apps/bobs-app", headers=auth)
         assert response.status_code == 403
         assert response.json()["detail"] == (
-            "permission denied: you are not a collaborator of 'bobs-app'"
+            "permission denied: you are not a collaborator of 'bobs-app'; its owner or an "
+            "admin may add you (`laambda access:add alice@example.com -a bobs-app`)"
         )
         assert (
-            client.patch("/v1/apps/bobs-app/config", json={"A": "1"}, headers=auth).status_code
+            client.patch("/v1/apps/bobs-app/config", json={"AA": "1"}, headers=auth).status_code
             == 403
         )
 
@@ -102,6 +103,8 @@ class TestAuth:
 class TestDestroy:
     def test_destroy_removes_the_app(self, client: TestClient, auth: Auth) -> None:
         client.post("/v1/apps", json={"name": "thumbs"}, headers=auth)
-        client.patch("/v1/apps/thumbs/config", json={"A": "1"}, headers=auth)
-        assert client.delete("/v1/apps/thumbs", headers=auth).status_code == 204
+        client.patch("/v1/apps/thumbs/config", json={"AA": "1"}, headers=auth)
+        destroyed = client.delete("/v1/apps/thumbs", headers=auth)
+        assert destroyed.status_code == 200, destroyed.text
+        assert destroyed.json()["name"] == "thumbs"
         assert client.get("/v1/apps/thumbs", headers=auth).status_code == 404

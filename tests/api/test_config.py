@@ -115,12 +115,12 @@ class TestValidation:
         client: TestClient,
         auth: Auth,
     ) -> None:
-        client.patch("/v1/apps/thumbs/config", json={"A": "x" * 2000}, headers=auth)
-        response = client.patch("/v1/apps/thumbs/config", json={"B": "y" * 2100}, headers=auth)
+        client.patch("/v1/apps/thumbs/config", json={"AA": "x" * 2000}, headers=auth)
+        response = client.patch("/v1/apps/thumbs/config", json={"BB": "y" * 2100}, headers=auth)
         assert response.status_code == 422
-        # A(1) + 2000 + B(1) + 2100 = 4102 bytes
-        assert "4102 bytes, 6 bytes over Lambda's limit of 4096 bytes" in response.json()["detail"]
-        assert client.get("/v1/apps/thumbs/config", headers=auth).json() == {"A": "********"}
+        # AA(2) + 2000 + BB(2) + 2100 = 4104 bytes
+        assert "4104 bytes, 8 bytes over Lambda's limit of 4096 bytes" in response.json()["detail"]
+        assert client.get("/v1/apps/thumbs/config", headers=auth).json() == {"AA": "********"}
         assert len(client.get("/v1/apps/thumbs/releases", headers=auth).json()) == 1
 
 

@@ -25,8 +25,8 @@ Auth = dict[str, str]
 
 
 @pytest.fixture
-def api_settings(database_url: str, moto_url: str) -> Settings:
-    return released.api_settings(database_url, moto_url)
+def api_settings(database_url: str, moto_url: str, tmp_path: Path) -> Settings:
+    return released.api_settings(database_url, moto_url, tmp_path / "data")
 
 
 @pytest.fixture
@@ -225,6 +225,30 @@ class TestRefusals:
         assert response.json()["error"] == "AwsRefused"
         assert "Invalid EventSourceArn" in response.json()["detail"]
         assert client.get(url(live_app), headers=auth).json() == []
+
+    def test_arns_the_operator_did_not_allow_are_refused(
+        self,
+        client: TestClient,
+        auth: Auth,
+        live_app: App,
+        lambda_client: LambdaClient,
+        make_user: Any,
+    ) -> None:
+        other = "arn:aws:sqs:us-east-1:999999999999:payroll"
+        response = client.post(url(live_app), json={"source": other}, headers=auth)
+        assert response.status_code == 403
+        assert response.json() == {
+            "error": "PermissionDenied",
+            "detail": f"event source '{other}' is not allowed on this platform: "
+            "LAAMBDA_ALLOWED_EVENT_SOURCE_ARNS permits arn:aws:*:*:123456789012:*; "
+            "ask an admin to attach it or to allow it",
+        }
+        assert client.get(url(live_app), headers=auth).json() == []
+        assert mapped(lambda_client, f"{live_app.name}-create") == []
+        # an admin may attach it (AWS then decides: moto has no such queue)
+        _, root = make_user("root@example.com", admin=True)
+        by_admin = client.post(url(live_app), json={"source": other}, headers=root)
+        assert by_admin.json()["error"] == "AwsRefused"
 
     def test_strangers_may_not(
         self,

@@ -41,7 +41,7 @@ class TestListing:
         auth: Auth,
     ) -> None:
         for n in range(5):
-            client.patch("/v1/apps/thumbs/config", json={"N": str(n)}, headers=auth)
+            client.patch("/v1/apps/thumbs/config", json={"NN": str(n)}, headers=auth)
         page = client.get("/v1/apps/thumbs/releases?limit=2&offset=1", headers=auth).json()
         assert [r["version"] for r in page] == [4, 3]
         assert all(r["status"] == "succeeded" for r in page)
@@ -143,7 +143,7 @@ class TestRollback:
         client: TestClient,
         auth: Auth,
     ) -> None:
-        client.patch("/v1/apps/thumbs/config", json={"A": "1"}, headers=auth)  # v1, no build
+        client.patch("/v1/apps/thumbs/config", json={"AA": "1"}, headers=auth)  # v1, no build
         deploy(db, app_row, alice[0], api_settings)  # v2
         response = client.post("/v1/apps/thumbs/rollback", json={"version": 1}, headers=auth)
         assert response.status_code == 409

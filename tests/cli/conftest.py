@@ -91,6 +91,7 @@ def cli(
         applier="inline",
         aws_endpoint_url=moto_url,
         default_role="arn:aws:iam::123456789012:role/lambda-basic",
+        data_dir=tmp_path / "data",
     )
     with _serving(settings, committed_sessions, tmp_path) as running:
         yield running
@@ -109,6 +110,7 @@ def held_cli(
         queue=queue,
         aws_endpoint_url=moto_url,
         default_role="arn:aws:iam::123456789012:role/lambda-basic",
+        data_dir=tmp_path / "data",
     )
     with _serving(settings, committed_sessions, tmp_path) as running:
         yield running

@@ -135,7 +135,7 @@ def test_app_from_the_git_remote_and_git_remote(cli: Cli) -> None:
         ["git", "remote", "get-url", "laambda"], cwd=repo, capture_output=True, text=True
     )
     assert remote.stdout.strip() == "ssh://git@127.0.0.1:2222/thumbs"
-    assert cli("config:set", "A=1", cwd=repo).stdout.strip().endswith("done, v1")
+    assert cli("config:set", "AA=1", cwd=repo).stdout.strip().endswith("done, v1")
 
 
 def test_errors_are_one_line_and_exit_non_zero(cli: Cli) -> None:
@@ -191,7 +191,7 @@ def test_builds_listing_info_cancel_and_cache_purge(cli: Cli) -> None:
 
 def test_refusals_never_echo_secrets_or_send_private_keys(cli: Cli) -> None:
     cli("apps:create", "thumbs")
-    bare = cli("config:set", "A=1", "sk_live_secret", "-a", "thumbs")
+    bare = cli("config:set", "AA=1", "sk_live_secret", "-a", "thumbs")
     assert (bare.returncode, bare.stderr) == (1, "laambda: argument 2 is not KEY=VALUE\n")
     assert "sk_live_secret" not in bare.stdout + bare.stderr
     key = cli.home / "id_ed25519"

@@ -14,8 +14,20 @@ def test_valid_and_reserved_keys() -> None:
     assert "not a valid config var name" in (key_problem("_X") or "")
 
 
+def test_keys_follow_lambdas_pattern() -> None:
+    """[a-zA-Z]([a-zA-Z0-9_])+: a letter, then at least one letter, digit or underscore."""
+    assert key_problem("DB") is None
+    assert key_problem("a1") is None
+    assert key_problem("X_") is None
+    for bad in ("X", "1A", "A-B", "A B", "A\x00B", "ÄB", "AB\n"):
+        problem = key_problem(bad)
+        assert problem is not None, bad
+        assert "at least one more letter, digit or underscore" in problem
+    assert "\x00" not in (key_problem("A\x00B") or "")
+
+
 def test_size_counts_utf8_bytes() -> None:
     assert environment_size({"K": "é"}) == 3
-    problems = config_problems({"K": "x" * 4095, "AWS_REGION": "x"})
+    problems = config_problems({"KY": "x" * 4095, "AWS_REGION": "x"})
     assert problems[0].startswith("AWS_REGION is reserved")
-    assert "4107 bytes, 11 bytes over" in problems[1]
+    assert "4108 bytes, 12 bytes over" in problems[1]

@@ -99,7 +99,9 @@ def test_deploy_failing_halfway_leaves_every_alias_where_it_was(platform: Platfo
 def test_versions_no_retained_release_refers_to_are_pruned(platform: Platform) -> None:
     app = platform.create_app("pruned")
     assert platform.push(app, python_app(["web"]), commit="2" * 40).outcome.status == "succeeded"
-    releases = [platform.wait_release(platform.change_config(app, {"N": str(n)})) for n in range(7)]
+    releases = [
+        platform.wait_release(platform.change_config(app, {"NN": str(n)})) for n in range(7)
+    ]
     kept = platform.worker.settings.retained_releases
     expected = {
         str(r.function_versions["pruned-web"]) for r in releases[-kept:] if r.function_versions

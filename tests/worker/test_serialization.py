@@ -21,8 +21,8 @@ def test_release_waits_for_the_apps_lock_and_other_apps_go_on(platform: Platform
         assert platform.push(app, python_app(["web"]), commit=commit).outcome.status == "succeeded"
     engine = platform.sessions.kw["bind"]
     with advisory_lock(engine, LockKind.APPLY, blocked.id):
-        waiting = platform.change_config(blocked, {"A": "1"})
-        other = platform.wait_release(platform.change_config(free, {"A": "1"}))
+        waiting = platform.change_config(blocked, {"AA": "1"})
+        other = platform.wait_release(platform.change_config(free, {"AA": "1"}))
         assert other.status == "succeeded"
         time.sleep(1)
         with session_scope(platform.sessions) as session:

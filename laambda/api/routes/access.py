@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
-from laambda.api.deps import AdminUser, CurrentUser, SessionDep
+from fastapi import APIRouter, Path, status
+
+from laambda.api.deps import AdminUser, AppName, CurrentUser, RowId, SessionDep
 from laambda.api.schemas.access import (
     CollaboratorCreate,
     KeyCreate,
@@ -57,7 +59,7 @@ def create_token(body: TokenCreate, session: SessionDep, user: CurrentUser) -> T
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"], status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: int, session: SessionDep, user: CurrentUser) -> None:
+def revoke_token(token_id: RowId, session: SessionDep, user: CurrentUser) -> None:
     user_service.revoke_token(session, user, token_id)
 
 
@@ -78,22 +80,32 @@ def remove_key(ident: str, session: SessionDep, user: CurrentUser) -> None:
 
 
 @router.get("/apps/{app}/collaborators", tags=["access"])
-def list_collaborators(app: str, session: SessionDep, user: CurrentUser) -> list[UserRead]:
+def list_collaborators(app: AppName, session: SessionDep, user: CurrentUser) -> list[UserRead]:
     users = collaborator_service.list(session, app_service.get_for(session, user, app))
     return [UserRead.model_validate(u) for u in users]
 
 
 @router.post("/apps/{app}/collaborators", tags=["access"], status_code=status.HTTP_201_CREATED)
 def add_collaborator(
-    app: str, body: CollaboratorCreate, session: SessionDep, user: CurrentUser
+    app: AppName, body: CollaboratorCreate, session: SessionDep, user: CurrentUser
 ) -> UserRead:
-    row = app_service.get_for(session, user, app)
+    """Let a user push and change the app: its owner or an admin only."""
+    row = app_service.get_owned(session, user, app, to="add collaborators to it")
     return UserRead.model_validate(collaborator_service.add(session, row, body.email, actor=user))
 
 
 @router.delete(
     "/apps/{app}/collaborators/{email}", tags=["access"], status_code=status.HTTP_204_NO_CONTENT
 )
-def remove_collaborator(app: str, email: str, session: SessionDep, user: CurrentUser) -> None:
+def remove_collaborator(
+    app: AppName,
+    email: Annotated[str, Path(max_length=254)],
+    session: SessionDep,
+    user: CurrentUser,
+) -> None:
+    """Take a user's access away: the owner or an admin may remove anyone but the owner
+    (transfer the app first); a collaborator may remove only themselves."""
     row = app_service.get_for(session, user, app)
+    if email.strip().lower() != user.email:
+        row = app_service.get_owned(session, user, app, to="remove its collaborators")
     collaborator_service.remove(session, row, email, actor=user)

@@ -3,9 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from laambda.api import present
-from laambda.api.deps import CurrentUser, SessionDep, SettingsDep
-from laambda.api.schemas.app import AppCreate, AppRead
+from laambda.api.cloud import CloudDep
+from laambda.api.deps import AppName, CurrentUser, SessionDep, SettingsDep, StoreDep
+from laambda.api.schemas.app import AppCreate, AppDestroyed, AppRead, AppTransfer
 from laambda.services.app import app_service
+from laambda.services.teardown import remove_repository, teardown
 
 router = APIRouter(prefix="/apps", tags=["apps"])
 
@@ -14,6 +16,9 @@ router = APIRouter(prefix="/apps", tags=["apps"])
 def create_app(
     body: AppCreate, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> AppRead:
+    """Create an app owned by the caller. 403 PermissionDenied for a role
+    LAAMBDA_ALLOWED_ROLES does not permit (admins may give any), 422 for a region Lambda
+    does not run in, 409 AppExists."""
     app = app_service.create(
         session,
         user,
@@ -23,19 +28,48 @@ def create_app(
         region=body.region,
         architecture=body.architecture,
     )
-    return present.app(app, settings)
+    # a repository an older laambda left for a destroyed app of this name is never served
+    remove_repository(settings.data_dir, app.name)
+    return present.app(session, app, settings)
 
 
 @router.get("")
 def list_apps(session: SessionDep, user: CurrentUser, settings: SettingsDep) -> list[AppRead]:
-    return [present.app(app, settings) for app in app_service.list_for(session, user)]
+    return present.apps(session, app_service.list_for(session, user), settings)
 
 
 @router.get("/{app}")
-def show_app(app: str, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> AppRead:
-    return present.app(app_service.get_for(session, user, app), settings)
+def show_app(
+    app: AppName, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> AppRead:
+    return present.app(session, app_service.get_for(session, user, app), settings)
 
 
-@router.delete("/{app}", status_code=status.HTTP_204_NO_CONTENT)
-def destroy_app(app: str, session: SessionDep, user: CurrentUser) -> None:
-    app_service.destroy(session, user, app)
+@router.post("/{app}/transfer")
+def transfer_app(
+    app: AppName, body: AppTransfer, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> AppRead:
+    """`{"email": "b@x"}`: make that user the owner (the old owner stays a collaborator).
+    The owner or an admin only (403 names the owner)."""
+    row = app_service.transfer(session, user, app, email=body.email)
+    return present.app(session, row, settings)
+
+
+@router.delete("/{app}")
+def destroy_app(
+    app: AppName,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    store: StoreDep,
+    cloud: CloudDep,
+) -> AppDestroyed:
+    """Destroy the app and everything laambda made for it (its owner or an admin only):
+    its functions, versions, aliases, event sources, schedules and function URLs in AWS, its
+    git repository, dependency cache, sources and unshared artifacts. 409 while a build or
+    release of it is under way; 502 when AWS refuses a removal (nothing is lost: run it
+    again to finish)."""
+    removed = teardown.destroy(
+        session, user, app, settings=settings, store=store, triggers=cloud.triggers
+    )
+    return AppDestroyed(name=app, removed=removed)

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from laambda.api.deps import CurrentUser, SessionDep, SettingsDep, StoreDep, StreamsDep
+from laambda.api.deps import (
+    AppName,
+    CurrentUser,
+    Offset,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    StreamsDep,
+)
 from laambda.api.schemas.build import BuildDetail, BuildRead
 from laambda.build.cache import purge_cache
 from laambda.services.app import app_service
@@ -16,11 +25,11 @@ cache_router = APIRouter(prefix="/apps/{app}", tags=["builds"])
 
 @router.get("")
 def list_builds(
-    app: str,
+    app: AppName,
     session: SessionDep,
     user: CurrentUser,
     limit: int = Query(default=20, ge=1, le=200),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ) -> list[BuildRead]:
     rows = build_service.list(
         session, app_service.get_for(session, user, app), limit=limit, offset=offset
@@ -29,7 +38,9 @@ def list_builds(
 
 
 @router.get("/{build_id}")
-def show_build(app: str, build_id: int, session: SessionDep, user: CurrentUser) -> BuildDetail:
+def show_build(
+    app: AppName, build_id: RowId, session: SessionDep, user: CurrentUser
+) -> BuildDetail:
     """One build with its full log."""
     row = build_service.get(session, app_service.get_for(session, user, app), build_id)
     return BuildDetail.model_validate(row)
@@ -37,7 +48,7 @@ def show_build(app: str, build_id: int, session: SessionDep, user: CurrentUser) 
 
 @router.post("/{build_id}/cancel")
 def cancel_build(
-    app: str, build_id: int, session: SessionDep, user: CurrentUser, streams: StreamsDep
+    app: AppName, build_id: RowId, session: SessionDep, user: CurrentUser, streams: StreamsDep
 ) -> BuildRead:
     """Stop a pending or running build: its container or process is stopped, nothing deployed."""
     row = build_service.get(session, app_service.get_for(session, user, app), build_id)
@@ -48,7 +59,7 @@ def cancel_build(
 
 @cache_router.delete("/build-cache")
 def purge_build_cache(
-    app: str, session: SessionDep, user: CurrentUser, settings: SettingsDep, store: StoreDep
+    app: AppName, session: SessionDep, user: CurrentUser, settings: SettingsDep, store: StoreDep
 ) -> dict[str, int]:
     """Forget the app's dependency cache: the next build installs from scratch."""
     row = app_service.get_for(session, user, app)

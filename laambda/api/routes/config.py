@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Body
 
 from laambda.api import present
-from laambda.api.deps import ApplierDep, CipherDep, CurrentUser, SessionDep
+from laambda.api.deps import ApplierDep, AppName, CipherDep, CurrentUser, SessionDep
 from laambda.api.schemas.release import ChangeRead
 from laambda.services.app import app_service
 from laambda.services.config import config_service
@@ -14,7 +14,7 @@ MASK = "********"
 
 @router.get("")
 def show_config(
-    app: str, session: SessionDep, user: CurrentUser, cipher: CipherDep, reveal: bool = False
+    app: AppName, session: SessionDep, user: CurrentUser, cipher: CipherDep, reveal: bool = False
 ) -> dict[str, str]:
     """The config vars; values are masked unless `reveal=true`."""
     config = config_service.show(session, app_service.get_for(session, user, app), cipher)
@@ -23,7 +23,7 @@ def show_config(
 
 @router.patch("")
 def change_config(
-    app: str,
+    app: AppName,
     session: SessionDep,
     user: CurrentUser,
     cipher: CipherDep,

@@ -10,10 +10,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response, status
 
 from laambda.api.cloud import CloudDep
-from laambda.api.deps import CurrentUser, SessionDep
+from laambda.api.deps import AppName, CurrentUser, RowId, SessionDep, SettingsDep
 from laambda.api.schemas.event_source import EventSourceCreate, EventSourceRead
 from laambda.db.models import App, EventSource
 from laambda.deploy.functions import function_name
+from laambda.domain.event_source import parse_source
+from laambda.domain.tenancy import event_source_problem
+from laambda.errors import PermissionDenied
 from laambda.services.app import app_service
 from laambda.services.event_source import event_source_service
 
@@ -37,7 +40,7 @@ def _read(app: App, row: EventSource) -> EventSourceRead:
 
 @router.get("")
 def list_event_sources(
-    app: str, name: str, session: SessionDep, user: CurrentUser
+    app: AppName, name: str, session: SessionDep, user: CurrentUser
 ) -> list[EventSourceRead]:
     """`GET …/functions/create/event-sources` -> `[EventSourceRead, …]`, oldest first:
     `{"id": 1, "function": "create", "function_name": "thumbs-create", "kind": "sqs",
@@ -49,12 +52,13 @@ def list_event_sources(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def add_event_source(
-    app: str,
+    app: AppName,
     name: str,
     body: EventSourceCreate,
     session: SessionDep,
     user: CurrentUser,
     cloud: CloudDep,
+    settings: SettingsDep,
     response: Response,
 ) -> EventSourceRead:
     """`{"source": "arn:aws:sqs:…:jobs", "batch_size": 10}` -> 201 EventSourceRead; 200 when
@@ -62,8 +66,14 @@ def add_event_source(
     DynamoDB-stream ARNs, `schedule:rate(5 minutes)`, `schedule:cron(0 12 * * ? *)`, `http`
     (public URL, its address in `url`), `http:aws_iam`. 422 InvalidInput for a malformed
     source, 409 EventSourceExists when it is there already, 422/502 AwsRefused when AWS says
-    no (e.g. the queue does not exist)."""
+    no (e.g. the queue does not exist). 403 PermissionDenied for a queue or stream
+    LAAMBDA_ALLOWED_EVENT_SOURCE_ARNS does not permit (admins may attach any)."""
     locked = app_service.get_for(session, user, app, lock=True)
+    spec = parse_source(body.source, batch_size=body.batch_size)
+    if spec.arn is not None and not user.is_admin:
+        allowed = settings.allowed_event_source_arns
+        if (problem := event_source_problem(spec.arn, allowed=allowed)) is not None:
+            raise PermissionDenied(problem)
     added = event_source_service.add(
         session,
         locked,
@@ -80,7 +90,7 @@ def add_event_source(
 
 @router.delete("")
 def remove_event_source(
-    app: str,
+    app: AppName,
     name: str,
     session: SessionDep,
     user: CurrentUser,
@@ -106,7 +116,12 @@ def remove_event_source(
 
 @router.delete("/{source_id}")
 def remove_event_source_by_id(
-    app: str, name: str, source_id: int, session: SessionDep, user: CurrentUser, cloud: CloudDep
+    app: AppName,
+    name: str,
+    source_id: RowId,
+    session: SessionDep,
+    user: CurrentUser,
+    cloud: CloudDep,
 ) -> EventSourceRead:
     """`DELETE …/event-sources/{id}` removes one by its id -> the removed EventSourceRead."""
     locked = app_service.get_for(session, user, app, lock=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from laambda.api import present
-from laambda.api.deps import ApplierDep, CipherDep, CurrentUser, SessionDep
+from laambda.api.deps import ApplierDep, AppName, CipherDep, CurrentUser, SessionDep
 from laambda.api.schemas.function import FunctionRead, FunctionUpdate
 from laambda.api.schemas.release import ChangeRead
 from laambda.services.app import app_service
@@ -13,14 +13,14 @@ router = APIRouter(prefix="/apps/{app}/functions", tags=["functions"])
 
 
 @router.get("")
-def list_functions(app: str, session: SessionDep, user: CurrentUser) -> list[FunctionRead]:
+def list_functions(app: AppName, session: SessionDep, user: CurrentUser) -> list[FunctionRead]:
     infos = function_service.list(session, app_service.get_for(session, user, app))
     return [FunctionRead.model_validate(info) for info in infos]
 
 
 @router.patch("/{name}")
 def change_function(
-    app: str,
+    app: AppName,
     name: str,
     body: FunctionUpdate,
     session: SessionDep,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Query
 
 from laambda.api.cloud import CloudDep
-from laambda.api.deps import CurrentUser, SessionDep
+from laambda.api.deps import AppName, CurrentUser, SessionDep
 from laambda.api.schemas.operate import (
     FunctionMetricsRead,
     InvokeCreate,
@@ -26,7 +26,12 @@ router = APIRouter(prefix="/apps/{app}", tags=["operate"])
 
 @router.post("/functions/{name}/invoke")
 def invoke(
-    app: str, name: str, body: InvokeCreate, session: SessionDep, user: CurrentUser, cloud: CloudDep
+    app: AppName,
+    name: str,
+    body: InvokeCreate,
+    session: SessionDep,
+    user: CurrentUser,
+    cloud: CloudDep,
 ) -> InvokeRead:
     """`{"payload": {...}, "log": true}` -> `{"function": "create", "function_name":
     "thumbs-create", "status_code": 200, "executed_version": "7", "function_error": null,
@@ -50,7 +55,7 @@ def invoke(
 
 @router.get("/logs")
 def logs(
-    app: str,
+    app: AppName,
     session: SessionDep,
     user: CurrentUser,
     cloud: CloudDep,
@@ -92,7 +97,7 @@ def logs(
 
 @router.get("/metrics")
 def metrics(
-    app: str,
+    app: AppName,
     session: SessionDep,
     user: CurrentUser,
     cloud: CloudDep,

@@ -3,7 +3,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from laambda.api import present
-from laambda.api.deps import ApplierDep, CipherDep, CurrentUser, SessionDep
+from laambda.api.deps import (
+    ApplierDep,
+    AppName,
+    CipherDep,
+    CurrentUser,
+    Offset,
+    SessionDep,
+    Version,
+)
 from laambda.api.schemas.release import ReleaseDetail, ReleaseRead, RollbackRequest
 from laambda.services.app import app_service
 from laambda.services.release import release_service
@@ -13,11 +21,11 @@ router = APIRouter(prefix="/apps/{app}", tags=["releases"])
 
 @router.get("/releases")
 def list_releases(
-    app: str,
+    app: AppName,
     session: SessionDep,
     user: CurrentUser,
     limit: int = Query(default=20, ge=1, le=200),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ) -> list[ReleaseRead]:
     """Newest first."""
     rows = release_service.list(
@@ -28,7 +36,7 @@ def list_releases(
 
 @router.get("/releases/{version}")
 def show_release(
-    app: str, version: int, session: SessionDep, user: CurrentUser, cipher: CipherDep
+    app: AppName, version: Version, session: SessionDep, user: CurrentUser, cipher: CipherDep
 ) -> ReleaseDetail:
     row = release_service.get(session, app_service.get_for(session, user, app), version)
     return present.release_detail(session, row, cipher)
@@ -36,7 +44,7 @@ def show_release(
 
 @router.post("/rollback", status_code=status.HTTP_201_CREATED)
 def rollback(
-    app: str,
+    app: AppName,
     body: RollbackRequest,
     session: SessionDep,
     user: CurrentUser,

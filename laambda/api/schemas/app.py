@@ -10,8 +10,15 @@ from laambda.domain.app_name import APP_NAME_RULE, app_name_problem
 
 class AppCreate(BaseModel):
     name: str = Field(description=APP_NAME_RULE)
-    role: str | None = Field(default=None, description="IAM role ARN the functions run as")
-    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    role: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="IAM role ARN the functions run as; one LAAMBDA_ALLOWED_ROLES permits "
+        "(default: the platform's default role)",
+    )
+    region: str | None = Field(
+        default=None, max_length=30, description="an AWS region Lambda runs in (us-east-1 …)"
+    )
     architecture: Literal["x86_64", "arm64"] | None = None
 
     @field_validator("name")
@@ -31,4 +38,16 @@ class AppRead(BaseModel):
     runtime: str | None
     architecture: str
     created_at: datetime
+    owner: str | None = Field(
+        default=None, description="the owner's email: who may destroy, transfer and share it"
+    )
     git_url: str | None = None
+
+
+class AppTransfer(BaseModel):
+    email: str = Field(min_length=3, max_length=254, description="the new owner's email")
+
+
+class AppDestroyed(BaseModel):
+    name: str
+    removed: list[str] = Field(description="what was removed, in AWS and on the platform")

@@ -8,7 +8,7 @@ from laambda.domain.event_source import EXAMPLES
 
 
 class EventSourceCreate(BaseModel):
-    source: str = Field(description=f"what invokes the function: {EXAMPLES}")
+    source: str = Field(max_length=2048, description=f"what invokes the function: {EXAMPLES}")
     batch_size: int | None = Field(
         default=None, ge=1, le=10_000, description="SQS/Kinesis/DynamoDB only; Lambda's default"
     )
