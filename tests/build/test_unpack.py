@@ -181,7 +181,7 @@ class TestFollowedLinks:
         self, tmp_path: Path
     ) -> None:
         """1 MB of data and 300 links to it once wrote a 301 MB zip before being refused."""
-        members = [_file("data/blob.bin", b"\0" * MB)]
+        members: list[tuple[tarfile.TarInfo, bytes | None]] = [_file("data/blob.bin", b"\0" * MB)]
         members += [_link(f"copies/{n}", "../data") for n in range(300)]
         tarball = _tar(tmp_path / "src.tar", members)
         with pytest.raises(SourceRefused) as info:
