@@ -49,8 +49,9 @@ def test_a_package_that_must_compile_is_refused_by_name(build: BuildFn, tmp_path
     with pytest.raises(BuildFailed) as info:
         build(tar_of(files, tmp_path / "t.tar"), app_name="dump")
     assert info.value.message == (
-        "these packages must be compiled for Lambda's Linux (linux-x64, glibc) and publish no "
-        "prebuilt binary for it: heapdump (binding.gyp); the npm builder runs no compiler: use "
+        "these packages must be compiled for Lambda's Linux (linux-x64, glibc), and their npm "
+        "packages hold no prebuilt binary for it: heapdump (binding.gyp); the npm builder runs "
+        "no compiler: use "
         "the Docker builder (LAAMBDA_BUILDER=docker) or a pure-JavaScript alternative"
     )
 

@@ -75,7 +75,7 @@ class NodeBuilder:
         if refused:
             raise BuildFailed(
                 "these packages must be compiled for Lambda's Linux "
-                f"(linux-{cpu}, glibc) and publish no prebuilt binary for it: "
+                f"(linux-{cpu}, glibc), and their npm packages hold no prebuilt binary for it: "
                 f"{', '.join(p.describe(cpu) for p in refused)}; the npm builder runs no "
                 "compiler: use the Docker builder (LAAMBDA_BUILDER=docker) or a "
                 "pure-JavaScript alternative"
