@@ -2,10 +2,12 @@
 
 A repository may share code through symlinks (`shared -> libs/shared`, `config.json ->
 settings/prod.json`). Lambda runs what the zip holds, and a zip holds files, so the unpacked tree
-is made to hold files: every symlink left after unpacking (all of them stay inside the tree) is
-measured first, with what it expands to counted against the unpacked-size limit, and only then
-copied. A link that would expand into a folder holding it (a loop) or points at nothing is
-dropped with a line saying so; nothing is written before the whole expansion fits the limits.
+is made to hold files. The tree is first walked as the zip would see it, every link resolved
+once with all links in place: what each link expands to is counted against the unpacked-size
+limit, and links that leave the tree, point at nothing or lead back into a folder holding them
+(a loop) are dropped with a line saying so. Only when the whole expansion fits is anything
+copied, and the copies are made from that one walk's plan, so what is written is what was
+counted.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from laambda.domain.limits import MAX_ZIP_ENTRIES
 from laambda.errors import BuildFailed
 
 Log = Callable[[str], None]
-
-
-_MAX_STEPS = 4 * MAX_ZIP_ENTRIES
+_MAX_STEPS = 4 * MAX_ZIP_ENTRIES  # files and folders visited by all walks together
+_WHY = {
+    "outside": "it points outside the repository",
+    "dangling": "what it points at is not in the repository",
+    "loop": "it points at a folder that holds it, so following it would never end",
+}
 
 
 class LinksTooLarge(Exception):
@@ -39,75 +44,85 @@ class _Loop(Exception):
         self.link = link
 
 
-class _Measure:
-    """Walks the tree as the zip will see it: links followed, loops found, bytes counted."""
+class _Walk:
+    """One walk of the tree with links followed, skipping the links already found wanting."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
+    def __init__(self, root: Path, max_bytes: int, skipped: set[Path], steps: list[int]) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self.skipped = skipped
+        self.steps = steps  # shared by every walk: bounds the time spent finding loops
         self.bytes = 0
         self.entries = 0
-        self.steps = 0  # never reset: bounds the time spent finding loops
-        self.loops: dict[Path, str] = {}  # the link (its real location) -> what it points at
-        self.dangling: dict[Path, str] = {}
+        self.plan: list[tuple[str, Path | None]] = []  # (path in the tree, file to copy | folder)
+        self.found: dict[Path, str] = {}  # link (its real location) -> why it is dropped
 
     def run(self) -> None:
-        self._visit(self.root, [self.root], [])
+        self._visit(self.root, "", [self.root], [])
 
     def _count(self, size: int) -> None:
         self.bytes += size
         self.entries += 1
-        self.steps += 1
+        self.steps[0] += 1
         if self.bytes > self.max_bytes or self.entries > MAX_ZIP_ENTRIES:
             raise LinksTooLarge(self.bytes, self.entries)
-        if self.steps > _MAX_STEPS:
+        if self.steps[0] > _MAX_STEPS:
             raise BuildFailed(
                 "the repository's symlinks take too long to follow (they lead into one another "
                 "over and over): remove the links that point back at folders holding them"
             )
 
-    def _visit(self, directory: Path, chain: list[Path], via: list[Path]) -> None:
+    def _visit(self, directory: Path, out: str, chain: list[Path], via: list[Path]) -> None:
         for name in sorted(os.listdir(directory)):
-            path = directory / name
-            if path in self.loops or path in self.dangling:
+            path, relative = directory / name, f"{out}{name}"
+            if path in self.skipped or path in self.found:
                 continue
             if path.is_symlink():
-                self._follow(path, chain, via)
+                self._follow(path, relative, chain, via)
             elif path.is_dir():
                 if path in chain:  # re-entered through a link further up
                     raise _Loop(via[-1])
                 self._count(0)
-                self._visit(path, [*chain, path], via)
+                if via:
+                    self.plan.append((relative, None))
+                self._visit(path, f"{relative}/", [*chain, path], via)
             elif path.is_file():
                 self._count(path.stat().st_size)
+                if via:
+                    self.plan.append((relative, path))
 
-    def _follow(self, link: Path, chain: list[Path], via: list[Path]) -> None:
+    def _follow(self, link: Path, relative: str, chain: list[Path], via: list[Path]) -> None:
         target = link.resolve()
-        if target.is_file():
+        if target != self.root and self.root not in target.parents:
+            self.found[link] = "outside"
+        elif target.is_file():
             self._count(target.stat().st_size)
+            self.plan.append((relative, target))
         elif not target.is_dir():
-            self.dangling[link] = os.readlink(link)
+            self.found[link] = "dangling"
         elif target in chain:
-            self.loops[link] = os.readlink(link)
+            self.found[link] = "loop"
         else:
-            before = (self.bytes, self.entries)
+            before = (self.bytes, self.entries, len(self.plan))
             try:
                 self._count(0)
-                self._visit(target, [*chain, target], [*via, link])
+                self.plan.append((relative, None))
+                self._visit(target, f"{relative}/", [*chain, target], [*via, link])
             except _Loop as loop:
                 if loop.link != link:
                     raise
-                self.bytes, self.entries = before
-                self.loops[link] = os.readlink(link)
+                self.bytes, self.entries = before[0], before[1]
+                del self.plan[before[2] :]
+                self.found[link] = "loop"
 
 
 def follow_links(root: Path, *, max_bytes: int, log: Log) -> None:
-    """Replace every symlink under `root` (a resolved path) by a copy of its target.
+    """Replace every symlink under `root` (a resolved path) by a copy of what it points at.
 
     Raises LinksTooLarge, before anything is copied, when the tree with its links followed would
     hold more than `max_bytes` bytes or more files than a Lambda zip can (MAX_ZIP_ENTRIES), and
     BuildFailed when the links lead into one another too often to be followed in bounded time.
-    Expects every link to stay inside `root` (unpack drops the others first).
+    Links that cannot be followed are removed, each with a line to `log`.
     """
     links = sorted(
         Path(dirpath, name)
@@ -117,27 +132,25 @@ def follow_links(root: Path, *, max_bytes: int, log: Log) -> None:
     )
     if not links:
         return
-    measure = _Measure(root, max_bytes)
-    measure.run()
-    for link, target in sorted(measure.loops.items()):
+    dropped: dict[Path, str] = {}
+    steps = [0]
+    while True:  # a loop found changes what later links expand to: walk again without it
+        walk = _Walk(root, max_bytes, set(dropped), steps)
+        walk.run()
+        if not walk.found:
+            break
+        dropped.update(walk.found)
+    for link, why in sorted(dropped.items()):
         log(
-            f"       dropped symlink {link.relative_to(root)} -> {target}: it points at a folder "
-            "that holds it, so following it would never end"
+            f"       dropped symlink {link.relative_to(root).as_posix()} -> "
+            f"{os.readlink(link)}: {_WHY[why]}"
         )
-        link.unlink()
-    for link, target in sorted(measure.dangling.items()):
-        log(
-            f"       dropped symlink {link.relative_to(root)} -> {target}: "
-            "what it points at is not in the repository"
-        )
-        link.unlink()
     for link in links:
-        if not link.is_symlink():  # dropped above
-            continue
-        real = link.resolve()
         link.unlink()
-        if real.is_dir():
-            shutil.copytree(real, link, symlinks=False, ignore_dangling_symlinks=True)
+    for relative, source in walk.plan:
+        path = root / relative
+        if source is None:
+            path.mkdir(exist_ok=True)
         else:
-            shutil.copyfile(real, link)
-            link.chmod(real.stat().st_mode & 0o777)
+            shutil.copyfile(source, path)
+            path.chmod(source.stat().st_mode & 0o777)

@@ -130,7 +130,6 @@ def unpack_source(
                 )
         for name, linkname in links:
             _make_link(root, name, linkname, log)
-    _report_submodules(root, [names[m.name] for m in members if m.isdir()], log)
     try:
         follow_links(root, max_bytes=max_unpacked_bytes, log=log)
     except LinksTooLarge as exc:
@@ -146,6 +145,7 @@ def unpack_source(
         ) from None
     except BuildFailed as exc:
         raise SourceRefused(exc.message) from None
+    _report_submodules(root, _empty_folders(members, names), log)
 
 
 def _write_file(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
@@ -191,7 +191,16 @@ _SUBMODULE = re.compile(r'^\s*\[\s*submodule\s+"(?P<name>[^"]*)"\s*\]')
 _KEY = re.compile(r"^\s*(?P<key>path|url)\s*=\s*(?P<value>.*?)\s*$")
 
 
-def _report_submodules(root: Path, folders: list[str], log: Callable[[str], None]) -> None:
+def _empty_folders(members: list[tarfile.TarInfo], names: dict[str, str]) -> set[str]:
+    """Folders of the archive with nothing in them, by the archive's own list."""
+    folders = {names[m.name] for m in members if m.isdir() and names[m.name]}
+    for name in names.values():
+        parts = name.split("/")
+        folders.difference_update("/".join(parts[:depth]) for depth in range(1, len(parts)))
+    return folders
+
+
+def _report_submodules(root: Path, empty: set[str], log: Callable[[str], None]) -> None:
     """Say which git submodules the push leaves out: laambda never fetches them.
 
     `git archive` writes a submodule (a gitlink) as an empty folder and keeps `.gitmodules`;
@@ -209,7 +218,6 @@ def _report_submodules(root: Path, folders: list[str], log: Callable[[str], None
                 path = _relative(entry.get("path", ""))
                 if path and _link_inside("", path):
                     urls[path] = entry.get("url", "")
-    empty = {name for name in folders if name and not any((root / name).iterdir())}
     listed = {path for path in urls if path in empty or not (root / path).exists()}
     for path in sorted(empty | listed):
         source = f" ({urls[path]})" if urls.get(path) else ""

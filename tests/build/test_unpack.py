@@ -213,11 +213,25 @@ class TestFollowedLinks:
         assert lines == [
             "       dropped symlink c/to_a -> ../a: it points at a folder that holds it, "
             "so following it would never end",
-            "       dropped symlink self -> .: it points at a folder that holds it, "
-            "so following it would never end",
             "       dropped symlink gone -> missing/file.py: "
             "what it points at is not in the repository",
+            "       dropped symlink self -> .: it points at a folder that holds it, "
+            "so following it would never end",
         ]
+
+    def test_a_chain_that_leaves_the_tree_only_once_all_links_exist_is_dropped(
+        self, tmp_path: Path
+    ) -> None:
+        """`x -> a/up/../src.tar` looks inside, but `a/up -> ..` (made later) is the root."""
+        tarball = _tar(
+            tmp_path / "src.tar",
+            [_file("app.py"), _link("x", "a/up/../src.tar"), _link("a/up", "..")],
+        )
+        lines = _unpack(tarball, tmp_path / "dest")
+        assert not (tmp_path / "dest" / "x").exists()
+        assert "       dropped symlink x -> a/up/../src.tar: it points outside the repository" in (
+            lines
+        )
 
 
 class TestSubmodules:
