@@ -90,7 +90,8 @@ print(json.dumps({"sha256": result.sha256, "path": str(result.artifact_path)}))
 
 def _venv(path: Path) -> Path:
     """A fresh virtualenv at `path` that imports laambda and its dependencies from ours."""
-    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    base = Path(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")
+    subprocess.run([str(base), "-m", "venv", "--without-pip", str(path)], check=True)
     python = path / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
