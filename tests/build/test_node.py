@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from laambda.build.builders.node import loads_on_lambda, native_packages
 from laambda.errors import BuildFailed
 from tests.build.conftest import BuildFn, tar_of, tar_of_app, zip_names
 
@@ -136,3 +137,33 @@ def test_missing_handler_file_names_the_extensions(build: BuildFn, tmp_path: Pat
     with pytest.raises(BuildFailed) as info:
         build(tar_of(files, tmp_path / "t.tar"), app_name="web")
     assert "needs src/app.js or src/app.mjs or src/app.cjs" in info.value.message
+
+
+def _npm_install(where: Path, package: str, *, libc: str) -> Path:
+    """One package as it is published (--force: npm checks a named package against the host)."""
+    where.mkdir()
+    subprocess.run(
+        ["npm", "install", "--no-save", "--ignore-scripts", "--omit=optional", "--no-audit",
+         "--no-fund", "--force", "--os", "linux", "--cpu", "x64", "--libc", libc, package],
+        cwd=where, capture_output=True, check=True,
+    )  # fmt: skip
+    return where / "node_modules"
+
+
+def test_binaries_are_checked_for_machine_and_libc(tmp_path: Path) -> None:
+    glibc = _npm_install(tmp_path / "glibc", "@img/sharp-linux-x64@0.34.5", libc="glibc")
+    musl = _npm_install(tmp_path / "musl", "@img/sharp-linuxmusl-x64@0.34.5", libc="musl")
+    glibc_binary = glibc / "@img/sharp-linux-x64/lib/sharp-linux-x64.node"
+    musl_binary = musl / "@img/sharp-linuxmusl-x64/lib/sharp-linuxmusl-x64.node"
+    assert loads_on_lambda(glibc_binary, "x86_64")
+    assert not loads_on_lambda(glibc_binary, "arm64")
+    assert not loads_on_lambda(musl_binary, "x86_64")  # Amazon Linux has glibc, not musl
+    (tmp_path / "text.node").write_text("not a binary")
+    assert not loads_on_lambda(tmp_path / "text.node", "x86_64")
+
+    [package] = native_packages(musl, "x86_64")
+    assert (package.name, package.usable, package.needs_compiling) == (
+        "@img/sharp-linuxmusl-x64",
+        [],
+        True,
+    )

@@ -22,13 +22,17 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from elftools.common.exceptions import ELFError
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+
 from laambda.build.builders.base import InstallPlan, Log, run_streaming
 from laambda.errors import BuildFailed
 
-# Lambda architecture -> (npm's cpu, the ELF e_machine of its binaries); from the ELF spec
+# Lambda architecture -> npm's cpu (process.arch), and the ELF e_machine of its binaries
 NPM_CPU = {"x86_64": "x64", "arm64": "arm64"}
-_ELF_MACHINE = {"x86_64": 62, "arm64": 183}  # EM_X86_64, EM_AARCH64
-_MUSL = (b"libc.musl-", b"ld-musl-")  # a musl-linked object needs one of these by name
+_ELF_MACHINE = {"x86_64": "EM_X86_64", "arm64": "EM_AARCH64"}
+_MUSL = ("libc.musl-", "ld-musl-")  # a musl-linked object needs one of these by name
 
 
 class NodeBuilder:
@@ -136,12 +140,24 @@ def native_packages(modules: Path, architecture: str) -> list[NativePackage]:
 
 
 def loads_on_lambda(binary: Path, architecture: str) -> bool:
-    """Whether a native addon is an ELF shared object Lambda's glibc Linux can load."""
-    data = binary.read_bytes()
-    if len(data) < 20 or data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        return False  # not ELF, not 64-bit, not little-endian
-    machine = int.from_bytes(data[18:20], "little")
-    return machine == _ELF_MACHINE[architecture] and not any(m in data for m in _MUSL)
+    """Whether a native addon is an ELF shared object Lambda's glibc Linux can load: 64-bit,
+    little-endian, for the architecture's machine, and needing no musl library by name."""
+    try:
+        with open(binary, "rb") as stream:
+            elf = ELFFile(stream)
+            if elf.elfclass != 64 or not elf.little_endian:
+                return False
+            if elf["e_machine"] != _ELF_MACHINE[architecture] or elf["e_type"] != "ET_DYN":
+                return False
+            needed = [
+                str(getattr(tag, "needed", ""))  # set by pyelftools for DT_NEEDED
+                for section in elf.iter_sections()
+                if isinstance(section, DynamicSection)
+                for tag in section.iter_tags("DT_NEEDED")
+            ]
+    except (ELFError, OSError, ValueError):
+        return False  # not ELF (a Mach-O or PE binary of another platform) or damaged
+    return not any(name.startswith(_MUSL) for name in needed)
 
 
 def _packages(modules: Path) -> list[Path]:
