@@ -43,23 +43,30 @@ class Entry:
 
 
 def tree_entries(root: Path, prefix: str = "") -> Iterator[Entry]:
-    """Every file under `root`, named `prefix` + its path; in-tree symlinks are followed."""
+    """Every file under `root`, named `prefix` + its path, in name order.
+
+    In-tree symlinks, to files or folders, are followed (a folder reached again through a link
+    below it is skipped, so a loop ends); links leaving `root` are left out.
+    """
     root_resolved = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [
-            d
-            for d in dirnames
-            if d not in SKIPPED_DIRS and not _escapes(Path(dirpath, d), root_resolved)
-        ]
-        for filename in filenames:
-            if filename.endswith(SKIPPED_SUFFIXES):
+    yield from _walk(root, "", root_resolved, [root_resolved], prefix)
+
+
+def _walk(
+    directory: Path, relative: str, root: Path, chain: list[Path], prefix: str
+) -> Iterator[Entry]:
+    for name in sorted(os.listdir(directory)):
+        path = directory / name
+        if _escapes(path, root):
+            continue
+        if path.is_dir():
+            real = path.resolve()
+            if name in SKIPPED_DIRS or real in chain:
                 continue
-            path = Path(dirpath, filename)
-            if _escapes(path, root_resolved) or not path.is_file():
-                continue
-            relative = path.relative_to(root).as_posix()
+            yield from _walk(path, f"{relative}{name}/", root, [*chain, real], prefix)
+        elif path.is_file() and not name.endswith(SKIPPED_SUFFIXES):
             mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
-            yield Entry(name=prefix + relative, mode=mode, path=path)
+            yield Entry(name=f"{prefix}{relative}{name}", mode=mode, path=path)
 
 
 def _escapes(path: Path, root: Path) -> bool:

@@ -23,7 +23,7 @@ from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
 from laambda.errors import ObjectMissing
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: normalised trees (build/normalise.py), npm for Lambda's platform
 PREFIX = "build-cache"
 
 

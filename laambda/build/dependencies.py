@@ -19,6 +19,7 @@ from laambda.build.builders.node import NodeBuilder
 from laambda.build.builders.wheels import WheelBuilder
 from laambda.build.cache import DependencyCache, cache_key
 from laambda.build.detect import write_dependency_files
+from laambda.build.normalise import normalise_tree
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
 from laambda.domain.runtime import Detection
@@ -91,6 +92,7 @@ def install(
         raise BuildFailed(f"build timed out after {settings.build_timeout} s")
     builder.install(plan, out, log=log, cancel=cancel, timeout=remaining)
     deps_zip = workdir / "dependencies.zip"
+    normalise_tree(out)  # no host path or installer dropping: same deps, same bytes
     write_zip(tree_entries(out), deps_zip)
     packages = _count_packages(out, language)
     cache.save(key, deps_zip, packages=packages)

@@ -3,29 +3,47 @@
 A tarball is attacker-shaped input: names may be absolute or climb with `..`, links may point at
 the build host's files, and sizes may be bombs. Every member is checked before anything is
 written, files are written by us (never by tarfile's extract), and only inside `dest`.
+
+Symlinks that stay inside the tree are then replaced by copies of what they point at (see
+laambda/build/links.py), so every later step, and the artifact, sees plain files.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
+import re
 import shutil
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
+from laambda.build.links import LinksTooLarge, follow_links
+from laambda.domain.limits import MAX_ZIP_ENTRIES
 from laambda.errors import BuildFailed
 
 MB = 1024 * 1024
 
 
+class SourceRefused(BuildFailed):
+    """The pushed tarball itself was refused (size, shape or damage): it is not kept."""
+
+
+def human_size(size: int) -> str:
+    """A byte count for people: "512 bytes", "3.4 KB", "1.9 MB"; whole units without decimals."""
+    for unit, scale in (("MB", MB), ("KB", 1024)):
+        if size >= scale:
+            return f"{size // scale} {unit}" if size % scale == 0 else f"{size / scale:.1f} {unit}"
+    return f"{size} byte" + ("" if size == 1 else "s")
+
+
 def _clean_name(name: str) -> str:
-    """The member's path relative to the tree, or BuildFailed when it would leave the tree."""
+    """The member's path relative to the tree, or SourceRefused when it would leave the tree."""
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise BuildFailed(f"the source archive holds an absolute path '{name}'; refused")
+        raise SourceRefused(f"the source archive holds an absolute path '{name}'; refused")
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise BuildFailed(f"the source archive holds a path with '..': '{name}'; refused")
+        raise SourceRefused(f"the source archive holds a path with '..': '{name}'; refused")
     return "/".join(parts)
 
 
@@ -44,9 +62,9 @@ def _link_inside(name: str, target: str) -> bool:
 def _check_size(members: list[tarfile.TarInfo], max_unpacked: int) -> None:
     total = sum(m.size for m in members if m.isfile())
     if total > max_unpacked:
-        raise BuildFailed(
-            f"the source unpacks to {total / MB:.1f} MB, over the limit of "
-            f"{max_unpacked / MB:.0f} MB: keep build outputs, data files and vendored "
+        raise SourceRefused(
+            f"the source unpacks to {human_size(total)}, over the limit of "
+            f"{human_size(max_unpacked)}: keep build outputs, data files and vendored "
             "dependencies out of the repository"
         )
 
@@ -59,22 +77,28 @@ def unpack_source(
     max_unpacked_bytes: int,
     log: Callable[[str], None],
 ) -> None:
-    """Unpack `tarball` into the empty folder `dest`, refusing what could escape it."""
+    """Unpack `tarball` into the empty folder `dest`, refusing what could escape it.
+
+    `max_unpacked_bytes` bounds the tree with its in-tree symlinks followed (each counted as the
+    bytes it expands to). Raises SourceRefused (a BuildFailed) for a tarball that is too large,
+    damaged or shaped to escape; symlinks leaving the tree are dropped with a line to `log`, and
+    git submodules (which `git archive` leaves as empty folders) are reported there too.
+    """
     size = tarball.stat().st_size
     if size > max_source_bytes:
-        raise BuildFailed(
-            f"the source archive is {size / MB:.1f} MB, over the limit of "
-            f"{max_source_bytes / MB:.0f} MB: keep large files out of the repository"
+        raise SourceRefused(
+            f"the source archive is {human_size(size)}, over the limit of "
+            f"{human_size(max_source_bytes)}: keep large files out of the repository"
         )
     try:
         archive = tarfile.open(tarball, mode="r:*")
     except (tarfile.TarError, OSError) as exc:
-        raise BuildFailed(f"the source archive cannot be read as a tar file: {exc}") from None
+        raise SourceRefused(f"the source archive cannot be read as a tar file: {exc}") from None
     with archive:
         try:
             members = archive.getmembers()
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise BuildFailed(f"the source archive is damaged: {exc}") from None
+            raise SourceRefused(f"the source archive is damaged: {exc}") from None
         _check_size(members, max_unpacked_bytes)
         dest.mkdir(parents=True, exist_ok=True)
         root = dest.resolve()
@@ -98,35 +122,56 @@ def unpack_source(
                         "it points outside the repository"
                     )
             elif member.islnk():
-                source = posixpath.normpath("/" + member.linkname).lstrip("/")
-                outside = member.linkname.startswith("/") or source != _relative(member.linkname)
-                if outside or not (root / source).is_file() or (root / source).is_symlink():
-                    raise BuildFailed(
-                        f"the source archive holds a hard link '{name}' to '{member.linkname}', "
-                        "which is not a file of the repository; refused"
-                    )
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(root / source, target)
-                target.chmod((root / source).stat().st_mode & 0o777)
+                _copy_hard_link(root, name, member.linkname)
             else:
-                raise BuildFailed(
+                raise SourceRefused(
                     f"the source archive holds '{name}', a device, FIFO or other special file; "
                     "only files, folders and links may be pushed"
                 )
         for name, linkname in links:
             _make_link(root, name, linkname, log)
+    try:
+        follow_links(root, max_bytes=max_unpacked_bytes, log=log)
+    except LinksTooLarge as exc:
+        over = (
+            f"more than {human_size(max_unpacked_bytes)}"
+            if exc.size > max_unpacked_bytes
+            else f"more than {MAX_ZIP_ENTRIES} files and folders"
+        )
+        raise SourceRefused(
+            f"the source with its symlinks followed unpacks to {over}, over the limit: each "
+            "symlink is shipped as a copy of what it points at; link to less, or keep large "
+            "data out of the repository"
+        ) from None
+    except BuildFailed as exc:
+        raise SourceRefused(exc.message) from None
+    _report_submodules(root, _empty_folders(members, names), log)
 
 
 def _write_file(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_symlink() or target.parent.is_symlink():
-        raise BuildFailed(f"the source archive writes '{member.name}' through a link; refused")
+        raise SourceRefused(f"the source archive writes '{member.name}' through a link; refused")
     source = archive.extractfile(member)
     if source is None:
-        raise BuildFailed(f"the source archive entry '{member.name}' cannot be read")
+        raise SourceRefused(f"the source archive entry '{member.name}' cannot be read")
     with source, open(target, "wb") as out:
         shutil.copyfileobj(source, out, length=MB)
     target.chmod(0o755 if member.mode & 0o111 else 0o644)
+
+
+def _copy_hard_link(root: Path, name: str, linkname: str) -> None:
+    source = posixpath.normpath("/" + linkname).lstrip("/")
+    outside = linkname.startswith("/") or source != _relative(linkname)
+    if outside or not (root / source).is_file() or (root / source).is_symlink():
+        raise SourceRefused(
+            f"the source archive holds a hard link '{name}' to '{linkname}', "
+            "which is not a file of the repository; refused"
+        )
+    target = root / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / source, target)
+    target.chmod((root / source).stat().st_mode & 0o777)
 
 
 def _make_link(root: Path, name: str, linkname: str, log: Callable[[str], None]) -> None:
@@ -140,3 +185,44 @@ def _make_link(root: Path, name: str, linkname: str, log: Callable[[str], None])
     if resolved != root and root not in resolved.parents:
         target.unlink()
         log(f"       dropped symlink {name} -> {linkname}: it points outside the repository")
+
+
+_SUBMODULE = re.compile(r'^\s*\[\s*submodule\s+"(?P<name>[^"]*)"\s*\]')
+_KEY = re.compile(r"^\s*(?P<key>path|url)\s*=\s*(?P<value>.*?)\s*$")
+
+
+def _empty_folders(members: list[tarfile.TarInfo], names: dict[str, str]) -> set[str]:
+    """Folders of the archive with nothing in them, by the archive's own list."""
+    folders = {names[m.name] for m in members if m.isdir() and names[m.name]}
+    for name in names.values():
+        parts = name.split("/")
+        folders.difference_update("/".join(parts[:depth]) for depth in range(1, len(parts)))
+    return folders
+
+
+def _report_submodules(root: Path, empty: set[str], log: Callable[[str], None]) -> None:
+    """Say which git submodules the push leaves out: laambda never fetches them.
+
+    `git archive` writes a submodule (a gitlink) as an empty folder and keeps `.gitmodules`;
+    git itself never tracks an empty folder, so each empty folder of the archive is one.
+    """
+    urls: dict[str, str] = {}
+    gitmodules = root / ".gitmodules"
+    if gitmodules.is_file() and not gitmodules.is_symlink():
+        entry: dict[str, str] = {}
+        for line in gitmodules.read_text(encoding="utf-8", errors="replace").splitlines():
+            if _SUBMODULE.match(line):
+                entry = {}
+            elif match := _KEY.match(line):
+                entry[match["key"]] = match["value"]
+                path = _relative(entry.get("path", ""))
+                if path and _link_inside("", path):
+                    urls[path] = entry.get("url", "")
+    listed = {path for path in urls if path in empty or not (root / path).exists()}
+    for path in sorted(empty | listed):
+        source = f" ({urls[path]})" if urls.get(path) else ""
+        log(
+            f" !     submodule {path}{source} is not included: laambda builds only this "
+            "repository's own files and does not fetch submodules; copy its files into the "
+            "repository or install it as a dependency"
+        )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from laambda.build.pipeline import BuildResult, build_source
+from laambda.build.unpack import SourceRefused
 from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App, Build, User
 from laambda.db.session import session_scope
@@ -172,17 +173,21 @@ class BuildRunner:
         with tempfile.TemporaryDirectory(dir=builds, prefix=f"{build_id}-") as work:
             tarball = Path(work) / "source.tar.gz"
             self.context.store.get_file(job.source_key, tarball)
-            result = build_source(
-                tarball,
-                app_name=job.app,
-                workdir=Path(work) / "build",
-                settings=self.context.settings,
-                store=self.context.store,
-                log=emit,
-                architecture=job.architecture,
-                runtime=job.runtime,
-                cancel=cancel,
-            )
+            try:
+                result = build_source(
+                    tarball,
+                    app_name=job.app,
+                    workdir=Path(work) / "build",
+                    settings=self.context.settings,
+                    store=self.context.store,
+                    log=emit,
+                    architecture=job.architecture,
+                    runtime=job.runtime,
+                    cancel=cancel,
+                )
+            except SourceRefused:
+                self.context.store.delete(job.source_key)  # a refused tarball is not kept
+                raise
             if not cancel.is_set():
                 self.context.store.put_file(artifact_key(result.sha256), result.artifact_path)
             return result

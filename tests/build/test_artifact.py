@@ -84,3 +84,20 @@ def test_packages_are_counted_by_top_level_name() -> None:
         top_level("node_modules/@aws-sdk/client-s3/index.js") == "node_modules/@aws-sdk/client-s3"
     )
     assert top_level("node_modules/is-number/index.js") == "node_modules/is-number"
+
+
+def test_links_inside_the_tree_are_followed_and_loops_end(tmp_path: Path) -> None:
+    root = tmp_path / "deps"
+    (root / "node_modules" / "pkg" / "bin").mkdir(parents=True)
+    (root / "node_modules" / "pkg" / "bin" / "cli.js").write_text("run()\n")
+    (root / "node_modules" / ".bin").mkdir()
+    (root / "node_modules" / ".bin" / "cli").symlink_to("../pkg/bin/cli.js")
+    (root / "node_modules" / "alias").symlink_to("pkg")
+    (root / "node_modules" / "pkg" / "again").symlink_to("..")
+    (root / "hosts").symlink_to("/etc/hosts")
+    names = [e.name for e in tree_entries(root)]
+    assert names == [
+        "node_modules/.bin/cli",
+        "node_modules/alias/bin/cli.js",
+        "node_modules/pkg/bin/cli.js",
+    ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import threading
+import zipfile
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -13,7 +16,7 @@ import pytest
 from laambda.build.pipeline import build_source
 from laambda.config import Settings
 from laambda.errors import BuildFailed
-from tests.build.conftest import BuildFn, tar_of, zip_names
+from tests.build.conftest import APPS, BuildFn, tar_of, zip_names
 
 APP = {"Procfile": "web: app.handler\n", "app.py": "def handler(e, c):\n    return 1\n"}
 
@@ -136,3 +139,98 @@ def test_git_archive_with_a_link_to_the_hosts_passwd(build: BuildFn, tmp_path: P
     assert "       dropped symlink passwd -> /etc/passwd: it points outside the repository" in (
         done.lines
     )
+
+
+def _git(repo: Path, *args: str) -> None:
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(
+        [*git, "-c", "protocol.file.allow=always", *args], check=True, capture_output=True
+    )
+
+
+def _pushed_tarball(app: Path, tmp_path: Path) -> Path:
+    """The fixture app committed as a repository's root and archived as the receiver does."""
+    repo = tmp_path / "repo"
+    shutil.copytree(app, repo, symlinks=True)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "init")
+    tarball = tmp_path / "source.tar.gz"
+    _git(repo, "archive", "--format=tar.gz", "-o", str(tarball), "HEAD")
+    return tarball
+
+
+def _interpreter(runtime: str) -> Path:
+    """The machine's interpreter for a Lambda Python runtime (pyenv's, else one on PATH)."""
+    version = runtime.removeprefix("python")
+    found = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python{version}"))
+    which = shutil.which(f"python{version}")
+    if not found and which is None:
+        pytest.skip(f"no python{version} on this machine to import the handler with")
+    return found[-1] if found else Path(str(which))
+
+
+C04 = APPS / "c04-symlinked-shared-dir"
+
+
+def test_case_c04_symlinks_stay_links_in_the_fixture() -> None:
+    """The fixture keeps its links as links in git (mode 120000), as the case describes."""
+    listed = subprocess.run(
+        ["git", "-C", str(C04), "ls-files", "-s", "shared", "config.json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert listed[0::4] == ["120000", "120000"]
+    assert (C04 / "shared").readlink() == Path("libs/shared")
+    assert (C04 / "config.json").readlink() == Path("settings/prod.json")
+
+
+def test_case_c04_symlinked_shared_dir_ships_as_files(build: BuildFn, tmp_path: Path) -> None:
+    """Case c04: `shared -> libs/shared` and `config.json -> settings/prod.json` are followed."""
+    done = build(_pushed_tarball(C04, tmp_path), app_name="billing")
+    assert done.result.procfile == {"charge": "billing.handler"}
+    root = tmp_path / "artifact"
+    with zipfile.ZipFile(done.result.artifact_path) as archive:
+        names = archive.namelist()
+        archive.extractall(root)
+        assert archive.read("shared/money.py") == (C04 / "libs/shared/money.py").read_bytes()
+        assert archive.read("config.json") == b'{"currency": "EUR"}\n'
+    assert {"shared/__init__.py", "shared/money.py", "config.json", "billing.py"} <= set(names)
+    assert not [line for line in done.lines if "dropped symlink" in line]
+
+    python = _interpreter(done.result.runtime)
+    script = "import billing; print(json.dumps(billing.handler({'amount': '12.34'}, None)))"
+    out = subprocess.run(
+        [str(python), "-I", "-c", f"import sys, json; sys.path.insert(0, {str(root)!r}); {script}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == {"cents": 1234, "currency": "EUR"}
+
+
+def test_a_submodule_is_named_in_the_build_log(build: BuildFn, tmp_path: Path) -> None:
+    sdk = tmp_path / "sdk"
+    sdk.mkdir()
+    (sdk / "sdk.py").write_text("X = 1\n")
+    _git(sdk, "init", "-q")
+    _git(sdk, "add", "-A")
+    _git(sdk, "commit", "-qm", "sdk")
+    app = tmp_path / "app"
+    app.mkdir()
+    for name, text in {**APP, "requirements.txt": ""}.items():
+        (app / name).write_text(text)
+    _git(app, "init", "-q")
+    _git(app, "submodule", "add", "-q", str(sdk), "vendor/sdk")
+    _git(app, "add", "-A")
+    _git(app, "commit", "-qm", "with a submodule")
+    tarball = tmp_path / "source.tar.gz"
+    _git(app, "archive", "--format=tar.gz", "-o", str(tarball), "HEAD")
+    done = build(tarball)
+    assert (
+        f" !     submodule vendor/sdk ({sdk}) is not included: laambda builds only this "
+        "repository's own files and does not fetch submodules; copy its files into the "
+        "repository or install it as a dependency"
+    ) in done.lines

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from laambda.build.unpack import unpack_source
+from laambda.build.unpack import SourceRefused, human_size, unpack_source
 from laambda.errors import BuildFailed
+
+MB = 1024 * 1024
 
 
 def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
@@ -82,12 +84,19 @@ class TestRefused:
         with pytest.raises(BuildFailed, match="'dev/null', a device, FIFO or other special file"):
             _unpack(tarball, tmp_path / "dest")
 
-    def test_size_limits(self, tmp_path: Path) -> None:
+    def test_size_limits_state_the_real_limit(self, tmp_path: Path) -> None:
         tarball = _tar(tmp_path / "src.tar", [_file("big.bin", b"0" * 5000)])
-        with pytest.raises(BuildFailed, match="the source archive is 0.0 MB, over the limit"):
+        with pytest.raises(SourceRefused) as info:
             _unpack(tarball, tmp_path / "dest", source=100)
-        with pytest.raises(BuildFailed, match="the source unpacks to 0.0 MB, over the limit"):
-            _unpack(tarball, tmp_path / "dest", unpacked=4999)
+        assert info.value.message == (
+            "the source archive is 10 KB, over the limit of 100 bytes: "
+            "keep large files out of the repository"
+        )
+        with pytest.raises(SourceRefused) as info:
+            _unpack(tarball, tmp_path / "dest", unpacked=4096)
+        assert info.value.message.startswith(
+            "the source unpacks to 4.9 KB, over the limit of 4 KB: keep build outputs"
+        )
         assert not (tmp_path / "dest" / "big.bin").exists()
 
     def test_compressed_bomb_is_refused_by_unpacked_size(self, tmp_path: Path) -> None:
@@ -95,7 +104,7 @@ class TestRefused:
         tarball = tmp_path / "src.tar.gz"
         tarball.write_bytes(gzip.compress(raw.read_bytes()))
         assert tarball.stat().st_size < 10_000
-        with pytest.raises(BuildFailed, match="unpacks to 1.9 MB, over the limit of 1 MB"):
+        with pytest.raises(BuildFailed, match="unpacks to 1.9 MB, over the limit of 1 MB:"):
             _unpack(tarball, tmp_path / "dest", unpacked=1024 * 1024)
 
     def test_not_a_tarball(self, tmp_path: Path) -> None:
@@ -138,3 +147,113 @@ class TestLinks:
         assert (dest / "alias.py").read_text() == "X = 1\n"
         assert (dest / "copy.py").read_text() == "X = 1\n"
         assert (dest / "lib" / "real.py").stat().st_mode & 0o777 == 0o755
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every plain file under root (links would show as links: there must be none)."""
+    assert not [p for p in root.rglob("*") if p.is_symlink()]
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+class TestFollowedLinks:
+    def test_directory_and_file_links_become_copies(self, tmp_path: Path) -> None:
+        tarball = _tar(
+            tmp_path / "src.tar",
+            [
+                _file("libs/shared/__init__.py", b""),
+                _file("libs/shared/money.py", b"X = 1\n"),
+                _file("settings/prod.json", b'{"currency": "EUR"}', 0o755),
+                _link("shared", "libs/shared"),
+                _link("config.json", "settings/prod.json"),
+                _link("deep/alias", "../shared/money.py"),  # a link through a link
+            ],
+        )
+        lines = _unpack(tarball, tmp_path / "dest")
+        files = _files(tmp_path / "dest")
+        assert files["shared/__init__.py"] == b""
+        assert files["shared/money.py"] == b"X = 1\n"
+        assert files["config.json"] == b'{"currency": "EUR"}'
+        assert files["deep/alias"] == b"X = 1\n"
+        assert (tmp_path / "dest" / "config.json").stat().st_mode & 0o777 == 0o755
+        assert lines == []
+
+    def test_links_count_against_the_unpacked_limit_before_anything_is_copied(
+        self, tmp_path: Path
+    ) -> None:
+        """1 MB of data and 300 links to it once wrote a 301 MB zip before being refused."""
+        members: list[tuple[tarfile.TarInfo, bytes | None]] = [_file("data/blob.bin", b"\0" * MB)]
+        members += [_link(f"copies/{n}", "../data") for n in range(300)]
+        tarball = _tar(tmp_path / "src.tar", members)
+        with pytest.raises(SourceRefused) as info:
+            _unpack(tarball, tmp_path / "dest", unpacked=20 * MB)
+        assert info.value.message.startswith(
+            "the source with its symlinks followed unpacks to more than 20 MB, over the limit"
+        )
+        written = sum(p.stat().st_size for p in (tmp_path / "dest").rglob("*") if p.is_file())
+        assert written == MB  # the data itself; not one copy
+
+    def test_links_that_would_never_end_are_dropped_with_a_line(self, tmp_path: Path) -> None:
+        tarball = _tar(
+            tmp_path / "src.tar",
+            [
+                _file("app.py", b"A\n"),
+                _file("a/x.py", b"X\n"),
+                _file("c/y.py", b"Y\n"),
+                _link("self", "."),
+                _link("a/to_c", "../c"),
+                _link("c/to_a", "../a"),
+                _link("gone", "missing/file.py"),
+            ],
+        )
+        lines = _unpack(tarball, tmp_path / "dest")
+        files = _files(tmp_path / "dest")
+        assert files["app.py"] == b"A\n"
+        assert files["a/to_c/y.py"] == b"Y\n"  # one link of the pair is followed
+        assert "c/to_a" not in {n.rsplit("/", 1)[0] for n in files}
+        assert lines == [
+            "       dropped symlink c/to_a -> ../a: it points at a folder that holds it, "
+            "so following it would never end",
+            "       dropped symlink gone -> missing/file.py: "
+            "what it points at is not in the repository",
+            "       dropped symlink self -> .: it points at a folder that holds it, "
+            "so following it would never end",
+        ]
+
+    def test_a_chain_that_leaves_the_tree_only_once_all_links_exist_is_dropped(
+        self, tmp_path: Path
+    ) -> None:
+        """`x -> a/up/../src.tar` looks inside, but `a/up -> ..` (made later) is the root."""
+        tarball = _tar(
+            tmp_path / "src.tar",
+            [_file("app.py"), _link("x", "a/up/../src.tar"), _link("a/up", "..")],
+        )
+        lines = _unpack(tarball, tmp_path / "dest")
+        assert not (tmp_path / "dest" / "x").exists()
+        assert "       dropped symlink x -> a/up/../src.tar: it points outside the repository" in (
+            lines
+        )
+
+
+class TestSubmodules:
+    def test_a_submodule_is_reported_not_silently_dropped(self, tmp_path: Path) -> None:
+        """git archive writes a submodule as an empty folder beside .gitmodules."""
+        gitmodules = b'[submodule "vendor/sdk"]\n\tpath = vendor/sdk\n\turl = ../sdk.git\n'
+        folder = tarfile.TarInfo("vendor/sdk/")
+        folder.type = tarfile.DIRTYPE
+        tarball = _tar(
+            tmp_path / "src.tar",
+            [_file(".gitmodules", gitmodules), _file("app.py"), (folder, None)],
+        )
+        assert _unpack(tarball, tmp_path / "dest") == [
+            " !     submodule vendor/sdk (../sdk.git) is not included: laambda builds only this "
+            "repository's own files and does not fetch submodules; copy its files into the "
+            "repository or install it as a dependency"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(1, "1 byte"), (100, "100 bytes"), (2048, "2 KB"), (5000, "4.9 KB"), (MB, "1 MB")],
+)
+def test_human_size(size: int, text: str) -> None:
+    assert human_size(size) == text

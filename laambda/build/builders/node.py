@@ -1,8 +1,17 @@
-"""The Node.js host builder: npm, production dependencies only, no native addons.
+"""The Node.js host builder: npm for Lambda's platform, production dependencies only.
+
+`npm ci` installs exactly the lock file (`npm install` when there is none), with `--omit=dev`
+so devDependencies never ship, and with npm's `--os linux --cpu x64|arm64 --libc glibc` so the
+optional per-platform packages that carry prebuilt binaries (sharp's @img/sharp-linux-x64, …)
+are the ones Lambda's Amazon Linux can load, whatever the build host is (npm's `os`, `cpu` and
+`libc` settings, docs.npmjs.com/cli/using-npm/config).
 
 Install scripts are not run (`--ignore-scripts`): a script would run the app's dependencies'
-code on the build host, and a native addon it compiles would be built for this host, not for
-Lambda. Packages that carry native code are refused by name, pointing at the Docker builder.
+code on the build host, and a native addon it compiles would be built for this host. So every
+installed package is checked: a prebuilt `.node` binary must be an ELF shared object for
+Lambda's machine and glibc; binaries for other platforms are left out of the artifact; and a
+package that must be compiled (a binding.gyp or `gypfile`) without a prebuilt binary for
+Lambda is refused by name, pointing at the Docker builder.
 """
 
 from __future__ import annotations
@@ -10,10 +19,20 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
 
 from laambda.build.builders.base import InstallPlan, Log, run_streaming
 from laambda.errors import BuildFailed
+
+# Lambda architecture -> npm's cpu (process.arch), and the ELF e_machine of its binaries
+NPM_CPU = {"x86_64": "x64", "arm64": "arm64"}
+_ELF_MACHINE = {"x86_64": "EM_X86_64", "arm64": "EM_AARCH64"}
+_MUSL = ("libc.musl-", "ld-musl-")  # a musl-linked object needs one of these by name
 
 
 class NodeBuilder:
@@ -28,11 +47,16 @@ class NodeBuilder:
         cancel: threading.Event | None,
         timeout: float,
     ) -> None:
+        """npm ci (or install) into a scratch project, check its binaries, move node_modules."""
         project = plan.workdir / "npm-project"
         shutil.copytree(plan.files, project, dirs_exist_ok=True)
         verb = "ci" if plan.lockfile else "install"
-        log(f"-----> Running npm {verb} --omit=dev")
-        command = ["npm", verb, "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"]
+        cpu = NPM_CPU[plan.architecture]
+        log(f"-----> Running npm {verb} --omit=dev for linux-{cpu} (glibc)")
+        command = [
+            "npm", verb, "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund",
+            "--os", "linux", "--cpu", cpu, "--libc", "glibc",
+        ]  # fmt: skip
         env = {
             "npm_config_cache": str(plan.cache_dir / "npm"),
             "npm_config_update_notifier": "false",
@@ -50,35 +74,108 @@ class NodeBuilder:
                 )
             )
         modules = project / "node_modules"
-        native = native_addons(modules)
-        if native:
+        packages = native_packages(modules, plan.architecture)
+        refused = [p for p in packages if p.needs_compiling]
+        if refused:
             raise BuildFailed(
-                f"these packages carry native addons, which must be compiled for Lambda's Linux: "
-                f"{', '.join(native)}; use the Docker builder (LAAMBDA_BUILDER=docker) or "
-                "pure-JavaScript alternatives"
+                "these packages must be compiled for Lambda's Linux "
+                f"(linux-{cpu}, glibc), and their npm packages hold no prebuilt binary for it: "
+                f"{', '.join(p.describe(cpu) for p in refused)}; the npm builder runs no "
+                "compiler: use the Docker builder (LAAMBDA_BUILDER=docker) or a "
+                "pure-JavaScript alternative"
             )
+        foreign = [binary for p in packages for binary in p.foreign]
+        for binary in foreign:
+            binary.unlink()
+        if foreign:
+            log(f"       left out {len(foreign)} prebuilt binaries for other platforms")
         if modules.is_dir():
             shutil.move(modules, out / "node_modules")
 
 
-def native_addons(modules: Path) -> list[str]:
-    """Names of installed packages with a binding.gyp, a gypfile flag or a prebuilt .node file."""
-    found: set[str] = set()
-    if not modules.is_dir():
-        return []
-    for manifest in modules.rglob("package.json"):
-        package = manifest.parent
-        if package.parent.name != "node_modules" and package.parent.parent.name != "node_modules":
-            continue
+@dataclass
+class NativePackage:
+    """An installed package with native parts: what it builds from and the binaries it ships."""
+
+    name: str
+    path: Path
+    gyp: bool  # has a binding.gyp or sets "gypfile": it compiles on install
+    usable: list[Path] = field(default_factory=list)  # .node files Lambda can load
+    foreign: list[Path] = field(default_factory=list)  # .node files for other platforms
+
+    @property
+    def needs_compiling(self) -> bool:
+        return not self.usable
+
+    def describe(self, cpu: str) -> str:
+        why = "binding.gyp" if self.gyp else f"binaries for other platforms only, none for {cpu}"
+        return f"{self.name} ({why})"
+
+
+def native_packages(modules: Path, architecture: str) -> list[NativePackage]:
+    """Every installed package under `modules` that compiles or ships `.node` binaries, by name.
+
+    A `.node` file is usable when it is a 64-bit little-endian ELF object for the
+    architecture's machine that is not linked against musl (Lambda's Amazon Linux uses glibc).
+    """
+    found: list[NativePackage] = []
+    for package in _packages(modules):
         try:
-            data = json.loads(manifest.read_text())
-        except (ValueError, UnicodeDecodeError):
+            data = json.loads((package / "package.json").read_text())
+        except (OSError, ValueError, UnicodeDecodeError):
             continue
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             continue
-        if data.get("gypfile") or (package / "binding.gyp").is_file():
-            found.add(data["name"])
-    for binary in modules.rglob("*.node"):
-        relative = binary.relative_to(modules).parts
-        found.add("/".join(relative[:2]) if relative[0].startswith("@") else relative[0])
-    return sorted(found)
+        gyp = bool(data.get("gypfile")) or (package / "binding.gyp").is_file()
+        binaries = [b for b in sorted(package.rglob("*.node")) if _own(package, b) and b.is_file()]
+        if not gyp and not binaries:
+            continue
+        native = NativePackage(name=data["name"], path=package, gyp=gyp)
+        for binary in binaries:
+            (native.usable if loads_on_lambda(binary, architecture) else native.foreign).append(
+                binary
+            )
+        found.append(native)
+    return found
+
+
+def loads_on_lambda(binary: Path, architecture: str) -> bool:
+    """Whether a native addon is an ELF shared object Lambda's glibc Linux can load: 64-bit,
+    little-endian, for the architecture's machine, and needing no musl library by name."""
+    try:
+        with open(binary, "rb") as stream:
+            elf = ELFFile(stream)
+            if elf.elfclass != 64 or not elf.little_endian:
+                return False
+            if elf["e_machine"] != _ELF_MACHINE[architecture] or elf["e_type"] != "ET_DYN":
+                return False
+            needed = [
+                str(getattr(tag, "needed", ""))  # set by pyelftools for DT_NEEDED
+                for section in elf.iter_sections()
+                if isinstance(section, DynamicSection)
+                for tag in section.iter_tags("DT_NEEDED")
+            ]
+    except (ELFError, OSError, ValueError):
+        return False  # not ELF (a Mach-O or PE binary of another platform) or damaged
+    return not any(name.startswith(_MUSL) for name in needed)
+
+
+def _packages(modules: Path) -> list[Path]:
+    """Package folders under a node_modules folder, nested node_modules included."""
+    if not modules.is_dir() or modules.is_symlink():
+        return []
+    found: list[Path] = []
+    for entry in sorted(modules.iterdir()):
+        if entry.name.startswith(".") or entry.is_symlink() or not entry.is_dir():
+            continue
+        scoped = sorted(entry.iterdir()) if entry.name.startswith("@") else [entry]
+        for package in scoped:
+            if package.is_dir() and not package.is_symlink():
+                found.append(package)
+                found += _packages(package / "node_modules")
+    return found
+
+
+def _own(package: Path, binary: Path) -> bool:
+    """Whether a file belongs to the package itself, not to a package nested under it."""
+    return "node_modules" not in binary.relative_to(package).parts
