@@ -6,6 +6,7 @@ key would silently make every installation's config vars readable with the same 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
     max_source_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     max_unpacked_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
     build_timeout: int = Field(default=1800, gt=0)
+    # the only hosts a build's installer may reach (`host` for ports 80 and 443, or host:port),
+    # through the worker's egress proxy; JSON list
+    build_egress_hosts: list[str] = ["pypi.org", "files.pythonhosted.org", "registry.npmjs.org"]
+    # networks (CIDR) a build may reach although loopback, link-local or private, e.g. a mirror
+    # on the office network; JSON list
+    build_egress_networks: list[str] = []
 
     # deploys
     deploy_concurrency: int = Field(default=8, ge=1, le=64)
@@ -73,6 +80,21 @@ class Settings(BaseSettings):
     def _role_is_an_arn(cls, value: str | None) -> str | None:
         if value and not value.startswith("arn:"):
             raise ValueError("must be an IAM role ARN such as arn:aws:iam::123456789012:role/name")
+        return value
+
+    @field_validator("build_egress_hosts")
+    @classmethod
+    def _hosts_are_names(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not entry or "/" in entry or " " in entry:
+                raise ValueError(f"{entry!r} is not a host name or host:port")
+        return value
+
+    @field_validator("build_egress_networks")
+    @classmethod
+    def _networks_are_cidr(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the entry
         return value
 
     def build_image(self, runtime: str) -> str:
@@ -86,7 +108,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json").items():
         if value is None:
             continue
-        text = json.dumps(value) if isinstance(value, dict) else str(value)
+        text = json.dumps(value) if isinstance(value, dict | list) else str(value)
         env[f"LAAMBDA_{name.upper()}"] = text
     return env
 
