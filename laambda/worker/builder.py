@@ -7,6 +7,7 @@ alone, and one whose worker died is run again from its source.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import uuid
@@ -19,6 +20,7 @@ from laambda.db.base import utcnow
 from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App, Build, User
 from laambda.db.session import session_scope
+from laambda.domain.redact import Redactor, platform_secrets
 from laambda.deploy.lambda_ import artifact_key
 from laambda.errors import BuildFailed
 from laambda.services.release import release_service
@@ -63,8 +65,10 @@ class BuildRunner:
             return None
         stream = LogPublisher(self.context.streams, job.uid)
         lines: list[str] = []
+        redact = Redactor(self._secrets(job.app_id))
 
         def emit(line: str) -> None:
+            line = redact(line)
             lines.append(line)
             stream.line(line)
 
@@ -79,13 +83,15 @@ class BuildRunner:
         except BuildFailed as exc:
             if cancel.is_set():
                 return self._cancelled(build_id, lines, stream)
-            emit(f" !     {exc.message}")
-            self._end(build_id, "failed", lines, error=exc.message)
-            stream.finish("failed", exc.message)
+            message = redact(exc.message)
+            emit(f" !     {message}")
+            self._end(build_id, "failed", lines, error=message)
+            stream.finish("failed", message)
             return "failed"
         except Exception as exc:
-            self._end(build_id, "failed", lines, error=f"internal error: {exc}")
-            stream.finish("failed", f"internal error: {exc}")
+            message = redact(f"internal error: {exc}")
+            self._end(build_id, "failed", lines, error=message)
+            stream.finish("failed", message)
             raise
         finally:
             done.set()
@@ -111,6 +117,15 @@ class BuildRunner:
         self._end(build_id, "cancelled", lines, error="build cancelled")
         stream.finish("cancelled", "build cancelled; nothing was deployed")
         return "cancelled"
+
+    def _secrets(self, app_id: int) -> list[str]:
+        """Every secret value the platform knows for this build: its own settings and
+        credentials, and the app's config var values; hidden from the build's output and log."""
+        with session_scope(self.context.sessions) as session:
+            app = session.get_one(App, app_id)
+            config = release_service.config(session, app, self.context.cipher)
+        settings = self.context.settings.model_dump()
+        return [*platform_secrets(settings, os.environ), *config.values()]
 
     def _start(self, build_id: int) -> Job | None:
         with session_scope(self.context.sessions) as session:
