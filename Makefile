@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test venv services engine lint typecheck pytest bench clean
+.PHONY: up test venv services engine tools lint typecheck pytest bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ services:
 engine:
 	bash scripts/container-engine.sh >/dev/null
 
-up: venv
+# system programs builds need (bubblewrap, the build sandbox), installed when missing
+tools:
+	bash scripts/system-tools.sh
+
+up: venv tools
 	$(BIN)/laambda up
 
 lint: venv
@@ -29,18 +33,18 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy laambda receiver tests migrations bench
 
-pytest: venv services
+pytest: venv services tools
 	$(BIN)/pytest
 
 # The Docker builder's tests need a Docker-API engine: the script starts one (podman) and
 # prints its DOCKER_HOST. On CI it must work; elsewhere those tests skip, saying why.
-test: venv services lint typecheck
+test: venv services tools lint typecheck
 	@engine_env="$$(bash scripts/container-engine.sh)" || { \
 	  if [ -n "$${CI:-}" ]; then echo "container engine failed to start" >&2; exit 1; fi; \
 	  echo "no container engine here: the Docker builder's tests will skip" >&2; }; \
 	eval "$$engine_env"; $(BIN)/pytest
 
-bench: venv services
+bench: venv services tools
 	$(BIN)/python bench/bench_build.py
 	$(BIN)/python bench/bench_deploy.py
 

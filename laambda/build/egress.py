@@ -82,7 +82,9 @@ class EgressPolicy:
         for entry in hosts:
             name, port = _split_host(entry.strip())
             parsed.add((name, port))
-        return cls(frozenset(parsed), tuple(ipaddress.ip_network(n, strict=False) for n in networks))
+        return cls(
+            frozenset(parsed), tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+        )
 
     def check_host(self, host: str, port: int) -> None:
         """Raise Refused unless `host:port` is allowed by name."""
@@ -120,7 +122,9 @@ def _embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
 def _split_host(authority: str) -> tuple[str, int | None]:
     """`host`, `host:port`, `[v6]` or `[v6]:port` -> (lower-case host, port or None)."""
     if authority.startswith("["):
-        host, _, rest = authority[1:].partition("]")
+        host, bracket, rest = authority[1:].partition("]")
+        if not bracket:
+            raise ValueError(f"not a host or host:port: {authority!r}")
         port = rest.removeprefix(":") or None
     elif authority.count(":") == 1:
         host, port = authority.split(":")

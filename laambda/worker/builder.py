@@ -20,8 +20,8 @@ from laambda.db.base import utcnow
 from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App, Build, User
 from laambda.db.session import session_scope
-from laambda.domain.redact import Redactor, platform_secrets
 from laambda.deploy.lambda_ import artifact_key
+from laambda.domain.redact import Redactor, platform_secrets
 from laambda.errors import BuildFailed
 from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext

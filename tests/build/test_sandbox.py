@@ -6,11 +6,8 @@ proxy; the installs reach the real package index through it.
 
 from __future__ import annotations
 
-import socket
 import sys
 import textwrap
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,53 +17,9 @@ from laambda.build.egress import EgressPolicy
 from laambda.build.pipeline import build_source
 from laambda.config import Settings
 from laambda.errors import BuildFailed
-from tests.build.conftest import ROOT, BuildFn, tar_of
+from tests.build.conftest import ROOT, BuildFn, Listener, tar_of
 
 PYPI = EgressPolicy.of(["pypi.org", "files.pythonhosted.org"])
-SECRETS = {
-    "LAAMBDA_SECRET_KEY": "sandbox-test-secret-key-0123456789abcdef",
-    "LAAMBDA_DATABASE_URL": "postgresql+psycopg://laambda:db-password-4f1e9@127.0.0.1/laambda",
-    "AWS_SECRET_ACCESS_KEY": "aws-secret-access-key-7d3c0b",
-    "AWS_SESSION_TOKEN": "aws-session-token-91ab2e",
-    "PIP_INDEX_URL": "https://user:pip-index-password-5e@127.0.0.1/simple",
-    "UV_INDEX_URL": "https://user:uv-index-password-8c@127.0.0.1/simple",
-}
-
-
-@pytest.fixture
-def worker_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The worker's environment holds secrets, as a real worker's does."""
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
-    return SECRETS
-
-
-class Listener:
-    """A TCP server on loopback that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.accepted = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 7\r\n\r\nreached")
-            connection.close()
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    found = Listener()
-    yield found
-    found.server.close()
 
 
 def run(
@@ -118,7 +71,8 @@ def test_an_sdist_build_sees_no_worker_secret_and_no_host_file(
     )  # fmt: skip
     text = "\n".join(lines)
     assert code == 0, text
-    assert "ENVIRONMENT" in text and "ENVIRON FILE" in text  # setup.py ran and printed
+    assert "ENVIRONMENT" in text
+    assert "ENVIRON FILE" in text
     assert [p.name for p in (tmp_path / "build" / "wheels").iterdir()] == [
         "evil-1.0-py3-none-any.whl"
     ]
@@ -141,7 +95,8 @@ def test_only_the_named_folders_are_visible_and_writable(tmp_path: Path) -> None
         f"""
         import os
         open("made-here.txt", "w").write("ok")
-        for path in ["{data_dir}/builds/other/app.py", "/root/.ssh", "/etc/shadow", "{ROOT}/laambda"]:
+        paths = ["{data_dir}/builds/other/app.py", "/root/.ssh", "/etc/shadow", "{ROOT}/laambda"]
+        for path in paths:
             print(path, "visible" if os.path.exists(path) else "absent")
         try:
             open("/usr/evil", "w")
@@ -191,7 +146,8 @@ def test_loopback_is_unreachable_directly_and_through_the_proxy(
     text = "\n".join(lines)
     assert code == 0, text
     assert listener.accepted == 0
-    assert "connected" not in text and "reached" not in text
+    assert "connected" not in text
+    assert "reached" not in text
     refusals = [line for line in lines if line.startswith(" !     Build egress refused:")]
     assert refusals == [
         f" !     Build egress refused: GET http://127.0.0.1:{listener.port}/: 127.0.0.1 "
@@ -247,7 +203,8 @@ def test_a_requirements_file_naming_the_process_environment_leaks_nothing(
     text = "\n".join([*lines, info.value.message])
     for value in worker_secrets.values():
         assert value not in text
-    assert "LAAMBDA_" not in text and "AWS_" not in text
+    assert "LAAMBDA_" not in text
+    assert "AWS_" not in text
 
 
 def test_pypi_install_through_the_proxy_works(build: BuildFn, tmp_path: Path) -> None:
