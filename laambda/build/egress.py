@@ -59,6 +59,7 @@ _HEAD_LIMIT = 64 * 1024
 _CONNECT_TIMEOUT = 15.0
 _IDLE_TIMEOUT = 300.0
 _CHUNK = 64 * 1024
+_DEEPEST_FOLDER = 80  # a unix socket's path holds at most 107 bytes
 
 
 class Refused(Exception):
@@ -279,17 +280,21 @@ def _answer(client: socket.socket, status: str, text: str) -> None:
 
 
 @contextmanager
-def egress_proxy(policy: EgressPolicy, *, log: Callable[[str], None]) -> Iterator[Path]:
+def egress_proxy(
+    policy: EgressPolicy, *, log: Callable[[str], None], folder: Path | None = None
+) -> Iterator[Path]:
     """Serve the proxy on a fresh unix socket for the block; yields the socket's path.
 
-    The socket lives in a private temporary folder (mode 0700 except the socket itself), is
-    closed and removed when the block ends, and `log` gets one line per refused request.
+    The socket is made in a new private folder inside `folder` (default: the system's temporary
+    folder; used instead when `folder` is too deep for a socket path), is closed and removed
+    when the block ends, and `log` gets one line per refused request.
     """
-    with tempfile.TemporaryDirectory(prefix="laambda-egress-") as folder:
-        path = Path(folder) / "egress.sock"
+    parent = folder if folder is not None and len(str(folder)) <= _DEEPEST_FOLDER else None
+    with tempfile.TemporaryDirectory(prefix="egress-", dir=parent) as made:
+        path = Path(made) / "egress.sock"
         server = _ProxyServer(str(path), policy, log)
         path.chmod(0o666)  # the installer may run as another user inside its container
-        Path(folder).chmod(0o711)
+        Path(made).chmod(0o711)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
         thread.daemon = True
         thread.start()

@@ -217,3 +217,9 @@ def test_pypi_install_through_the_proxy_works(build: BuildFn, tmp_path: Path) ->
     done = build(tar_of(files, tmp_path / "src.tar"))
     assert "-----> Installed 1 package" in done.lines
     assert not [line for line in done.lines if "refused" in line]
+
+
+@pytest.mark.parametrize("named", [Path.home(), Path("/"), ROOT, ROOT.parent])
+def test_a_command_never_gets_a_host_folder(named: Path) -> None:
+    with pytest.raises(BuildFailed, match=f"may not be given the host folder {named}$"):
+        run_streaming(["ls", str(named)], log=print, cancel=None, timeout=30, egress=PYPI)

@@ -122,6 +122,7 @@ class DockerBuilder:
         code = self.run(
             client, image, platform=platform, language=plan.runtime.language, script=script,
             volumes=volumes, env=env, log=log, cancel=cancel, timeout=timeout,
+            folder=plan.workdir,
         )  # fmt: skip
         if code != 0:
             raise BuildFailed(
@@ -142,6 +143,7 @@ class DockerBuilder:
         log: Log,
         cancel: threading.Event | None,
         timeout: float,
+        folder: Path | None = None,
     ) -> int:
         """Run `script` with sh in `image`, boxed like a host installer (see sandbox.py); its
         exit status.
@@ -150,6 +152,7 @@ class DockerBuilder:
         the egress proxy's socket; its environment is proxy_env() plus `env`, nothing of this
         process's; it has no network (only its own loopback, where a forwarder in `language`,
         "python" or "node", relays to the proxy), no capabilities and no new privileges.
+        The proxy's socket is made in `folder` (the build's own), beside the other mounts.
         """
         volumes = dict(volumes)
         ca_bundle = None
@@ -163,7 +166,8 @@ class DockerBuilder:
             else ["python3", "-I", "-S", "-c", FORWARDER]
         )
         command = [*forwarder, str(PROXY_PORT), SOCKET_INSIDE, "sh", "-c", script]
-        with egress_proxy(egress_policy(self.settings), log=log) as proxy_socket:
+        policy = egress_policy(self.settings)
+        with egress_proxy(policy, log=log, folder=folder) as proxy_socket:
             volumes[str(proxy_socket.parent)] = {
                 "bind": str(PurePosixPath(SOCKET_INSIDE).parent),
                 "mode": "ro",
