@@ -1,7 +1,7 @@
 # One image for every part of laambda: the command picks the part (see docker-compose.yml).
 FROM python:3.12-slim-bookworm
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git openssh-client zip \
+ && apt-get install -y --no-install-recommends git openssh-client zip bubblewrap \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md alembic.ini ./

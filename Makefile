@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test venv lock services engine lint typecheck pytest bench clean
+.PHONY: up test venv lock services engine tools lint typecheck pytest bench clean
 
 # Exactly the versions in uv.lock (the tests passed with them): pip brings the locked uv, uv
 # installs the rest. A change to pyproject.toml needs a new lock: `make lock`.
@@ -30,7 +30,11 @@ services:
 engine:
 	bash scripts/container-engine.sh >/dev/null
 
-up: venv
+# system programs builds need (bubblewrap, the build sandbox), installed when missing
+tools:
+	bash scripts/system-tools.sh
+
+up: venv tools
 	$(BIN)/laambda up
 
 lint: venv
@@ -40,18 +44,18 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy laambda receiver tests migrations bench
 
-pytest: venv services
+pytest: venv services tools
 	$(BIN)/pytest
 
 # The Docker builder's tests need a Docker-API engine: the script starts one (podman) and
 # prints its DOCKER_HOST. On CI it must work; elsewhere those tests skip, saying why.
-test: venv services lint typecheck
+test: venv services tools lint typecheck
 	@engine_env="$$(bash scripts/container-engine.sh)" || { \
 	  if [ -n "$${CI:-}" ]; then echo "container engine failed to start" >&2; exit 1; fi; \
 	  echo "no container engine here: the Docker builder's tests will skip" >&2; }; \
 	eval "$$engine_env"; $(BIN)/pytest
 
-bench: venv services
+bench: venv services tools
 	$(BIN)/python bench/bench_build.py
 	$(BIN)/python bench/bench_deploy.py
 

@@ -6,6 +6,7 @@ key would silently make every installation's config vars readable with the same 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +67,12 @@ class Settings(BaseSettings):
     # package indexes, find-links and URL/git sources builds may use (and what is below them);
     # the first is the Python index used when a dependency file names none
     allowed_indexes: list[str] = ["https://pypi.org/simple", "https://registry.npmjs.org"]
+    # the only hosts a build's installer may reach (`host` for ports 80 and 443, or host:port),
+    # through the worker's egress proxy; JSON list
+    build_egress_hosts: list[str] = ["pypi.org", "files.pythonhosted.org", "registry.npmjs.org"]
+    # networks (CIDR) a build may reach although loopback, link-local or private, e.g. a mirror
+    # on the office network; JSON list
+    build_egress_networks: list[str] = []
 
     # deploys
     deploy_concurrency: int = Field(default=8, ge=1, le=64)
@@ -98,6 +105,20 @@ class Settings(BaseSettings):
         if text.startswith("["):
             return json.loads(text)
         return [part.strip() for part in text.split(",") if part.strip()]
+    @field_validator("build_egress_hosts")
+    @classmethod
+    def _hosts_are_names(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not entry or "/" in entry or " " in entry:
+                raise ValueError(f"{entry!r} is not a host name or host:port")
+        return value
+
+    @field_validator("build_egress_networks")
+    @classmethod
+    def _networks_are_cidr(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the entry
+        return value
 
     def build_image(self, runtime: str) -> str:
         """The lambci-style image that builds dependencies for a Lambda runtime."""

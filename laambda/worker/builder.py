@@ -9,6 +9,7 @@ resumes applying that release. A build that would change nothing makes no releas
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import uuid
@@ -24,6 +25,7 @@ from laambda.db.session import session_scope
 from laambda.deploy.lambda_ import artifact_key
 from laambda.domain.release import unchanged_message
 from laambda.domain.status import BuildStatus, ReleaseStatus
+from laambda.domain.redact import Redactor, platform_secrets
 from laambda.errors import BuildFailed
 from laambda.services.build import build_service
 from laambda.services.release import release_service
@@ -72,8 +74,10 @@ class BuildRunner:
             return None
         stream = LogPublisher(self.context.streams, job.uid)
         lines: list[str] = list(job.log)
+        redact = Redactor(self._secrets(job.app_id))
 
         def emit(line: str) -> None:
+            line = redact(line)
             lines.append(line)
             stream.line(line)
 
@@ -91,13 +95,15 @@ class BuildRunner:
         except BuildFailed as exc:
             if cancel.is_set():
                 return self._cancelled(build_id, lines, stream)
-            lines.append(f" !     {exc.message}")  # the pusher hears it once, from `done`
-            self._end(build_id, lines, error=exc.message)
-            stream.finish(BuildStatus.FAILED, exc.message)
+            message = redact(exc.message)
+            lines.append(f" !     {message}")  # the pusher hears it once, from `done`
+            self._end(build_id, lines, error=message)
+            stream.finish(BuildStatus.FAILED, message)
             return BuildStatus.FAILED
         except Exception as exc:
-            self._end(build_id, lines, error=f"internal error: {exc}")
-            stream.finish(BuildStatus.FAILED, f"internal error: {exc}")
+            message = redact(f"internal error: {exc}")
+            self._end(build_id, lines, error=message)
+            stream.finish(BuildStatus.FAILED, message)
             raise
         finally:
             done.set()
@@ -140,6 +146,15 @@ class BuildRunner:
             build_service.stop(session, session.get_one(Build, build_id), log=lines)
         stream.finish(BuildStatus.CANCELLED, "build cancelled; nothing was deployed")
         return BuildStatus.CANCELLED
+
+    def _secrets(self, app_id: int) -> list[str]:
+        """Every secret value the platform knows for this build: its own settings and
+        credentials, and the app's config var values; hidden from the build's output and log."""
+        with session_scope(self.context.sessions) as session:
+            app = session.get_one(App, app_id)
+            config = release_service.config(session, app, self.context.cipher)
+        settings = self.context.settings.model_dump()
+        return [*platform_secrets(settings, os.environ), *config.values()]
 
     def _start(self, build_id: int) -> Job | None:
         with session_scope(self.context.sessions) as session:

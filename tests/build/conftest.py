@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import os
 import shlex
+import socket
 import subprocess
 import tarfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -157,3 +159,50 @@ def engine() -> Iterator[Engine]:
         os.environ.pop("DOCKER_HOST", None)
     else:
         os.environ["DOCKER_HOST"] = previous
+
+
+# values a worker's environment holds, which no build may see
+SECRETS = {
+    "LAAMBDA_SECRET_KEY": "sandbox-test-secret-key-0123456789abcdef",
+    "LAAMBDA_DATABASE_URL": "postgresql+psycopg://laambda:db-password-4f1e9@127.0.0.1/laambda",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-access-key-7d3c0b",
+    "AWS_SESSION_TOKEN": "aws-session-token-91ab2e",
+    "PIP_INDEX_URL": "https://user:pip-index-password-5e@127.0.0.1/simple",
+    "UV_INDEX_URL": "https://user:uv-index-password-8c@127.0.0.1/simple",
+}
+
+
+@pytest.fixture
+def worker_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The worker's environment holds secrets, as a real worker's does."""
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    return SECRETS
+
+
+class Listener:
+    """A TCP server on loopback that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 7\r\n\r\nreached")
+            connection.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    found = Listener()
+    yield found
+    found.server.close()

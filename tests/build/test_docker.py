@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import socket
 import threading
 from pathlib import Path
 
 import docker
 import pytest
 
+from laambda.build.builders.docker import DockerBuilder
 from laambda.build.pipeline import build_source
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
 from laambda.errors import BuildFailed
 from tests.build.conftest import (
     APPS,
+    ROOT,
     Build,
     BuildFn,
     Engine,
+    Listener,
     make_builder,
     tar_of,
     tar_of_app,
@@ -151,3 +157,98 @@ def test_node_app_built_in_the_image(
     assert {"index.js", "node_modules/is-number/index.js"} <= set(names)
     assert not [n for n in names if n.startswith("node_modules/is-odd/")]
     assert "package-lock.json" in names  # the app's own, beside its code
+
+
+PROBE = """
+import json, os, socket, urllib.request
+print("ENV", json.dumps(dict(os.environ), sort_keys=True))
+print("MOUNTS", sorted(os.listdir("/laambda")), os.path.exists({checkout!r}))
+for address in [("127.0.0.1", {port}), ({host_ip!r}, {port}), ("169.254.169.254", 80)]:
+    try:
+        socket.create_connection(address, timeout=3)
+        print("direct", address[0], "connected")
+    except OSError as exc:
+        print("direct", address[0], "failed")
+for url in ["http://127.0.0.1:{port}/", "https://example.org/", "https://pypi.org/simple/six/"]:
+    try:
+        print("proxied", url, urllib.request.urlopen(url, timeout=20).status)
+    except OSError as exc:
+        print("proxied", url, "failed", exc)
+"""
+
+
+def _host_address() -> str:
+    """This host's address on its default route (no packet is sent)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))
+        return str(probe.getsockname()[0])
+    finally:
+        probe.close()
+
+
+def test_the_build_container_sees_no_secret_no_host_path_and_no_network(
+    docker_settings: Settings,
+    engine: Engine,
+    worker_secrets: dict[str, str],
+    listener: Listener,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    script = PROBE.format(checkout=str(ROOT), port=listener.port, host_ip=_host_address())
+    lines: list[str] = []
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        code = DockerBuilder(docker_settings, client).run(
+            client, engine.image, platform="linux/amd64", language="python",
+            script=f"python3 -c {shlex.quote(script)}",
+            volumes={str(out): {"bind": "/laambda/out", "mode": "rw"}}, env={},
+            log=lines.append, cancel=None, timeout=300,
+        )  # fmt: skip
+    finally:
+        client.close()
+    text = "\n".join(lines)
+    assert code == 0, text
+    for value in worker_secrets.values():
+        assert value not in text
+    env = json.loads(next(line for line in lines if "ENV {" in line).split("ENV ", 1)[1])
+    assert not [name for name in env if name.startswith(("LAAMBDA_", "AWS_", "UV_INDEX"))]
+    assert env["HTTPS_PROXY"] == "http://127.0.0.1:3128"
+    assert "       MOUNTS ['ca.crt', 'out'] False" in lines
+    assert [line.strip() for line in lines if "direct" in line] == [
+        "direct 127.0.0.1 failed",
+        f"direct {_host_address()} failed",
+        "direct 169.254.169.254 failed",
+    ]
+    assert listener.accepted == 0
+    assert "       proxied https://pypi.org/simple/six/ 200" in lines  # the allowed host works
+    assert [line for line in lines if line.startswith(" !     Build egress refused")] == [
+        f" !     Build egress refused: GET http://127.0.0.1:{listener.port}/: 127.0.0.1:"
+        f"{listener.port} is not an allowed package host (add it to LAAMBDA_BUILD_EGRESS_HOSTS)",
+        " !     Build egress refused: CONNECT example.org:443: example.org:443 is not an "
+        "allowed package host (add it to LAAMBDA_BUILD_EGRESS_HOSTS)",
+    ]
+
+
+def test_the_node_build_container_sees_no_secret(
+    docker_settings: Settings, engine: Engine, worker_secrets: dict[str, str]
+) -> None:
+    lines: list[str] = []
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        code = DockerBuilder(docker_settings, client).run(
+            client, engine.node_image, platform="linux/amd64", language="node",
+            script="cat /proc/self/environ | tr '\\0' '\\n'; npm view is-number@7.0.0 version",
+            volumes={}, env={}, log=lines.append, cancel=None, timeout=300,
+        )  # fmt: skip
+    finally:
+        client.close()
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert "       HTTPS_PROXY=http://127.0.0.1:3128" in lines
+    assert "       7.0.0" in lines  # npm reached the registry through the proxy
+    for value in worker_secrets.values():
+        assert value not in text
+    assert "LAAMBDA_" not in text
+    assert "AWS_" not in text

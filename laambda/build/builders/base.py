@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from laambda.build.egress import EgressPolicy, egress_proxy
+from laambda.build.sandbox import bwrap_command
+from laambda.config import Settings, get_settings
 from laambda.domain.runtime import Runtime
 from laambda.errors import BuildFailed
 
@@ -94,21 +97,46 @@ def run_streaming(
     timeout: float,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    egress: EgressPolicy | None = None,
 ) -> tuple[int, list[str]]:
-    """Run a host command, sending each output line to `log` as it comes; (exit code, lines).
+    """Run an installer command in the build sandbox, sending each output line to `log` as it
+    comes; (exit code, lines).
 
-    The process gets its own process group so cancelling or timing out stops its children too.
+    The command sees only `env` on top of a fixed minimal environment, the system's programs,
+    and the folders it names (its arguments, `env` values and `cwd` that are absolute paths:
+    see sandbox.named_folders); its only network is the egress proxy, allowing what `egress`
+    allows (default: the LAAMBDA_BUILD_EGRESS_* settings). The sandbox gets its own process
+    group so cancelling or timing out stops everything in it.
+    Raises BuildFailed on cancel or timeout, or when the sandbox cannot be made.
     """
+    policy = egress if egress is not None else egress_policy(get_settings())
+    with egress_proxy(policy, log=log) as proxy_socket:
+        return _run_boxed(
+            bwrap_command(command, env=env, cwd=cwd, proxy_socket=proxy_socket),
+            log=log,
+            cancel=cancel,
+            timeout=timeout,
+        )
+
+
+def egress_policy(settings: Settings) -> EgressPolicy:
+    """The egress policy the settings give builds."""
+    return EgressPolicy.of(settings.build_egress_hosts, settings.build_egress_networks)
+
+
+def _run_boxed(
+    command: list[str], *, log: Log, cancel: threading.Event | None, timeout: float
+) -> tuple[int, list[str]]:
     process = subprocess.Popen(
-        list(command),
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
+        env={},  # bubblewrap needs none; the command's own is set inside (--setenv)
         text=True,
         bufsize=1,
         start_new_session=True,
+        errors="replace",
     )
     lines: list[str] = []
     assert process.stdout is not None

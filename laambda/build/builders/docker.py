@@ -4,6 +4,8 @@ Talks to whatever Docker-API engine DOCKER_HOST names (dockerd, or podman's serv
 packages compile against the image's own Amazon Linux, which is why this builder exists. The
 download cache is a host folder mounted into every container, so a rebuild downloads nothing;
 only the dependency files and an empty output folder are mounted, never the app's code.
+The container is boxed like a host installer (sandbox.py): no network but the egress proxy,
+no environment of this process, no capabilities.
 """
 
 from __future__ import annotations
@@ -11,19 +13,26 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from pathlib import Path
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 
 import docker
 from docker.errors import DockerException, ImageNotFound
 from docker.models.containers import Container
 
-from laambda.build.builders.base import InstallPlan, Log, stop_on
+from laambda.build.builders.base import InstallPlan, Log, egress_policy, stop_on
+from laambda.build.egress import egress_proxy
+from laambda.build.sandbox import (
+    CA_BUNDLE,
+    FORWARDER,
+    FORWARDER_JS,
+    PROXY_PORT,
+    SOCKET_INSIDE,
+    proxy_env,
+)
 from laambda.config import Settings
 from laambda.errors import BuildFailed
 
-_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-_PASSED_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL",
-               "npm_config_registry")  # fmt: skip
 # Wheels (downloaded, or built here from sdists) are kept in the mounted cache and found there
 # by the next build ("File was already downloaded"); the install itself never touches the index.
 _PYTHON = (
@@ -99,42 +108,85 @@ class DockerBuilder:
             str(cache.resolve()): {"bind": "/laambda/cache", "mode": "rw"},
         }
         env = {
-            "HOME": "/tmp",
             "PIP_CACHE_DIR": "/laambda/cache/pip",
             "PIP_BREAK_SYSTEM_PACKAGES": "1",
             "PIP_ROOT_USER_ACTION": "ignore",
             "PYTHONDONTWRITEBYTECODE": "1",
             "npm_config_cache": "/laambda/cache/npm",
-            "npm_config_update_notifier": "false",
         }
-        env |= {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
-        if _CA_BUNDLE.is_file():
-            volumes[str(_CA_BUNDLE)] = {"bind": "/laambda/ca.crt", "mode": "ro"}
-            env |= {"PIP_CERT": "/laambda/ca.crt", "NODE_EXTRA_CA_CERTS": "/laambda/ca.crt"}
         if plan.runtime.language == "node":
             script = _NODE.format(verb="ci" if plan.lockfile else "install")
         else:
             script = _PYTHON
         log(f"-----> Installing in {image} ({platform})")
-        try:
-            container = client.containers.run(
-                image, ["sh", "-c", script], detach=True, volumes=volumes, environment=env,
-                network_mode="host", user=f"{os.getuid()}:{os.getgid()}", platform=platform,
-            )  # fmt: skip
-        except DockerException as exc:
-            raise BuildFailed(f"the build container could not start: {exc}") from None
-        try:
-            code = self._follow(container, log=log, cancel=cancel, timeout=timeout)
-        finally:
-            try:
-                container.remove(force=True)
-            except DockerException:
-                pass
+        code = self.run(
+            client, image, platform=platform, language=plan.runtime.language, script=script,
+            volumes=volumes, env=env, log=log, cancel=cancel, timeout=timeout,
+            folder=plan.workdir,
+        )  # fmt: skip
         if code != 0:
             raise BuildFailed(
                 "installing the dependencies in the build image failed (see the output above): "
                 "check the names and versions in your dependency file"
             )
+
+    def run(
+        self,
+        client: docker.DockerClient,
+        image: str,
+        *,
+        platform: str,
+        language: str,
+        script: str,
+        volumes: dict[str, dict[str, str]],
+        env: Mapping[str, str],
+        log: Log,
+        cancel: threading.Event | None,
+        timeout: float,
+        folder: Path | None = None,
+    ) -> int:
+        """Run `script` with sh in `image`, boxed like a host installer (see sandbox.py); its
+        exit status.
+
+        The container sees only `volumes` (host path -> {"bind", "mode"}), the CA bundle and
+        the egress proxy's socket; its environment is proxy_env() plus `env`, nothing of this
+        process's; it has no network (only its own loopback, where a forwarder in `language`,
+        "python" or "node", relays to the proxy), no capabilities and no new privileges.
+        The proxy's socket is made in `folder` (the build's own), beside the other mounts.
+        """
+        volumes = dict(volumes)
+        ca_bundle = None
+        if CA_BUNDLE.is_file():
+            volumes[str(CA_BUNDLE)] = {"bind": "/laambda/ca.crt", "mode": "ro"}
+            ca_bundle = "/laambda/ca.crt"
+        environment = proxy_env(ca_bundle) | dict(env)
+        forwarder = (
+            ["node", "-e", FORWARDER_JS]
+            if language == "node"
+            else ["python3", "-I", "-S", "-c", FORWARDER]
+        )
+        command = [*forwarder, str(PROXY_PORT), SOCKET_INSIDE, "sh", "-c", script]
+        policy = egress_policy(self.settings)
+        with egress_proxy(policy, log=log, folder=folder) as proxy_socket:
+            volumes[str(proxy_socket.parent)] = {
+                "bind": str(PurePosixPath(SOCKET_INSIDE).parent),
+                "mode": "ro",
+            }
+            try:
+                container = client.containers.run(
+                    image, command, detach=True, volumes=volumes, environment=environment,
+                    network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
+                    user=f"{os.getuid()}:{os.getgid()}", platform=platform,
+                )  # fmt: skip
+            except DockerException as exc:
+                raise BuildFailed(f"the build container could not start: {exc}") from None
+            try:
+                return self._follow(container, log=log, cancel=cancel, timeout=timeout)
+            finally:
+                try:
+                    container.remove(force=True)
+                except DockerException:
+                    pass
 
     def _follow(
         self, container: Container, *, log: Log, cancel: threading.Event | None, timeout: float
