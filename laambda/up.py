@@ -32,7 +32,7 @@ from laambda.config import Settings, get_settings
 from laambda.db import migrate
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.local.broker import redis_answers, start_inprocess_redis
-from laambda.local.cloud import ROLE_ARN, aws_configured, start_local_cloud
+from laambda.local.cloud import ROLE_ARN, aws_configured, start_local_cloud, stop_local_cloud
 from laambda.local.engine import docker_answers
 from laambda.local.postgres import start_embedded, stop_embedded
 from laambda.services.user import user_service
@@ -119,8 +119,8 @@ def _bring_parts(stack: ExitStack, data_dir: Path) -> list[str]:
     if aws_configured():
         said.append("cloud: AWS as configured (credentials or LAAMBDA_AWS_ENDPOINT_URL)")
     else:
-        cloud, url = start_local_cloud()
-        stack.callback(cloud.stop)
+        cloud, url = start_local_cloud(data_dir)
+        stack.callback(stop_local_cloud, cloud)
         _set("AWS_ENDPOINT_URL", url)
         os.environ.setdefault("LAAMBDA_DEFAULT_ROLE", ROLE_ARN)
         said.append(f"cloud: local (moto's server at {url}); nothing reaches AWS")

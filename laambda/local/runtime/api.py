@@ -94,6 +94,9 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.host = host
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A runtime killed mid-request (its timeout) is not an error of the API."""
+
 
 class RuntimeApi:
     """One environment's Runtime API, served from a thread; `address` is what

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from laambda.local.runtime.api import Event, RuntimeApi
 from laambda.local.runtime.spec import (
-    FunctionSpec,
+    LocalFunction,
     Outcome,
     error_payload,
     timeout_line,
@@ -33,15 +33,16 @@ INIT_LIMIT = 10.0  # seconds: Lambda's limit for the init phase of an on-demand 
 
 
 class Environment:
-    """A warm process for one FunctionSpec; `invoke` is called by one thread at a time."""
+    """A warm process for one LocalFunction; `invoke` is called by one thread at a time."""
 
-    def __init__(self, spec: FunctionSpec, command: list[str], env: dict[str, str], task: Path):
+    def __init__(self, spec: LocalFunction, command: list[str], env: dict[str, str], task: Path):
         self.spec = spec
         self._command = command
         self._env = env
         self._task = task
         self._lock = threading.Condition()
         self._event: Event | None = None
+        self._request_id = ""
         self._answer: tuple[bool, bytes] | None = None  # (error?, body)
         self._init_error: bytes | None = None
         self._handed_at: float | None = None
@@ -69,8 +70,9 @@ class Environment:
 
     def answered(self, request_id: str, *, error: bool, body: bytes) -> None:
         with self._lock:
-            self._answer = (error, body)
-            self._wake()
+            if request_id == self._request_id:  # not a late answer to a stopped invocation
+                self._answer = (error, body)
+                self._wake()
 
     def init_failed(self, body: bytes) -> None:
         with self._lock:
@@ -107,11 +109,13 @@ class Environment:
         begun = time.perf_counter()
         if cold:
             self._start()
-        assert self.process is not None and self.process.stdout is not None
+        assert self.process is not None
+        assert self.process.stdout is not None
         timeout = self.spec.timeout + (INIT_LIMIT if cold else 0)
         with self._lock:
             self._answer = None
             self._handed_at = None
+            self._request_id = request_id
             self._event = Event(
                 request_id,
                 payload,
@@ -164,8 +168,9 @@ class Environment:
             )
         self.close()
         if finished is not None:  # the init phase failed: Lambda answers with its error
+            body = finished[1]
             return Outcome(
-                request_id, finished[1], "Unhandled", lines, duration_ms, init_ms, memory, self.stream
+                request_id, body, "Unhandled", lines, duration_ms, init_ms, memory, self.stream
             )
         if exited:
             code = self.process.wait()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from laambda.local.runtime.environment import Environment
 from laambda.local.runtime.interpreters import launch
-from laambda.local.runtime.spec import FunctionSpec, Outcome
+from laambda.local.runtime.spec import LocalFunction, Outcome
 
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -33,7 +33,7 @@ class LocalRuntime:
         self._busy: set[Environment] = set()
         self._unpacking: dict[str, threading.Lock] = {}
 
-    def invoke(self, spec: FunctionSpec, payload: bytes) -> Outcome:
+    def invoke(self, spec: LocalFunction, payload: bytes) -> Outcome:
         """Run one invocation of `spec` (its code fetched and unpacked on first use).
 
         Raises RuntimeUnavailable when the machine cannot run the function's runtime."""
@@ -43,12 +43,12 @@ class LocalRuntime:
         finally:
             self._release(environment)
 
-    def busy(self, spec: FunctionSpec) -> int:
+    def busy(self, spec: LocalFunction) -> int:
         """How many invocations of the function's version run now (for reserved concurrency)."""
         with self._lock:
             return sum(1 for env in self._busy if env.spec.arn == spec.arn)
 
-    def code_dir(self, spec: FunctionSpec) -> Path:
+    def code_dir(self, spec: LocalFunction) -> Path:
         """The function's code unpacked (once per CodeSha256; shared by all its versions)."""
         target = self.cache / "code" / spec.code_sha256
         if target.exists():
@@ -63,7 +63,7 @@ class LocalRuntime:
                 staging.rename(target)
         return target
 
-    def _acquire(self, spec: FunctionSpec) -> Environment:
+    def _acquire(self, spec: LocalFunction) -> Environment:
         key = spec.key()
         stale: list[Environment] = []
         with self._lock:
@@ -120,7 +120,7 @@ class LocalRuntime:
             env.close()
 
 
-def _variables(spec: FunctionSpec, task: Path, runtime: dict[str, str]) -> dict[str, str]:
+def _variables(spec: LocalFunction, task: Path, runtime: dict[str, str]) -> dict[str, str]:
     """The function's environment: its own variables, then those Lambda reserves (which win,
     as Lambda refuses to let a function set them). Nothing of the platform's own environment
     leaks in. Source: "Defined runtime environment variables", AWS Lambda Developer Guide."""

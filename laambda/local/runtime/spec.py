@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
-class FunctionSpec:
+class LocalFunction:
     """One version of one function: its code (a zip, fetched by `code` only when the unpacked
     copy of `code_sha256` is not cached yet), how to run it and its configuration.
 
@@ -66,7 +66,7 @@ class Outcome:
     log_stream: str
     timed_out: bool = False
 
-    def log_lines(self, spec: FunctionSpec) -> list[str]:
+    def log_lines(self, spec: LocalFunction) -> list[str]:
         """Every line Lambda writes for the invocation, in order."""
         return [
             start_line(self.request_id, spec.version),
