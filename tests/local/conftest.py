@@ -69,11 +69,16 @@ exports.hi = async (event, context) => {
 exports.url = async (event) => ({
   statusCode: 201,
   headers: { "content-type": "text/plain", "x-seen-path": event.rawPath },
-  body: `${event.requestContext.http.method} ${event.rawPath}?${event.rawQueryString} ${event.body || ""}`,
+  body: [event.requestContext.http.method, event.rawPath, event.rawQueryString, event.body]
+    .join(" "),
 });
 """,
 }
-PYTHON_FUNCTIONS = {"hello": ("main.hello", 10), "boom": ("main.boom", 10), "slow": ("main.slow", 1)}
+PYTHON_FUNCTIONS = {
+    "hello": ("main.hello", 10),
+    "boom": ("main.boom", 10),
+    "slow": ("main.slow", 1),
+}
 NODE_FUNCTIONS = {"hi": ("index.hi", 10), "url": ("index.url", 10)}
 
 
@@ -159,7 +164,11 @@ def release(
 
 
 @pytest.fixture
-def python_app(cli: Cli, tmp_path: Path, local_runtime: LocalRuntime) -> LiveApp:  # noqa: F811
+def python_app(
+    cli: Cli,  # noqa: F811
+    tmp_path: Path,
+    local_runtime: LocalRuntime,  # noqa: ARG001 (functions run only with it)
+) -> LiveApp:
     return release(
         cli,
         tmp_path,
@@ -171,7 +180,16 @@ def python_app(cli: Cli, tmp_path: Path, local_runtime: LocalRuntime) -> LiveApp
 
 
 @pytest.fixture
-def node_app(cli: Cli, tmp_path: Path, local_runtime: LocalRuntime) -> LiveApp:  # noqa: F811
+def node_app(
+    cli: Cli,  # noqa: F811
+    tmp_path: Path,
+    local_runtime: LocalRuntime,  # noqa: ARG001 (functions run only with it)
+) -> LiveApp:
     return release(
-        cli, tmp_path, runtime="nodejs20.x", code=NODE_CODE, functions=NODE_FUNCTIONS, environment={}
+        cli,
+        tmp_path,
+        runtime="nodejs20.x",
+        code=NODE_CODE,
+        functions=NODE_FUNCTIONS,
+        environment={},
     )
