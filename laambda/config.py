@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     deploy_concurrency: int = Field(default=8, ge=1, le=64)
     retained_releases: int = Field(default=5, ge=1)
 
+    # the local cloud of `laambda up`: where function URLs answer (0: any free port)
+    function_url_host: str = "127.0.0.1"
+    function_url_port: int = Field(default=5050, ge=0, le=65535)
+
     @field_validator("default_role")
     @classmethod
     def _role_is_an_arn(cls, value: str | None) -> str | None:

@@ -28,9 +28,10 @@ from sqlalchemy.exc import OperationalError
 
 from laambda.api.app import create_app
 from laambda.cli import credentials
-from laambda.config import Settings, get_settings
+from laambda.config import Settings, get_settings, load_settings
 from laambda.db import migrate
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
+from laambda.local import moto_lambda
 from laambda.local.broker import redis_answers, start_inprocess_redis
 from laambda.local.cloud import ROLE_ARN, aws_configured, start_local_cloud, stop_local_cloud
 from laambda.local.engine import docker_answers
@@ -40,6 +41,10 @@ from laambda.services.user import user_service
 ADMIN_EMAIL = "admin@localhost"
 WORKER = [sys.executable, "-m", "laambda.worker.main"]
 RECEIVER = [sys.executable, "-c", "from receiver.server import serve; serve()"]
+
+
+class PortTaken(Exception):
+    """A port laambda up needs is in use; the message names the port and its setting."""
 
 
 def _private_file(path: Path, content: str) -> None:
@@ -119,11 +124,21 @@ def _bring_parts(stack: ExitStack, data_dir: Path) -> list[str]:
     if aws_configured():
         said.append("cloud: AWS as configured (credentials or LAAMBDA_AWS_ENDPOINT_URL)")
     else:
-        cloud, url = start_local_cloud(data_dir)
+        wanted = load_settings()
+        try:
+            cloud, url = start_local_cloud(
+                data_dir, url_host=wanted.function_url_host, url_port=wanted.function_url_port
+            )
+        except OSError as exc:
+            raise PortTaken(
+                f"{wanted.function_url_host}:{wanted.function_url_port} (function URLs) is in "
+                f"use ({exc.strerror}): stop what listens there or set LAAMBDA_FUNCTION_URL_PORT"
+            ) from None
         stack.callback(stop_local_cloud, cloud)
         _set("AWS_ENDPOINT_URL", url)
         os.environ.setdefault("LAAMBDA_DEFAULT_ROLE", ROLE_ARN)
         said.append(f"cloud: local (moto's server at {url}); nothing reaches AWS")
+        said.append(f"function URLs: {moto_lambda.url_base()}/<url-id>/")
     _set("APPLIER", "celery")
     return said
 

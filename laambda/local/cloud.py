@@ -31,10 +31,16 @@ def aws_configured() -> bool:
 
 
 def start_local_cloud(
-    data_dir: Path, host: str = "127.0.0.1", port: int = 0
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    url_host: str = "127.0.0.1",
+    url_port: int = 0,
 ) -> tuple[ThreadedMotoServer, str]:
-    """Start moto's server, running functions with the local runtime, and give it the role
-    local apps run as. Stop it with `stop_local_cloud`."""
+    """Start moto's server, running functions with the local runtime and serving function
+    URLs on url_host:url_port, and give it the role local apps run as. Stop it with
+    `stop_local_cloud`. Raises OSError when url_port is taken."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "laambda-local",
         "AWS_SECRET_ACCESS_KEY": "laambda-local",
@@ -45,7 +51,13 @@ def start_local_cloud(
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     url = f"http://{host}:{server._server.server_port}"  # type: ignore[union-attr]
-    moto_lambda.install(data_dir / "runtime", endpoint=url)
+    try:
+        moto_lambda.install(
+            data_dir / "runtime", endpoint=url, url_host=url_host, url_port=url_port
+        )
+    except OSError:
+        server.stop()
+        raise
     iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1")
     iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument="{}")
     return server, url

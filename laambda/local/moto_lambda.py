@@ -6,8 +6,11 @@ run the function's published code on this machine: the answer or Lambda's error 
 X-Amz-Function-Error, X-Amz-Executed-Version and X-Amz-Log-Result as Lambda sets them, and
 the logs and metrics Lambda records written into the local cloud's CloudWatch.
 
+Function URLs get a local address (`http://127.0.0.1:<port>/<url-id>/`) served by
+laambda.local.function_urls, which invokes the qualifier the URL was created for.
+
 `install(cache, endpoint=…)` turns it on (functions then reach the local cloud at `endpoint`
-with throwaway credentials); `uninstall()` gives moto its own Invoke back.
+with throwaway credentials); `uninstall()` gives moto its own Invoke and URLs back.
 """
 
 from __future__ import annotations
@@ -16,19 +19,28 @@ import base64
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
+from moto.awslambda.responses import LambdaResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.exceptions import JsonRESTError
 
 from laambda.local import records
+from laambda.local.function_urls import UrlServer
 from laambda.local.runtime.interpreters import RuntimeUnavailable
 from laambda.local.runtime.pool import LocalRuntime
 from laambda.local.runtime.spec import LocalFunction, Outcome, error_payload
 
 LOG_TAIL = 4096  # bytes of log Lambda returns with LogType=Tail
-_ORIGINAL = (LambdaBackend.invoke, LambdaFunction.invoke)
+_ORIGINAL = (
+    LambdaBackend.invoke,
+    LambdaFunction.invoke,
+    FunctionUrlConfig.__init__,
+    LambdaResponse.create_function_url_config,
+)
 _state: dict[str, Any] = {}
+_urls: dict[str, Any] = {}  # url id -> moto's FunctionUrlConfig
 
 
 class _Throttled(JsonRESTError):
@@ -38,22 +50,79 @@ class _Throttled(JsonRESTError):
         super().__init__("TooManyRequestsException", "Rate Exceeded.")
 
 
-def install(cache: Path, *, endpoint: str | None = None) -> LocalRuntime:
-    """Run invoked functions locally from now on; returns the runtime (close it on exit)."""
+def install(
+    cache: Path,
+    *,
+    endpoint: str | None = None,
+    url_host: str = "127.0.0.1",
+    url_port: int = 0,
+    region: str = "us-east-1",
+) -> LocalRuntime:
+    """Run invoked functions locally from now on and serve function URLs on url_host:url_port
+    (0: any free port; `url_base()` tells which); returns the runtime.
+
+    Raises OSError when the port is taken."""
     uninstall()
+    urls = UrlServer(_url_invoke, host=url_host, port=url_port, region=region)
     runtime = LocalRuntime(cache)
-    _state.update(runtime=runtime, endpoint=endpoint)
+    _state.update(runtime=runtime, endpoint=endpoint, urls=urls)
     LambdaBackend.invoke = _backend_invoke  # type: ignore[method-assign]
     LambdaFunction.invoke = _function_invoke  # type: ignore[method-assign]
+    FunctionUrlConfig.__init__ = _url_config_init  # type: ignore[method-assign]
+    LambdaResponse.create_function_url_config = _create_url_config  # type: ignore[method-assign]
     return runtime
 
 
 def uninstall() -> None:
-    """moto's own Invoke again; the runtime's processes are stopped."""
+    """moto's own Invoke again; the runtime's processes and the URL server are stopped."""
     runtime = _state.pop("runtime", None)
     if runtime is not None:
         runtime.close()
-    LambdaBackend.invoke, LambdaFunction.invoke = _ORIGINAL  # type: ignore[method-assign]
+    urls = _state.pop("urls", None)
+    if urls is not None:
+        urls.close()
+    (
+        LambdaBackend.invoke,  # type: ignore[method-assign]
+        LambdaFunction.invoke,  # type: ignore[method-assign]
+        FunctionUrlConfig.__init__,  # type: ignore[method-assign]
+        LambdaResponse.create_function_url_config,  # type: ignore[method-assign]
+    ) = _ORIGINAL
+
+
+def url_base() -> str | None:
+    """Where function URLs are served ("http://127.0.0.1:5050"), None when not installed."""
+    urls = _state.get("urls")
+    return urls.base if urls is not None else None
+
+
+def _url_config_init(self: Any, function: Any, config: dict[str, Any]) -> None:
+    _ORIGINAL[2](self, function, config)
+    url_id = self.url.removeprefix("https://").split(".", 1)[0]
+    self.url = f"{url_base()}/{url_id}/"
+    self.qualifier = None
+    _urls[url_id] = self
+
+
+def _create_url_config(self: Any) -> Any:
+    """moto ignores the Qualifier of a URL; it is kept to invoke what the URL points at."""
+    answer = _ORIGINAL[3](self)
+    name = unquote(self.path.split("/")[-2])
+    config = self.backend.get_function_url_config(name)
+    config.qualifier = self._get_param("Qualifier")
+    return answer
+
+
+def _url_invoke(url_id: str, event: bytes) -> tuple[bytes, str | None] | None:
+    config = _urls.get(url_id)
+    if config is None or config.function.url_config is not config:  # deleted since
+        return None
+    latest = config.function
+    backend = lambda_backends[latest.account_id][latest.region]
+    qualifier = getattr(config, "qualifier", None)
+    fn = backend.get_function(latest.function_name, qualifier)
+    runtime: LocalRuntime = _state["runtime"]
+    outcome, _ = _invoke(runtime, fn, spec_of(fn, _state.get("endpoint")), qualifier, event)
+    return outcome.payload, outcome.function_error
 
 
 def _backend_invoke(

@@ -63,7 +63,7 @@ NODE_CODE = {
 console.log("index loaded");
 exports.hi = async (event, context) => {
   console.log("hi from node", JSON.stringify(event));
-  if (event.fail) throw new TypeError("node says no");
+  if (event.fail || String(event.body).includes("fail")) throw new TypeError("node says no");
   return { node: process.version, event, function: context.functionName };
 };
 exports.url = async (event) => ({
