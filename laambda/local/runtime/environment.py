@@ -9,7 +9,6 @@ stops it; a process that dies is replaced on the next invocation (a new cold sta
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
@@ -252,14 +251,3 @@ class Environment:
             os.close(self._wake_w)
         # shutting the server down waits up to its poll interval: not on the invoker's time
         threading.Thread(target=self._api.close, daemon=True).start()
-
-
-def describe(outcome: Outcome) -> str:
-    """The outcome as one line for people (laambda run)."""
-    if outcome.function_error:
-        try:
-            error = json.loads(outcome.payload)
-            return f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}"
-        except ValueError:
-            return outcome.payload.decode("utf-8", "replace")
-    return outcome.payload.decode("utf-8", "replace")

@@ -109,3 +109,14 @@ def timeout_line(request_id: str, timeout: float) -> str:
     """What Lambda logs when it stops a function at its timeout."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     return f"{now} {request_id} Task timed out after {timeout:.2f} seconds"
+
+
+def describe_error(outcome: Outcome) -> str:
+    """A failed invocation's error as people read it: "ValueError: boom"."""
+    try:
+        error = json.loads(outcome.payload)
+    except ValueError:
+        return outcome.payload.decode("utf-8", "replace")
+    if not isinstance(error, dict):
+        return outcome.payload.decode("utf-8", "replace")
+    return f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}"
