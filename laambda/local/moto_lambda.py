@@ -16,6 +16,7 @@ with throwaway credentials); `uninstall()` gives moto its own Invoke and URLs ba
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,8 @@ def url_base() -> str | None:
 
 def _url_config_init(self: Any, function: Any, config: dict[str, Any]) -> None:
     _ORIGINAL[2](self, function, config)
-    url_id = self.url.removeprefix("https://").split(".", 1)[0]
+    # the same function gets the same URL after a restart of the local cloud
+    url_id = hashlib.sha256(function.function_arn.encode()).hexdigest()[:32]
     self.url = f"{url_base()}/{url_id}/"
     self.qualifier = None
     _urls[url_id] = self

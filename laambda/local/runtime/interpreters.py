@@ -15,9 +15,11 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import uv
+from packaging.requirements import Requirement
 
 from laambda.errors import LaambdaError
 
@@ -82,9 +84,11 @@ def _node_major(node: str) -> str | None:
 
 
 def ensure_ric(python: str, version: str, cache: Path) -> Path:
-    """The folder holding awslambdaric for Python `version`, installed there on first use.
+    """The folder holding awslambdaric for Python `version`, made on first use: for laambda's
+    own Python version, links to the copy laambda depends on (no network); for others, an
+    install with uv (needs the package index once).
 
-    Raises RuntimeUnavailable when it cannot be installed (no package index the first time)."""
+    Raises RuntimeUnavailable when it cannot be installed."""
     target = cache / "ric" / f"python{version}"
     if (target / ".complete").exists():
         return target
@@ -92,6 +96,12 @@ def ensure_ric(python: str, version: str, cache: Path) -> Path:
         if (target / ".complete").exists():
             return target
         staging = target.with_name(target.name + f".{os.getpid()}.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        if version == f"{sys.version_info.major}.{sys.version_info.minor}" and _link_own(staging):
+            (staging / ".complete").touch()
+            shutil.rmtree(target, ignore_errors=True)
+            staging.rename(target)
+            return target
         shutil.rmtree(staging, ignore_errors=True)
         done = subprocess.run(
             [uv.find_uv_bin(), "pip", "install", "--quiet", "--python", python]
@@ -111,6 +121,24 @@ def ensure_ric(python: str, version: str, cache: Path) -> Path:
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
     return target
+
+
+def _link_own(target: Path) -> bool:
+    """Link awslambdaric and what it requires, as installed beside laambda, into `target`;
+    False when it is not installed here."""
+    names = ["awslambdaric"]
+    target.mkdir(parents=True)
+    while names:
+        name = names.pop()
+        try:
+            found = distribution(name)
+        except PackageNotFoundError:
+            return False
+        names += [Requirement(text).name for text in found.requires or []]
+        for top in {Path(str(file)).parts[0] for file in found.files or []}:
+            if top != "__pycache__" and not (target / top).exists():
+                (target / top).symlink_to(Path(str(found.locate_file(top))))
+    return True
 
 
 def launch(runtime: str, handler: str, task: Path, cache: Path) -> Launch:
