@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # SQS, Kinesis and DynamoDB-stream ARNs apps may attach (patterns as above); empty: none
     allowed_event_source_arns: Annotated[list[str], NoDecode] = []
 
+    # the local cloud of `laambda up`: where function URLs answer (0: any free port)
+    function_url_host: str = "127.0.0.1"
+    function_url_port: int = Field(default=5050, ge=0, le=65535)
+
     @field_validator("default_role")
     @classmethod
     def _role_is_an_arn(cls, value: str | None) -> str | None:

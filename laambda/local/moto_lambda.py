@@ -1,0 +1,219 @@
+"""Make moto's Lambda run functions with laambda's local runtime instead of Docker.
+
+moto's server runs in the process that starts it (`laambda up`'s local cloud, the tests), so
+replacing its Invoke there makes every caller — boto3 over HTTP, moto's own event sources —
+run the function's published code on this machine: the answer or Lambda's error shape, with
+X-Amz-Function-Error, X-Amz-Executed-Version and X-Amz-Log-Result as Lambda sets them, and
+the logs and metrics Lambda records written into the local cloud's CloudWatch.
+
+Function URLs get a local address (`http://127.0.0.1:<port>/<url-id>/`) served by
+laambda.local.function_urls, which invokes the qualifier the URL was created for.
+
+`install(cache, endpoint=…)` turns it on (functions then reach the local cloud at `endpoint`
+with throwaway credentials); `uninstall()` gives moto its own Invoke and URLs back.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
+from moto.awslambda.responses import LambdaResponse
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.exceptions import JsonRESTError
+
+from laambda.local import records
+from laambda.local.function_urls import UrlServer
+from laambda.local.runtime.interpreters import RuntimeUnavailable
+from laambda.local.runtime.pool import LocalRuntime
+from laambda.local.runtime.spec import LocalFunction, Outcome, error_payload
+
+LOG_TAIL = 4096  # bytes of log Lambda returns with LogType=Tail
+_ORIGINAL = (
+    LambdaBackend.invoke,
+    LambdaFunction.invoke,
+    FunctionUrlConfig.__init__,
+    LambdaResponse.create_function_url_config,
+)
+_state: dict[str, Any] = {}
+_urls: dict[str, Any] = {}  # url id -> moto's FunctionUrlConfig
+
+
+class _Throttled(JsonRESTError):
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+
+
+def install(
+    cache: Path,
+    *,
+    endpoint: str | None = None,
+    url_host: str = "127.0.0.1",
+    url_port: int = 0,
+    region: str = "us-east-1",
+) -> LocalRuntime:
+    """Run invoked functions locally from now on and serve function URLs on url_host:url_port
+    (0: any free port; `url_base()` tells which); returns the runtime.
+
+    Raises OSError when the port is taken."""
+    uninstall()
+    urls = UrlServer(_url_invoke, host=url_host, port=url_port, region=region)
+    runtime = LocalRuntime(cache)
+    _state.update(runtime=runtime, endpoint=endpoint, urls=urls)
+    LambdaBackend.invoke = _backend_invoke  # type: ignore[method-assign]
+    LambdaFunction.invoke = _function_invoke  # type: ignore[method-assign]
+    FunctionUrlConfig.__init__ = _url_config_init  # type: ignore[method-assign]
+    LambdaResponse.create_function_url_config = _create_url_config  # type: ignore[method-assign]
+    return runtime
+
+
+def uninstall() -> None:
+    """moto's own Invoke again; the runtime's processes and the URL server are stopped."""
+    runtime = _state.pop("runtime", None)
+    if runtime is not None:
+        runtime.close()
+    urls = _state.pop("urls", None)
+    if urls is not None:
+        urls.close()
+    (
+        LambdaBackend.invoke,  # type: ignore[method-assign]
+        LambdaFunction.invoke,  # type: ignore[method-assign]
+        FunctionUrlConfig.__init__,  # type: ignore[method-assign]
+        LambdaResponse.create_function_url_config,  # type: ignore[method-assign]
+    ) = _ORIGINAL
+
+
+def url_base() -> str | None:
+    """Where function URLs are served ("http://127.0.0.1:5050"), None when not installed."""
+    urls = _state.get("urls")
+    return urls.base if urls is not None else None
+
+
+def _url_config_init(self: Any, function: Any, config: dict[str, Any]) -> None:
+    _ORIGINAL[2](self, function, config)
+    # the same function gets the same URL after a restart of the local cloud
+    url_id = hashlib.sha256(function.function_arn.encode()).hexdigest()[:32]
+    self.url = f"{url_base()}/{url_id}/"
+    self.qualifier = None
+    _urls[url_id] = self
+
+
+def _create_url_config(self: Any) -> Any:
+    """moto ignores the Qualifier of a URL; it is kept to invoke what the URL points at."""
+    answer = _ORIGINAL[3](self)
+    name = unquote(self.path.split("/")[-2])
+    config = self.backend.get_function_url_config(name)
+    config.qualifier = self._get_param("Qualifier")
+    return answer
+
+
+def _url_invoke(url_id: str, event: bytes) -> tuple[bytes, str | None] | None:
+    config = _urls.get(url_id)
+    if config is None or config.function.url_config is not config:  # deleted since
+        return None
+    latest = config.function
+    backend = lambda_backends[latest.account_id][latest.region]
+    qualifier = getattr(config, "qualifier", None)
+    fn = backend.get_function(latest.function_name, qualifier)
+    runtime: LocalRuntime = _state["runtime"]
+    outcome, _ = _invoke(runtime, fn, spec_of(fn, _state.get("endpoint")), qualifier, event)
+    return outcome.payload, outcome.function_error
+
+
+def _backend_invoke(
+    self: Any,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: dict[str, str],
+) -> bytes:
+    fn = self.get_function(function_name, qualifier)
+    payload = _run(fn, qualifier, body, headers, response_headers)
+    response_headers["Content-Length"] = str(len(payload))
+    return payload
+
+
+def _function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+    """Invocations moto makes itself (InvokeAsync, its event source mappings)."""
+    return _run(self, None, body, request_headers, response_headers)
+
+
+def spec_of(fn: Any, endpoint: str | None) -> LocalFunction:
+    """A moto function version as the runtime's LocalFunction."""
+    platform = {}
+    if endpoint:
+        platform = {
+            "AWS_ACCESS_KEY_ID": "laambda-local",
+            "AWS_SECRET_ACCESS_KEY": "laambda-local",
+            "AWS_SESSION_TOKEN": "laambda-local",
+            "AWS_ENDPOINT_URL": endpoint,
+        }
+    return LocalFunction(
+        name=fn.function_name,
+        version=str(fn.version),
+        arn=fn.function_arn,
+        handler=fn.handler or "",
+        runtime=fn.run_time or "",
+        timeout=float(fn.timeout),
+        memory_mb=int(fn.memory_size),
+        region=fn.region,
+        code_sha256=fn.code_digest,
+        code=lambda: bytes(fn.code_bytes),
+        environment={str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
+        platform_environment=platform,
+    )
+
+
+def _run(fn: Any, qualifier: str | None, body: Any, headers: Any, response: Any) -> bytes:
+    invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+    if invocation_type == "DryRun":
+        return b""
+    runtime: LocalRuntime = _state["runtime"]
+    spec = spec_of(fn, _state.get("endpoint"))
+    cloudwatch = cloudwatch_backends[fn.account_id][fn.region]
+    if fn.reserved_concurrency is not None and runtime.busy(spec) >= int(fn.reserved_concurrency):
+        records.put_metrics(cloudwatch, spec.name, qualifier, spec.version, outcome=None)
+        raise _Throttled()
+    payload = body if isinstance(body, bytes) else (body or "{}").encode()
+    if invocation_type == "Event":  # Lambda queues it and answers 202 at once
+        threading.Thread(
+            target=_invoke, args=(runtime, fn, spec, qualifier, payload), daemon=True
+        ).start()
+        return b""
+    outcome, lines = _invoke(runtime, fn, spec, qualifier, payload)
+    response["x-amz-executed-version"] = spec.version
+    if outcome.function_error:
+        response["x-amz-function-error"] = outcome.function_error
+    tail = "\n".join(lines).encode()[-LOG_TAIL:]
+    response["x-amz-log-result"] = base64.b64encode(tail).decode()
+    return outcome.payload
+
+
+def _invoke(
+    runtime: LocalRuntime, fn: Any, spec: LocalFunction, qualifier: str | None, payload: bytes
+) -> tuple[Outcome, list[str]]:
+    try:
+        outcome = runtime.invoke(spec, payload)
+    except RuntimeUnavailable as exc:
+        outcome = Outcome(
+            request_id="",
+            payload=error_payload("Runtime.Unavailable", exc.message),
+            function_error="Unhandled",
+            lines=[exc.message],
+            duration_ms=0.0,
+            init_ms=None,
+            max_memory_mb=0,
+            log_stream="laambda/runtime-unavailable",
+        )
+    lines = records.write_log(fn.logs_backend, spec, outcome)
+    cloudwatch = cloudwatch_backends[fn.account_id][fn.region]
+    records.put_metrics(cloudwatch, spec.name, qualifier, spec.version, outcome=outcome)
+    return outcome, lines

@@ -1,0 +1,55 @@
+"""Putting every app's live release back into a fresh local cloud.
+
+moto keeps nothing across restarts, while the database still says which release is live. On
+start, `laambda up` applies each live release again through the worker's rollout, exactly as
+it applies a release whose worker died (status `applying`): functions, versions, the `live`
+aliases and event sources come back, and the release records its new Lambda versions. The
+artifacts it needs are in the local cloud's S3, kept on disk (object_mirror).
+
+A release that cannot be put back stays the live release in the database (it was live; the
+local cloud failing to take it again does not make it a failed release); what went wrong is
+reported and the next release or rollback applies cleanly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from laambda.config import Settings
+from laambda.db.models import App, Release
+from laambda.db.session import session_scope
+from laambda.services.release import release_service
+from laambda.worker.context import WorkerContext
+from laambda.worker.rollout import Rollout
+
+
+def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tuple[int, int]:
+    """Apply every app's live release to the (empty) local cloud; returns (put back, failed)."""
+    context = WorkerContext.from_settings(settings)
+    try:
+        with session_scope(context.sessions) as session:
+            live = []
+            for app in session.scalars(select(App).order_by(App.name)):
+                release = release_service.current(session, app)
+                if release is not None and release.status == "succeeded" and release.build_id:
+                    release.status = "applying"  # applied again, as after a dead worker
+                    live.append((app.name, release.id, release.version))
+        rollout = Rollout(context)
+        done = failed = 0
+        for name, release_id, version in live:
+            applied = rollout.apply(release_id)
+            if applied is not None and applied.status == "succeeded":
+                done += 1
+                log(f"{name}: v{version} is live again ({', '.join(applied.functions)})")
+                continue
+            failed += 1
+            with session_scope(context.sessions) as session:
+                release = session.get_one(Release, release_id)
+                error = release.error
+                release.status, release.error = "succeeded", None
+            log(f"{name}: v{version} could not be put back into the local cloud: {error}")
+        return done, failed
+    finally:
+        context.streams.close()

@@ -1,0 +1,2 @@
+"""laambda's own Lambda runtime: a function's published code run in a subprocess on this
+machine through the Lambda Runtime API, as Lambda's execution environments run it."""

@@ -1,0 +1,170 @@
+"""Which program runs a Lambda runtime on this machine, and how.
+
+Python runtimes run under the machine's CPython of the same minor version (on PATH or under
+pyenv), driven by AWS's runtime interface client `awslambdaric` installed once per Python
+version into the cache (with uv; afterwards offline). Node.js runtimes run under a `node` of the
+same major version with laambda's bootstrap of the Runtime API (bootstrap.js beside this file).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+
+import uv
+from packaging.requirements import Requirement
+
+from laambda.errors import LaambdaError
+
+BOOTSTRAP_JS = Path(__file__).with_name("bootstrap.js")
+RIC_REQUIREMENT = "awslambdaric>=3,<5"
+_install_lock = threading.Lock()
+
+
+class RuntimeUnavailable(LaambdaError):
+    """The machine lacks the interpreter of a function's runtime."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 502)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """The command that starts an environment, variables it needs, and the runtime's name for
+    AWS_EXECUTION_ENV."""
+
+    command: list[str]
+    environment: dict[str, str]
+
+
+def _pyenv_roots() -> list[str]:
+    roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv"), "/root/.pyenv"]
+    return [root for root in roots if root]
+
+
+def find_python(version: str) -> str | None:
+    """A CPython `version` ("3.12") executable: laambda's own base interpreter, one on PATH,
+    or one installed by pyenv; None when the machine has none."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        base = Path(sys.base_prefix) / "bin" / f"python{version}"
+        if base.exists():
+            return str(base)
+    for root in _pyenv_roots():
+        for candidate in sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}")):
+            return candidate
+    found = shutil.which(f"python{version}")
+    if found and "/shims/" not in found:  # pyenv's shims fail for versions not selected
+        return found
+    return None
+
+
+def find_node(major: str) -> str | None:
+    """A `node` of the given major version on PATH or under nvm; None when there is none."""
+    candidates = [shutil.which("node") or ""]
+    candidates += sorted(glob.glob(str(Path.home() / f".nvm/versions/node/v{major}.*/bin/node")))
+    for candidate in candidates:
+        if candidate and _node_major(candidate) == major:
+            return candidate
+    return None
+
+
+def _node_major(node: str) -> str | None:
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10)
+    except OSError:
+        return None
+    return out.stdout.strip().lstrip("v").split(".", 1)[0] or None
+
+
+def ensure_ric(python: str, version: str, cache: Path) -> Path:
+    """The folder holding awslambdaric for Python `version`, made on first use: for laambda's
+    own Python version, links to the copy laambda depends on (no network); for others, an
+    install with uv (needs the package index once).
+
+    Raises RuntimeUnavailable when it cannot be installed."""
+    target = cache / "ric" / f"python{version}"
+    if (target / ".complete").exists():
+        return target
+    with _install_lock:
+        if (target / ".complete").exists():
+            return target
+        staging = target.with_name(target.name + f".{os.getpid()}.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        if version == f"{sys.version_info.major}.{sys.version_info.minor}" and _link_own(staging):
+            (staging / ".complete").touch()
+            shutil.rmtree(target, ignore_errors=True)
+            staging.rename(target)
+            return target
+        shutil.rmtree(staging, ignore_errors=True)
+        done = subprocess.run(
+            [uv.find_uv_bin(), "pip", "install", "--quiet", "--python", python]
+            + ["--target", str(staging), RIC_REQUIREMENT],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RuntimeUnavailable(
+                f"could not install {RIC_REQUIREMENT} for Python {version} (it runs python"
+                f"{version} functions; needed once, then kept in {target}): "
+                f"{done.stderr.strip()[-500:]}"
+            )
+        (staging / ".complete").touch()
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return target
+
+
+def _link_own(target: Path) -> bool:
+    """Link awslambdaric and what it requires, as installed beside laambda, into `target`;
+    False when it is not installed here."""
+    names = ["awslambdaric"]
+    target.mkdir(parents=True)
+    while names:
+        name = names.pop()
+        try:
+            found = distribution(name)
+        except PackageNotFoundError:
+            return False
+        names += [Requirement(text).name for text in found.requires or []]
+        for top in {Path(str(file)).parts[0] for file in found.files or []}:
+            if top != "__pycache__" and not (target / top).exists():
+                (target / top).symlink_to(Path(str(found.locate_file(top))))
+    return True
+
+
+def launch(runtime: str, handler: str, task: Path, cache: Path) -> Launch:
+    """How to start an execution environment of `runtime` for `handler` with code in `task`.
+
+    Raises RuntimeUnavailable naming the runtime when the machine cannot run it."""
+    if runtime.startswith("python"):
+        version = runtime.removeprefix("python")
+        python = find_python(version)
+        if python is None:
+            raise RuntimeUnavailable(
+                f"{runtime} is not on this machine: install Python {version} (e.g. `pyenv "
+                f"install {version}`) or set the function's runtime to one this machine has"
+            )
+        ric = ensure_ric(python, version, cache)
+        return Launch(
+            [python, "-m", "awslambdaric", handler],
+            {"PYTHONPATH": f"{task}:{ric}", "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1"},
+        )
+    if runtime.startswith("nodejs"):
+        major = runtime.removeprefix("nodejs").removesuffix(".x")
+        node = find_node(major)
+        if node is None:
+            raise RuntimeUnavailable(
+                f"{runtime} is not on this machine: install Node.js {major} (`node` on PATH) "
+                "or set the function's runtime to one this machine has"
+            )
+        return Launch([node, str(BOOTSTRAP_JS)], {"NODE_PATH": str(task / "node_modules")})
+    raise RuntimeUnavailable(f"the local runtime cannot run {runtime} functions")
