@@ -6,6 +6,7 @@ import typer
 
 from laambda.cli.access import access
 from laambda.cli.apps import apps
+from laambda.cli.dashboard import dashboard
 from laambda.cli.operate import operate
 from laambda.cli.serverside import admin, serverside
 
@@ -13,6 +14,6 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
 )
 # server side: api, migrate, worker, receiver, up, admin create-user
-for group in (serverside, apps, access, operate):
+for group in (serverside, apps, access, operate, dashboard):
     app.registered_commands.extend(group.registered_commands)
 app.add_typer(admin, name="admin")
