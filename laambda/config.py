@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     function_url_host: str = "127.0.0.1"
     function_url_port: int = Field(default=5050, ge=0, le=65535)
 
+    # dashboard: how long a one-time sign-in link and a signed-in browser session last
+    dashboard_link_minutes: int = Field(default=5, ge=1, le=60)
+    dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
     @field_validator("default_role")
     @classmethod
     def _role_is_an_arn(cls, value: str | None) -> str | None:

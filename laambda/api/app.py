@@ -31,12 +31,19 @@ from laambda.crypto import Cipher
 from laambda.db.session import get_engine, make_sessionmaker
 from laambda.errors import LaambdaError
 from laambda.services.applier import InlineApplier, ReleaseApplier
+from laambda.web import mount_dashboard
 from laambda.worker.enqueue import CeleryQueue
 
 
 def create_app(settings: Settings | None = None, applier: ReleaseApplier | None = None) -> FastAPI:
     settings = settings or get_settings()
-    api = FastAPI(title="laambda", version="1", description="git push to AWS Lambda")
+    api = FastAPI(
+        title="laambda",
+        version="1",
+        description="git push to AWS Lambda",
+        docs_url=None,  # served offline by the dashboard (laambda/web/docs.py)
+        redoc_url=None,
+    )
     api.state.settings = settings
     api.state.sessions = make_sessionmaker(get_engine(settings.database_url))
     api.state.cipher = Cipher(settings.secret_key)
@@ -56,6 +63,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     ):
         api.include_router(module.router, **_common)
     api.include_router(builds.cache_router, **_common)
+    mount_dashboard(api)
 
     @api.get("/health", tags=["health"], responses=ERROR_RESPONSES)
     def health() -> JSONResponse:

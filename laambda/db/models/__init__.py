@@ -11,6 +11,7 @@ from laambda.db.models.function_setting import FunctionSetting
 from laambda.db.models.release import Release
 from laambda.db.models.ssh_key import SshKey
 from laambda.db.models.user import User
+from laambda.db.models.web_session import WebSession
 
 __all__ = [
     "ApiToken",
@@ -24,4 +25,5 @@ __all__ = [
     "Release",
     "SshKey",
     "User",
+    "WebSession",
 ]

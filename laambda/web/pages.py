@@ -1,0 +1,200 @@
+"""The dashboard's pages (GET). Each one finds the app through `app_service.get_for`, the
+check every API route makes, and reads through the same services the API uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from laambda.api import present
+from laambda.api.deps import CipherDep, SessionDep, SettingsDep
+from laambda.api.routes.config import MASK
+from laambda.db.models import App, AuditEvent, Build, Release
+from laambda.services.app import app_service
+from laambda.services.audit import audit
+from laambda.services.build import build_service
+from laambda.services.config import config_service
+from laambda.services.event_source import event_source_service
+from laambda.services.function import function_service
+from laambda.services.release import release_service
+from laambda.web.deps import Viewer, ViewerDep
+from laambda.web.view import FINISHED, PageRoute, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+PAGE_SIZE = 25
+ACTIVITY_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AppSummary:
+    app: App
+    live: Release | None
+    live_by: str | None
+    last_build: Build | None
+
+
+def _page(request: Request, viewer: Viewer, name: str, **context: Any) -> Response:
+    return render(request, name, {"user": viewer.user, "csrf": viewer.csrf, **context})
+
+
+@router.get("/")
+def apps_page(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
+    summaries = []
+    for app in app_service.list_for(session, viewer.user):
+        live = release_service.current(session, app)
+        builds = build_service.list(session, app, limit=1)
+        summaries.append(AppSummary(app, live, None, builds[0] if builds else None))
+    emails = present.emails(session, [s.live.user_id for s in summaries if s.live])
+    summaries = [
+        AppSummary(
+            s.app,
+            s.live,
+            emails.get(s.live.user_id) if s.live and s.live.user_id else None,
+            s.last_build,
+        )
+        for s in summaries
+    ]
+    return _page(request, viewer, "apps.html", apps=summaries)
+
+
+@router.get("/apps/{app}")
+def app_page(
+    app: str, request: Request, viewer: ViewerDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    row = app_service.get_for(session, viewer.user, app)
+    functions = function_service.list(session, row)
+    sources = {f.name: event_source_service.list_for(session, row, f.name) for f in functions}
+    live = release_service.current(session, row)
+    return _page(
+        request,
+        viewer,
+        "app.html",
+        app=present.app(row, settings),
+        functions=functions,
+        sources=sources,
+        live=live,
+        tab="overview",
+    )
+
+
+@router.get("/apps/{app}/releases")
+def releases_page(
+    app: str,
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    page: int = Query(default=1, ge=1),
+) -> Response:
+    """Newest first, PAGE_SIZE a page; refreshes itself while a release is being applied."""
+    row = app_service.get_for(session, viewer.user, app)
+    rows = release_service.list(session, row, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    releases = present.releases(session, rows[:PAGE_SIZE])
+    live = release_service.current(session, row)
+    return _page(
+        request,
+        viewer,
+        "releases.html",
+        app=row,
+        releases=releases,
+        live=live,
+        page=page,
+        more=len(rows) > PAGE_SIZE,
+        busy=any(r.status not in FINISHED for r in releases),
+        tab="releases",
+    )
+
+
+@router.get("/apps/{app}/releases/{version}/rollback")
+def confirm_rollback_page(
+    app: str, version: int, request: Request, viewer: ViewerDep, session: SessionDep
+) -> Response:
+    row = app_service.get_for(session, viewer.user, app)
+    target = release_service.get(session, row, version)
+    live = release_service.current(session, row)
+    return _page(
+        request, viewer, "rollback.html", app=row, target=target, live=live, tab="releases"
+    )
+
+
+@router.get("/apps/{app}/builds")
+def builds_page(
+    app: str,
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    page: int = Query(default=1, ge=1),
+) -> Response:
+    row = app_service.get_for(session, viewer.user, app)
+    rows = build_service.list(session, row, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return _page(
+        request,
+        viewer,
+        "builds.html",
+        app=row,
+        builds=rows[:PAGE_SIZE],
+        page=page,
+        more=len(rows) > PAGE_SIZE,
+        tab="builds",
+    )
+
+
+@router.get("/apps/{app}/builds/{build_id}")
+def build_page(
+    app: str, build_id: int, request: Request, viewer: ViewerDep, session: SessionDep
+) -> Response:
+    """A finished build shows its stored log; a running one follows its stream (build.js)."""
+    row = app_service.get_for(session, viewer.user, app)
+    build = build_service.get(session, row, build_id)
+    return _page(
+        request,
+        viewer,
+        "build.html",
+        app=row,
+        build=build,
+        live=build.status not in FINISHED,
+        tab="builds",
+    )
+
+
+@router.get("/apps/{app}/config")
+def config_page(
+    app: str,
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    cipher: CipherDep,
+    reveal: str | None = None,
+) -> Response:
+    """Values masked, but the one key asked for with `?reveal=KEY`."""
+    row = app_service.get_for(session, viewer.user, app)
+    config = config_service.show(session, row, cipher)
+    shown = {key: (value if key == reveal else MASK) for key, value in sorted(config.items())}
+    return _page(
+        request, viewer, "config.html", app=row, config=shown, revealed=reveal, tab="config"
+    )
+
+
+@router.get("/activity")
+def activity_page(
+    request: Request, viewer: ViewerDep, session: SessionDep, app: str | None = None
+) -> Response:
+    """The audit trail of one app, or of every app the viewer may see (newest first)."""
+    apps = app_service.list_for(session, viewer.user)
+    names = [app_service.get_for(session, viewer.user, app).name] if app else [a.name for a in apps]
+    events: list[AuditEvent] = []
+    for name in names:
+        events.extend(audit.for_app(session, name, limit=ACTIVITY_SIZE))
+    events.sort(key=lambda e: e.id, reverse=True)
+    events = events[:ACTIVITY_SIZE]
+    emails = present.emails(session, [e.user_id for e in events])
+    return _page(
+        request,
+        viewer,
+        "activity.html",
+        apps=apps,
+        selected=app,
+        events=events,
+        emails=emails,
+    )
