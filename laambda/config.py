@@ -113,6 +113,7 @@ class Settings(BaseSettings):
         if text.startswith("["):
             return json.loads(text)
         return [part.strip() for part in text.split(",") if part.strip()]
+
     @field_validator("build_egress_hosts")
     @classmethod
     def _hosts_are_names(cls, value: list[str]) -> list[str]:

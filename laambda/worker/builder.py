@@ -23,9 +23,9 @@ from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App, Build, User
 from laambda.db.session import session_scope
 from laambda.deploy.lambda_ import artifact_key
+from laambda.domain.redact import Redactor, platform_secrets
 from laambda.domain.release import unchanged_message
 from laambda.domain.status import BuildStatus, ReleaseStatus
-from laambda.domain.redact import Redactor, platform_secrets
 from laambda.errors import BuildFailed
 from laambda.services.build import build_service
 from laambda.services.release import release_service
