@@ -89,7 +89,7 @@ class TestWhoSeesWhat:
             "/v1/apps/shared/collaborators", json={"email": "bob@example.com"}, headers=auth
         )
         client.post("/v1/tokens", json={"name": "bobs"}, headers=bob)
-        client.patch("/v1/apps/shared/config", json={"A": "1"}, headers=bob)
+        client.patch("/v1/apps/shared/config", json={"MODE": "1"}, headers=bob)
 
         seen_by_bob = actions(client.get("/v1/activity", headers=bob).json())
         assert ("token.create", "bob@example.com", None) in seen_by_bob
