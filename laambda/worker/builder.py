@@ -83,6 +83,8 @@ class BuildRunner:
             emit(f" !     {exc.message}")
             self._end(build_id, "failed", lines, error=exc.message)
             stream.finish("failed", exc.message)
+            if isinstance(exc, SourceRefused):
+                self.context.store.delete(job.source_key)  # a refused tarball is not kept
             return "failed"
         except Exception as exc:
             self._end(build_id, "failed", lines, error=f"internal error: {exc}")
@@ -141,21 +143,17 @@ class BuildRunner:
         with tempfile.TemporaryDirectory(dir=builds, prefix=f"{build_id}-") as work:
             tarball = Path(work) / "source.tar.gz"
             self.context.store.get_file(job.source_key, tarball)
-            try:
-                result = build_source(
-                    tarball,
-                    app_name=job.app,
-                    workdir=Path(work) / "build",
-                    settings=self.context.settings,
-                    store=self.context.store,
-                    log=emit,
-                    architecture=job.architecture,
-                    runtime=job.runtime,
-                    cancel=cancel,
-                )
-            except SourceRefused:
-                self.context.store.delete(job.source_key)  # a refused tarball is not kept
-                raise
+            result = build_source(
+                tarball,
+                app_name=job.app,
+                workdir=Path(work) / "build",
+                settings=self.context.settings,
+                store=self.context.store,
+                log=emit,
+                architecture=job.architecture,
+                runtime=job.runtime,
+                cancel=cancel,
+            )
             if not cancel.is_set():
                 self.context.store.put_file(artifact_key(result.sha256), result.artifact_path)
             return result
