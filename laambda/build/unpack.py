@@ -18,8 +18,7 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
-from laambda.build.links import LinksTooLarge, follow_links
-from laambda.domain.limits import MAX_ZIP_ENTRIES
+from laambda.build.links import MAX_TREE_ENTRIES, LinksTooLarge, follow_links
 from laambda.errors import BuildFailed
 
 MB = 1024 * 1024
@@ -136,7 +135,7 @@ def unpack_source(
         over = (
             f"more than {human_size(max_unpacked_bytes)}"
             if exc.size > max_unpacked_bytes
-            else f"more than {MAX_ZIP_ENTRIES} files and folders"
+            else f"more than {MAX_TREE_ENTRIES} files and folders"
         )
         raise SourceRefused(
             f"the source with its symlinks followed unpacks to {over}, over the limit: each "

@@ -99,6 +99,8 @@ class BuildRunner:
             lines.append(f" !     {message}")  # the pusher hears it once, from `done`
             self._end(build_id, lines, error=message)
             stream.finish(BuildStatus.FAILED, message)
+            if isinstance(exc, SourceRefused):
+                self.context.store.delete(job.source_key)  # a refused tarball is not kept
             return BuildStatus.FAILED
         except Exception as exc:
             message = redact(f"internal error: {exc}")
@@ -188,21 +190,17 @@ class BuildRunner:
         with tempfile.TemporaryDirectory(dir=builds, prefix=f"{build_id}-") as work:
             tarball = Path(work) / "source.tar.gz"
             self.context.store.get_file(job.source_key, tarball)
-            try:
-                result = build_source(
-                    tarball,
-                    app_name=job.app,
-                    workdir=Path(work) / "build",
-                    settings=self.context.settings,
-                    store=self.context.store,
-                    log=emit,
-                    architecture=job.architecture,
-                    runtime=job.runtime,
-                    cancel=cancel,
-                )
-            except SourceRefused:
-                self.context.store.delete(job.source_key)  # a refused tarball is not kept
-                raise
+            result = build_source(
+                tarball,
+                app_name=job.app,
+                workdir=Path(work) / "build",
+                settings=self.context.settings,
+                store=self.context.store,
+                log=emit,
+                architecture=job.architecture,
+                runtime=job.runtime,
+                cancel=cancel,
+            )
             if not cancel.is_set():
                 self.context.store.put_file(artifact_key(result.sha256), result.artifact_path)
             return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -191,6 +192,24 @@ class TestFollowedLinks:
         )
         written = sum(p.stat().st_size for p in (tmp_path / "dest").rglob("*") if p.is_file())
         assert written == MB  # the data itself; not one copy
+
+    def test_links_that_multiply_empty_folders_are_refused_in_bounded_time(
+        self, tmp_path: Path
+    ) -> None:
+        """Ten links to a folder of ten links to a folder of ...: a million entries, no bytes."""
+        members: list[tuple[tarfile.TarInfo, bytes | None]] = [
+            _file(f"d0/f{n}", b"") for n in range(10)
+        ]
+        for level in range(1, 7):
+            members += [_link(f"d{level}/l{n}", f"../d{level - 1}") for n in range(10)]
+        tarball = _tar(tmp_path / "src.tar", members)
+        started = time.monotonic()
+        with pytest.raises(SourceRefused) as info:
+            _unpack(tarball, tmp_path / "dest")
+        assert info.value.message.startswith(
+            "the source with its symlinks followed unpacks to more than 500000 files and folders"
+        )
+        assert time.monotonic() - started < 30
 
     def test_links_that_would_never_end_are_dropped_with_a_line(self, tmp_path: Path) -> None:
         tarball = _tar(
