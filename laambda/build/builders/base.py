@@ -111,12 +111,19 @@ def run_streaming(
     """
     policy = egress if egress is not None else egress_policy(get_settings())
     with egress_proxy(policy, log=log) as proxy_socket:
-        return _run_boxed(
+        code, lines = _run_boxed(
             bwrap_command(command, env=env, cwd=cwd, proxy_socket=proxy_socket),
             log=log,
             cancel=cancel,
             timeout=timeout,
         )
+    if code != 0 and lines and lines[0].startswith("bwrap: "):
+        raise BuildFailed(
+            f"the build sandbox could not start ({lines[0]}): the worker needs bubblewrap and "
+            "the right to make namespaces (user namespaces, or root; in a container, a seccomp "
+            "profile that allows them), or use the Docker builder (LAAMBDA_BUILDER=docker)"
+        )
+    return code, lines
 
 
 def egress_policy(settings: Settings) -> EgressPolicy:
