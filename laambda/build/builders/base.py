@@ -1,4 +1,5 @@
-"""What every builder is given and must do, and the streaming of a host process's output.
+"""What every builder is given and must do, and running a host installer boxed (sandbox.py,
+egress.py) with its output streamed.
 
 A builder installs an app's dependencies for Lambda into an empty folder; the pipeline zips
 that folder and caches it. Builders never see the app's own code, only its dependency files,
