@@ -39,6 +39,10 @@ class InstallPlan:
     lockfile: str | None
     workdir: Path  # scratch space of this build
     cache_dir: Path  # download caches shared by builds on this host
+    # which builds share the Docker builder's download cache, where package build scripts run
+    # and could leave a poisoned wheel for the next build: the app's name keeps one app's
+    # scripts away from another app's installs; "" shares it across all apps
+    cache_scope: str = ""
 
 
 class Builder(Protocol):
