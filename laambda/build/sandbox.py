@@ -151,38 +151,48 @@ def _inside(path: Path, roots: Iterable[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
+Mount = tuple[Path, Path]  # (where it is on the host, where the command sees it)
+
+
 def named_folders(
     command: Sequence[str], env: Mapping[str, str], cwd: Path | None
-) -> tuple[list[Path], list[Path]]:
+) -> tuple[list[Mount], list[Mount]]:
     """(folders to mount read-write, files to mount read-only) that the command names.
 
     Every argument and environment value that is an absolute path, and the working folder:
     an existing folder is mounted read-write, an existing file read-only by itself, and a path
-    that does not exist yet is made as a folder (a cache the installer will fill). Paths inside
-    the read-only system folders are visible anyway and skipped.
+    that does not exist yet is made as a folder (a cache the installer will fill). Each is
+    seen at the path named, whatever links lead to it on the host. Paths inside the read-only
+    system folders are visible anyway and skipped.
 
-    Raises BuildFailed when a named folder would expose the host: the root, a home folder, or a
-    folder holding this process's working directory (the checkout, with its .env).
+    Raises BuildFailed when a named path is itself a symbolic link (it could lead anywhere) or
+    a named folder would expose the host: the root, a home folder, or a folder holding this
+    process's working directory (the checkout, with its .env).
     """
     system = _read_only_roots()
     protected = {Path("/"), Path.home().resolve(), Path("/home"), Path("/root")}
     here = Path.cwd().resolve()
-    folders: list[Path] = []
-    files: list[Path] = []
+    folders: list[Mount] = []
+    files: list[Mount] = []
+    seen: set[Path] = set()
     candidates = [*command, *env.values(), *([str(cwd)] if cwd is not None else [])]
     for text in candidates:
         if not text.startswith("/") or text == os.devnull:
             continue
-        path = Path(text).resolve()
-        if _inside(path, system) or path in folders or path in files:
+        named = Path(os.path.normpath(text))
+        if named in seen or _inside(named, system) or _inside(named.resolve(), system):
             continue
-        if path.is_file():
-            files.append(path)
+        seen.add(named)
+        if named.is_symlink():
+            raise BuildFailed(f"internal error: a build may not be given the link {named}")
+        real = named.resolve()
+        if real.is_file():
+            files.append((real, named))
             continue
-        if path in protected or path == here or path in here.parents:
-            raise BuildFailed(f"internal error: a build may not be given the host folder {path}")
-        path.mkdir(parents=True, exist_ok=True)
-        folders.append(path)
+        if real in protected or real == here or real in here.parents:
+            raise BuildFailed(f"internal error: a build may not be given the host folder {real}")
+        real.mkdir(parents=True, exist_ok=True)
+        folders.append((real, named))
     return folders, files
 
 
@@ -221,11 +231,11 @@ def bwrap_command(
             args += ["--ro-bind", str(root), str(root)]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
     args += ["--ro-bind", str(proxy_socket), SOCKET_INSIDE]
-    for folder in folders:
-        args += ["--bind", str(folder), str(folder)]
-    for file in files:
-        args += ["--ro-bind", str(file), str(file)]
-    args += ["--chdir", str(cwd.resolve()) if cwd is not None else "/tmp"]
+    for source, seen_as in folders:
+        args += ["--bind", str(source), str(seen_as)]
+    for source, seen_as in files:
+        args += ["--ro-bind", str(source), str(seen_as)]
+    args += ["--chdir", os.path.normpath(cwd) if cwd is not None else "/tmp"]
     for name, value in installer_env(env).items():
         args += ["--setenv", name, value]
     args += ["--", sys.executable, "-I", "-S", "-c", FORWARDER, str(PROXY_PORT), SOCKET_INSIDE]

@@ -11,10 +11,12 @@ from pathlib import Path
 import docker
 import pytest
 
+from laambda.build.builders.base import InstallPlan
 from laambda.build.builders.docker import DockerBuilder
 from laambda.build.pipeline import build_source
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
+from laambda.domain.runtime import ALL_RUNTIMES
 from laambda.errors import BuildFailed
 from tests.build.conftest import (
     APPS,
@@ -252,3 +254,34 @@ def test_the_node_build_container_sees_no_secret(
         assert value not in text
     assert "LAAMBDA_" not in text
     assert "AWS_" not in text
+
+
+def test_one_apps_build_scripts_never_reach_another_apps_download_cache(
+    docker_settings: Settings, tmp_path: Path
+) -> None:
+    """Package build scripts run in the container while the download cache is mounted, so the
+    cache is per app: what one app's build leaves there, another app's build never sees."""
+    runtime = next(r for r in ALL_RUNTIMES if r.identifier == "python3.11")
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / "requirements.txt").write_text("six==1.17.0\n")
+    builder = DockerBuilder(docker_settings)
+
+    def install(scope: str, name: str) -> list[str]:
+        plan = InstallPlan(
+            runtime=runtime, architecture="x86_64", files=spec, lockfile=None,
+            workdir=tmp_path / name, cache_dir=tmp_path / "cache", cache_scope=scope,
+        )  # fmt: skip
+        out = tmp_path / name / "out"
+        out.mkdir(parents=True)
+        lines: list[str] = []
+        builder.install(plan, out, log=lines.append, cancel=None, timeout=300)
+        assert (out / "six.py").is_file()
+        return lines
+
+    first = install("app-a", "a1")
+    assert any("Downloading six" in line for line in first)
+    again = install("app-a", "a2")  # the same app: the cache serves it
+    assert not any("Downloading six" in line for line in again)
+    other = install("app-b", "b1")  # another app: nothing of app-a's cache
+    assert any("Downloading six" in line for line in other)

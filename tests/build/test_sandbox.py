@@ -223,3 +223,19 @@ def test_pypi_install_through_the_proxy_works(build: BuildFn, tmp_path: Path) ->
 def test_a_command_never_gets_a_host_folder(named: Path) -> None:
     with pytest.raises(BuildFailed, match=f"may not be given the host folder {named}$"):
         run_streaming(["ls", str(named)], log=print, cancel=None, timeout=30, egress=PYPI)
+
+
+def test_a_linked_folder_is_seen_where_it_is_named_and_a_named_link_is_refused(
+    tmp_path: Path,
+) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "data").symlink_to(real)  # a data directory behind a link, as operators do
+    code, lines = run("print(open('made.txt', 'w').write('ok'))", folder=tmp_path / "data" / "b")
+    assert (code, (real / "b" / "made.txt").read_text()) == (0, "ok"), lines
+    (real / "b" / "requirements.txt").symlink_to("/etc/hostname")
+    with pytest.raises(BuildFailed, match="may not be given the link .*/requirements.txt$"):
+        run_streaming(
+            ["cat", str(real / "b" / "requirements.txt")],
+            log=print, cancel=None, timeout=30, egress=PYPI,
+        )  # fmt: skip

@@ -1,4 +1,5 @@
-"""What every builder is given and must do, and the streaming of a host process's output.
+"""What every builder is given and must do, and running a host installer boxed (sandbox.py,
+egress.py) with its output streamed.
 
 A builder installs an app's dependencies for Lambda into an empty folder; the pipeline zips
 that folder and caches it. Builders never see the app's own code, only its dependency files,
@@ -38,6 +39,10 @@ class InstallPlan:
     lockfile: str | None
     workdir: Path  # scratch space of this build
     cache_dir: Path  # download caches shared by builds on this host
+    # which builds share the Docker builder's download cache, where package build scripts run
+    # and could leave a poisoned wheel for the next build: the app's name keeps one app's
+    # scripts away from another app's installs; "" shares it across all apps
+    cache_scope: str = ""
 
 
 class Builder(Protocol):
@@ -111,12 +116,19 @@ def run_streaming(
     """
     policy = egress if egress is not None else egress_policy(get_settings())
     with egress_proxy(policy, log=log) as proxy_socket:
-        return _run_boxed(
+        code, lines = _run_boxed(
             bwrap_command(command, env=env, cwd=cwd, proxy_socket=proxy_socket),
             log=log,
             cancel=cancel,
             timeout=timeout,
         )
+    if code != 0 and lines and lines[0].startswith("bwrap: "):
+        raise BuildFailed(
+            f"the build sandbox could not start ({lines[0]}): the worker needs bubblewrap and "
+            "the right to make namespaces (user namespaces, or root; in a container, a seccomp "
+            "profile that allows them), or use the Docker builder (LAAMBDA_BUILDER=docker)"
+        )
+    return code, lines
 
 
 def egress_policy(settings: Settings) -> EgressPolicy:

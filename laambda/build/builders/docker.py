@@ -94,13 +94,10 @@ class DockerBuilder:
         image = self.settings.build_image(plan.runtime.identifier)
         platform = "linux/arm64" if plan.architecture == "arm64" else "linux/amd64"
         self._image(client, image, platform, log)
-        # one download cache per image and platform: a wheel built from an sdist in one image
-        # must not be installed by another
-        cache = (
-            plan.cache_dir
-            / "docker"
-            / hashlib.sha256(f"{image} {platform}".encode()).hexdigest()[:16]
-        )
+        # one download cache per image and platform (a wheel built from an sdist in one image
+        # must not be installed by another) and per cache scope (see InstallPlan.cache_scope)
+        key = f"{image} {platform}" + (f" {plan.cache_scope}" if plan.cache_scope else "")
+        cache = plan.cache_dir / "docker" / hashlib.sha256(key.encode()).hexdigest()[:16]
         cache.mkdir(parents=True, exist_ok=True)
         volumes = {
             str(plan.files.resolve()): {"bind": "/laambda/spec", "mode": "ro"},
