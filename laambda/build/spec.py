@@ -91,13 +91,13 @@ def write_python_spec(
 
 
 def _read_requirements(src: Path, deps: DependencySet) -> None:
-    pending = [Include("requirements.txt", False, "the app", 0)]
+    pending = [Include("requirements.txt", False, "the app", ())]
     while pending:
         include = pending.pop(0)
         data = read_tree_file(src, include.path, where=include.where)
         text = decode(data, name=include.path)
         pending += deps.add_file(
-            text, name=include.path, constraint=include.constraint, depth=include.depth
+            text, name=include.path, constraint=include.constraint, chain=include.chain
         )
 
 

@@ -45,7 +45,8 @@ def test_editable_src_layout_and_local_project_install_from_the_tree(
         "pkg": "from the pushed tree",
         "common": 1,
     }
-    assert "-----> Building requirements.txt's local project into a wheel" in done.lines
+    assert "-----> Building the project named by requirements.txt line 1 into a wheel" in done.lines
+    assert "-----> Building the project named by requirements.txt line 2 into a wheel" in done.lines
 
     # the dependency cache follows the local project's content
     changed = {**APP, "libs/common/common/__init__.py": "VALUE = 2\n"}

@@ -155,7 +155,7 @@ class WheelBuilder:
                 out.append(line)
                 continue
             where = line.rpartition("  # ")[2]
-            log(f"-----> Building {where.split(' line ')[0]}'s local project into a wheel")
+            log(f"-----> Building the project named by {where} into a wheel")
             made = self._wheel(match[1], plan, built, log=log, cancel=cancel, timeout=timeout)
             if made is None:
                 raise BuildFailed(
