@@ -9,6 +9,7 @@ import pytest
 
 from tests.build.conftest import BuildFn, tar_of, zip_names
 from tests.build.test_cases import distributions
+from tests.build.test_dependency_files import listener  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -58,3 +59,18 @@ def test_poetry_1_project_without_a_lock(build: BuildFn, tmp_path: Path) -> None
     files = {**APP, "pyproject.toml": pyproject, ".python-version": "3.12"}
     done = build(tar_of(files, tmp_path / "t.tar"))
     assert distributions(done) == {"six"}
+
+
+def test_index_settings_of_the_worker_environment_are_not_used(
+    build: BuildFn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    listener: tuple[str, list[bytes]],  # noqa: F811
+) -> None:
+    url, received = listener
+    for name in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "PIP_EXTRA_INDEX_URL"):
+        monkeypatch.setenv(name, f"{url}/simple")
+    files = {**APP, "requirements.txt": "six==1.16.0\ndocopt==0.6.2\n"}  # docopt: an sdist
+    done = build(tar_of(files, tmp_path / "t.tar"))
+    assert distributions(done) == {"six", "docopt"}
+    assert received == []
