@@ -177,6 +177,8 @@ class Line:
 
 def parse_line(text: str, *, where: str) -> Line:
     """Split a logical line into its requirement and options as pip does (break_args_options)."""
+    if len(text.splitlines()) > 1 or any(ord(c) < 32 and c != "\t" for c in text):
+        raise BuildFailed(f"{where}: a line break or control character inside one entry: remove it")
     variable = _ENV_VAR.search(text)
     if variable:
         raise BuildFailed(

@@ -34,6 +34,11 @@ class TestSyntax:
         with pytest.raises(BuildFailed, match="^r line 4: no such option: --frobnicate"):
             parse_line("--frobnicate", where="r line 4")
 
+    @pytest.mark.parametrize("text", ["six\n--index-url http://evil", "six\r", "a\u2028b"])
+    def test_an_entry_holding_a_line_break_is_refused(self, text: str) -> None:
+        with pytest.raises(BuildFailed, match="^Pipfile \\[packages\\] x: a line break"):
+            parse_line(text, where="Pipfile [packages] x")
+
     def test_url_markers_split_on_semicolon_space_as_pip_does(self) -> None:
         assert split_marker("https://x/a;b.whl ; os_name == 'posix'") == (
             "https://x/a;b.whl",
