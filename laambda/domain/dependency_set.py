@@ -22,6 +22,7 @@ from laambda.domain.requirements import (
     marker_holds,
     parse_line,
     parse_requirement,
+    shown_url,
     split_marker,
     target_environment,
     tree_path,
@@ -110,7 +111,7 @@ class DependencySet:
             for path in paths:
                 if is_url(path):
                     raise BuildFailed(
-                        f"{where}: {kind} {path} names a URL; include only files of the "
+                        f"{where}: {kind} {shown_url(path)} names a URL; include only files of the "
                         "repository, by a path relative to the including file"
                     )
                 relative = tree_path(path, base=base, where=where, what=kind)
@@ -206,7 +207,8 @@ class DependencySet:
     def render(self, placed: Mapping[str, str], *, default_index: str) -> tuple[str, str]:
         """(requirements.txt, constraints.txt) for the builders; `placed` maps each local
         path to where it was copied, relative to the spec folder (e.g. "./local/0-common")."""
-        lines = [f"--index-url {self.index_url or default_index}"]
+        index = self.index_url or default_index
+        lines = [f"--index-url {index}" if index else "--no-index"]
         lines += [f"--extra-index-url {url}" for url in self.extra_index_urls]
         lines += [f"--find-links {url}" for url in self.find_links]
         lines += [f"--find-links {placed[path]}" for path, _ in self.local_find_links]

@@ -164,6 +164,11 @@ def pyproject_lines(text: str) -> Lines:
             where = f"pyproject.toml [project] dependencies[{i}]"
             name = canonicalize_name(re.split(r"[\s\[\];<>=!~@(]", dep.strip(), maxsplit=1)[0])
             source = _by_name(uv_sources, name) or _by_name(poetry_deps, name)
+            if isinstance(source, dict) and source.get("workspace"):
+                raise BuildFailed(
+                    f"{where}: {name} comes from the uv workspace, which only uv.lock "
+                    "describes: run `uv lock` and commit uv.lock"
+                )
             lines.append((_sourced(dep, source) if isinstance(source, dict) else dep, where))
         return lines
     if not isinstance(poetry_deps, dict) or not (poetry_deps.keys() - {"python"}):

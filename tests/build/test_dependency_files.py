@@ -358,6 +358,17 @@ class TestHostilePaths:
         src = tree(tmp_path / "src", {**files, **APP})
         assert expected in refused(src, tmp_path)
 
+    def test_a_uv_workspace_member_without_the_lock_is_refused(self, tmp_path: Path) -> None:
+        pyproject = (
+            '[project]\nname = "a"\nversion = "1"\ndependencies = ["shared"]\n'
+            "[tool.uv.sources]\nshared = { workspace = true }\n"
+        )
+        src = tree(tmp_path / "src", {"pyproject.toml": pyproject})
+        assert refused(src, tmp_path) == (
+            "pyproject.toml [project] dependencies[0]: shared comes from the uv workspace, "
+            "which only uv.lock describes: run `uv lock` and commit uv.lock"
+        )
+
     def test_npm_in_tree_package_is_copied_at_its_path(self, tmp_path: Path) -> None:
         package = {"dependencies": {"shared": "file:libs/shared", "left-pad": "^1.3.0"}}
         src = tree(
