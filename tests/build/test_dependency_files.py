@@ -270,6 +270,15 @@ class TestHostilePaths:
         (src / "common.txt").symlink_to("reqs/common.txt")
         assert requirements(src, tmp_path) == ["attrs"]
 
+    def test_root_requirements_may_be_an_in_tree_symlink(self, tmp_path: Path) -> None:
+        src = tree(tmp_path / "src", {"reqs/prod.txt": "-r base.txt\nsix\n", "base.txt": "attrs\n"})
+        (src / "requirements.txt").symlink_to("reqs/prod.txt")
+        assert requirements(src, tmp_path) == ["six", "attrs"]  # -r as pip: from the link's folder
+        outside = tree(tmp_path / "o", {"Procfile": "x"})
+        (outside / "requirements.txt").symlink_to("/etc/os-release")
+        with pytest.raises(BuildFailed, match="^no supported app found"):
+            detect(outside, today=TODAY, requested=None)
+
     def test_include_loop_is_refused_but_a_file_may_be_included_twice(self, tmp_path: Path) -> None:
         src = tree(
             tmp_path / "src", {"requirements.txt": "-r a.txt\n", "a.txt": "-r requirements.txt\n"}
