@@ -158,6 +158,9 @@ class WheelBuilder:
         out = []
         for line in lines:
             match = _LOCAL.match(line)
+            if line.startswith("-c "):  # this file is read from the work folder, not the spec's
+                out.append(f"-c {plan.files / line[3:].strip()}")
+                continue
             if match is None or match[1].endswith(".whl"):
                 out.append(line)
                 continue
