@@ -546,6 +546,24 @@ class TestIndexes:
         assert "is not an allowed package source" in message
         assert "LAAMBDA_ALLOWED_INDEXES" in message
 
+    def test_a_version_1_lock_is_checked_too(self, tmp_path: Path) -> None:
+        lock = {
+            "lockfileVersion": 1,
+            "dependencies": {
+                "a": {"version": "1.0.0", "resolved": "https://registry.npmjs.org/a/-/a-1.0.0.tgz"},
+                "b": {
+                    "version": "1.0.0",
+                    "dependencies": {"c": {"version": "git+https://evil.example/c.git#abc"}},
+                },
+            },
+        }
+        files = {"package.json": json.dumps({"dependencies": {"a": "1", "b": "1"}})}
+        src = tree(tmp_path / "src", {**files, "package-lock.json": json.dumps(lock)})
+        assert refused(src, tmp_path).startswith(
+            'package-lock.json "dependencies" c: the package address '
+            "git+https://evil.example/c.git#abc is not an allowed package source"
+        )
+
     def test_credentials_in_an_index_url_are_never_shown(self, tmp_path: Path) -> None:
         src = tree(
             tmp_path / "src", {"requirements.txt": f"-i https://me:{SECRET}@corp.example/simple\n"}
