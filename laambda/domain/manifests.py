@@ -279,3 +279,24 @@ def poetry_constraint(text: str, *, where: str) -> str:
         else:
             out.append(clause)
     return ",".join(out)
+
+
+_READERS = {
+    "Pipfile": (pipfile_lines, "pipenv"),
+    "Pipfile.lock": (pipfile_lock_lines, "`pipenv lock`"),
+    "poetry.lock": (poetry_lock_lines, "`poetry lock`"),
+    "pyproject.toml": (pyproject_lines, "PEP 621 or Poetry's format"),
+}
+
+
+def manifest_lines(name: str, text: str) -> Lines:
+    """The requirement lines of a manifest or lock file by its name; a file whose tables or
+    arrays are not of the types its tool writes is refused naming the file, not a crash."""
+    reader, tool = _READERS[name]
+    try:
+        return reader(text)
+    except (AttributeError, TypeError, KeyError, IndexError):
+        raise BuildFailed(
+            f"{name} does not have the shape {tool} writes (a table or list holds a value of "
+            "another type): fix it, or write it again with its tool"
+        ) from None

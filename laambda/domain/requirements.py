@@ -283,11 +283,14 @@ def tree_path(path: str, *, base: str, where: str, what: str) -> str:
 
 def shown_url(url: str) -> str:
     """A URL fit for a message: any user name or password in it replaced by ***."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a URL at all: hide whatever stands before an @ all the same
+        return re.sub(r"//[^/]*@", "//***@", url)
     return parts._replace(netloc=f"***@{host}{port}").geturl()
 
 

@@ -378,6 +378,24 @@ class TestHostilePaths:
             "which only uv.lock describes: run `uv lock` and commit uv.lock"
         )
 
+    @pytest.mark.parametrize(
+        ("name", "text"),
+        [
+            ("Pipfile", "packages = true\n"),
+            ("Pipfile.lock", '{"default": [1]}'),
+            ("pyproject.toml", "[project]\ndependencies = [1]\n"),
+            ("poetry.lock", "package = [1]\n"),
+        ],
+    )
+    def test_a_manifest_of_the_wrong_shape_is_refused_by_name(
+        self, tmp_path: Path, name: str, text: str
+    ) -> None:
+        files = {name: text, **({"pyproject.toml": "[project]\n"} if name == "poetry.lock" else {})}
+        if name == "Pipfile.lock":
+            files["Pipfile"] = "[packages]\n"
+        src = tree(tmp_path / "src", files)
+        assert refused(src, tmp_path).startswith(f"{name} does not have the shape")
+
     def test_npm_in_tree_package_is_copied_at_its_path(self, tmp_path: Path) -> None:
         package = {"dependencies": {"shared": "file:libs/shared", "left-pad": "^1.3.0"}}
         src = tree(

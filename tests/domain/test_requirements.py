@@ -76,6 +76,15 @@ class TestRules:
         assert shown_url("https://me:pw@corp.example:8080/simple") == (
             "https://***@corp.example:8080/simple"
         )
+        assert shown_url("https://me:pw@[corp/simple") == "https://***@[corp/simple"
+
+    @pytest.mark.parametrize(
+        "text", ["git+https://*]", "http://%! (,>>[x]", "git+https://-c @cfile:b", "http://=]0["]
+    )
+    def test_malformed_urls_are_refused_not_crashed_on(self, text: str) -> None:
+        deps = DependencySet("3.12", "x86_64", ALLOWED)
+        with pytest.raises(BuildFailed, match="^requirements.txt line 1: "):
+            deps.add_file(text, name="requirements.txt")
 
     @pytest.mark.parametrize(
         ("path", "base", "expected"),
