@@ -82,7 +82,7 @@ def decode(data: bytes, *, name: str) -> str:
                 return text
     raise BuildFailed(
         f"{name} cannot be read as text: save it as UTF-8 (UTF-16 and UTF-32 are read only "
-        "with a byte-order mark, as pip reads them)"
+        "with a byte-order mark)"
     )
 
 

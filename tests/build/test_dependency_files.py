@@ -130,7 +130,7 @@ class TestPipSyntax:
         src = tree(tmp_path / "src", {"requirements.txt": utf16_without_bom})
         assert refused(src, tmp_path) == (
             "requirements.txt cannot be read as text: save it as UTF-8 (UTF-16 and UTF-32 are "
-            "read only with a byte-order mark, as pip reads them)"
+            "read only with a byte-order mark)"
         )
 
     def test_markers_are_evaluated_for_lambda_not_the_host(self, tmp_path: Path) -> None:
@@ -707,6 +707,20 @@ def test_pipfile_python_version_chooses_the_runtime(tmp_path: Path) -> None:
     os.remove(src / "Pipfile")
     tree(src, {"Pipfile": "[packages]\n", ".python-version": "\ufeff3.13\n"})
     assert detect(src, today=TODAY, requested=None).runtime.identifier == "python3.13"
+
+
+@pytest.mark.parametrize(
+    "procfile",
+    [
+        "\ufeffweb: app.handler\r\n".encode(),  # Notepad
+        "web: app.handler\r\n".encode("utf-16"),  # PowerShell 5.1's `echo ... > Procfile`
+    ],
+)
+def test_a_procfile_written_on_windows_is_read(
+    build: BuildFn, tmp_path: Path, procfile: bytes
+) -> None:
+    files: dict[str, str | bytes] = {**APP, "Procfile": procfile, "requirements.txt": ""}
+    assert build(tar_of(files, tmp_path / "t.tar")).result.procfile == {"web": "app.handler"}
 
 
 def test_pipfile_lock_alone_chooses_the_runtime(tmp_path: Path) -> None:
