@@ -28,11 +28,13 @@ _MAX_READ = 1024 * 1024
 
 
 def detect(src: Path, *, today: date, requested: str | None) -> Detection:
-    """Detect the runtime of the tree at `src` from its root files (decoded as pip would)."""
+    """Detect the runtime of the tree at `src` from its root files (decoded as pip would);
+    a root file that is a symlink counts when it points inside the tree."""
     files: dict[str, str] = {}
+    root = src.resolve()
     for name in (*PYTHON_MARKERS, *NODE_MARKERS, *VERSION_FILES, *LOCK_FILES):
-        path = src / name
-        if path.is_file() and not path.is_symlink():
+        path = (src / name).resolve()  # an in-tree symlink is followed, one leaving is not
+        if path.is_file() and path.is_relative_to(root):
             data = path.read_bytes()[:_MAX_READ]
             try:
                 files[name] = decode(data, name=name)

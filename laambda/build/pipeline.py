@@ -24,6 +24,7 @@ from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
 from laambda.domain.limits import MB, check_artifact, top_level
 from laambda.domain.procfile import NO_PROCFILE, check_handlers, parse_procfile
+from laambda.domain.requirements import decode
 from laambda.domain.runtime import ARCHITECTURES
 from laambda.errors import BuildFailed
 
@@ -82,7 +83,9 @@ def build_source(
     procfile_path = src / "Procfile"
     if not procfile_path.is_file():
         raise BuildFailed(NO_PROCFILE)
-    procfile = parse_procfile(procfile_path.read_text(), app_name=app_name, language=language)
+    procfile = parse_procfile(
+        decode(procfile_path.read_bytes(), name="Procfile"), app_name=app_name, language=language
+    )
     files = {p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()}
     check_handlers(procfile, files, language=language)
     names = ", ".join(entry.name for entry in procfile.entries)

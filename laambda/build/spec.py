@@ -21,12 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from laambda.domain.dependency_set import DependencySet, Include
-from laambda.domain.manifests import (
-    pipfile_lines,
-    pipfile_lock_lines,
-    poetry_lock_lines,
-    pyproject_lines,
-)
+from laambda.domain.manifests import manifest_lines
 from laambda.domain.npm_spec import npm_local_paths
 from laambda.domain.requirements import decode, parse_line
 from laambda.domain.runtime import Detection
@@ -91,13 +86,13 @@ def write_python_spec(
 
 
 def _read_requirements(src: Path, deps: DependencySet) -> None:
-    pending = [Include("requirements.txt", False, "the app", 0)]
+    pending = [Include("requirements.txt", False, "the app", ())]
     while pending:
         include = pending.pop(0)
         data = read_tree_file(src, include.path, where=include.where)
         text = decode(data, name=include.path)
         pending += deps.add_file(
-            text, name=include.path, constraint=include.constraint, depth=include.depth
+            text, name=include.path, constraint=include.constraint, chain=include.chain
         )
 
 
@@ -109,12 +104,12 @@ def _manifest_lines(src: Path, manifest: str, lockfile: str | None) -> list[tupl
     if lockfile == "uv.lock":
         return _uv_export(src)
     if lockfile == "poetry.lock":
-        return poetry_lock_lines(_text(src, "poetry.lock"))
-    if manifest == "pyproject.toml":
-        return pyproject_lines(_text(src, manifest))
-    if manifest == "Pipfile.lock" or lockfile == "Pipfile.lock":
-        return pipfile_lock_lines(_text(src, "Pipfile.lock"))
-    return pipfile_lines(_text(src, "Pipfile"))
+        name = "poetry.lock"
+    elif manifest == "Pipfile.lock" or lockfile == "Pipfile.lock":
+        name = "Pipfile.lock"
+    else:
+        name = manifest  # pyproject.toml or Pipfile
+    return manifest_lines(name, _text(src, name))
 
 
 def _uv_export(src: Path) -> list[tuple[str, str]]:

@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import canonicalize_name
-
 from laambda.domain.requirements import (
     Line,
     check_trusted_host,
@@ -24,6 +22,7 @@ from laambda.domain.requirements import (
     marker_holds,
     parse_line,
     parse_requirement,
+    shown_url,
     split_marker,
     target_environment,
     tree_path,
@@ -39,7 +38,6 @@ class Entry:
 
     text: str
     where: str
-    name: str | None  # canonical project name when the line names one
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ class Include:
     path: str
     constraint: bool
     where: str
-    depth: int
+    chain: tuple[str, ...]  # the files that included it, outermost first
 
 
 @dataclass
@@ -80,25 +78,32 @@ class DependencySet:
     no_binary: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # --no-index, --pre, --prefer-binary, ...
     skipped: list[str] = field(default_factory=list)  # log lines for lines left out
-    _seen: set[str] = field(default_factory=set)
 
     def add_file(
-        self, text: str, *, name: str, constraint: bool = False, depth: int = 0
+        self,
+        text: str,
+        *,
+        name: str,
+        constraint: bool = False,
+        chain: tuple[str, ...] = (),
     ) -> list[Include]:
-        """Read one requirements file's text (`name` tree-relative); the includes it names."""
-        if name in self._seen:
-            raise BuildFailed(f"{name} is included more than once (an include loop): remove one")
-        self._seen.add(name)
+        """Read one requirements file's text (`name` tree-relative, included through `chain`);
+        the includes it names. A file may be included twice, but not from itself (as pip)."""
+        if name in chain:
+            raise BuildFailed(
+                f"{name} includes itself (through {' -> '.join([*chain, name])}): remove the loop"
+            )
+        if len(chain) >= MAX_INCLUDE_DEPTH:
+            raise BuildFailed(f"{name}: includes nest more than {MAX_INCLUDE_DEPTH} deep")
         base = name.rpartition("/")[0]
         includes = []
         for number, text_line in logical_lines(text):
             line = parse_line(text_line, where=f"{name} line {number}")
-            includes += self.add_line(line, base=base, constraint=constraint, depth=depth)
+            found = self.add_line(line, base=base, constraint=constraint)
+            includes += [Include(i.path, i.constraint, i.where, (*chain, name)) for i in found]
         return includes
 
-    def add_line(
-        self, line: Line, *, base: str = "", constraint: bool = False, depth: int = 0
-    ) -> list[Include]:
+    def add_line(self, line: Line, *, base: str = "", constraint: bool = False) -> list[Include]:
         """Take one parsed line; `base` is the folder of its file, for its includes."""
         options, where = line.options, line.where
         includes = []
@@ -106,13 +111,11 @@ class DependencySet:
             for path in paths:
                 if is_url(path):
                     raise BuildFailed(
-                        f"{where}: {kind} {path} names a URL; include only files of the "
+                        f"{where}: {kind} {shown_url(path)} names a URL; include only files of the "
                         "repository, by a path relative to the including file"
                     )
-                if depth + 1 > MAX_INCLUDE_DEPTH:
-                    raise BuildFailed(f"{where}: includes nest more than {MAX_INCLUDE_DEPTH} deep")
                 relative = tree_path(path, base=base, where=where, what=kind)
-                includes.append(Include(relative, kind == "-c" or constraint, where, depth + 1))
+                includes.append(Include(relative, kind == "-c" or constraint, where, ()))
         self._options(line, base)
         target = self.constraints if constraint else self.requirements
         for spec in [*options.editables, *([line.args] if line.args else [])]:
@@ -166,19 +169,18 @@ class DependencySet:
             if spec.lower().startswith("file:"):
                 return self._local(_file_url_path(spec), "", marker, where)
             check_url(spec, self.allowed, where=where, what="the URL")
-            return Entry(f"{spec}{marker_text}{suffix}", where, None)
+            return Entry(f"{spec}{marker_text}{suffix}", where)
         named = "@" in spec and not looks_like_path(spec.split("@", 1)[0])
         if looks_like_path(spec) and not named:
             path, extras = _strip_extras(spec)
             return self._local(path, extras, marker, where)
         requirement = parse_requirement(spec, where=where)
-        name = canonicalize_name(requirement.name)
         if requirement.url:
             if requirement.url.lower().startswith("file:"):
                 extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
                 return self._local(_file_url_path(requirement.url), extras, marker, where)
             check_url(requirement.url, self.allowed, where=where, what="the URL")
-        return Entry(f"{spec}{marker_text}{suffix}", where, name)
+        return Entry(f"{spec}{marker_text}{suffix}", where)
 
     def _local(self, path: str, extras: str, marker: str | None, where: str) -> LocalProject:
         # pip and uv read a local path from the folder they run in: the repository's root
@@ -205,7 +207,8 @@ class DependencySet:
     def render(self, placed: Mapping[str, str], *, default_index: str) -> tuple[str, str]:
         """(requirements.txt, constraints.txt) for the builders; `placed` maps each local
         path to where it was copied, relative to the spec folder (e.g. "./local/0-common")."""
-        lines = [f"--index-url {self.index_url or default_index}"]
+        index = self.index_url or default_index
+        lines = [f"--index-url {index}" if index else "--no-index"]
         lines += [f"--extra-index-url {url}" for url in self.extra_index_urls]
         lines += [f"--find-links {url}" for url in self.find_links]
         lines += [f"--find-links {placed[path]}" for path, _ in self.local_find_links]

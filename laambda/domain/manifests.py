@@ -164,6 +164,11 @@ def pyproject_lines(text: str) -> Lines:
             where = f"pyproject.toml [project] dependencies[{i}]"
             name = canonicalize_name(re.split(r"[\s\[\];<>=!~@(]", dep.strip(), maxsplit=1)[0])
             source = _by_name(uv_sources, name) or _by_name(poetry_deps, name)
+            if isinstance(source, dict) and source.get("workspace"):
+                raise BuildFailed(
+                    f"{where}: {name} comes from the uv workspace, which only uv.lock "
+                    "describes: run `uv lock` and commit uv.lock"
+                )
             lines.append((_sourced(dep, source) if isinstance(source, dict) else dep, where))
         return lines
     if not isinstance(poetry_deps, dict) or not (poetry_deps.keys() - {"python"}):
@@ -274,3 +279,24 @@ def poetry_constraint(text: str, *, where: str) -> str:
         else:
             out.append(clause)
     return ",".join(out)
+
+
+_READERS = {
+    "Pipfile": (pipfile_lines, "pipenv"),
+    "Pipfile.lock": (pipfile_lock_lines, "`pipenv lock`"),
+    "poetry.lock": (poetry_lock_lines, "`poetry lock`"),
+    "pyproject.toml": (pyproject_lines, "PEP 621 or Poetry's format"),
+}
+
+
+def manifest_lines(name: str, text: str) -> Lines:
+    """The requirement lines of a manifest or lock file by its name; a file whose tables or
+    arrays are not of the types its tool writes is refused naming the file, not a crash."""
+    reader, tool = _READERS[name]
+    try:
+        return reader(text)
+    except (AttributeError, TypeError, KeyError, IndexError):
+        raise BuildFailed(
+            f"{name} does not have the shape {tool} writes (a table or list holds a value of "
+            "another type): fix it, or write it again with its tool"
+        ) from None

@@ -78,4 +78,24 @@ def npm_local_paths(
                 paths.append(tree_path(path, base="", where=where, what="the local package"))
             else:
                 check_url(resolved, allowed, where=where, what="the package address")
+        legacy = _json(lock, lock_name).get("dependencies")  # lockfileVersion 1
+        paths += _legacy_paths(legacy, lock_name, allowed)
     return [p for p in dict.fromkeys(paths) if p != "."]
+
+
+def _legacy_paths(tree: Any, lock_name: str, allowed: Sequence[str]) -> list[str]:
+    """The `resolved` / `version` addresses of a version-1 lock's nested "dependencies"."""
+    paths: list[str] = []
+    for name, entry in tree.items() if isinstance(tree, dict) else []:
+        if not isinstance(entry, dict):
+            continue
+        where = f'{lock_name} "dependencies" {name}'
+        for key in ("resolved", "version"):
+            value = entry.get(key)
+            if isinstance(value, str) and value.startswith("file:"):
+                path = value.removeprefix("file:")
+                paths.append(tree_path(path, base="", where=where, what="the local package"))
+            elif isinstance(value, str) and "://" in value:
+                check_url(value, allowed, where=where, what="the package address")
+        paths += _legacy_paths(entry.get("dependencies"), lock_name, allowed)
+    return paths

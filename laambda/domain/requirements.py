@@ -82,7 +82,7 @@ def decode(data: bytes, *, name: str) -> str:
                 return text
     raise BuildFailed(
         f"{name} cannot be read as text: save it as UTF-8 (UTF-16 and UTF-32 are read only "
-        "with a byte-order mark, as pip reads them)"
+        "with a byte-order mark)"
     )
 
 
@@ -177,6 +177,8 @@ class Line:
 
 def parse_line(text: str, *, where: str) -> Line:
     """Split a logical line into its requirement and options as pip does (break_args_options)."""
+    if len(text.splitlines()) > 1 or any(ord(c) < 32 and c != "\t" for c in text):
+        raise BuildFailed(f"{where}: a line break or control character inside one entry: remove it")
     variable = _ENV_VAR.search(text)
     if variable:
         raise BuildFailed(
@@ -281,11 +283,14 @@ def tree_path(path: str, *, base: str, where: str, what: str) -> str:
 
 def shown_url(url: str) -> str:
     """A URL fit for a message: any user name or password in it replaced by ***."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a URL at all: hide whatever stands before an @ all the same
+        return re.sub(r"//[^/]*@", "//***@", url)
     return parts._replace(netloc=f"***@{host}{port}").geturl()
 
 

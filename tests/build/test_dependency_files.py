@@ -130,7 +130,7 @@ class TestPipSyntax:
         src = tree(tmp_path / "src", {"requirements.txt": utf16_without_bom})
         assert refused(src, tmp_path) == (
             "requirements.txt cannot be read as text: save it as UTF-8 (UTF-16 and UTF-32 are "
-            "read only with a byte-order mark, as pip reads them)"
+            "read only with a byte-order mark)"
         )
 
     def test_markers_are_evaluated_for_lambda_not_the_host(self, tmp_path: Path) -> None:
@@ -270,11 +270,32 @@ class TestHostilePaths:
         (src / "common.txt").symlink_to("reqs/common.txt")
         assert requirements(src, tmp_path) == ["attrs"]
 
-    def test_include_loop(self, tmp_path: Path) -> None:
+    def test_root_requirements_may_be_an_in_tree_symlink(self, tmp_path: Path) -> None:
+        src = tree(tmp_path / "src", {"reqs/prod.txt": "-r base.txt\nsix\n", "base.txt": "attrs\n"})
+        (src / "requirements.txt").symlink_to("reqs/prod.txt")
+        assert requirements(src, tmp_path) == ["six", "attrs"]  # -r as pip: from the link's folder
+        outside = tree(tmp_path / "o", {"Procfile": "x"})
+        (outside / "requirements.txt").symlink_to("/etc/os-release")
+        with pytest.raises(BuildFailed, match="^no supported app found"):
+            detect(outside, today=TODAY, requested=None)
+
+    def test_include_loop_is_refused_but_a_file_may_be_included_twice(self, tmp_path: Path) -> None:
         src = tree(
             tmp_path / "src", {"requirements.txt": "-r a.txt\n", "a.txt": "-r requirements.txt\n"}
         )
-        assert "included more than once" in refused(src, tmp_path)
+        assert refused(src, tmp_path) == (
+            "requirements.txt includes itself (through requirements.txt -> a.txt -> "
+            "requirements.txt): remove the loop"
+        )
+        diamond = tree(
+            tmp_path / "d",
+            {
+                "requirements.txt": "-r base.txt\n-r web.txt\n",
+                "web.txt": "-r base.txt\nflask\n",
+                "base.txt": "attrs\n",
+            },
+        )
+        assert requirements(diamond, tmp_path / "d2") == ["attrs", "flask", "attrs"]
 
     @pytest.mark.parametrize(
         ("files", "expected"),
@@ -345,6 +366,35 @@ class TestHostilePaths:
     ) -> None:
         src = tree(tmp_path / "src", {**files, **APP})
         assert expected in refused(src, tmp_path)
+
+    def test_a_uv_workspace_member_without_the_lock_is_refused(self, tmp_path: Path) -> None:
+        pyproject = (
+            '[project]\nname = "a"\nversion = "1"\ndependencies = ["shared"]\n'
+            "[tool.uv.sources]\nshared = { workspace = true }\n"
+        )
+        src = tree(tmp_path / "src", {"pyproject.toml": pyproject})
+        assert refused(src, tmp_path) == (
+            "pyproject.toml [project] dependencies[0]: shared comes from the uv workspace, "
+            "which only uv.lock describes: run `uv lock` and commit uv.lock"
+        )
+
+    @pytest.mark.parametrize(
+        ("name", "text"),
+        [
+            ("Pipfile", "packages = true\n"),
+            ("Pipfile.lock", '{"default": [1]}'),
+            ("pyproject.toml", "[project]\ndependencies = [1]\n"),
+            ("poetry.lock", "package = [1]\n"),
+        ],
+    )
+    def test_a_manifest_of_the_wrong_shape_is_refused_by_name(
+        self, tmp_path: Path, name: str, text: str
+    ) -> None:
+        files = {name: text, **({"pyproject.toml": "[project]\n"} if name == "poetry.lock" else {})}
+        if name == "Pipfile.lock":
+            files["Pipfile"] = "[packages]\n"
+        src = tree(tmp_path / "src", files)
+        assert refused(src, tmp_path).startswith(f"{name} does not have the shape")
 
     def test_npm_in_tree_package_is_copied_at_its_path(self, tmp_path: Path) -> None:
         package = {"dependencies": {"shared": "file:libs/shared", "left-pad": "^1.3.0"}}
@@ -514,6 +564,24 @@ class TestIndexes:
         assert "is not an allowed package source" in message
         assert "LAAMBDA_ALLOWED_INDEXES" in message
 
+    def test_a_version_1_lock_is_checked_too(self, tmp_path: Path) -> None:
+        lock = {
+            "lockfileVersion": 1,
+            "dependencies": {
+                "a": {"version": "1.0.0", "resolved": "https://registry.npmjs.org/a/-/a-1.0.0.tgz"},
+                "b": {
+                    "version": "1.0.0",
+                    "dependencies": {"c": {"version": "git+https://evil.example/c.git#abc"}},
+                },
+            },
+        }
+        files = {"package.json": json.dumps({"dependencies": {"a": "1", "b": "1"}})}
+        src = tree(tmp_path / "src", {**files, "package-lock.json": json.dumps(lock)})
+        assert refused(src, tmp_path).startswith(
+            'package-lock.json "dependencies" c: the package address '
+            "git+https://evil.example/c.git#abc is not an allowed package source"
+        )
+
     def test_credentials_in_an_index_url_are_never_shown(self, tmp_path: Path) -> None:
         src = tree(
             tmp_path / "src", {"requirements.txt": f"-i https://me:{SECRET}@corp.example/simple\n"}
@@ -639,6 +707,20 @@ def test_pipfile_python_version_chooses_the_runtime(tmp_path: Path) -> None:
     os.remove(src / "Pipfile")
     tree(src, {"Pipfile": "[packages]\n", ".python-version": "\ufeff3.13\n"})
     assert detect(src, today=TODAY, requested=None).runtime.identifier == "python3.13"
+
+
+@pytest.mark.parametrize(
+    "procfile",
+    [
+        "\ufeffweb: app.handler\r\n".encode(),  # Notepad
+        "web: app.handler\r\n".encode("utf-16"),  # PowerShell 5.1's `echo ... > Procfile`
+    ],
+)
+def test_a_procfile_written_on_windows_is_read(
+    build: BuildFn, tmp_path: Path, procfile: bytes
+) -> None:
+    files: dict[str, str | bytes] = {**APP, "Procfile": procfile, "requirements.txt": ""}
+    assert build(tar_of(files, tmp_path / "t.tar")).result.procfile == {"web": "app.handler"}
 
 
 def test_pipfile_lock_alone_chooses_the_runtime(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ APP = {
     "src/mypkg/__init__.py": "NAME = 'from the pushed tree'\n",
     "libs/common/pyproject.toml": '[project]\nname = "common"\nversion = "2.0"\n' + SETUPTOOLS,
     "libs/common/common/__init__.py": "VALUE = 1\n",
-    "requirements.txt": "-e .\n./libs/common\n",
+    "requirements.txt": "-c constraints.txt\n-e .\n./libs/common\n",
+    "constraints.txt": "humanize<4.10\n",
 }
 
 
@@ -40,12 +41,14 @@ def test_editable_src_layout_and_local_project_install_from_the_tree(
     names = set(zip_names(done.result.artifact_path))
     assert {"mypkg/__init__.py", "common/__init__.py", "humanize/__init__.py"} <= names
     assert distributions(done) == {"mypkg", "common", "humanize"}
+    assert [n for n in names if n.startswith("humanize-4.9.")]  # the constraint held
     assert not [n for n in names if n.endswith((".pth", ".egg-link")) or "__editable__" in n]
     assert run_handler(done, tmp_path, "handler.main", {}) == {
         "pkg": "from the pushed tree",
         "common": 1,
     }
-    assert "-----> Building requirements.txt's local project into a wheel" in done.lines
+    assert "-----> Building the project named by requirements.txt line 2 into a wheel" in done.lines
+    assert "-----> Building the project named by requirements.txt line 3 into a wheel" in done.lines
 
     # the dependency cache follows the local project's content
     changed = {**APP, "libs/common/common/__init__.py": "VALUE = 2\n"}

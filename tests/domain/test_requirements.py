@@ -34,6 +34,11 @@ class TestSyntax:
         with pytest.raises(BuildFailed, match="^r line 4: no such option: --frobnicate"):
             parse_line("--frobnicate", where="r line 4")
 
+    @pytest.mark.parametrize("text", ["six\n--index-url http://evil", "six\r", "a\u2028b"])
+    def test_an_entry_holding_a_line_break_is_refused(self, text: str) -> None:
+        with pytest.raises(BuildFailed, match="^Pipfile \\[packages\\] x: a line break"):
+            parse_line(text, where="Pipfile [packages] x")
+
     def test_url_markers_split_on_semicolon_space_as_pip_does(self) -> None:
         assert split_marker("https://x/a;b.whl ; os_name == 'posix'") == (
             "https://x/a;b.whl",
@@ -71,6 +76,15 @@ class TestRules:
         assert shown_url("https://me:pw@corp.example:8080/simple") == (
             "https://***@corp.example:8080/simple"
         )
+        assert shown_url("https://me:pw@[corp/simple") == "https://***@[corp/simple"
+
+    @pytest.mark.parametrize(
+        "text", ["git+https://*]", "http://%! (,>>[x]", "git+https://-c @cfile:b", "http://=]0["]
+    )
+    def test_malformed_urls_are_refused_not_crashed_on(self, text: str) -> None:
+        deps = DependencySet("3.12", "x86_64", ALLOWED)
+        with pytest.raises(BuildFailed, match="^requirements.txt line 1: "):
+            deps.add_file(text, name="requirements.txt")
 
     @pytest.mark.parametrize(
         ("path", "base", "expected"),

@@ -16,9 +16,11 @@ pure Python.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import threading
+from collections.abc import Collection
 from pathlib import Path
 
 import httpx
@@ -33,6 +35,8 @@ _NEEDS_BUILD = re.compile(r"Wheels are required for `([^`]+)`")
 _MAX_SDISTS = 10
 _LAMBDA_PLATFORMS = ("any", "manylinux")
 _LOCAL = re.compile(r"^(\./local/[^\s\[;]+)(.*)$")
+_PIP_INDEX_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
+                       "PIP_TRUSTED_HOST", "PIP_CONFIG_FILE")  # fmt: skip
 _SIBLING_TIMEOUT = 5.0  # seconds for the one index lookup of a prebuilt sibling
 
 
@@ -58,9 +62,12 @@ class WheelBuilder:
         uv_platform = platform.replace("manylinux_", "").split("_", 2)
         target = f"{uv_platform[2]}-manylinux_{uv_platform[0]}_{uv_platform[1]}"
         log(f"-----> Installing wheels for {platform}, Python {plan.runtime.version}")
+        env = {"UV_CACHE_DIR": str(plan.cache_dir / "uv"), "NO_COLOR": "1"}
         command = [
+            *_without_index_settings(keep=env),
             sys.executable, "-m", "uv", "pip", "install",
             "--no-config",
+            "--index-url", _index_of(plan.files / "requirements.txt"),
             "--python", sys.executable,
             "--python-platform", target,
             "--python-version", plan.runtime.version,
@@ -70,7 +77,6 @@ class WheelBuilder:
             "--no-progress",
             "-r", str(requirements),
         ]  # fmt: skip
-        env = {"UV_CACHE_DIR": str(plan.cache_dir / "uv"), "NO_COLOR": "1"}
         for _ in range(_MAX_SDISTS + 1):
             code, lines = run_streaming(
                 command, log=log, cancel=cancel, timeout=timeout, env=env, cwd=plan.files
@@ -122,6 +128,7 @@ class WheelBuilder:
         one.write_text("".join(f"{ln}\n" for ln in [*options, spec]))
         before = set(built.glob("*.whl"))
         command = [
+            *_without_index_settings(),
             sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary",
             ":all:", "--no-cache-dir", "--disable-pip-version-check", "-w", str(built),
             "-r", str(one),
@@ -151,11 +158,14 @@ class WheelBuilder:
         out = []
         for line in lines:
             match = _LOCAL.match(line)
+            if line.startswith("-c "):  # this file is read from the work folder, not the spec's
+                out.append(f"-c {plan.files / line[3:].strip()}")
+                continue
             if match is None or match[1].endswith(".whl"):
                 out.append(line)
                 continue
             where = line.rpartition("  # ")[2]
-            log(f"-----> Building {where.split(' line ')[0]}'s local project into a wheel")
+            log(f"-----> Building the project named by {where} into a wheel")
             made = self._wheel(match[1], plan, built, log=log, cancel=cancel, timeout=timeout)
             if made is None:
                 raise BuildFailed(
@@ -178,6 +188,18 @@ def _requirement_for(package: str, requirements: str) -> tuple[str, str]:
             spec, _, where = line.partition("  # ")
             return spec.strip(), where or "the app's dependency file"
     return package, "needed by another package the app lists"
+
+
+def _without_index_settings(keep: Collection[str] = ()) -> list[str]:
+    """`env -u ...` for the build host's uv settings and pip's index settings: an index the
+    worker's environment names would bypass the checks of LAAMBDA_ALLOWED_INDEXES (uv prefers
+    UV_INDEX_URL to a requirements file's --index-url). pip's certificates and proxies stay."""
+    names = [
+        name
+        for name in sorted(os.environ)
+        if (name.startswith("UV_") or name in _PIP_INDEX_SETTINGS) and name not in keep
+    ]
+    return ["env", *(arg for name in names for arg in ("-u", name))]
 
 
 def _index_of(requirements: Path) -> str:
