@@ -164,6 +164,10 @@ class TestStreamTimeouts:
         client = connect(f"redis://127.0.0.1:{port}/0")
         events = follow(client, uuid.uuid4(), idle_seconds=0.2, block_seconds=0.1)
         assert [next(events), next(events)] == [None, None]
+        # the worker's side: lines are lost to the pusher, the build goes on
+        publisher = LogPublisher(client, uuid.uuid4())
+        publisher.line("-----> Installing requirements.txt")
+        publisher.finish("succeeded", "Released v1: a-web")
         client.close()
 
 
