@@ -5,18 +5,18 @@ BIN := $(VENV)/bin
 
 .PHONY: up test venv lock services engine tools lint typecheck pytest bench clean
 
-# Exactly the versions in uv.lock (the tests passed with them): pip brings the locked uv, uv
-# installs the rest. A change to pyproject.toml needs a new lock: `make lock`.
+# Exactly the versions in uv.lock (the tests passed with them), pip included: the venv's own
+# pip brings the locked uv, uv makes the venv match the lock. After changing a dependency in
+# pyproject.toml: `make lock`, and commit uv.lock.
 UV_VERSION = $(shell $(PYTHON) -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')
 
 $(BIN)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv sync -q --frozen --inexact --extra test
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv sync -q --frozen --extra test
 	touch $@
 
-# after changing dependencies in pyproject.toml: pin them again (then commit uv.lock)
+# pin the dependencies of pyproject.toml again (then commit uv.lock)
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q 'uv==$(UV_VERSION)'

@@ -28,6 +28,7 @@ from laambda.config import Settings, get_settings, settings_env
 from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
+from laambda.services.audit import audit
 from receiver.auth import AccessDenied, Gate, Pusher
 from receiver.branch import align, live_commit
 from receiver.commands import CommandRefused, GitCommand, parse_command
@@ -241,7 +242,12 @@ class Receiver:
         try:
             with session_scope(self.sessions) as session:
                 commit = live_commit(session, session.get_one(App, app_id))
-            align(repository(self.settings.data_dir, app), commit)
+            moved = align(repository(self.settings.data_dir, app), commit)
+            if moved is not None and commit is not None:
+                with session_scope(self.sessions) as session:
+                    audit.record(
+                        session, None, action="branch.align", app=app, ref=moved, commit=commit
+                    )
         except (SQLAlchemyError, subprocess.CalledProcessError, OSError):
             log.exception("could not align %s's deploy branch with its live release", app)
 

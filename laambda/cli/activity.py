@@ -11,7 +11,17 @@ from laambda.cli.common import JsonOption, ago, api, command, out, print_json
 activity = typer.Typer()
 
 # the detail that says most about an action, shown after it; the rest stays in --json
-_SUMMARY_KEYS = ("description", "email", "function", "source", "name", "commit", "build")
+_SUMMARY_KEYS = (
+    "description",
+    "email",
+    "function",
+    "source",
+    "name",
+    "fingerprint",
+    "commit",
+    "build",
+    "purged",
+)
 
 
 @command(activity, "activity")
@@ -54,5 +64,7 @@ def summary(detail: dict[str, Any]) -> str:
             value = f"commit {str(value)[:7]}"
         elif key == "build":
             value = f"build {value}"
+        elif key == "purged":
+            value = f"{value} cached {'entry' if value == 1 else 'entries'} removed"
         parts.append(str(value))
     return " ".join(parts)

@@ -11,6 +11,7 @@ socket a timeout well above that. A reader that loses Redis hears silence and ca
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.typing import EncodableT, FieldT
 
+log = logging.getLogger("laambda.worker")
 KEEP_SECONDS = 24 * 3600
 # how long one XREAD waits on the server for a new entry
 BLOCK_SECONDS = 1.0
@@ -56,17 +59,27 @@ class LogEvent:
 
 
 class LogPublisher:
+    """The worker's end of a build's stream. Best effort: the stream only carries the lines to
+    the pusher as they happen, while the Build and Release rows hold the log and the outcome
+    (the receiver asks the database whenever the stream is quiet), so a Redis blip costs the
+    pusher some lines, never the build."""
+
     def __init__(self, client: redis.Redis, build: uuid.UUID) -> None:
         self.client = client
         self.key = _stream(build)
 
     def line(self, text: str) -> None:
-        self.client.xadd(self.key, {"line": text})
-        self.client.expire(self.key, KEEP_SECONDS)
+        self._add({"line": text})
 
     def finish(self, status: str, detail: str = "") -> None:
-        self.client.xadd(self.key, {"done": status, "detail": detail})
-        self.client.expire(self.key, KEEP_SECONDS)
+        self._add({"done": status, "detail": detail})
+
+    def _add(self, fields: dict[FieldT, EncodableT]) -> None:
+        try:
+            self.client.xadd(self.key, fields)
+            self.client.expire(self.key, KEEP_SECONDS)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("build stream %s: %s; the line stays in the build's log", self.key, exc)
 
 
 def follow(

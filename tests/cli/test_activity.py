@@ -17,6 +17,7 @@ def test_activity_of_an_app_and_of_everything(cli: Cli) -> None:
     lines = shown.stdout.splitlines()
     assert lines[0] == "=== thumbs activity"
     assert lines[1].split()[:4] == ["just", "now", "alice@example.com", "build_cache.purge"]
+    assert lines[1].endswith("0 cached entries removed")
     assert lines[2].split()[3:] == ["release.config", "Set", "BUCKET"]
     assert lines[3].split()[3:] == ["app.create"]
     assert "photos" not in shown.stdout

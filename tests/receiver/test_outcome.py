@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.config import Settings, settings_env
 from laambda.crypto import Cipher
-from laambda.db.models import App, Build, Release, User
+from laambda.db.models import App, AuditEvent, Build, Release, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.services.release import release_service
@@ -214,6 +214,15 @@ class TestReceiverDies:
         with serving(settings, committed_sessions, tmp_path) as site:
             assert ls_remote(site, alice, "orphan") == second
             assert live_release(committed_sessions, "orphan") == (2, second)
+            with session_scope(committed_sessions) as session:
+                event = session.scalars(
+                    select(AuditEvent).where(AuditEvent.action == "branch.align")
+                ).one()
+                assert (event.app_name, event.user_id, event.detail) == (
+                    "orphan",
+                    None,
+                    {"ref": "refs/heads/main", "commit": second},
+                )
             again = site.push(repo, alice, site.url("orphan"), "main")
             assert again.returncode == 0
             assert "Everything up-to-date" in again.stderr

@@ -140,3 +140,15 @@ def test_a_pusher_who_hangs_up_does_not_stop_the_build(site: Site) -> None:
         "succeeded",
         "Deploy " + git(repo, "rev-parse", "--short=7", "HEAD"),
     )
+    # git still moves the branch as the pre-receive step ends: fetches then see what is live
+    deadline, listed = time.monotonic() + 30, ""
+    while time.monotonic() < deadline and listed != git(repo, "rev-parse", "HEAD"):
+        time.sleep(0.2)
+        listed = subprocess.run(
+            ["git", "ls-remote", site.url("gone"), "refs/heads/main"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout[:40]
+    assert listed == git(repo, "rev-parse", "HEAD")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import uuid
@@ -9,10 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from sqlalchemy.orm import Session
 
 from laambda.config import Settings
-from laambda.worker.logstream import LogEvent, LogPublisher, follow
-from receiver.push import Push, RefUpdate, refusal, relay
+from laambda.db.models import App, Build, Release
+from laambda.worker.logstream import BLOCK_SECONDS, LogEvent, LogPublisher, connect, follow
+from receiver.push import STILL_WORKING, Push, RefUpdate, decided, refusal, relay
+from tests import factories
 
 OLD, NEW, ZERO = "a" * 40, "b" * 40, "0" * 40
 
@@ -124,3 +128,97 @@ class TestRelay:
             "-----> … waiting for a worker to take the build",
             " !     Push rejected: cancelled before it started",
         ]
+
+
+class TestStreamTimeouts:
+    """Reading a stream does not depend on the Redis client's defaults (redis-py 8: 5 s)."""
+
+    def test_silence_longer_than_the_clients_default_timeout(self, settings: Settings) -> None:
+        defaults = redis.Redis.from_url(settings.redis_url)  # socket_timeout left at 5 s
+        build = uuid.uuid4()
+
+        def later() -> None:
+            time.sleep(6.5)
+            LogPublisher(defaults, build).finish("succeeded", "Released v1: a-web")
+
+        writer = threading.Thread(target=later)
+        writer.start()
+        try:
+            events = list(follow(defaults, build, idle_seconds=20))
+        finally:
+            writer.join()
+            defaults.close()
+        assert events == [LogEvent(status="succeeded", detail="Released v1: a-web")]
+
+    def test_the_reader_sets_its_own_timeouts(self, settings: Settings) -> None:
+        client = connect(settings.redis_url)
+        kwargs = client.connection_pool.connection_kwargs
+        assert kwargs["socket_timeout"] > BLOCK_SECONDS
+        assert kwargs["socket_connect_timeout"] is not None
+        client.close()
+
+    def test_unreachable_redis_is_silence_not_a_crash(self) -> None:
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        client = connect(f"redis://127.0.0.1:{port}/0")
+        events = follow(client, uuid.uuid4(), idle_seconds=0.2, block_seconds=0.1)
+        assert [next(events), next(events)] == [None, None]
+        # the worker's side: lines are lost to the pusher, the build goes on
+        publisher = LogPublisher(client, uuid.uuid4())
+        publisher.line("-----> Installing requirements.txt")
+        publisher.finish("succeeded", "Released v1: a-web")
+        client.close()
+
+
+class TestDecided:
+    """What the pusher is told when the stream is silent: what the database holds."""
+
+    def _release(self, db: Session, app: App, build: Build, status: str, error: str | None) -> None:
+        db.add(
+            Release(
+                app_id=app.id,
+                version=1,
+                kind="deploy",
+                description="Deploy 1234567",
+                build_id=build.id,
+                config_encrypted=b"",
+                status=status,
+                error=error,
+            )
+        )
+        db.flush()
+
+    def test_a_failed_release_rejects_with_its_reason(self, db: Session) -> None:
+        app = factories.app(name="thumbs")
+        build = factories.build(app_id=app.id)
+        self._release(db, app, build, "failed", "the role cannot be assumed")
+        assert decided(db, app, build) == LogEvent(
+            status="failed", detail="release v1 failed: the role cannot be assumed"
+        )
+
+    def test_an_abandoned_release_rejects(self, db: Session) -> None:
+        app = factories.app(name="thumbs")
+        build = factories.build(app_id=app.id)
+        self._release(db, app, build, "abandoned", None)
+        assert decided(db, app, build) == LogEvent(
+            status="abandoned", detail="release v1 abandoned: the release was abandoned"
+        )
+
+    def test_a_live_release_accepts(self, db: Session) -> None:
+        app = factories.app(name="thumbs")
+        build = factories.build(app_id=app.id)
+        self._release(db, app, build, "succeeded", None)
+        assert decided(db, app, build) == LogEvent(status="succeeded", detail="Released v1")
+
+    def test_a_release_being_applied_keeps_the_push_waiting(self, db: Session) -> None:
+        app = factories.app(name="thumbs")
+        build = factories.build(app_id=app.id)
+        self._release(db, app, build, "applying", None)
+        assert decided(db, app, build) == LogEvent(line=STILL_WORKING)
+
+    @pytest.mark.parametrize("status", ["failed", "cancelled", "abandoned"])
+    def test_a_build_that_ended_without_release(self, db: Session, status: str) -> None:
+        app = factories.app(name="thumbs")
+        build = factories.build(app_id=app.id, status=status, error="over Lambda's 250 MB")
+        assert decided(db, app, build) == LogEvent(status=status, detail="over Lambda's 250 MB")
