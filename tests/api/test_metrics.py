@@ -23,11 +23,7 @@ def api_settings(database_url: str, moto_url: str) -> Settings:
 
 @pytest.fixture
 def app(db: Session, alice: tuple[User, Auth], settings: Settings) -> App:
-    """An app made a day ago: metrics are shown from the app's creation on."""
-    app = released.recorded_app(db, alice[0], settings)
-    app.created_at -= timedelta(days=1)
-    db.commit()
-    return app
+    return released.recorded_app(db, alice[0], settings)
 
 
 def put(settings: Settings, function: str, metric: str, values: list[float], ago: float) -> None:
