@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from laambda.api.deps import refuse_nul
+from laambda.api.deps import refuse_nul, refuse_unknown_query
 from laambda.api.routes import (
     access,
     activity,
@@ -87,11 +87,12 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     return api
 
 
-# every route: under /v1, its errors documented in the one shape, NUL refused
+# every route: under /v1, its errors documented in the one shape, NUL and unknown query
+# parameters refused
 _common: dict[str, Any] = {
     "prefix": "/v1",
     "responses": ERROR_RESPONSES,
-    "dependencies": [Depends(refuse_nul)],
+    "dependencies": [Depends(refuse_nul), Depends(refuse_unknown_query)],
 }
 
 

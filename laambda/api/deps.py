@@ -7,6 +7,8 @@ from typing import Annotated
 
 import redis
 from fastapi import Depends, Path, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -38,6 +40,28 @@ def refuse_nul(request: Request) -> None:
     values += [part for item in request.query_params.multi_items() for part in item]
     if any("\x00" in value for value in values):
         raise InvalidInput("the request's path or query holds a NUL character (\\x00)")
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters an endpoint takes, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """A query parameter the endpoint does not take is a mistake (`?limt=5`): 422 naming it
+    and those it takes, rather than an answer that silently ignored it."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:3])
+        takes = ", ".join(sorted(known)) or "none"
+        raise InvalidInput(f"unknown query parameter {shown}; this endpoint takes: {takes}")
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from laambda.deploy.calls import LambdaCalls, error_message, is_missing
+from laambda.deploy.calls import LambdaCalls, error_code, error_message, is_missing
 from laambda.deploy.functions import APP_TAG
+from laambda.errors import AwsRefused
 
 PAGE = 50
 
@@ -58,6 +60,19 @@ def delete_function(calls: LambdaCalls, name: str) -> str | None:
         if not is_missing(exc):
             return error_message(exc)
     return None
+
+
+def delete_log_group(logs: Any, function: str) -> bool:
+    """Delete the function's CloudWatch Logs group, `/aws/lambda/<function>`, which Lambda
+    keeps after the function is gone (a new function of that name would show its lines);
+    False when there was none; AwsRefused with AWS's words when it refuses."""
+    try:
+        logs.delete_log_group(logGroupName=f"/aws/lambda/{function}")
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return False
+        raise AwsRefused(f"{function}: log group: AWS refused: {error_message(exc)}", 502) from None
+    return True
 
 
 def delete_all(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 ENV_LIMIT_BYTES = 4096
 # Lambda's API reference, Environment.Variables: "Key Pattern: [a-zA-Z]([a-zA-Z0-9_])+"
 # (https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html): two characters at least
-KEY_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
+KEY_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
 KEY_RULE = (
     "a letter followed by at least one more letter, digit or underscore (like BUCKET_NAME), "
     "as AWS Lambda requires"

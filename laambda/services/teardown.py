@@ -2,8 +2,9 @@
 
 In AWS (the app's region): its event sources (the stored ones, then anything else still
 pointing at its functions: mappings, schedule rules, function URLs), then its functions with
-every version and alias. On the platform: the bare git repository, the dependency cache, the
-source tarballs and the artifacts no other app's build uses. Only then is the app's row (and
+every version and alias, and their CloudWatch log groups. On the platform: the bare git
+repository, the dependency cache, the source tarballs and the artifacts no other app's build
+uses. Only then is the app's row (and
 with it its builds, releases, config and collaborators) deleted.
 
 All of it happens in the request's transaction with the app's row locked, and every step
@@ -19,6 +20,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +29,7 @@ from laambda.build.cache import purge_cache
 from laambda.config import Settings
 from laambda.db.models import App, Build, EventSource, Release, User
 from laambda.deploy.functions import function_name
-from laambda.deploy.removal import app_functions, delete_function
+from laambda.deploy.removal import app_functions, delete_function, delete_log_group
 from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import Triggers
 from laambda.errors import AwsRefused, Conflict
@@ -64,11 +66,13 @@ class Teardown:
         settings: Settings,
         store: ObjectStore,
         triggers: Callable[[str], Triggers],
+        logs: Callable[[str], Any],
     ) -> list[str]:
         """Destroy the app `name` (its owner or an admin only) and everything laambda made
-        for it; what was removed, one line each. Conflict while a build or release of it is
-        under way (it would deploy again what was removed); AwsRefused when AWS refuses a
-        removal (the app stays; run it again)."""
+        for it; what was removed, one line each. `triggers` and `logs` give the AWS adapters
+        (a Triggers, a CloudWatch Logs client) of a region. Conflict while a build or release
+        of it is under way (it would deploy again what was removed); AwsRefused when AWS
+        refuses a removal (the app stays; run it again)."""
         app = app_service.get_owned(session, user, name, to="destroy it", lock=True)
         self._refuse_when_busy(session, app)
         removed: list[str] = []
@@ -76,6 +80,7 @@ class Teardown:
         # pushed to has none, and its destroy needs no AWS
         if session.scalar(select(Build.id).where(Build.app_id == app.id).limit(1)) is not None:
             removed += self._remove_from_aws(session, app, triggers(app.region))
+            removed += self._remove_logs(session, app, logs(app.region))
             removed += self._remove_objects(session, app, settings=settings, store=store)
         if remove_repository(settings.data_dir, app.name):
             removed.append(f"git repository {app.name}.git")
@@ -121,6 +126,18 @@ class Teardown:
                 )
             removed.append(f"function {function}")
         return removed
+
+    def _remove_logs(self, session: Session, app: App, logs: Any) -> list[str]:
+        """The log groups of every function any of the app's builds named: a new app of this
+        name must not show the old one's logs."""
+        entries: set[str] = set()
+        for procfile in session.scalars(select(Build.procfile).where(Build.app_id == app.id)):
+            entries |= set(procfile or {})
+        return [
+            f"log group /aws/lambda/{name}"
+            for name in sorted(function_name(app.name, entry) for entry in entries)
+            if delete_log_group(logs, name)
+        ]
 
     def _remove_objects(
         self, session: Session, app: App, *, settings: Settings, store: ObjectStore

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from laambda.db.models import ApiToken, User
+from laambda.db.models import ApiToken, App, User
 from laambda.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from laambda.services.audit import audit
 
@@ -52,6 +52,13 @@ class UserService:
         user = self.get_by_email(session, email)
         if user.id == actor.id:
             raise InvalidInput("you cannot delete yourself")
+        owned = list(session.scalars(select(App.name).where(App.owner_id == user.id)))
+        if owned:
+            # an app without an owner could be destroyed or shared by admins only
+            raise Conflict(
+                f"{user.email} owns {', '.join(sorted(owned))}: transfer each first "
+                "(`laambda apps:transfer NEW_OWNER -a APP`) or destroy it"
+            )
         audit.record(session, actor, action="user.delete", email=user.email)
         session.delete(user)
         session.flush()

@@ -10,6 +10,7 @@ import hashlib
 import io
 import os
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -42,7 +43,13 @@ def api_settings(database_url: str, moto_url: str, data_dir: Path | None = None)
 
 def recorded_app(db: Session, user: User, settings: Settings) -> App:
     """An app of the user's with a deploy release of create and resize, not yet in AWS."""
-    app = factories.app(name=f"ops{os.urandom(4).hex()}", owner_id=user.id)
+    # made a day ago: metrics show from the app's creation on, and the tests put some in
+    # the last hours
+    app = factories.app(
+        name=f"ops{os.urandom(4).hex()}",
+        owner_id=user.id,
+        created_at=datetime.now(UTC) - timedelta(days=1),
+    )
     db.add(Collaborator(app_id=app.id, user_id=user.id))
     db.commit()
     deploy(db, app, user, settings, procfile=PROCFILE)

@@ -3,8 +3,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
-from laambda.db.models import User
+from laambda.db.models import App, User
+from tests import factories
 
 Auth = dict[str, str]
 
@@ -108,3 +110,16 @@ class TestDestroy:
         assert destroyed.status_code == 200, destroyed.text
         assert destroyed.json()["name"] == "thumbs"
         assert client.get("/v1/apps/thumbs", headers=auth).status_code == 404
+
+    def test_refused_while_a_build_runs(
+        self, client: TestClient, auth: Auth, db: Session, app_row: App
+    ) -> None:
+        build = factories.build(app_id=app_row.id, status="running")
+        db.commit()
+        response = client.delete("/v1/apps/thumbs", headers=auth)
+        assert response.status_code == 409
+        assert response.json()["detail"] == (
+            f"build {build.id} of 'thumbs' is under way: cancel it "
+            f"(`laambda builds:cancel {build.id} -a thumbs`) or let it finish, then destroy"
+        )
+        assert client.get("/v1/apps/thumbs", headers=auth).status_code == 200

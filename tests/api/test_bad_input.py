@@ -77,3 +77,13 @@ def test_openapi_describes_the_one_error_shape(client: TestClient) -> None:
             for code in errors:
                 content = operation["responses"][code]["content"]["application/json"]
                 assert content["schema"] == {"$ref": "#/components/schemas/ErrorRead"}
+
+
+def test_unknown_query_parameters_are_named(client: TestClient, auth: Auth, app_row: App) -> None:
+    response = client.get(f"/v1/apps/{app_row.name}/releases?limt=5", headers=auth)
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "InvalidInput",
+        "detail": "unknown query parameter 'limt'; this endpoint takes: limit, offset",
+    }
+    assert client.get(f"/v1/apps/{app_row.name}/releases?limit=5", headers=auth).status_code == 200

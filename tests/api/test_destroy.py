@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
 Auth = dict[str, str]
+NOTHING: dict[str, list[str]] = {
+    "functions": [],
+    "mappings": [],
+    "rules": [],
+    "urls": [],
+    "logs": [],
+}
 
 
 @pytest.fixture
@@ -62,7 +69,8 @@ def queue(settings: Settings) -> str:
 def furnish(
     client: TestClient, auth: Auth, db: Session, app: App, settings: Settings, store: ObjectStore
 ) -> str:
-    """Everything laambda makes for an app; the key of an artifact another app shares."""
+    """Everything laambda makes for an app, and a mapping and a rule the database does not
+    know of (left by a crash); the key of an artifact another app shares."""
     sources = f"/v1/apps/{app.name}/functions/create/event-sources"
     for source in (queue(settings), "schedule:rate(5 minutes)", "http"):
         added = client.post(sources, json={"source": source}, headers=auth)
@@ -70,6 +78,12 @@ def furnish(
     lam = aws.lambda_client(settings)
     live = lam.get_alias(FunctionName=f"{app.name}-resize", Name="live")["AliasArn"]
     lam.create_event_source_mapping(EventSourceArn=queue(settings), FunctionName=live)
+    events = aws.client("events", settings)
+    events.put_rule(Name=f"{app.name}-resize-extra", ScheduleExpression="rate(1 hour)")
+    events.put_targets(Rule=f"{app.name}-resize-extra", Targets=[{"Id": "x", "Arn": live}])
+    logs = aws.client("logs", settings)
+    for entry in released.PROCFILE:
+        logs.create_log_group(logGroupName=f"/aws/lambda/{app.name}-{entry}")
     store.put_bytes(f"sources/{app.name}/{'a' * 40}.tar.gz", b"tar")
     store.put_bytes(f"build-cache/{app.name}/k.zip", b"zip")
     store.put_bytes(f"build-cache/{app.name}/k.json", b"{}")
@@ -91,7 +105,7 @@ def furnish(
 
 
 def held_in_aws(settings: Settings, app: str) -> dict[str, Any]:
-    """What moto holds of the app: functions, mappings, rules, URL configs."""
+    """What moto holds of the app: functions, mappings, rules, URL configs, log groups."""
     lam = aws.lambda_client(settings)
     events = aws.client("events", settings)
     functions = [
@@ -113,7 +127,16 @@ def held_in_aws(settings: Settings, app: str) -> dict[str, Any]:
             )
         except lam.exceptions.ResourceNotFoundException:
             pass
-    return {"functions": functions, "mappings": mappings, "rules": rules, "urls": urls}
+    groups = aws.client("logs", settings).describe_log_groups(
+        logGroupNamePrefix=f"/aws/lambda/{app}-"
+    )["logGroups"]
+    return {
+        "functions": functions,
+        "mappings": mappings,
+        "rules": rules,
+        "urls": urls,
+        "logs": [group["logGroupName"] for group in groups],
+    }
 
 
 def stored(store: ObjectStore) -> list[str]:
@@ -136,8 +159,9 @@ def test_destroy_leaves_nothing_but_what_others_use(
     before = held_in_aws(settings, name)
     assert len(before["functions"]) == 2
     assert len(before["mappings"]) == 2
-    assert len(before["rules"]) == 1
+    assert len(before["rules"]) == 2
     assert len(before["urls"]) == 1
+    assert len(before["logs"]) == 2
 
     response = client.delete(f"/v1/apps/{name}", headers=auth)
 
@@ -145,7 +169,7 @@ def test_destroy_leaves_nothing_but_what_others_use(
     removed = response.json()["removed"]
     assert f"function {name}-create" in removed
     assert f"git repository {name}.git" in removed
-    assert held_in_aws(settings, name) == {"functions": [], "mappings": [], "rules": [], "urls": []}
+    assert held_in_aws(settings, name) == NOTHING
     assert stored(object_store) == sorted([*untracked, shared])
     assert not repository_path(settings.data_dir, name).exists()
     assert client.get(f"/v1/apps/{name}", headers=auth).status_code == 404
@@ -185,6 +209,7 @@ def test_a_destroy_stopped_half_way_finishes_when_run_again(
             settings=settings,
             store=failing,
             triggers=lambda region: triggers.for_region(settings, region),
+            logs=lambda region: aws.client("logs", settings, region),
         )
     db.rollback()
     # AWS was emptied before the failure; the app, its objects and its repository remain
@@ -196,7 +221,7 @@ def test_a_destroy_stopped_half_way_finishes_when_run_again(
     again = client.delete(f"/v1/apps/{name}", headers=auth)
 
     assert again.status_code == 200, again.text
-    assert held_in_aws(settings, name) == {"functions": [], "mappings": [], "rules": [], "urls": []}
+    assert held_in_aws(settings, name) == NOTHING
     assert stored(object_store) == sorted([*untracked, shared])
     assert not repository_path(settings.data_dir, name).exists()
     assert client.get(f"/v1/apps/{name}", headers=auth).status_code == 404

@@ -81,3 +81,18 @@ def test_one_function_and_window(
 def test_unknown_function(client: TestClient, auth: Auth, app: App) -> None:
     response = client.get(f"/v1/apps/{app.name}/metrics?function=web", headers=auth)
     assert response.status_code == 404
+
+
+def test_none_from_before_the_app_was_made(
+    client: TestClient, auth: Auth, app: App, db: Session, settings: Settings
+) -> None:
+    """A destroyed app's functions had these names: their metrics are not the new app's."""
+    put(settings, f"{app.name}-create", "Invocations", [1, 1], ago=30)
+    app.created_at = datetime.now(UTC) - timedelta(minutes=10)
+    db.commit()
+    body = client.get(f"/v1/apps/{app.name}/metrics?since=1h", headers=auth).json()
+    assert {row["name"]: row["invocations"] for row in body["functions"]} == {
+        "create": 0,
+        "resize": 0,
+    }
+    assert datetime.fromisoformat(body["since"]) == app.created_at

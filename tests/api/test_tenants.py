@@ -197,3 +197,18 @@ def test_a_new_app_of_a_destroyed_name_shows_none_of_the_old_activity(
     activity = client.get("/v1/apps/thumbs/activity", headers=bob).json()
     assert [event["action"] for event in activity] == ["app.create"]
     assert activity[0]["user"] == "bob@example.com"
+
+
+def test_a_user_who_owns_apps_is_not_deleted(
+    client: TestClient, auth: Auth, make_user: MakeUser
+) -> None:
+    _, root = make_user("root@example.com", admin=True)
+    client.post("/v1/apps", json={"name": "thumbs"}, headers=auth)
+    refused = client.delete("/v1/users/alice@example.com", headers=root)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "alice@example.com owns thumbs: transfer each first "
+        "(`laambda apps:transfer NEW_OWNER -a APP`) or destroy it"
+    )
+    client.post("/v1/apps/thumbs/transfer", json={"email": "root@example.com"}, headers=auth)
+    assert client.delete("/v1/users/alice@example.com", headers=root).status_code == 204

@@ -65,11 +65,17 @@ def destroy_app(
     cloud: CloudDep,
 ) -> AppDestroyed:
     """Destroy the app and everything laambda made for it (its owner or an admin only):
-    its functions, versions, aliases, event sources, schedules and function URLs in AWS, its
-    git repository, dependency cache, sources and unshared artifacts. 409 while a build or
-    release of it is under way; 502 when AWS refuses a removal (nothing is lost: run it
-    again to finish)."""
+    its functions, versions, aliases, event sources, schedules, function URLs and log groups
+    in AWS, its git repository, dependency cache, sources and unshared artifacts. 409 while
+    a build or release of it is under way; 502 when AWS refuses a removal (nothing is lost:
+    run it again to finish)."""
     removed = teardown.destroy(
-        session, user, app, settings=settings, store=store, triggers=cloud.triggers
+        session,
+        user,
+        app,
+        settings=settings,
+        store=store,
+        triggers=cloud.triggers,
+        logs=lambda region: cloud.observer(region).logs,
     )
     return AppDestroyed(name=app, removed=removed)

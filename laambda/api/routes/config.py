@@ -5,6 +5,7 @@ from fastapi import APIRouter, Body
 from laambda.api import present
 from laambda.api.deps import ApplierDep, AppName, CipherDep, CurrentUser, SessionDep
 from laambda.api.schemas.release import ChangeRead
+from laambda.domain.env_vars import KEY_PATTERN
 from laambda.services.app import app_service
 from laambda.services.config import config_service
 
@@ -31,6 +32,7 @@ def change_config(
     changes: dict[str, str | None] = Body(
         examples=[{"BUCKET": "photos", "DEBUG": None}],
         description="keys to set to a value, and keys to unset (null), in one release",
+        json_schema_extra={"propertyNames": {"pattern": KEY_PATTERN.pattern}},
     ),
 ) -> ChangeRead:
     locked = app_service.get_for(session, user, app, lock=True)

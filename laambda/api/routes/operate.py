@@ -110,7 +110,9 @@ def metrics(
     window from CloudWatch; durations are null without invocations (or without a p99)."""
     row = app_service.get_for(session, user, app)
     until = datetime.now(UTC)
-    start = parse_since(since, now=until)
+    # CloudWatch keeps metrics of a function name for months: an app of a destroyed one's
+    # name shows none of the old app's
+    start = max(parse_since(since, now=until), row.created_at)
     found = operate_service.metrics(
         session,
         row,

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from laambda.api.schemas.error import EMAIL, NO_NUL
+
 
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -16,7 +18,7 @@ class UserRead(BaseModel):
 
 
 class UserCreate(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=254, json_schema_extra=EMAIL)
     is_admin: bool = False
 
 
@@ -25,7 +27,7 @@ class UserCreated(UserRead):
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(default="cli", min_length=1, max_length=100)
+    name: str = Field(default="cli", min_length=1, max_length=100, json_schema_extra=NO_NUL)
 
 
 class TokenRead(BaseModel):
@@ -42,8 +44,8 @@ class TokenCreated(TokenRead):
 
 
 class KeyCreate(BaseModel):
-    public_key: str = Field(min_length=10, max_length=16384)
-    name: str | None = Field(default=None, max_length=200)
+    public_key: str = Field(min_length=10, max_length=16384, json_schema_extra=NO_NUL)
+    name: str | None = Field(default=None, max_length=200, json_schema_extra=NO_NUL)
 
 
 class KeyRead(BaseModel):
@@ -56,4 +58,4 @@ class KeyRead(BaseModel):
 
 
 class CollaboratorCreate(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=254, json_schema_extra=NO_NUL)

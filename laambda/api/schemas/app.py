@@ -5,19 +5,33 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from laambda.api.schemas.error import NO_NUL
 from laambda.domain.app_name import APP_NAME_RULE, app_name_problem
+from laambda.domain.regions import REGIONS
+
+# the same names as app_name.APP_NAME without two dashes in a row, as JSON Schema can say it
+APP_NAME_PATTERN = "^[a-z](-?[a-z0-9])+$"
 
 
 class AppCreate(BaseModel):
-    name: str = Field(description=APP_NAME_RULE)
+    # the rules are checked by app_name_problem, whose message says them in words; the
+    # document states them too, so that clients (and Schemathesis) know valid names
+    name: str = Field(
+        description=APP_NAME_RULE,
+        json_schema_extra={"pattern": APP_NAME_PATTERN, "minLength": 3, "maxLength": 30},
+    )
     role: str | None = Field(
         default=None,
         max_length=2048,
         description="IAM role ARN the functions run as; one LAAMBDA_ALLOWED_ROLES permits "
         "(default: the platform's default role)",
+        json_schema_extra={"pattern": "^arn:[^\\x00]*$"},
     )
     region: str | None = Field(
-        default=None, max_length=30, description="an AWS region Lambda runs in (us-east-1 …)"
+        default=None,
+        max_length=30,
+        description="an AWS region Lambda runs in (us-east-1 …)",
+        json_schema_extra={"enum": [*sorted(REGIONS), None]},
     )
     architecture: Literal["x86_64", "arm64"] | None = None
 
@@ -45,7 +59,9 @@ class AppRead(BaseModel):
 
 
 class AppTransfer(BaseModel):
-    email: str = Field(min_length=3, max_length=254, description="the new owner's email")
+    email: str = Field(
+        min_length=3, max_length=254, description="the new owner's email", json_schema_extra=NO_NUL
+    )
 
 
 class AppDestroyed(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 
 class ErrorRead(BaseModel):
@@ -17,6 +18,11 @@ class ErrorRead(BaseModel):
         examples=["app 'thumbs' does not exist"],
     )
 
+
+# text PostgreSQL can store holds no NUL: said in the document (json_schema_extra) so clients
+# know; the API answers 422 for it (api/app.py renders the database's refusal)
+NO_NUL: JsonDict = {"pattern": "^[^\\x00]*$"}
+EMAIL: JsonDict = {"pattern": "^[^\\x00@]+@[^\\x00]+$"}
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorRead, "description": "the request was refused; `detail` says why"},

@@ -4,11 +4,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from laambda.api.schemas.error import NO_NUL
 from laambda.domain.event_source import EXAMPLES
 
 
 class EventSourceCreate(BaseModel):
-    source: str = Field(max_length=2048, description=f"what invokes the function: {EXAMPLES}")
+    source: str = Field(
+        max_length=2048,
+        description=f"what invokes the function: {EXAMPLES}",
+        json_schema_extra=NO_NUL,
+    )
     batch_size: int | None = Field(
         default=None, ge=1, le=10_000, description="SQS/Kinesis/DynamoDB only; Lambda's default"
     )
