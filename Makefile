@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test venv services engine lint typecheck pytest bench clean
+.PHONY: up test venv services browser engine lint typecheck pytest bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ services:
 engine:
 	bash scripts/container-engine.sh >/dev/null
 
+browser:
+	bash scripts/chromium.sh
+
 up: venv
 	$(BIN)/laambda up
 
@@ -29,12 +32,12 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy laambda receiver tests migrations bench
 
-pytest: venv services
+pytest: venv services browser
 	$(BIN)/pytest
 
 # The Docker builder's tests need a Docker-API engine: the script starts one (podman) and
 # prints its DOCKER_HOST. On CI it must work; elsewhere those tests skip, saying why.
-test: venv services lint typecheck
+test: venv services browser lint typecheck
 	@engine_env="$$(bash scripts/container-engine.sh)" || { \
 	  if [ -n "$${CI:-}" ]; then echo "container engine failed to start" >&2; exit 1; fi; \
 	  echo "no container engine here: the Docker builder's tests will skip" >&2; }; \
