@@ -22,9 +22,10 @@ from laambda.cli.main import app as cli
 from laambda.db.models import User
 from laambda.db.session import session_scope
 from laambda.services.user import user_service
+from tests.api.conftest import alice, api, api_settings, app_row, auth, client, make_user
 from tests.worker.conftest import Platform, platform
 
-__all__ = ["platform"]
+__all__ = ["alice", "api", "api_settings", "app_row", "auth", "client", "make_user", "platform"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

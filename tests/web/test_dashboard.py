@@ -61,7 +61,8 @@ def test_sign_in_with_the_one_time_link_shows_the_apps(dashboard: Dashboard) -> 
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.context.add_cookies([cookie])  # the old cookie is dead after signing out
+    # the old cookie is dead after signing out
+    context.add_cookies([{"name": cookie["name"], "value": cookie["value"], "url": dashboard.url}])
     page.goto(dashboard.url + "/apps/photos")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     context.close()
