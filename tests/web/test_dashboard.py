@@ -6,6 +6,7 @@ import re
 import threading
 import time
 
+import httpx
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
@@ -171,6 +172,29 @@ def test_a_pushed_build_is_followed_to_its_outcome(dashboard: Dashboard) -> None
     page.get_by_role("link", name="Builds").click()
     expect(page.get_by_role("row", name=re.compile(f"#{build_id}"))).to_contain_text("succeeded")
     dashboard.shot(page, "builds")
+
+    token = dashboard.token(platform.user)
+    for source in ("http", "schedule:rate(5 minutes)"):
+        added = httpx.post(
+            f"{dashboard.url}/v1/apps/pushed/functions/web/event-sources",
+            json={"source": source},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert added.is_success, added.text
+    lambda_client = platform.lambda_client
+    url = lambda_client.get_function_url_config(FunctionName="pushed-web", Qualifier="live")
+    page.get_by_role("link", name="Overview").click()
+    row = page.get_by_role("row", name=re.compile("pushed-web"))
+    expect(row).to_contain_text("web_mod.handler")
+    expect(row).to_contain_text(f"function URL: {url['FunctionUrl']}")
+    expect(row).to_contain_text("schedule")
+    expect(row).to_contain_text("1024 MB")
+    expect(row).to_contain_text("10 s")
+    expect(page.locator("#git-url")).to_have_value(re.compile(r"^ssh://git@.+/pushed$"))
+    dashboard.shot(page, "app")
+    page.get_by_role("link", name="Activity").last.click()
+    expect(page.get_by_role("row", name=re.compile("build.create"))).to_be_visible()
+    dashboard.shot(page, "activity")
     context.close()
 
 
