@@ -18,6 +18,13 @@ from laambda.worker.logstream import LogPublisher
 from tests.web.conftest import Dashboard
 from tests.worker.conftest import python_app, tarball
 
+# records when lines reach the page's log (each server-sent event appends one)
+WATCH_LOG = """() => {
+  window.deliveries = [];
+  const log = document.getElementById("log");
+  new MutationObserver(() => window.deliveries.push(performance.now()))
+    .observe(log, {childList: true});
+}"""
 COMMIT_1, COMMIT_2 = "1a2b3c4" + "0" * 33, "5d6e7f8" + "0" * 33
 
 
@@ -147,6 +154,8 @@ def test_a_build_log_appears_line_by_line(dashboard: Dashboard) -> None:
 
 
 def test_a_pushed_build_is_followed_to_its_outcome(dashboard: Dashboard) -> None:
+    """The page is open before the worker starts: the real build's lines reach it as the
+    worker writes them, in several deliveries, and then the outcome."""
     platform = dashboard.platform
     app = platform.create_app("pushed")
     context = dashboard.context()
@@ -161,14 +170,20 @@ def test_a_pushed_build_is_followed_to_its_outcome(dashboard: Dashboard) -> None
             user=platform.user,
             commit=COMMIT_1,
             source_key=key,
-            queue=platform.worker.queue,
+            queue=_Held(),
         )
         build_id = build.id
     page.goto(f"{dashboard.url}/apps/pushed/builds/{build_id}")
+    expect(page.locator("#build-status")).to_contain_text("pending")
+    page.evaluate(WATCH_LOG)
+    platform.worker.queue.build(build_id)  # pushed: the worker takes it now
     outcome = page.locator("#outcome")
     expect(outcome).to_contain_text("Released v1: pushed-web", timeout=120_000)
     expect(page.locator("#log")).to_contain_text("-----> Built artifact sha256:")
     expect(page.locator("#log")).to_contain_text("-----> Released v1")
+    deliveries: list[float] = page.evaluate("window.deliveries")
+    assert len(deliveries) > 2, deliveries  # line by line, not one block at the end
+    assert deliveries[-1] - deliveries[0] > 50, deliveries  # milliseconds apart
     page.get_by_role("link", name="Builds").click()
     expect(page.get_by_role("row", name=re.compile(f"#{build_id}"))).to_contain_text("succeeded")
     dashboard.shot(page, "builds")
