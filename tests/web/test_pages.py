@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,8 @@ from laambda.crypto import Cipher
 from laambda.db.base import utcnow
 from laambda.db.models import App, Release, User, WebSession
 from laambda.web.deps import COOKIE
-from laambda.web.signin import sign_in_service
+from laambda.web.signin import csrf_token, sign_in_service
+from tests import factories
 from tests.api.conftest import Auth
 
 
@@ -141,3 +143,41 @@ def test_releases_page_of_200_releases_is_paged_and_fast(
     assert "v1<" in last.text
     assert "Roll back to v1" not in last.text  # no build, nothing to roll back to
     assert "Older →" not in last.text
+
+
+def test_a_build_log_is_shown_as_text(
+    client: TestClient, db: Session, alice: tuple[User, Auth], app_row: App, api_settings: Settings
+) -> None:
+    build = factories.build(
+        app_id=app_row.id, status="failed", log="<script>alert(1)</script>\n", error="<b>no</b>"
+    )
+    db.commit()
+    _signed_in(client, db, alice[0], api_settings)
+    page = client.get(f"/apps/thumbs/builds/{build.id}")
+    assert page.status_code == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>alert" not in page.text
+    assert "<b>no</b>" not in page.text
+
+
+def test_forms_for_another_users_app_are_refused(
+    client: TestClient,
+    db: Session,
+    make_user: Callable[..., tuple[User, Auth]],
+    app_row: App,
+    api_settings: Settings,
+) -> None:
+    bob, _ = make_user("bob@example.com")
+    _signed_in(client, db, bob, api_settings)
+    csrf = csrf_token(api_settings.secret_key, client.cookies[COOKIE])
+    for path, form in (
+        ("/apps/thumbs/rollback", {"version": "1"}),
+        ("/apps/thumbs/config", {"key": "DEBUG", "value": "1"}),
+        ("/apps/thumbs/config/unset", {"key": "DEBUG"}),
+    ):
+        answer = client.post(path, data={"csrf": csrf, **form}, follow_redirects=False)
+        assert answer.status_code == 403, path
+        assert "you are not a collaborator of &#39;thumbs&#39;" in answer.text
+    events = client.get(f"/apps/thumbs/builds/{factories.build(app_id=app_row.id).id}/events")
+    assert events.status_code == 403
+    assert db.scalars(select(Release).where(Release.app_id == app_row.id)).all() == []
