@@ -49,6 +49,7 @@ def test_sign_in_with_the_one_time_link_shows_the_apps(dashboard: Dashboard) -> 
     link = dashboard.link(dashboard.platform.user, "photos")
     page.goto(dashboard.url + "/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    dashboard.shot(page, "sign-in")
 
     page.goto(link)
     expect(page.get_by_role("heading", name="photos")).to_be_visible()  # -a APP opens it
@@ -292,3 +293,16 @@ class _Held:
 
     def build(self, build_id: int) -> None:
         del build_id
+
+
+def test_the_api_docs_work_offline(dashboard: Dashboard) -> None:
+    context = dashboard.context()
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(dashboard.url + "/docs")
+    expect(page.get_by_text("/v1/apps/{app}/rollback").first).to_be_visible()
+    dashboard.shot(page, "docs")
+    assert requested
+    assert all(url.startswith(dashboard.url) for url in requested), requested
+    context.close()
