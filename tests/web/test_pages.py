@@ -101,6 +101,8 @@ def test_config_values_stay_masked_but_the_one_revealed(
     assert "photos-7f3a" not in masked.text
     assert "s3cr3t-value" not in masked.text
     assert masked.headers["cache-control"] == "no-store"
+    assert masked.headers["x-frame-options"] == "DENY"  # no rollback button in a frame
+    assert "frame-ancestors 'none'" in masked.headers["content-security-policy"]
     revealed = client.get("/apps/thumbs/config?reveal=BUCKET")
     assert "photos-7f3a" in revealed.text
     assert "s3cr3t-value" not in revealed.text
