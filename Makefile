@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test venv lock services engine tools lint typecheck pytest bench clean
+.PHONY: up test venv lock services engine tools browser lint typecheck pytest bench clean
 
 # Exactly the versions in uv.lock (the tests passed with them), pip included: the venv's own
 # pip brings the locked uv, uv makes the venv match the lock. After changing a dependency in
@@ -34,6 +34,10 @@ engine:
 tools:
 	bash scripts/system-tools.sh
 
+# Debian's Chromium for the dashboard's browser tests, installed when missing
+browser:
+	bash scripts/chromium.sh
+
 up: venv tools
 	$(BIN)/laambda up
 
@@ -44,12 +48,12 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy laambda receiver tests migrations bench
 
-pytest: venv services tools
+pytest: venv services tools browser
 	$(BIN)/pytest
 
 # The Docker builder's tests need a Docker-API engine: the script starts one (podman) and
 # prints its DOCKER_HOST. On CI it must work; elsewhere those tests skip, saying why.
-test: venv services tools lint typecheck
+test: venv services tools browser lint typecheck
 	@engine_env="$$(bash scripts/container-engine.sh)" || { \
 	  if [ -n "$${CI:-}" ]; then echo "container engine failed to start" >&2; exit 1; fi; \
 	  echo "no container engine here: the Docker builder's tests will skip" >&2; }; \

@@ -22,6 +22,15 @@ def open_dashboard(app: AppOption = None) -> None:
     out.print(f"Sign in to the dashboard (link good once, for {minutes} minutes):", markup=False)
     out.print(url, markup=False, soft_wrap=True)
     try:
-        webbrowser.open(url)
+        browser = webbrowser.get()
     except webbrowser.Error:
-        pass  # no browser here: the link is printed
+        return  # no browser here: the link is printed
+    if _in_background(browser):
+        browser.open(url)
+
+
+def _in_background(browser: webbrowser.BaseBrowser) -> bool:
+    """A browser of a desktop, not one that would take over this terminal (lynx, w3m)."""
+    if isinstance(browser, webbrowser.GenericBrowser):
+        return isinstance(browser, webbrowser.BackgroundBrowser)
+    return bool(getattr(browser, "background", True))

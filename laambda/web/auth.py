@@ -79,7 +79,7 @@ def _sign_in_page(
 
 
 @router.get("/sign-in")
-def sign_in_page(request: Request, next: str = "/") -> Response:  # noqa: A002
+def sign_in_page(request: Request, next: str = "/") -> Response:
     return _sign_in_page(request, next)
 
 
@@ -90,7 +90,7 @@ def sign_in_with_token(
     settings: SettingsDep,
     token: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",  # noqa: A002
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     cookie = request.cookies.get(SIGN_IN_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf):
@@ -120,7 +120,7 @@ def sign_in_with_link(
     token: str,
     session: SessionDep,
     settings: SettingsDep,
-    next: str = "/",  # noqa: A002
+    next: str = "/",
 ) -> Response:
     try:
         _, session_token = sign_in_service.redeem_link(session, token, settings=settings)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from laambda.api import present
 from laambda.api.deps import CipherDep, SessionDep, SettingsDep
@@ -30,6 +31,7 @@ ACTIVITY_SIZE = 50
 @dataclass(frozen=True)
 class AppSummary:
     app: App
+    runtime: str | None  # the app's, else the one its live build detected
     live: Release | None
     live_by: str | None
     last_build: Build | None
@@ -39,23 +41,24 @@ def _page(request: Request, viewer: Viewer, name: str, **context: Any) -> Respon
     return render(request, name, {"user": viewer.user, "csrf": viewer.csrf, **context})
 
 
+def _runtime(session: Session, app: App) -> str | None:
+    build = release_service.current_build(session, app)
+    return app.runtime or (build.runtime if build else None)
+
+
 @router.get("/")
 def apps_page(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
+    apps = app_service.list_for(session, viewer.user)
+    lives = {app.id: release_service.current(session, app) for app in apps}
+    emails = present.emails(session, [live.user_id for live in lives.values() if live])
     summaries = []
-    for app in app_service.list_for(session, viewer.user):
-        live = release_service.current(session, app)
+    for app in apps:
+        live = lives[app.id]
         builds = build_service.list(session, app, limit=1)
-        summaries.append(AppSummary(app, live, None, builds[0] if builds else None))
-    emails = present.emails(session, [s.live.user_id for s in summaries if s.live])
-    summaries = [
-        AppSummary(
-            s.app,
-            s.live,
-            emails.get(s.live.user_id) if s.live and s.live.user_id else None,
-            s.last_build,
+        by = emails.get(live.user_id) if live and live.user_id else None
+        summaries.append(
+            AppSummary(app, _runtime(session, app), live, by, builds[0] if builds else None)
         )
-        for s in summaries
-    ]
     return _page(request, viewer, "apps.html", apps=summaries)
 
 
@@ -72,6 +75,7 @@ def app_page(
         viewer,
         "app.html",
         app=present.app(row, settings),
+        runtime=_runtime(session, row),
         functions=functions,
         sources=sources,
         live=live,

@@ -30,6 +30,12 @@ STATUS = {
     "running": ("↻", "busy"),
 }
 FINISHED = frozenset({"succeeded", "failed", "abandoned", "cancelled"})
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def ago(stamp: datetime | None, now: datetime | None = None) -> str:
@@ -73,9 +79,10 @@ templates.env.globals.update(duration=duration, finished=FINISHED)
 def render(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> Response:
-    """A page, never cached (pages can show revealed config values)."""
+    """A page, never cached (pages can show revealed config values), never framed (a framed
+    "Roll back" button could be clicked through a disguise), running only its own scripts."""
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(PAGE_HEADERS)
     return response
 
 

@@ -20,6 +20,8 @@
   }
 
   var source = new EventSource(log.dataset.follow);
+  // every connection replays the log from its start: after a reconnect, start over
+  source.addEventListener("open", function () { log.textContent = ""; });
   source.addEventListener("line", function (event) {
     var atEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
     log.appendChild(document.createTextNode(JSON.parse(event.data) + "\n"));
