@@ -32,6 +32,7 @@ from laambda.db.session import get_engine, make_sessionmaker
 from laambda.errors import LaambdaError
 from laambda.services.applier import InlineApplier, ReleaseApplier
 from laambda.web import mount_dashboard
+from laambda.web.auth import api_router as dashboard_links
 from laambda.worker.enqueue import CeleryQueue
 
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     ):
         api.include_router(module.router, **_common)
     api.include_router(builds.cache_router, **_common)
+    api.include_router(dashboard_links, **_common)
     mount_dashboard(api)
 
     @api.get("/health", tags=["health"], responses=ERROR_RESPONSES)

@@ -11,9 +11,9 @@ from laambda.web.view import HERE
 
 
 def mount_dashboard(api: FastAPI) -> None:
-    """Add the dashboard's pages, its static files under /static, and /docs to `api`."""
+    """Add the dashboard's pages, its static files under /static, and /docs to `api` (its one
+    API route, /v1/dashboard/sign-in-links, is added with the API's: `auth.api_router`)."""
     api.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    api.include_router(auth.api_router)
     for module in (auth, pages, actions, logs):
         api.include_router(module.router)
     mount_docs(api)

@@ -7,11 +7,12 @@ import hmac
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from laambda.api.deps import CurrentUser, SessionDep, SettingsDep
+from laambda.api.schemas.app import APP_NAME_PATTERN
 from laambda.errors import NotAuthenticated
 from laambda.services.user import user_service
 from laambda.web.deps import COOKIE, FormViewerDep
@@ -19,7 +20,7 @@ from laambda.web.signin import sign_in_service
 from laambda.web.view import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-api_router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"])
+api_router = APIRouter(prefix="/dashboard", tags=["dashboard"])  # under /v1, as the API
 
 # the sign-in form has no session yet: a random value in a cookie and in the form must match
 # (OWASP's "double submit cookie"), so another site cannot sign a browser in as someone else
@@ -33,7 +34,10 @@ class SignInLink(BaseModel):
 
 @api_router.post("/sign-in-links", status_code=201)
 def create_sign_in_link(
-    session: SessionDep, user: CurrentUser, settings: SettingsDep, app: str | None = None
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    app: Annotated[str | None, Query(pattern=APP_NAME_PATTERN, max_length=30)] = None,
 ) -> SignInLink:
     """A one-time dashboard sign-in path (`/sign-in/<token>`) for the caller; `app` opens
     that app's page. The CLI prefixes it with the API's URL."""

@@ -74,7 +74,7 @@ def app_page(
         request,
         viewer,
         "app.html",
-        app=present.app(row, settings),
+        app=present.app(session, row, settings),
         runtime=_runtime(session, row),
         functions=functions,
         sources=sources,
@@ -186,12 +186,11 @@ def activity_page(
 ) -> Response:
     """The audit trail of one app, or of every app the viewer may see (newest first)."""
     apps = app_service.list_for(session, viewer.user)
-    names = [app_service.get_for(session, viewer.user, app).name] if app else [a.name for a in apps]
-    events: list[AuditEvent] = []
-    for name in names:
-        events.extend(audit.for_app(session, name, limit=ACTIVITY_SIZE))
-    events.sort(key=lambda e: e.id, reverse=True)
-    events = events[:ACTIVITY_SIZE]
+    events: list[AuditEvent] = (
+        audit.for_app(session, app_service.get_for(session, viewer.user, app), limit=ACTIVITY_SIZE)
+        if app
+        else audit.visible_to(session, viewer.user, limit=ACTIVITY_SIZE)
+    )
     emails = present.emails(session, [e.user_id for e in events])
     return _page(
         request,

@@ -110,7 +110,7 @@ class TestWhoSeesWhat:
         bob = make_user("bob@example.com")[1]
         client.post("/v1/apps", json={"name": "reused"}, headers=auth)
         client.patch("/v1/apps/reused/config", json={"SECRET_NAME": "x"}, headers=auth)
-        assert client.delete("/v1/apps/reused", headers=auth).status_code == 204
+        assert client.delete("/v1/apps/reused", headers=auth).status_code == 200
         assert client.post("/v1/apps", json={"name": "reused"}, headers=bob).status_code == 201
         rows = client.get("/v1/apps/reused/activity", headers=bob).json()
         assert actions(rows) == [("app.create", "bob@example.com", "reused")]
