@@ -140,6 +140,13 @@ def _python_roots() -> list[Path]:
     """The folders of the Python that runs uv and pip: its installation and its venv."""
     roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
     roots.add(Path(sys.executable).resolve().parent.parent)
+    # site-packages folders a .pth file added (never other sys.path entries: an editable
+    # install puts the checkout there, with its .env)
+    roots.update(
+        Path(entry)
+        for entry in sys.path
+        if Path(entry).name in ("site-packages", "dist-packages") and Path(entry).is_dir()
+    )
     return sorted(root.resolve() for root in roots)
 
 
@@ -226,10 +233,11 @@ def bwrap_command(
             args += ["--ro-bind", str(top), str(top)]
     for name in _ETC:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    # the private /tmp first: a Python (or venv) living under the host's /tmp stays visible
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
     for root in _python_roots():
         if not _inside(root, [Path("/usr")]):
             args += ["--ro-bind", str(root), str(root)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
     args += ["--ro-bind", str(proxy_socket), SOCKET_INSIDE]
     for source, seen_as in folders:
         args += ["--bind", str(source), str(seen_as)]

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -101,9 +102,9 @@ def _venv(path: Path) -> Path:
     ).stdout.strip()
     ours = sysconfig.get_path("purelib")
     (Path(site) / "laambda-test.pth").write_text(f"{ours}\n")
-    # uv's launcher looks for its binary beside the interpreter
-    uv = Path(sysconfig.get_path("scripts")) / "uv"
-    (path / "bin" / "uv").symlink_to(uv)
+    # uv's launcher looks for its binary beside the interpreter; a copy, since the build
+    # sandbox shows the venv but not where a link out of it would lead
+    shutil.copy2(Path(sysconfig.get_path("scripts")) / "uv", path / "bin" / "uv")
     return python
 
 
