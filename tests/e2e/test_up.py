@@ -146,3 +146,21 @@ def test_first_minutes_and_a_restart(platform: Platform) -> None:
     assert [a for a in platform.cli("apps").stdout.split() if a == "hello"] == ["hello"]
     after = platform.cli("releases", "-a", "hello")
     assert after.stdout.splitlines()[1].startswith("v1"), after.stdout + after.stderr
+
+
+def test_a_port_in_use_stops_start_up_naming_it(platform: Platform) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", platform.api_port))
+        taken.listen()
+        started = subprocess.run(
+            [LAAMBDA, "up"],
+            env=platform.env,
+            cwd=platform.home,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert started.returncode == 1
+    assert f"127.0.0.1:{platform.api_port} (the API) is in use" in started.stderr
+    assert "set LAAMBDA_API_PORT to a free port" in started.stderr
+    assert not (platform.home / "data" / "postgres").exists()  # nothing was started
