@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 from moto.server import ThreadedMotoServer
 
+from laambda.cli import credentials
 from laambda.local import moto_lambda, moto_versions, object_mirror
 
 ROLE_NAME = "laambda-local"
@@ -55,7 +56,11 @@ def start_local_cloud(
     url = f"http://{host}:{server._server.server_port}"  # type: ignore[union-attr]
     try:
         moto_lambda.install(
-            data_dir / "runtime", endpoint=url, url_host=url_host, url_port=url_port
+            data_dir / "runtime",
+            endpoint=url,
+            url_host=url_host,
+            url_port=url_port,
+            hidden=[data_dir, credentials.path().parent],
         )
     except OSError:
         server.stop()

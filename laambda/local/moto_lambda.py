@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -58,14 +59,16 @@ def install(
     url_host: str = "127.0.0.1",
     url_port: int = 0,
     region: str = "us-east-1",
+    hidden: Sequence[Path] = (),
 ) -> LocalRuntime:
     """Run invoked functions locally from now on and serve function URLs on url_host:url_port
-    (0: any free port; `url_base()` tells which); returns the runtime.
+    (0: any free port; `url_base()` tells which); returns the runtime. Functions never see
+    `hidden` (the platform's data directory) when they can be sandboxed.
 
     Raises OSError when the port is taken."""
     uninstall()
     urls = UrlServer(_url_invoke, host=url_host, port=url_port, region=region)
-    runtime = LocalRuntime(cache)
+    runtime = LocalRuntime(cache, hidden=hidden)
     _state.update(runtime=runtime, endpoint=endpoint, urls=urls)
     LambdaBackend.invoke = _backend_invoke  # type: ignore[method-assign]
     LambdaFunction.invoke = _function_invoke  # type: ignore[method-assign]

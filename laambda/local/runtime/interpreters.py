@@ -42,6 +42,7 @@ class Launch:
 
     command: list[str]
     environment: dict[str, str]
+    visible: tuple[Path, ...] = ()  # what the command reads besides the function's code
 
 
 def _pyenv_roots() -> list[str]:
@@ -157,6 +158,7 @@ def launch(runtime: str, handler: str, task: Path, cache: Path) -> Launch:
         return Launch(
             [python, "-m", "awslambdaric", handler],
             {"PYTHONPATH": f"{task}:{ric}", "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1"},
+            (ric,),
         )
     if runtime.startswith("nodejs"):
         major = runtime.removeprefix("nodejs").removesuffix(".x")
@@ -166,5 +168,9 @@ def launch(runtime: str, handler: str, task: Path, cache: Path) -> Launch:
                 f"{runtime} is not on this machine: install Node.js {major} (`node` on PATH) "
                 "or set the function's runtime to one this machine has"
             )
-        return Launch([node, str(BOOTSTRAP_JS)], {"NODE_PATH": str(task / "node_modules")})
+        return Launch(
+            [node, str(BOOTSTRAP_JS)],
+            {"NODE_PATH": str(task / "node_modules")},
+            (BOOTSTRAP_JS.parent,),
+        )
     raise RuntimeUnavailable(f"the local runtime cannot run {runtime} functions")
