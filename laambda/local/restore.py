@@ -18,7 +18,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from laambda.config import Settings
-from laambda.db.models import App, Release
+from laambda.db.models import App, EventSource, Release
 from laambda.db.session import session_scope
 from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
@@ -43,6 +43,8 @@ def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tu
             if applied is not None and applied.status == "succeeded":
                 done += 1
                 log(f"{name}: v{version} is live again ({', '.join(applied.functions)})")
+                for line in _urls(context, name):
+                    log(line)
                 continue
             failed += 1
             with session_scope(context.sessions) as session:
@@ -53,3 +55,15 @@ def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tu
         return done, failed
     finally:
         context.streams.close()
+
+
+def _urls(context: WorkerContext, app_name: str) -> list[str]:
+    """The app's function URLs, as `laambda up` prints them once they answer again."""
+    with session_scope(context.sessions) as session:
+        rows = session.execute(
+            select(EventSource.function, EventSource.url)
+            .join(App, App.id == EventSource.app_id)
+            .where(App.name == app_name, EventSource.url.is_not(None))
+            .order_by(EventSource.function)
+        ).all()
+    return [f"  {app_name} {function}: {url}" for function, url in rows]

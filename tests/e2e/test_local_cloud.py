@@ -16,8 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.test_up import SSH, Platform, _port, platform  # noqa: F401 (the fixture)
-from tests.receiver.conftest import commit, git
+from tests.e2e.test_up import Platform, _port, platform, push, ssh_key  # noqa: F401 (fixture)
 
 PYTHON_APP = {
     "requirements.txt": "",
@@ -51,25 +50,6 @@ NODE_APP = {
 }
 
 
-def _push(platform: Platform, key: Path, name: str, files: dict[str, str]) -> None:  # noqa: F811
-    assert platform.cli("apps:create", name).returncode == 0
-    repo = platform.home / name
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    commit(repo, files, "first")
-    git(repo, "remote", "add", "laambda", f"ssh://git@127.0.0.1:{platform.ssh_port}/{name}")
-    pushed = subprocess.run(
-        ["git", "push", "laambda", "main"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=platform.env | {"GIT_SSH_COMMAND": f"{SSH} -i {key}"},
-    )
-    assert pushed.returncode == 0, pushed.stderr + platform.log.read_text()[-3000:]
-    assert "Released v1" in pushed.stderr, pushed.stderr
-
-
 def _health(platform: Platform) -> dict[str, object]:  # noqa: F811
     answer: dict[str, object] = httpx.get(f"http://127.0.0.1:{platform.api_port}/health").json()
     return answer
@@ -93,12 +73,9 @@ def test_local_cloud_runs_functions_and_survives_a_restart(
     printed = platform.start()
     assert "queue: no Redis answered" in printed
     assert f"function URLs: http://127.0.0.1:{platform.env['LAAMBDA_FUNCTION_URL_PORT']}" in printed
-    key = platform.home / ".ssh" / "id_ed25519"
-    key.parent.mkdir()
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    assert platform.cli("keys:add").returncode == 0
-    _push(platform, key, "pyapp", PYTHON_APP)
-    _push(platform, key, "ndapp", NODE_APP)
+    key = ssh_key(platform)
+    assert "Released v1" in push(platform, key, "pyapp", PYTHON_APP)
+    assert "Released v1" in push(platform, key, "ndapp", NODE_APP)
 
     done = platform.cli("invoke", "web", "--data", '{"who": "ada"}', "-a", "pyapp")
     assert done.returncode == 0, done.stderr
@@ -163,6 +140,7 @@ def test_local_cloud_runs_functions_and_survives_a_restart(
 
     again = platform.start()
     assert "local cloud: 2 live releases put back, 0 failed" in again, again
+    assert f"pyapp web: {url}" in again
     after = platform.cli("invoke", "web", "--data", '{"who": "bob"}', "-a", "pyapp")
     assert after.returncode == 0, after.stderr + platform.log.read_text()[-3000:]
     assert json.loads(after.stdout)["hello"] == "bob"
