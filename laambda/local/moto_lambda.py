@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -204,10 +205,15 @@ def _invoke(
     runtime: LocalRuntime, fn: Any, spec: LocalFunction, qualifier: str | None, payload: bytes
 ) -> tuple[Outcome, list[str]]:
     try:
+        if getattr(fn, "package_type", "Zip") != "Zip":
+            raise RuntimeUnavailable(
+                f"{spec.name} is a container image function: the local cloud runs zip "
+                "functions only"
+            )
         outcome = runtime.invoke(spec, payload)
     except RuntimeUnavailable as exc:
         outcome = Outcome(
-            request_id="",
+            request_id=str(uuid.uuid4()),
             payload=error_payload("Runtime.Unavailable", exc.message),
             function_error="Unhandled",
             lines=[exc.message],

@@ -110,6 +110,11 @@ def test_local_cloud_runs_functions_and_survives_a_restart(
 
     parts = _health(platform)["parts"]
     assert isinstance(parts, dict)
+    assert {name: part["status"] for name, part in parts.items()} == {
+        "worker": "up",
+        "receiver": "up",
+        "queue": "up",
+    }
     worker_pid = int(parts["worker"]["pid"])
     os.kill(worker_pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
