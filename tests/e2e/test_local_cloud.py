@@ -23,6 +23,7 @@ PYTHON_APP = {
     ".python-version": "3.12\n",
     "Procfile": "web: app.web\nfail: app.fail\nslow: app.slow\n",
     "app.py": """\
+import os
 import time
 
 
@@ -30,7 +31,11 @@ def web(event, context):
     print("web got", event)
     if "rawPath" in event:
         return {"statusCode": 200, "body": "hello from " + event["rawPath"]}
-    return {"hello": event.get("who"), "function": context.function_name}
+    return {
+        "hello": event.get("who"),
+        "function": context.function_name,
+        "color": os.environ.get("COLOR"),
+    }
 
 
 def fail(event, context):
@@ -79,7 +84,7 @@ def test_local_cloud_runs_functions_and_survives_a_restart(
 
     done = platform.cli("invoke", "web", "--data", '{"who": "ada"}', "-a", "pyapp")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"hello": "ada", "function": "pyapp-web"}
+    assert json.loads(done.stdout) == {"hello": "ada", "function": "pyapp-web", "color": None}
     failed = platform.cli("invoke", "fail", "-a", "pyapp")
     assert failed.returncode == 1
     error = json.loads(failed.stderr.split(": ", 2)[2])
@@ -148,7 +153,7 @@ def test_local_cloud_runs_functions_and_survives_a_restart(
     assert f"pyapp web: {url}" in again
     after = platform.cli("invoke", "web", "--data", '{"who": "bob"}', "-a", "pyapp")
     assert after.returncode == 0, after.stderr + platform.log.read_text()[-3000:]
-    assert json.loads(after.stdout)["hello"] == "bob"
+    assert (json.loads(after.stdout)["hello"], json.loads(after.stdout)["color"]) == ("bob", "blue")
     assert platform.cli("invoke", "hi", "-a", "ndapp").returncode == 0
     listed = json.loads(platform.cli("event-sources", "web", "-a", "pyapp", "--json").stdout)
     assert [row["url"] for row in listed] == [url]
@@ -157,4 +162,4 @@ def test_local_cloud_runs_functions_and_survives_a_restart(
     assert rolled.returncode == 0, rolled.stderr + platform.log.read_text()[-3000:]
     back = platform.cli("invoke", "web", "--data", '{"who": "cy"}', "-a", "pyapp")
     assert back.returncode == 0, back.stderr
-    assert json.loads(back.stdout)["hello"] == "cy"
+    assert json.loads(back.stdout) == {"hello": "cy", "function": "pyapp-web", "color": None}
