@@ -54,8 +54,13 @@ def test_python_answer_error_timeout_logs_and_metrics(cli: Cli, python_app: Live
     assert any("Task timed out after 1.00 seconds" in line for line in slow)
     assert any("[ERROR] ValueError: boom: testing" in line for line in logs.stdout.splitlines())
 
-    metrics = json.loads(cli("metrics", "-a", app, "--json").stdout)
-    rows = {row["name"]: row for row in metrics["functions"]}
+    deadline = time.monotonic() + 10  # CloudWatch (moto: to the whole second) lags a little
+    while True:
+        metrics = json.loads(cli("metrics", "-a", app, "--json").stdout)
+        rows = {row["name"]: row for row in metrics["functions"]}
+        if rows["slow"]["invocations"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert (rows["hello"]["invocations"], rows["hello"]["errors"]) == (2, 0)
     assert (rows["boom"]["invocations"], rows["boom"]["errors"]) == (1, 1)
     assert (rows["slow"]["invocations"], rows["slow"]["errors"]) == (1, 1)
