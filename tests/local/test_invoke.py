@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+from laambda.deploy import aws
 from tests.cli.conftest import Cli
 from tests.local.conftest import LiveApp
 
@@ -82,3 +83,16 @@ def test_node_answer_and_error(cli: Cli, node_app: LiveApp) -> None:
     error = json.loads(failed.stderr.split(": ", 2)[2])
     assert (error["errorType"], error["errorMessage"]) == ("TypeError", "node says no")
     assert error["trace"][0] == "TypeError: node says no"
+
+
+def test_a_throttled_invocation_is_counted(cli: Cli, python_app: LiveApp) -> None:
+    client = aws.lambda_client(cli.settings)
+    name = f"{python_app.name}-hello"
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    refused = cli("invoke", "hello", "-a", python_app.name)  # one attempt, as laambda makes
+    assert refused.returncode == 1
+    assert "Rate Exceeded" in refused.stderr
+    time.sleep(1.1)  # moto's metrics window ends at the whole second
+    metrics = json.loads(cli("metrics", "-a", python_app.name, "--json").stdout)
+    rows = {row["name"]: row for row in metrics["functions"]}
+    assert (rows["hello"]["throttles"], rows["hello"]["invocations"]) == (1, 0)
