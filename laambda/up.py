@@ -22,7 +22,9 @@ import socket
 import sys
 import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
@@ -248,7 +250,7 @@ def _up() -> int:
         supervisor.start()
         stack.callback(supervisor.stop)
         typer.echo(f"-----> worker and git receiver logs: {data_dir / 'logs'}")
-        api.state.parts = supervisor.report
+        api.state.parts = partial(_parts, supervisor, settings.redis_url)
         # the API answers only once pushes can land, so "it is up" means all of it
         if not _wait_for_port(settings.ssh_host, settings.ssh_port, supervisor):
             typer.echo(
@@ -266,6 +268,13 @@ def _up() -> int:
             typer.echo(f" !     stopping: {failure[0]}", err=True)
             return 1
     return 0
+
+
+def _parts(supervisor: Supervisor, redis_url: str) -> dict[str, dict[str, Any]]:
+    """What /health reports: the supervised processes, and whether the queue answers."""
+    parts = supervisor.report()
+    parts["queue"] = {"status": "up" if redis_answers(redis_url) else "down"}
+    return parts
 
 
 def _say(line: str) -> None:

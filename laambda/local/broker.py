@@ -1,5 +1,6 @@
-"""Redis for one machine with none running: a Redis-protocol server in this process (fakeredis),
-so Celery and the build log streams work unchanged. Used only when no Redis answers."""
+"""Redis for one machine with none running: a Redis-protocol server in this process (fakeredis,
+with Lua scripting through `lupa` for the EVALSHA Celery's Redis transport uses), so Celery and
+the build log streams work unchanged. Used only when no Redis answers."""
 
 from __future__ import annotations
 

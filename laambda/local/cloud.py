@@ -2,7 +2,8 @@
 
 Everything laambda does to AWS goes to it over HTTP exactly as it would to AWS. Invoking a
 function runs its code with laambda's local runtime (laambda.local.moto_lambda), its code
-unpacked and its interpreters' runtime clients kept under `<data dir>/runtime`.
+unpacked and its interpreters' runtime clients kept under `<data dir>/runtime`. Its S3 objects
+are kept on disk too (`<data dir>/cloud/s3`), so a restart finds them again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 import boto3
 from moto.server import ThreadedMotoServer
 
-from laambda.local import moto_lambda, moto_versions
+from laambda.cli import credentials
+from laambda.local import moto_lambda, moto_versions, object_mirror
 
 ROLE_NAME = "laambda-local"
 ROLE_ARN = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
@@ -48,12 +50,17 @@ def start_local_cloud(
     }.items():
         os.environ.setdefault(name, value)
     moto_versions.install()
+    object_mirror.install(data_dir)  # the sources and artifacts of earlier runs, back in S3
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     url = f"http://{host}:{server._server.server_port}"  # type: ignore[union-attr]
     try:
         moto_lambda.install(
-            data_dir / "runtime", endpoint=url, url_host=url_host, url_port=url_port
+            data_dir / "runtime",
+            endpoint=url,
+            url_host=url_host,
+            url_port=url_port,
+            hidden=[data_dir, credentials.path().parent],
         )
     except OSError:
         server.stop()
@@ -66,4 +73,5 @@ def start_local_cloud(
 def stop_local_cloud(server: ThreadedMotoServer) -> None:
     """Stop the functions' processes, then moto's server."""
     moto_lambda.uninstall()
+    object_mirror.uninstall()
     server.stop()

@@ -18,6 +18,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -58,14 +60,16 @@ def install(
     url_host: str = "127.0.0.1",
     url_port: int = 0,
     region: str = "us-east-1",
+    hidden: Sequence[Path] = (),
 ) -> LocalRuntime:
     """Run invoked functions locally from now on and serve function URLs on url_host:url_port
-    (0: any free port; `url_base()` tells which); returns the runtime.
+    (0: any free port; `url_base()` tells which); returns the runtime. Functions never see
+    `hidden` (the platform's data directory) when they can be sandboxed.
 
     Raises OSError when the port is taken."""
     uninstall()
     urls = UrlServer(_url_invoke, host=url_host, port=url_port, region=region)
-    runtime = LocalRuntime(cache)
+    runtime = LocalRuntime(cache, hidden=hidden)
     _state.update(runtime=runtime, endpoint=endpoint, urls=urls)
     LambdaBackend.invoke = _backend_invoke  # type: ignore[method-assign]
     LambdaFunction.invoke = _function_invoke  # type: ignore[method-assign]
@@ -201,10 +205,15 @@ def _invoke(
     runtime: LocalRuntime, fn: Any, spec: LocalFunction, qualifier: str | None, payload: bytes
 ) -> tuple[Outcome, list[str]]:
     try:
+        if getattr(fn, "package_type", "Zip") != "Zip":
+            raise RuntimeUnavailable(
+                f"{spec.name} is a container image function: the local cloud runs zip "
+                "functions only"
+            )
         outcome = runtime.invoke(spec, payload)
     except RuntimeUnavailable as exc:
         outcome = Outcome(
-            request_id="",
+            request_id=str(uuid.uuid4()),
             payload=error_payload("Runtime.Unavailable", exc.message),
             function_error="Unhandled",
             lines=[exc.message],

@@ -3,7 +3,8 @@
 moto keeps nothing across restarts, while the database still says which release is live. On
 start, `laambda up` applies each live release again through the worker's rollout, exactly as
 it applies a release whose worker died (status `applying`): functions, versions, the `live`
-aliases and event sources come back, and the release records its new Lambda versions. The
+aliases and event sources come back, under the Lambda version numbers the release recorded
+(moto_versions.continue_from), so an older release's numbers never name these versions. The
 artifacts it needs are in the local cloud's S3, kept on disk (object_mirror).
 
 A release that cannot be put back stays the live release in the database (it was live; the
@@ -18,8 +19,9 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from laambda.config import Settings
-from laambda.db.models import App, Release
+from laambda.db.models import App, EventSource, Release
 from laambda.db.session import session_scope
+from laambda.local import moto_versions
 from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.rollout import Rollout
@@ -35,14 +37,24 @@ def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tu
                 release = release_service.current(session, app)
                 if release is not None and release.status == "succeeded" and release.build_id:
                     release.status = "applying"  # applied again, as after a dead worker
-                    live.append((app.name, release.id, release.version))
+                    numbers = {
+                        name: int(number) - 1
+                        for name, number in (release.function_versions or {}).items()
+                    }
+                    live.append((app.name, release.id, release.version, numbers))
         rollout = Rollout(context)
         done = failed = 0
-        for name, release_id, version in live:
-            applied = rollout.apply(release_id)
+        for name, release_id, version, numbers in live:
+            moto_versions.continue_from(numbers)  # the versions keep their recorded numbers
+            try:
+                applied = rollout.apply(release_id)
+            finally:
+                moto_versions.continue_from({})
             if applied is not None and applied.status == "succeeded":
                 done += 1
                 log(f"{name}: v{version} is live again ({', '.join(applied.functions)})")
+                for line in _urls(context, name):
+                    log(line)
                 continue
             failed += 1
             with session_scope(context.sessions) as session:
@@ -53,3 +65,15 @@ def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tu
         return done, failed
     finally:
         context.streams.close()
+
+
+def _urls(context: WorkerContext, app_name: str) -> list[str]:
+    """The app's function URLs, as `laambda up` prints them once they answer again."""
+    with session_scope(context.sessions) as session:
+        rows = session.execute(
+            select(EventSource.function, EventSource.url)
+            .join(App, App.id == EventSource.app_id)
+            .where(App.name == app_name, EventSource.url.is_not(None))
+            .order_by(EventSource.function)
+        ).all()
+    return [f"  {app_name} {function}: {url}" for function, url in rows]

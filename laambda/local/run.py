@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +112,12 @@ def app_named(session: Session, name: str) -> App:
     return app
 
 
-def run(function: LocalFunction, payload: bytes, cache: Path) -> Outcome:
-    """Invoke once in a fresh environment; its process is stopped afterwards.
-
-    Raises RuntimeUnavailable when this machine cannot run the function's runtime."""
-    runtime = LocalRuntime(cache)
+def run(
+    function: LocalFunction, payload: bytes, cache: Path, hidden: Sequence[Path] = ()
+) -> Outcome:
+    """Invoke once in a fresh environment (which never sees `hidden`); its process is stopped
+    afterwards. Raises RuntimeUnavailable when this machine cannot run its runtime."""
+    runtime = LocalRuntime(cache, hidden=hidden)
     try:
         return runtime.invoke(function, payload)
     finally:
@@ -140,4 +141,4 @@ def execute(
         function = describe(
             session, settings, app, entry, build_id=build_id, with_config=with_config
         )
-    return function, run(function, payload, settings.data_dir / "runtime")
+    return function, run(function, payload, settings.data_dir / "runtime", [settings.data_dir])

@@ -4,10 +4,12 @@ register a key, create an app, push it with git, see the release — and a resta
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -95,13 +97,48 @@ class Platform:
         )
 
 
+def ssh_key(platform: Platform) -> Path:
+    """A new key, registered with `laambda keys:add`."""
+    key = platform.home / ".ssh" / "id_ed25519"
+    key.parent.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    added = platform.cli("keys:add")
+    assert added.returncode == 0, added.stderr
+    return key
+
+
+def push(platform: Platform, key: Path, name: str, files: dict[str, str]) -> str:
+    """Create app `name` and git push `files` to it; returns what the push printed."""
+    created = platform.cli("apps:create", name)
+    assert created.returncode == 0, created.stderr
+    repo = platform.home / name
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, files, "first")
+    git(repo, "remote", "add", "laambda", f"ssh://git@127.0.0.1:{platform.ssh_port}/{name}")
+    pushed = subprocess.run(
+        ["git", "push", "laambda", "main"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=platform.env | {"GIT_SSH_COMMAND": f"{SSH} -i {key}"},
+    )
+    assert pushed.returncode == 0, pushed.stderr + platform.log.read_text()[-3000:]
+    return pushed.stderr
+
+
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    home = tmp_path / "home"
-    home.mkdir()
+def platform() -> Iterator[Platform]:
+    """A home outside pytest's temporary folder: the embedded PostgreSQL runs as a user of its
+    own that must reach its data, and pytest sessions running beside this one (other
+    checkouts) make /tmp/pytest-of-<user> private again while it runs."""
+    home = Path(tempfile.mkdtemp(prefix="laambda-e2e-"))
+    home.chmod(0o755)
     started = Platform(home)
     yield started
     started.stop()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_first_minutes_and_a_restart(platform: Platform) -> None:
@@ -112,29 +149,10 @@ def test_first_minutes_and_a_restart(platform: Platform) -> None:
     assert "the laambda CLI is logged in as admin@localhost" in printed
     assert f"git remote add laambda ssh://git@127.0.0.1:{platform.ssh_port}/APP" in printed
 
-    key = platform.home / ".ssh" / "id_ed25519"
-    key.parent.mkdir()
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    added = platform.cli("keys:add")
-    assert added.returncode == 0, added.stderr
-    created = platform.cli("apps:create", "hello")
-    assert created.returncode == 0, created.stderr
-
+    key = ssh_key(platform)
+    pushed = push(platform, key, "hello", python_app(["web"]))
+    assert "remote: -----> Released v1: hello-web" in pushed
     repo = platform.home / "hello"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    commit(repo, python_app(["web"]), "first")
-    git(repo, "remote", "add", "laambda", f"ssh://git@127.0.0.1:{platform.ssh_port}/hello")
-    pushed = subprocess.run(
-        ["git", "push", "laambda", "main"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=platform.env | {"GIT_SSH_COMMAND": f"{SSH} -i {key}"},
-    )
-    assert pushed.returncode == 0, pushed.stderr + platform.log.read_text()[-3000:]
-    assert "remote: -----> Released v1: hello-web" in pushed.stderr
     releases = platform.cli("releases", cwd=repo)
     assert releases.returncode == 0, releases.stderr
     assert "Deploy" in releases.stdout.splitlines()[1]
@@ -146,3 +164,21 @@ def test_first_minutes_and_a_restart(platform: Platform) -> None:
     assert [a for a in platform.cli("apps").stdout.split() if a == "hello"] == ["hello"]
     after = platform.cli("releases", "-a", "hello")
     assert after.stdout.splitlines()[1].startswith("v1"), after.stdout + after.stderr
+
+
+def test_a_port_in_use_stops_start_up_naming_it(platform: Platform) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", platform.api_port))
+        taken.listen()
+        started = subprocess.run(
+            [LAAMBDA, "up"],
+            env=platform.env,
+            cwd=platform.home,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert started.returncode == 1
+    assert f"127.0.0.1:{platform.api_port} (the API) is in use" in started.stderr
+    assert "set LAAMBDA_API_PORT to a free port" in started.stderr
+    assert not (platform.home / "data" / "postgres").exists()  # nothing was started

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+from laambda.deploy import aws
 from tests.cli.conftest import Cli
 from tests.local.conftest import LiveApp
 
@@ -54,8 +55,13 @@ def test_python_answer_error_timeout_logs_and_metrics(cli: Cli, python_app: Live
     assert any("Task timed out after 1.00 seconds" in line for line in slow)
     assert any("[ERROR] ValueError: boom: testing" in line for line in logs.stdout.splitlines())
 
-    metrics = json.loads(cli("metrics", "-a", app, "--json").stdout)
-    rows = {row["name"]: row for row in metrics["functions"]}
+    deadline = time.monotonic() + 10  # CloudWatch (moto: to the whole second) lags a little
+    while True:
+        metrics = json.loads(cli("metrics", "-a", app, "--json").stdout)
+        rows = {row["name"]: row for row in metrics["functions"]}
+        if rows["slow"]["invocations"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert (rows["hello"]["invocations"], rows["hello"]["errors"]) == (2, 0)
     assert (rows["boom"]["invocations"], rows["boom"]["errors"]) == (1, 1)
     assert (rows["slow"]["invocations"], rows["slow"]["errors"]) == (1, 1)
@@ -77,3 +83,16 @@ def test_node_answer_and_error(cli: Cli, node_app: LiveApp) -> None:
     error = json.loads(failed.stderr.split(": ", 2)[2])
     assert (error["errorType"], error["errorMessage"]) == ("TypeError", "node says no")
     assert error["trace"][0] == "TypeError: node says no"
+
+
+def test_a_throttled_invocation_is_counted(cli: Cli, python_app: LiveApp) -> None:
+    client = aws.lambda_client(cli.settings)
+    name = f"{python_app.name}-hello"
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    refused = cli("invoke", "hello", "-a", python_app.name)  # one attempt, as laambda makes
+    assert refused.returncode == 1
+    assert "Rate Exceeded" in refused.stderr
+    time.sleep(1.1)  # moto's metrics window ends at the whole second
+    metrics = json.loads(cli("metrics", "-a", python_app.name, "--json").stdout)
+    rows = {row["name"]: row for row in metrics["functions"]}
+    assert (rows["hello"]["throttles"], rows["hello"]["invocations"]) == (1, 0)

@@ -118,8 +118,14 @@ def test_run_live_release_with_and_without_config(built: tuple[str, int, dict[st
     assert "laambda: boom failed (Unhandled): ValueError: boom: here" in failed.stderr
 
 
-def test_run_a_given_build_and_refusals(built: tuple[str, int, dict[str, str]]) -> None:
+def test_run_a_given_build_and_refusals(
+    built: tuple[str, int, dict[str, str]], tmp_path: Path
+) -> None:
     app, old_build, env = built
+    event = tmp_path / "event.json"
+    event.write_text('{"who": "from a file"}')
+    from_file = _run(env, "hello", "--file", str(event), "-a", app)
+    assert json.loads(from_file.stdout)["event"] == {"who": "from a file"}
     old = _run(env, "hello", "--build", str(old_build), "-a", app)
     assert old.returncode == 0, old.stderr
     assert json.loads(old.stdout) == "old code"

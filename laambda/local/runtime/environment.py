@@ -219,17 +219,23 @@ class Environment:
                 return
 
     def _max_memory_mb(self) -> int:
-        """The process's peak resident memory (VmHWM), as Lambda's Max Memory Used."""
+        """The peak resident memory (VmHWM) of the function's process, as Lambda's Max Memory
+        Used: the largest in the process tree (the runtime runs below the sandbox's)."""
         if self.process is None:
             return 0
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return 0
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
-        return 0
+        peak, pending = 0, [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            pending += [int(child) for child in children]
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) // 1024)
+        return peak
 
     def close(self) -> None:
         """Stop the process and its children and the Runtime API (idempotent)."""

@@ -25,6 +25,7 @@ from laambda.errors import LaambdaError
 
 BOOTSTRAP_JS = Path(__file__).with_name("bootstrap.js")
 RIC_REQUIREMENT = "awslambdaric>=3,<5"
+PYTHON_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")  # Lambda's, for the message
 _install_lock = threading.Lock()
 
 
@@ -42,6 +43,7 @@ class Launch:
 
     command: list[str]
     environment: dict[str, str]
+    visible: tuple[Path, ...] = ()  # what the command reads besides the function's code
 
 
 def _pyenv_roots() -> list[str]:
@@ -149,22 +151,33 @@ def launch(runtime: str, handler: str, task: Path, cache: Path) -> Launch:
         version = runtime.removeprefix("python")
         python = find_python(version)
         if python is None:
+            has = [v for v in PYTHON_VERSIONS if find_python(v)]
             raise RuntimeUnavailable(
-                f"{runtime} is not on this machine: install Python {version} (e.g. `pyenv "
-                f"install {version}`) or set the function's runtime to one this machine has"
+                f"{runtime} is not on this machine (the local cloud runs functions with the "
+                f"machine's own interpreters): install Python {version} (e.g. `pyenv install "
+                f"{version}`), or name a version it has in the app's .python-version "
+                f"({', '.join(has) or 'none found'}) and push again"
             )
         ric = ensure_ric(python, version, cache)
         return Launch(
             [python, "-m", "awslambdaric", handler],
             {"PYTHONPATH": f"{task}:{ric}", "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1"},
+            (ric,),
         )
     if runtime.startswith("nodejs"):
         major = runtime.removeprefix("nodejs").removesuffix(".x")
         node = find_node(major)
         if node is None:
+            found = shutil.which("node")
+            on_path = f"node {_node_major(found)} is on PATH" if found else "no node is on PATH"
             raise RuntimeUnavailable(
-                f"{runtime} is not on this machine: install Node.js {major} (`node` on PATH) "
-                "or set the function's runtime to one this machine has"
+                f"{runtime} is not on this machine (the local cloud runs functions with the "
+                f"machine's own interpreters; {on_path}): install Node.js {major}, or name the "
+                "version it has in the app's .nvmrc and push again"
             )
-        return Launch([node, str(BOOTSTRAP_JS)], {"NODE_PATH": str(task / "node_modules")})
+        return Launch(
+            [node, str(BOOTSTRAP_JS)],
+            {"NODE_PATH": str(task / "node_modules")},
+            (BOOTSTRAP_JS.parent,),
+        )
     raise RuntimeUnavailable(f"the local runtime cannot run {runtime} functions")

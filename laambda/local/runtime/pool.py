@@ -14,8 +14,10 @@ import stat
 import threading
 import time
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
+from laambda.local.runtime import sandbox
 from laambda.local.runtime.environment import Environment
 from laambda.local.runtime.interpreters import launch
 from laambda.local.runtime.spec import LocalFunction, Outcome
@@ -24,8 +26,18 @@ BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 class LocalRuntime:
-    def __init__(self, cache: Path, *, idle_seconds: float = 900, max_environments: int = 64):
+    def __init__(
+        self,
+        cache: Path,
+        *,
+        hidden: Sequence[Path] = (),
+        idle_seconds: float = 900,
+        max_environments: int = 64,
+    ):
+        """`hidden`: folders functions must not see (the platform's data, credentials); they
+        run in a sandbox that hides them when bubblewrap can run here (sandbox.py)."""
         self.cache = cache
+        self.hidden = list(hidden)
         self.idle_seconds = idle_seconds
         self.max_environments = max_environments
         self._lock = threading.Lock()
@@ -85,7 +97,10 @@ class LocalRuntime:
             return chosen
         task = self.code_dir(spec)
         started = launch(spec.runtime, spec.handler, task, self.cache)
-        env = Environment(spec, started.command, _variables(spec, task, started.environment), task)
+        command = sandbox.wrap(
+            started.command, hidden=self.hidden, visible=[task, *started.visible]
+        )
+        env = Environment(spec, command, _variables(spec, task, started.environment), task)
         with self._lock:
             self._busy.add(env)
         return env
@@ -138,7 +153,6 @@ def _variables(spec: LocalFunction, task: Path, runtime: dict[str, str]) -> dict
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(spec.timeout)),
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
             "LAMBDA_TASK_ROOT": str(task),
