@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from laambda.db.models import App, Build, Release
+from laambda.domain.status import ReleaseStatus
 from laambda.services.build import build_service
 from laambda.services.release import release_service
 
@@ -35,10 +36,14 @@ _PAGE = 50
 
 def live_commit(session: Session, app: App) -> str | None:
     """The commit the app's live release was built from: the newest succeeded release that
-    runs a build (deploys, config changes and rollbacks all carry one); None before any."""
+    runs a build (deploys, config changes and rollbacks all carry one); None before any. A
+    later push that built the same artifact made no release ("nothing changed") but was
+    accepted: its commit is the one shown, so the pusher's branch is not moved back."""
     for release in _newest_first(session, app):
-        if release.status == "succeeded" and release.build_id is not None:
-            return build_service.get(session, app, release.build_id).commit
+        if release.status == ReleaseStatus.SUCCEEDED and release.build_id is not None:
+            running = build_service.get(session, app, release.build_id)
+            same = build_service.same_code_since(session, running)
+            return (same or running).commit
     return None
 
 

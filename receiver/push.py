@@ -31,7 +31,7 @@ from laambda.db.models import App, Build, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
-from laambda.domain.ended import BUILD_ENDED, RELEASE_ENDED
+from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import LaambdaError
 from laambda.services.app import app_service
 from laambda.services.build import build_service
@@ -151,7 +151,7 @@ def decided(session: Session, app: App, build: Build) -> LogEvent:
     still going, else the ended state (`succeeded` only when its release is live)."""
     if build.status == "pending":
         return LogEvent(line="-----> … waiting for a worker to take the build")
-    if build.status not in BUILD_ENDED:
+    if build.status not in BuildStatus.ENDED:
         return LogEvent(line=STILL_WORKING)
     if build.status != "succeeded":
         return LogEvent(status=build.status, detail=build.error or "")
@@ -160,7 +160,7 @@ def decided(session: Session, app: App, build: Build) -> LogEvent:
         return LogEvent(
             status="succeeded", detail=f"Build {build.id} succeeded; nothing to release"
         )
-    if release.status not in RELEASE_ENDED:
+    if release.status not in ReleaseStatus.ENDED:
         return LogEvent(line=STILL_WORKING)
     if release.status == "succeeded":
         return LogEvent(status="succeeded", detail=f"Released v{release.version}")

@@ -15,7 +15,7 @@ from rich.console import Console
 from laambda.cli import credentials
 from laambda.cli.client import ApiClient, CliError
 from laambda.cli.gitremote import app_from_url, remote_url
-from laambda.domain.ended import RELEASE_ENDED
+from laambda.domain.status import ReleaseStatus
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -89,7 +89,7 @@ def settle(client: ApiClient, app: str, release: dict[str, Any]) -> dict[str, An
     """Wait until the release has ended (live, failed, abandoned…: laambda/domain/ended.py),
     at most SETTLE_SECONDS; returns the release as the API last showed it."""
     deadline = time.monotonic() + SETTLE_SECONDS
-    while release["status"] not in RELEASE_ENDED and time.monotonic() < deadline:
+    while release["status"] not in ReleaseStatus.ENDED and time.monotonic() < deadline:
         time.sleep(0.3)
         release = client.get(f"/apps/{app}/releases/{release['version']}")
     return release
@@ -102,7 +102,7 @@ def outcome(release: dict[str, Any]) -> str:
     status = release["status"]
     if status == "succeeded":
         return f"done, {version}"
-    if status in RELEASE_ENDED:
+    if status in ReleaseStatus.ENDED:
         reason = release["error"] or f"see `laambda releases:info {version}`"
         raise CliError(f"{version} {status}: {reason}")
     return f"{version} is still {status} (`laambda releases:info {version}`)"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.db.base import utcnow
-from laambda.db.models import App, Build, User
+from laambda.db.models import App, Build, Release, User
 from laambda.db.session import after_commit
 from laambda.domain.status import BuildStatus
 from laambda.errors import BuildNotFound, Conflict
@@ -80,6 +80,21 @@ class BuildService:
         audit.record(session, user, action="build.cancel", build=build.id)
         session.flush()
         return build
+
+    def same_code_since(self, session: Session, build: Build) -> Build | None:
+        """The newest build after `build` that succeeded with the same artifact and made no
+        release (a push that changed nothing: "nothing changed; vN is live"), or None. Its
+        commit is what the deploy branch shows while `build` runs (receiver/branch.py)."""
+        released = select(Release.id).where(Release.build_id == Build.id).exists()
+        query = (
+            select(Build)
+            .where(Build.app_id == build.app_id, Build.id > build.id)
+            .where(Build.status == BuildStatus.SUCCEEDED)
+            .where(Build.artifact_sha256 == build.artifact_sha256, ~released)
+            .order_by(Build.id.desc())
+            .limit(1)
+        )
+        return session.scalar(query)
 
     def running(self, session: Session) -> Sequence[Build]:
         """Builds of every app that some worker runs, or ran until it died."""

@@ -275,3 +275,26 @@ def _wait_listening(port: int) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"the receiver did not listen on {port}")
+
+
+def test_a_push_that_changes_nothing_is_accepted_and_its_commit_stays_on_the_branch(
+    site: Site,
+) -> None:
+    alice = site.person("alice@example.com")
+    site.app("same", alice)
+    repo = site.repo("same", python_app(["web"]))
+    git(repo, "remote", "add", "laambda", site.url("same"))
+    assert site.push(repo, alice, "laambda").returncode == 0
+    git(repo, "commit", "-q", "--allow-empty", "-m", "nothing new")
+    empty = git(repo, "rev-parse", "HEAD")
+
+    pushed = site.push(repo, alice, "laambda")
+
+    assert pushed.returncode == 0, pushed.stderr
+    assert "nothing changed; v1 is live" in pushed.stderr
+    assert live_release(site.sessions, "same")[0] == 1  # no release was made
+    # ls-remote aligns the branch first: the accepted commit stays, as the pusher was told
+    assert ls_remote(site, alice, "same") == empty
+    again = site.push(repo, alice, "laambda")
+    assert again.returncode == 0
+    assert "Everything up-to-date" in again.stderr
