@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+from laambda.services.teardown import repository_path
+
 HOOK = """#!/bin/sh
 # installed by laambda: builds and deploys the pushed commit; its exit code accepts the push
 exec {python} -m receiver.hook
@@ -16,7 +18,7 @@ exec {python} -m receiver.hook
 
 def repository(data_dir: Path, app: str) -> Path:
     """The app's bare repository, made on first use, with the hook (re)installed."""
-    path = data_dir / "repos" / f"{app}.git"
+    path = repository_path(data_dir, app)
     if not (path / "HEAD").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
