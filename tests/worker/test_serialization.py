@@ -9,6 +9,7 @@ from laambda.db.locks import LockKind, advisory_lock
 from laambda.db.models import Build, Release
 from laambda.db.session import session_scope
 from laambda.worker.context import WorkerContext
+from laambda.worker.logstream import follow
 from laambda.worker.sweep import BUILD_ATTEMPTS, RESEND_SECONDS, Sweeper
 from tests.worker.conftest import Platform, python_app, tarball
 
@@ -61,16 +62,18 @@ def test_an_orphaned_build_is_built_again_then_given_up(platform: Platform) -> N
         build = Build(app_id=app.id, status="running", commit="f" * 40, source_key=key)
         session.add(build)
         session.flush()
-        build_id = build.id
+        build_id, uid = build.id, build.uid
     context = WorkerContext.from_settings(platform.worker.settings)
     sweeper = Sweeper(context, platform.worker.queue)
     with advisory_lock(context.engine, LockKind.BUILD, build_id):
         assert sweeper.recover_builds() == ([], 0)  # its worker (us) is alive
     assert sweeper.recover_builds() == ([build_id], 0)
-    deadline = time.monotonic() + 60
-    while _build_status(platform, build_id) != "succeeded":
+    # the pusher, still listening, hears the build again and its outcome
+    deadline = time.monotonic() + 120
+    for event in follow(platform.streams, uid, idle_seconds=1):
         assert time.monotonic() < deadline, platform.worker.tail()
-        time.sleep(0.1)
+        if event is not None and event.status is not None:
+            assert event.detail == "Released v1: rebuilt-web"
     assert platform.live("rebuilt-web")["Handler"] == "web_mod.handler"
 
     # a build that killed its worker every time is given up, and its pusher told
