@@ -22,13 +22,24 @@ _CALLBACKS = "laambda_after_commit"
 
 
 _engines: dict[str, Engine] = {}
+# PostgreSQL drops the session of a peer that stopped answering after 10 + 3 x 5 s instead of
+# the kernel's two hours, so the advisory locks of a worker whose host died are released within
+# a minute and the recovery sweep finds its release (DESIGN.md). Settable per session by any
+# user; ignored on Unix-domain sockets, where a dead peer is seen at once anyway.
+KEEPALIVES = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
 
 
 def get_engine(url: str) -> Engine:
     """One engine (and connection pool) per database URL for the whole process."""
     engine = _engines.get(url)
     if engine is None:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            connect_args={"options": KEEPALIVES},
+        )
         engine = _engines.setdefault(url, engine)
     return engine
 

@@ -190,7 +190,8 @@ def pin(
     calls: LambdaCalls, name: str, version: str, spec: FunctionSpec, code: Code
 ) -> Prepared | str:
     """A recorded version to go live again (rollback), once it is checked to still hold the
-    release's code (CodeSha256) and configuration; otherwise why not, for the log: the
+    release's code (CodeSha256) and configuration (handler, runtime, memory, timeout,
+    environment, architecture); otherwise why not, for the log: the
     version was deleted (pruned, the function deleted, the local cloud restarted) or holds
     something else (a function deleted and made again numbers its versions from 1 anew).
     Either way the caller deploys the artifact again.
@@ -204,7 +205,9 @@ def pin(
     config = found["Configuration"]
     if config.get("CodeSha256") != code.lambda_sha:
         return f"it runs other code (CodeSha256 {config.get('CodeSha256')})"
-    changed = differences(config, spec)
+    # the role is the app's, not the release's (no release records it): a version made
+    # under another role still runs the release's code and settings
+    changed = [name for name in differences(config, spec) if name != "Role"]
     if _architecture(config) != spec.architecture:
         changed.append("Architectures")
     if changed:

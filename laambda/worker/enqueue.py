@@ -12,9 +12,11 @@ class CeleryQueue:
 
     def __init__(self, settings: Settings) -> None:
         self.app = configure(settings)
+        # named on every send: the app's default queue is whatever was configured last
+        self.queue = settings.queue
 
     def apply(self, release_id: int) -> None:
-        self.app.send_task("release.apply", args=[release_id])
+        self.app.send_task("release.apply", args=[release_id], queue=self.queue)
 
     def build(self, build_id: int) -> None:
-        self.app.send_task("build.run", args=[build_id])
+        self.app.send_task("build.run", args=[build_id], queue=self.queue)

@@ -2,7 +2,7 @@
 
 Its main process runs the recovery sweep (worker/sweep.py): at start and every
 `recovery_interval` seconds it sends again the releases whose worker died, and every
-`sweep_interval` seconds it marks builds whose worker died abandoned. Each pool child
+`sweep_interval` seconds the builds whose worker died. Each pool child
 forgets the connections it inherited from the main process before its first task.
 """
 
@@ -36,8 +36,11 @@ def _sweep_forever(stop: threading.Event) -> None:
                 log.warning("applying again releases whose worker died: %s", sent)
             if time.monotonic() >= builds_due:
                 builds_due = time.monotonic() + settings.sweep_interval
-                if abandoned := sweeper.abandon_builds():
-                    log.warning("marked %d builds abandoned", abandoned)
+                rebuilt, abandoned = sweeper.recover_builds()
+                if rebuilt or abandoned:
+                    log.warning(
+                        "builds whose worker died: %s sent again, %d abandoned", rebuilt, abandoned
+                    )
         except Exception:  # the sweep must never take the worker down
             log.exception("sweeping for the work of dead workers failed")
         if stop.wait(min(settings.recovery_interval, settings.sweep_interval)):

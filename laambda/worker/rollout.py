@@ -10,6 +10,7 @@ at a time (advisory lock). Every change of state is release_service's; this orch
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
 
 Log = Callable[[str], None]
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,16 +90,22 @@ class Rollout:
         deployer = self.context.deployer(plan.region, emit)
         try:
             outcome = self._move(deployer, plan)
-        except DeployFailed as exc:
+        except Exception as exc:
+            # ended here, or the recovery sweep would send it again and again
+            if isinstance(exc, DeployFailed):
+                reason = exc.message
+            else:
+                _logger.exception("applying release %s", release_id)
+                reason = f"internal error: {exc}"
             # the reason is the release's error, told once by whoever reports the release
             restored = self._put_back(deployer, plan.restore, emit) if plan.restore else None
             with session_scope(self.context.sessions) as session:
                 release = session.get_one(Release, release_id)
                 if restored is None:
-                    release_service.fail(session, release, error=exc.message, log=lines)
+                    release_service.fail(session, release, error=reason, log=lines)
                 else:
                     release_service.put_back(
-                        session, release, error=exc.message, restored=restored, log=lines
+                        session, release, error=reason, restored=restored, log=lines
                     )
                 error = release.error
             return Applied(ReleaseStatus.FAILED, plan.version, [], error)
@@ -134,8 +142,9 @@ class Rollout:
         release. Its version when every alias is back on it, None when that failed too."""
         try:
             self._move(deployer, restore)
-        except DeployFailed as exc:
-            emit(f"putting v{restore.version} back failed too: {exc.message}")
+        except Exception as exc:
+            reason = exc.message if isinstance(exc, DeployFailed) else str(exc)
+            emit(f"putting v{restore.version} back failed too: {reason}")
             return None
         emit(f"live is back on v{restore.version} everywhere")
         return restore.version

@@ -5,7 +5,9 @@ PostgreSQL advisory locks, released the moment the holder's connection dies (a S
 process's socket is closed by the kernel). So "running or applying, and nobody holds the
 lock" means its worker is gone:
 
-- such a build is marked abandoned (its pusher is told; a redelivered task builds it again);
+- such a build is sent to the workers again (built from its source, its pusher still
+  listening), and marked abandoned (its pusher told) once its worker died BUILD_ATTEMPTS
+  times, since the build may be what kills it;
 - such a release is sent to the workers again at once (the build of a deploy release,
   which resumes applying it with its pusher listening; `release.apply` for the others),
   which apply it again or put every alias back on the last live release. A task the broker
@@ -16,6 +18,7 @@ lock" means its worker is gone:
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from laambda.db.base import utcnow
@@ -31,8 +34,10 @@ from laambda.worker.logstream import LogPublisher
 
 # a pending release normally waits in the queue; only one waiting this long is sent again
 PENDING_GRACE_SECONDS = 60.0
-# a release sent again is not sent again before this (its task may be queued behind others)
+# work sent again is not sent again before this (its task may be queued behind others)
 RESEND_SECONDS = 120.0
+# a build whose worker died this many times is abandoned
+BUILD_ATTEMPTS = 3
 
 
 @dataclass
@@ -41,31 +46,42 @@ class Sweeper:
 
     context: WorkerContext
     queue: CeleryQueue
-    sent: dict[int, float] = field(default_factory=dict)
+    sent: dict[int, float] = field(default_factory=dict)  # release id -> when
+    rebuilt: dict[int, tuple[int, float]] = field(default_factory=dict)  # build -> (times, when)
 
-    def abandon_builds(self) -> int:
-        """Mark builds whose worker died abandoned; how many."""
+    def recover_builds(self) -> tuple[list[int], int]:
+        """Send again the builds whose worker died, or abandon those that died too often:
+        (ids of the builds sent again, how many were abandoned)."""
         engine = self.context.engine
+        now = time.monotonic()
+        again: list[int] = []
+        told: list[tuple[uuid.UUID, str]] = []
         with session_scope(self.context.sessions) as session:
-            running = build_service.running(session)
-            orphans = [b for b in running if not is_locked(engine, LockKind.BUILD, b.id)]
-            for build in orphans:
-                build_service.abandon(session, build)
-            told = [(build.uid, build.error or "") for build in orphans]
+            for build in build_service.running(session):
+                times, when = self.rebuilt.get(build.id, (0, -RESEND_SECONDS))
+                if now - when < RESEND_SECONDS or is_locked(engine, LockKind.BUILD, build.id):
+                    continue
+                if times >= BUILD_ATTEMPTS:
+                    build_service.abandon(session, build)
+                    told.append((build.uid, build.error or ""))
+                    continue
+                again.append(build.id)
+                self.rebuilt[build.id] = (times + 1, now)
         for uid, error in told:
             LogPublisher(self.context.streams, uid).finish(BuildStatus.ABANDONED, error)
-        return len(told)
+        for build_id in again:
+            self.queue.build(build_id)
+        return again, len(told)
 
     def recover_releases(self) -> list[int]:
         """Send again every release whose worker died; the ids of those sent."""
         engine = self.context.engine
         now = time.monotonic()
+        self.sent = {key: when for key, when in self.sent.items() if now - when < RESEND_SECONDS}
         work: list[tuple[int, int | None]] = []
         with session_scope(self.context.sessions) as session:
             for release in release_service.unfinished(session):
-                if now - self.sent.get(release.id, -RESEND_SECONDS) < RESEND_SECONDS:
-                    continue
-                if not self._orphaned(release):
+                if release.id in self.sent or not self._orphaned(release):
                     continue
                 build = session.get(Build, release.build_id) if release.build_id else None
                 resumable = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 from sqlalchemy import select
 
@@ -106,9 +107,16 @@ def test_versions_no_retained_release_refers_to_are_pruned(platform: Platform) -
     expected = {
         str(r.function_versions["pruned-web"]) for r in releases[-kept:] if r.function_versions
     }
-    listed = platform.lambda_client.list_versions_by_function(FunctionName="pruned-web")
-    versions = {v["Version"] for v in listed["Versions"]} - {"$LATEST"}
-    assert versions == expected
+
+    def versions() -> set[str]:
+        listed = platform.lambda_client.list_versions_by_function(FunctionName="pruned-web")
+        return {v["Version"] for v in listed["Versions"]} - {"$LATEST"}
+
+    # pruning follows the release's success (the release is live before it): give it time
+    deadline = time.monotonic() + 10
+    while versions() != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert versions() == expected
 
 
 def test_rollback_recreates_functions_the_old_release_had(platform: Platform) -> None:

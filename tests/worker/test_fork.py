@@ -39,3 +39,14 @@ def test_a_pool_child_opens_its_own_connections(database_url: str) -> None:
     assert child, "the child could not query the database"
     assert int(child) != parent
     assert _backend(database_url) == parent  # and the main process's connection still works
+
+
+def test_a_dead_hosts_locks_are_released_within_a_minute(database_url: str) -> None:
+    """The server gives up on a silent peer after idle + count x interval seconds."""
+    with get_engine(database_url).connect() as connection:
+        idle, interval, count = (
+            int(connection.execute(text(f"SHOW tcp_keepalives_{name}")).scalar_one())
+            for name in ("idle", "interval", "count")
+        )
+    assert min(idle, interval, count) > 0  # 0 is the kernel's default: two hours
+    assert idle + count * interval < 60

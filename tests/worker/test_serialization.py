@@ -1,5 +1,4 @@
-"""One release at a time per app; what a dead worker left is found: builds are marked
-abandoned, releases are applied again."""
+"""One release at a time per app; what a dead worker left is found and done again."""
 
 from __future__ import annotations
 
@@ -7,11 +6,12 @@ import time
 
 from laambda.crypto import Cipher
 from laambda.db.locks import LockKind, advisory_lock
-from laambda.db.models import App, Build, Release
+from laambda.db.models import Build, Release
 from laambda.db.session import session_scope
 from laambda.worker.context import WorkerContext
-from laambda.worker.sweep import Sweeper
-from tests.worker.conftest import Platform, python_app
+from laambda.worker.logstream import follow
+from laambda.worker.sweep import BUILD_ATTEMPTS, RESEND_SECONDS, Sweeper
+from tests.worker.conftest import Platform, python_app, tarball
 
 
 def test_release_waits_for_the_apps_lock_and_other_apps_go_on(platform: Platform) -> None:
@@ -30,12 +30,9 @@ def test_release_waits_for_the_apps_lock_and_other_apps_go_on(platform: Platform
     assert platform.wait_release(waiting).status == "succeeded"
 
 
-def test_orphans_are_found(platform: Platform) -> None:
+def test_an_orphaned_release_is_applied_again(platform: Platform) -> None:
     app = platform.create_app("orphan")
     with session_scope(platform.sessions) as session:
-        build = Build(app_id=app.id, status="running", commit="f" * 40, source_key="x")
-        session.add(build)
-        session.flush()
         release = Release(
             app_id=app.id,
             version=1,
@@ -47,15 +44,46 @@ def test_orphans_are_found(platform: Platform) -> None:
         )
         session.add(release)
         session.flush()
-        build_id, release_id = build.id, release.id
+        release_id = release.id
     context = WorkerContext.from_settings(platform.worker.settings)
     sweeper = Sweeper(context, platform.worker.queue)
     with advisory_lock(context.engine, LockKind.APPLY, app.id):
-        # the release's worker (us) is alive: it is left alone
-        assert (sweeper.abandon_builds(), sweeper.recover_releases()) == (1, [])
-    assert (sweeper.abandon_builds(), sweeper.recover_releases()) == (0, [release_id])
+        assert sweeper.recover_releases() == []  # its worker (us) is alive: left alone
+    assert sweeper.recover_releases() == [release_id]
     assert sweeper.recover_releases() == []  # sent once, not again and again
     assert platform.wait_release(release_id, timeout=30).status == "succeeded"
+
+
+def test_an_orphaned_build_is_built_again_then_given_up(platform: Platform) -> None:
+    app = platform.create_app("rebuilt")
+    key = "sources/rebuilt/f.tar.gz"
+    platform.store.put_bytes(key, tarball(python_app(["web"])))
     with session_scope(platform.sessions) as session:
-        assert session.get_one(Build, build_id).status == "abandoned"
-        assert session.get_one(App, app.id).name == "orphan"
+        build = Build(app_id=app.id, status="running", commit="f" * 40, source_key=key)
+        session.add(build)
+        session.flush()
+        build_id, uid = build.id, build.uid
+    context = WorkerContext.from_settings(platform.worker.settings)
+    sweeper = Sweeper(context, platform.worker.queue)
+    with advisory_lock(context.engine, LockKind.BUILD, build_id):
+        assert sweeper.recover_builds() == ([], 0)  # its worker (us) is alive
+    assert sweeper.recover_builds() == ([build_id], 0)
+    # the pusher, still listening, hears the build again and its outcome
+    deadline = time.monotonic() + 120
+    for event in follow(platform.streams, uid, idle_seconds=1):
+        assert time.monotonic() < deadline, platform.worker.tail()
+        if event is not None and event.status is not None:
+            assert event.detail == "Released v1: rebuilt-web"
+    assert platform.live("rebuilt-web")["Handler"] == "web_mod.handler"
+
+    # a build that killed its worker every time is given up, and its pusher told
+    with session_scope(platform.sessions) as session:
+        session.get_one(Build, build_id).status = "running"
+    sweeper.rebuilt[build_id] = (BUILD_ATTEMPTS, -RESEND_SECONDS)
+    assert sweeper.recover_builds() == ([], 1)
+    assert _build_status(platform, build_id) == "abandoned"
+
+
+def _build_status(platform: Platform, build_id: int) -> str:
+    with session_scope(platform.sessions) as session:
+        return session.get_one(Build, build_id).status
