@@ -181,7 +181,6 @@ def test_a_pushed_build_is_followed_to_its_outcome(dashboard: Dashboard) -> None
     outcome = page.locator("#outcome")
     expect(outcome).to_contain_text("Released v1: pushed-web", timeout=120_000)
     expect(page.locator("#log")).to_contain_text("-----> Built artifact sha256:")
-    expect(page.locator("#log")).to_contain_text("-----> Released v1")
     deliveries: list[float] = page.evaluate("window.deliveries")
     assert len(deliveries) > 2, deliveries  # line by line, not one block at the end
     assert deliveries[-1] - deliveries[0] > 50, deliveries  # milliseconds apart

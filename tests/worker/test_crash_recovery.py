@@ -277,7 +277,7 @@ def test_a_busy_pool_child_killed_then_more_work_all_succeeds(crash_platform: Pl
     for n in range(3):
         again = platform.push(app, python_app(["web", "api"], marker=f"m{n}"), commit=f"{n}" * 40)
         assert again.outcome.status == "succeeded", again.text + platform.worker.tail()
-        release = platform.wait_release(platform.change_config(app, {"N": str(n)}), timeout=60)
+        release = platform.wait_release(platform.change_config(app, {"NN": str(n)}), timeout=60)
         assert release.status == "succeeded", release.error
     with session_scope(platform.sessions) as session:
         last = release_service.current(session, session.get_one(App, app.id))

@@ -38,7 +38,8 @@ def test_a_pool_child_opens_its_own_connections(database_url: str) -> None:
 
     assert child, "the child could not query the database"
     assert int(child) != parent
-    assert _backend(database_url) == parent  # and the main process's connection still works
+    # and the main process's pool still works (it may hand out another of its connections)
+    assert _backend(database_url) > 0
 
 
 def test_a_dead_hosts_locks_are_released_within_a_minute(database_url: str) -> None:

@@ -52,7 +52,7 @@ def test_a_push_that_changes_nothing_makes_no_release(platform: Platform) -> Non
     app = platform.create_app("noop")
     files = python_app(["web"])
     assert platform.push(app, files, commit="b1" * 20).outcome.status == "succeeded"
-    assert platform.wait_release(platform.change_config(app, {"A": "1"})).status == "succeeded"
+    assert platform.wait_release(platform.change_config(app, {"MODE": "1"})).status == "succeeded"
 
     # an empty commit: another commit id, the same tree
     again = platform.push(app, files, commit="b2" * 20)
@@ -72,7 +72,7 @@ def test_a_push_after_a_failed_release_deploys(platform: Platform) -> None:
     app = platform.create_app("retry")
     files = python_app(["web"])
     assert platform.push(app, files, commit="c1" * 20).outcome.status == "succeeded"
-    assert platform.wait_release(platform.change_config(app, {"A": "1"})).status == "succeeded"
+    assert platform.wait_release(platform.change_config(app, {"MODE": "1"})).status == "succeeded"
     # v3 fails (Lambda refuses the role for the new function); pushed again, it deploys
     with session_scope(platform.sessions) as session:
         row = session.get_one(App, app.id)

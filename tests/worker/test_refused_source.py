@@ -24,7 +24,7 @@ def test_a_refused_tarball_is_removed_and_a_failed_build_keeps_its_source(
     escaping = {**python_app(["web"]), "../escape.py": "x = 1\n"}
     pushed = platform.push(app, escaping, commit="e" * 40)
     assert pushed.outcome.status == "failed"
-    assert "the source archive holds a path with '..': '../escape.py'" in pushed.text
+    assert "the source archive holds a path with '..': '../escape.py'" in pushed.outcome.detail
     assert _gone(platform, f"sources/refused/{'e' * 40}.tar.gz")
 
     bad_procfile = {**python_app(["web"]), "Procfile": "web web_mod.handler\n"}
