@@ -2,8 +2,9 @@
 
 Talks to whatever Docker-API engine DOCKER_HOST names (dockerd, or podman's service). Native
 packages compile against the image's own Amazon Linux, which is why this builder exists. The
-download cache is a host folder mounted into every container, so a rebuild downloads nothing;
-only the dependency files and an empty output folder are mounted, never the app's code.
+download cache is a host folder mounted into every container (one per app, image and platform),
+so a rebuild downloads nothing; only the dependency files (with the in-tree projects they name)
+and an empty output folder are mounted, never the rest of the app's code.
 The container is boxed like a host installer (sandbox.py): no network but the egress proxy,
 no environment of this process, no capabilities.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
+import shutil
 import threading
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -21,6 +24,7 @@ from docker.errors import DockerException, ImageNotFound
 from docker.models.containers import Container
 
 from laambda.build.builders.base import InstallPlan, Log, egress_policy, stop_on
+from laambda.build.builders.node import copy_in_tree_links
 from laambda.build.egress import egress_proxy
 from laambda.build.sandbox import (
     CA_BUNDLE,
@@ -31,20 +35,28 @@ from laambda.build.sandbox import (
     proxy_env,
 )
 from laambda.config import Settings
+from laambda.domain.npm_spec import npm_registry
 from laambda.errors import BuildFailed
 
-# Wheels (downloaded, or built here from sdists) are kept in the mounted cache and found there
-# by the next build ("File was already downloaded"); the install itself never touches the index.
+# The spec folder is mounted read-only and copied to the container's own /tmp, where pip runs
+# (its `./local/...` lines are relative to it) and where setuptools may write its egg-info and
+# build folders into in-tree projects. Step one makes a wheel of everything the requirements
+# resolve to, in-tree projects included, into a folder of this build alone; step two installs
+# exactly those wheels and needs no index, build backend or network. pip's own cache (HTTP
+# responses, wheels built from sdists) lives in the mounted download cache, so a rebuild
+# downloads and compiles nothing ("Using cached ...").
 _PYTHON = (
+    "cp -R /laambda/spec /tmp/spec && cd /tmp/spec && "
     "python3 -m pip wheel --disable-pip-version-check --progress-bar off "
-    "-r /laambda/spec/requirements.txt -w /laambda/cache/wheels && "
-    "python3 -m pip install --disable-pip-version-check --no-compile --no-index "
-    "--find-links /laambda/cache/wheels -r /laambda/spec/requirements.txt -t /laambda/out"
+    "-r requirements.txt -w /tmp/wheels && "
+    "set -- /tmp/wheels/*.whl && "
+    'if [ -e "$1" ]; then python3 -m pip install --disable-pip-version-check --no-compile '
+    '--no-index --no-deps -t /laambda/out "$@"; fi'
 )
-_NODE = (
-    "cp /laambda/spec/* /laambda/out/ && cd /laambda/out && "
-    "npm {verb} --omit=dev --no-audit --no-fund && rm -f package*.json npm-shrinkwrap.json"
-)
+# npm runs in a copy of the spec folder (mounted read-write: npm writes node_modules beside
+# package.json); the host then copies in the in-tree `file:` packages npm linked and moves
+# node_modules to the output, as the host builder does (node.py)
+_NODE = "cd /laambda/project && npm {verb} --omit=dev --no-audit --no-fund --registry {registry}"
 
 
 class DockerBuilder:
@@ -100,10 +112,18 @@ class DockerBuilder:
         cache = plan.cache_dir / "docker" / hashlib.sha256(key.encode()).hexdigest()[:16]
         cache.mkdir(parents=True, exist_ok=True)
         volumes = {
-            str(plan.files.resolve()): {"bind": "/laambda/spec", "mode": "ro"},
             str(out.resolve()): {"bind": "/laambda/out", "mode": "rw"},
             str(cache.resolve()): {"bind": "/laambda/cache", "mode": "rw"},
         }
+        project = plan.workdir / "npm-project"
+        if plan.runtime.language == "node":
+            registry = shlex.quote(npm_registry(self.settings.allowed_indexes))
+            script = _NODE.format(verb="ci" if plan.lockfile else "install", registry=registry)
+            shutil.copytree(plan.files, project, dirs_exist_ok=True)
+            volumes[str(project.resolve())] = {"bind": "/laambda/project", "mode": "rw"}
+        else:
+            script = _PYTHON
+            volumes[str(plan.files.resolve())] = {"bind": "/laambda/spec", "mode": "ro"}
         env = {
             "PIP_CACHE_DIR": "/laambda/cache/pip",
             "PIP_BREAK_SYSTEM_PACKAGES": "1",
@@ -111,10 +131,6 @@ class DockerBuilder:
             "PYTHONDONTWRITEBYTECODE": "1",
             "npm_config_cache": "/laambda/cache/npm",
         }
-        if plan.runtime.language == "node":
-            script = _NODE.format(verb="ci" if plan.lockfile else "install")
-        else:
-            script = _PYTHON
         log(f"-----> Installing in {image} ({platform})")
         code = self.run(
             client, image, platform=platform, language=plan.runtime.language, script=script,
@@ -126,6 +142,10 @@ class DockerBuilder:
                 "installing the dependencies in the build image failed (see the output above): "
                 "check the names and versions in your dependency file"
             )
+        modules = project / "node_modules"
+        if plan.runtime.language == "node" and modules.is_dir():
+            copy_in_tree_links(modules, project)
+            shutil.move(modules, out / "node_modules")
 
     def run(
         self,
