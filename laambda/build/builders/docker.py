@@ -25,6 +25,7 @@ from docker.models.containers import Container
 
 from laambda.build.builders.base import InstallPlan, Log, egress_policy, stop_on
 from laambda.build.builders.node import copy_in_tree_links
+from laambda.build.builders.wheels import LOCAL_LINE, index_options
 from laambda.build.egress import egress_proxy
 from laambda.build.sandbox import (
     CA_BUNDLE,
@@ -39,20 +40,23 @@ from laambda.domain.npm_spec import npm_registry
 from laambda.errors import BuildFailed
 
 # The spec folder is mounted read-only and copied to the container's own /tmp, where pip runs
-# (its `./local/...` lines are relative to it) and where setuptools may write its egg-info and
-# build folders into in-tree projects. Step one makes a wheel of everything the requirements
-# resolve to, in-tree projects included, into a folder of this build alone; step two installs
-# exactly those wheels and needs no index, build backend or network. pip's own cache (HTTP
-# responses, wheels built from sdists) lives in the mounted download cache, so a rebuild
-# downloads and compiles nothing ("Using cached ...").
-_PYTHON = (
-    "cp -R /laambda/spec /tmp/spec && cd /tmp/spec && "
-    "python3 -m pip wheel --disable-pip-version-check --progress-bar off "
-    "-r requirements.txt -w /tmp/wheels && "
-    "set -- /tmp/wheels/*.whl && "
-    'if [ -e "$1" ]; then python3 -m pip install --disable-pip-version-check --no-compile '
-    '--no-index --no-deps -t /laambda/out "$@"; fi'
+# (its `./local/...` lines are relative to it) and where setuptools may write egg-info and
+# build folders into in-tree projects. Each in-tree project is first built into a wheel of its
+# own (with the spec's index options, so its build backend can be fetched) and its line in the
+# requirements replaced by that wheel. Then, as for every app: wheels (downloaded, or built
+# here from sdists) are kept in the mounted cache and found there by the next build ("File was
+# already downloaded"), and the install itself never touches the index or builds anything.
+_PIP = "python3 -m pip"
+_LOCAL_WHEEL = (
+    "{pip} wheel --no-deps --progress-bar off -w /tmp/local/{n} -r /laambda/plan/local-{n}.txt"
+    ' && set -- /tmp/local/{n}/*.whl && sed -i "s|@LOCAL-{n}@|$1|" {install}'
 )
+_PYTHON = (
+    "{pip} wheel --progress-bar off -r {install} -w /laambda/cache/wheels && "
+    "{pip} install --no-compile --no-index --find-links /laambda/cache/wheels -r {install} "
+    "-t /laambda/out"
+)
+_INSTALL = "/tmp/spec/.install-requirements.txt"  # beside the spec: `-c` lines are relative
 # npm runs in a copy of the spec folder (mounted read-write: npm writes node_modules beside
 # package.json); the host then copies in the in-tree `file:` packages npm linked and moves
 # node_modules to the output, as the host builder does (node.py)
@@ -122,8 +126,12 @@ class DockerBuilder:
             shutil.copytree(plan.files, project, dirs_exist_ok=True)
             volumes[str(project.resolve())] = {"bind": "/laambda/project", "mode": "rw"}
         else:
-            script = _PYTHON
+            script = self._python_script(plan)
             volumes[str(plan.files.resolve())] = {"bind": "/laambda/spec", "mode": "ro"}
+            volumes[str((plan.workdir / "docker-plan").resolve())] = {
+                "bind": "/laambda/plan",
+                "mode": "ro",
+            }
         env = {
             "PIP_CACHE_DIR": "/laambda/cache/pip",
             "PIP_BREAK_SYSTEM_PACKAGES": "1",
@@ -146,6 +154,30 @@ class DockerBuilder:
         if plan.runtime.language == "node" and modules.is_dir():
             copy_in_tree_links(modules, project)
             shutil.move(modules, out / "node_modules")
+
+    def _python_script(self, plan: InstallPlan) -> str:
+        """The shell script of a Python install; writes the files it reads from /laambda/plan
+        (the requirements with each in-tree project line `@LOCAL-<n>@<rest>`, and per project
+        the index options and its line) into the build's `docker-plan` folder."""
+        folder = plan.workdir / "docker-plan"
+        folder.mkdir(parents=True, exist_ok=True)
+        text = (plan.files / "requirements.txt").read_text()
+        options = index_options(text)
+        lines: list[str] = []
+        steps = ["mkdir -p /laambda/cache/wheels /tmp/local", "cp -R /laambda/spec /tmp/spec",
+                 "cd /tmp/spec", f"cp /laambda/plan/requirements.txt {_INSTALL}"]  # fmt: skip
+        for line in text.splitlines():
+            match = LOCAL_LINE.match(line)
+            if match is None or match[1].endswith(".whl"):
+                lines.append(line)
+                continue
+            n = len(steps)
+            (folder / f"local-{n}.txt").write_text("".join(f"{o}\n" for o in [*options, match[1]]))
+            lines.append(f"@LOCAL-{n}@{match[2]}")
+            steps.append(_LOCAL_WHEEL.format(pip=_PIP, n=n, install=_INSTALL))
+        (folder / "requirements.txt").write_text("".join(f"{ln}\n" for ln in lines))
+        steps.append(_PYTHON.format(pip=_PIP, install=_INSTALL))
+        return " && ".join(steps)
 
     def run(
         self,
