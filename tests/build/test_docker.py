@@ -345,3 +345,22 @@ def test_one_apps_build_scripts_never_reach_another_apps_download_cache(
     assert not any("Downloading six" in line for line in again)
     other = install("app-b", "b1")  # another app: nothing of app-a's cache
     assert any("Downloading six" in line for line in other)
+
+
+def test_builds_of_two_apps_use_two_download_caches(
+    docker_settings: Settings, tmp_path: Path
+) -> None:
+    """The pipeline scopes the Docker builder's download cache by the app's name."""
+    files = {"requirements.txt": "six==1.17.0\n", "Procfile": "a: app.h\n", "app.py": "",
+             ".python-version": "3.11\n"}  # fmt: skip
+    settings = docker_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    build = make_builder(settings, None, tmp_path / "builds")
+    tarball = tar_of(files, tmp_path / "t.tar")
+    for app in ("scoped-a", "scoped-b"):
+        done = build(tarball, app_name=app)
+        assert any("Downloading six" in line for line in done.lines), app
+    caches = sorted((tmp_path / "data" / "download-cache" / "docker").iterdir())
+    assert [sorted(p.name for p in (c / "wheels").iterdir()) for c in caches] == [
+        ["six-1.17.0-py2.py3-none-any.whl"],
+        ["six-1.17.0-py2.py3-none-any.whl"],
+    ]
