@@ -30,7 +30,7 @@ def choose_builder(settings: Settings, language: str) -> Builder:
     """The builder the settings name: an engine over the Docker API, or the host's installers."""
     if settings.builder == "docker":
         return DockerBuilder(settings)
-    return NodeBuilder() if language == "node" else WheelBuilder()
+    return NodeBuilder(settings) if language == "node" else WheelBuilder()
 
 
 def install(
@@ -86,6 +86,7 @@ def install(
         lockfile=detection.lockfile,
         workdir=workdir,
         cache_dir=settings.data_dir / "download-cache",
+        cache_scope=app_name,
     )
     remaining = deadline - time.monotonic()
     if remaining <= 0:

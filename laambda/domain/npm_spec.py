@@ -12,8 +12,9 @@ import json
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
-from laambda.domain.requirements import check_url, tree_path
+from laambda.domain.requirements import ALLOWED_SETTING, check_url, tree_path
 from laambda.errors import BuildFailed
 
 _SECTIONS = ("dependencies", "optionalDependencies", "devDependencies", "peerDependencies")
@@ -25,6 +26,31 @@ _HOSTED = {
 }
 _URL = re.compile(r"^(git\+[a-z]+|git|https?|ssh)://", re.IGNORECASE)
 _SHORTHAND = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(#.*)?$")
+_NPM_WORD = re.compile(r"(?<![a-z])npm", re.IGNORECASE)  # npm, npmjs, npm-proxy, not "unpm"
+
+
+def npm_registry(allowed: Sequence[str]) -> str:
+    """The registry npm is pointed at (`--registry`): the first entry of the allowed indexes
+    with a word starting "npm" in its host or path (https://registry.npmjs.org,
+    https://npm.pkg.github.com, https://nexus.example.com/repository/npm-proxy/, …), so npm
+    never falls back to its built-in default when the operator has removed it.
+
+    Raises BuildFailed naming the setting when no entry is an npm registry.
+    """
+    for entry in allowed:
+        try:
+            parts = urlsplit(entry)
+        except ValueError:
+            continue
+        if parts.scheme in ("http", "https") and _NPM_WORD.search(
+            f"{parts.hostname or ''}{parts.path}"
+        ):
+            return entry
+    raise BuildFailed(
+        f"{ALLOWED_SETTING} names no npm registry (an address with npm in its host or path, "
+        "such as https://registry.npmjs.org), so Node.js dependencies cannot be installed: "
+        f"ask the operator to add one to {ALLOWED_SETTING}"
+    )
 
 
 def _json(text: str, name: str) -> dict[str, Any]:

@@ -30,6 +30,10 @@ from tests.build.conftest import (
     tar_of_app,
     zip_names,
 )
+from tests.build.test_cases import distributions
+from tests.build.test_cases import run_handler as run_handler_alone
+from tests.build.test_local_projects import APP as LOCAL_APP
+from tests.build.test_node import SHARED_APP, require_from_artifact
 from tests.build.test_wheels import run_handler, wheel_tags
 
 # the first test may wait for scripts/container-engine.sh to make the images (minutes)
@@ -161,6 +165,62 @@ def test_node_app_built_in_the_image(
     assert "package-lock.json" in names  # the app's own, beside its code
 
 
+def test_in_tree_projects_build_in_the_image(docker_settings: Settings, tmp_path: Path) -> None:
+    """`-e .` (src layout) and `./libs/common` are built from a writable copy of the spec
+    folder into wheels, and installed without an index: nothing of them stays editable."""
+    build = make_builder(docker_settings, None, tmp_path / "builds")
+    files = {**LOCAL_APP, ".python-version": "3.11\n"}
+    done = build(tar_of(files, tmp_path / "t.tar"), app_name="local")
+    names = set(zip_names(done.result.artifact_path))
+    assert {"mypkg/__init__.py", "common/__init__.py", "humanize/__init__.py"} <= names
+    assert distributions(done) == {"mypkg", "common", "humanize"}
+    assert [n for n in names if n.startswith("humanize-4.9.")]  # the constraint held
+    assert not [n for n in names if n.endswith((".pth", ".egg-link")) or "__editable__" in n]
+    assert not [n for n in names if ".egg-info" in n or n.startswith("build/")]
+    assert run_handler_alone(done, tmp_path, "handler.main", {}) == {
+        "pkg": "from the pushed tree",
+        "common": 1,
+    }
+
+
+def test_in_tree_file_package_built_in_the_image(
+    docker_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    build = make_builder(docker_settings, None, tmp_path / "builds")
+    files = {**SHARED_APP, "package.json": SHARED_APP["package.json"].replace(
+        '"uses-shared"', '"uses-shared", "engines": {"node": "22.x"}'
+    )}  # fmt: skip
+    done = build(tar_of(files, tmp_path / "t.tar"), app_name="shared")
+    assert f"-----> Installing in {engine.node_image} (linux/amd64)" in done.lines
+    names = set(zip_names(done.result.artifact_path))
+    assert {"node_modules/shared/index.js", "node_modules/is-number/index.js"} <= names
+    assert require_from_artifact(done.result.artifact_path, tmp_path, "shared") == {
+        "from": "the shared folder",
+        "numeric": True,
+    }
+
+
+def test_the_node_build_uses_the_first_allowed_npm_registry(
+    docker_settings: Settings, tmp_path: Path
+) -> None:
+    mirror = docker_settings.model_copy(
+        update={"allowed_indexes": ["https://npm.mirror.invalid/", "https://registry.npmjs.org"]}
+    )
+    files = {
+        **SHARED_APP,
+        "package.json": json.dumps({"engines": {"node": "22.x"}, "dependencies": {"is-odd": "3"}}),
+    }
+    lines: list[str] = []
+    with pytest.raises(BuildFailed, match="^installing the dependencies in the build image"):
+        build_source(
+            tar_of(files, tmp_path / "t.tar"), app_name="mirrored", workdir=tmp_path / "work",
+            settings=mirror, store=None, log=lines.append,
+        )  # fmt: skip
+    refused = [line for line in lines if "Build egress refused" in line]
+    assert refused
+    assert all("npm.mirror.invalid:443" in line for line in refused)
+
+
 PROBE = """
 import json, os, socket, urllib.request
 print("ENV", json.dumps(dict(os.environ), sort_keys=True))
@@ -285,3 +345,22 @@ def test_one_apps_build_scripts_never_reach_another_apps_download_cache(
     assert not any("Downloading six" in line for line in again)
     other = install("app-b", "b1")  # another app: nothing of app-a's cache
     assert any("Downloading six" in line for line in other)
+
+
+def test_builds_of_two_apps_use_two_download_caches(
+    docker_settings: Settings, tmp_path: Path
+) -> None:
+    """The pipeline scopes the Docker builder's download cache by the app's name."""
+    files = {"requirements.txt": "six==1.17.0\n", "Procfile": "a: app.h\n", "app.py": "",
+             ".python-version": "3.11\n"}  # fmt: skip
+    settings = docker_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    build = make_builder(settings, None, tmp_path / "builds")
+    tarball = tar_of(files, tmp_path / "t.tar")
+    for app in ("scoped-a", "scoped-b"):
+        done = build(tarball, app_name=app)
+        assert any("Downloading six" in line for line in done.lines), app
+    caches = sorted((tmp_path / "data" / "download-cache" / "docker").iterdir())
+    assert [sorted(p.name for p in (c / "wheels").iterdir()) for c in caches] == [
+        ["six-1.17.0-py2.py3-none-any.whl"],
+        ["six-1.17.0-py2.py3-none-any.whl"],
+    ]

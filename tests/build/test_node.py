@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from laambda.build.builders.node import loads_on_lambda, native_packages
+from laambda.build.pipeline import build_source
+from laambda.config import Settings
+from laambda.deploy.s3 import ObjectStore
 from laambda.errors import BuildFailed
-from tests.build.conftest import BuildFn, tar_of, tar_of_app, zip_names
+from tests.build.conftest import BuildFn, make_builder, tar_of, tar_of_app, zip_names
 
 pytestmark = pytest.mark.slow
 
@@ -167,3 +170,79 @@ def test_binaries_are_checked_for_machine_and_libc(tmp_path: Path) -> None:
         [],
         True,
     )
+
+
+# an app whose package.json names an in-tree package (`file:`), which has its own dependency
+SHARED_APP = {
+    "package.json": json.dumps(
+        {"name": "uses-shared", "dependencies": {"shared": "file:./shared", "is-number": "7.0.0"}}
+    ),
+    "Procfile": "a: index.handler\n",
+    "index.js": "exports.handler = async () => require('shared');\n",
+    "shared/package.json": json.dumps(
+        {"name": "shared", "version": "1.0.0", "main": "index.js",
+         "dependencies": {"is-number": "7.0.0"}}
+    ),
+    "shared/index.js": (
+        "const isNumber = require('is-number');\n"
+        "module.exports = {from: 'the shared folder', numeric: isNumber('5')};\n"
+    ),
+}  # fmt: skip
+
+
+def require_from_artifact(artifact: Path, tmp_path: Path, module: str) -> object:
+    """`require(module)` in a fresh node, from a folder outside the unpacked artifact, with
+    only its node_modules on NODE_PATH (as Lambda's /var/task/node_modules is); its JSON."""
+    root = tmp_path / "unpacked"
+    with zipfile.ZipFile(artifact) as archive:
+        archive.extractall(root)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = subprocess.run(
+        ["node", "-e", f"console.log(JSON.stringify(require({json.dumps(module)})))"],
+        cwd=elsewhere, capture_output=True, text=True, check=False,
+        env={"NODE_PATH": str(root / "node_modules"), "PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_an_in_tree_file_dependency_is_copied_into_node_modules(
+    build: BuildFn, tmp_path: Path
+) -> None:
+    done = build(tar_of(SHARED_APP, tmp_path / "t.tar"), app_name="shared")
+    names = set(zip_names(done.result.artifact_path))
+    assert {"node_modules/shared/index.js", "node_modules/is-number/index.js"} <= names
+    assert require_from_artifact(done.result.artifact_path, tmp_path, "shared") == {
+        "from": "the shared folder",
+        "numeric": True,
+    }
+
+
+def test_npm_uses_the_first_allowed_npm_registry_only(
+    settings: Settings, object_store: ObjectStore, tmp_path: Path
+) -> None:
+    files = {**SHARED_APP, "package.json": json.dumps({"dependencies": {"is-number": "7.0.0"}})}
+    tarball = tar_of(files, tmp_path / "t.tar")
+    python_only = settings.model_copy(update={"allowed_indexes": ["https://pypi.org/simple"]})
+    with pytest.raises(BuildFailed) as info:
+        make_builder(python_only, object_store, tmp_path / "a")(tarball, app_name="noreg")
+    assert info.value.message.startswith("LAAMBDA_ALLOWED_INDEXES names no npm registry")
+
+    # a mirror listed before registry.npmjs.org is the one npm asks (here refused by egress)
+    mirror = settings.model_copy(
+        update={
+            "allowed_indexes": [
+                "https://pypi.org/simple", "https://npm.mirror.invalid/", "https://registry.npmjs.org",
+            ]
+        }
+    )  # fmt: skip
+    lines: list[str] = []
+    with pytest.raises(BuildFailed, match="^npm install failed"):
+        build_source(
+            tarball, app_name="mirror", workdir=tmp_path / "b", settings=mirror,
+            store=object_store, log=lines.append,
+        )  # fmt: skip
+    refused = [line for line in lines if "Build egress refused" in line]
+    assert refused
+    assert all("npm.mirror.invalid:443" in line for line in refused)

@@ -2,8 +2,9 @@
 
 Talks to whatever Docker-API engine DOCKER_HOST names (dockerd, or podman's service). Native
 packages compile against the image's own Amazon Linux, which is why this builder exists. The
-download cache is a host folder mounted into every container, so a rebuild downloads nothing;
-only the dependency files and an empty output folder are mounted, never the app's code.
+download cache is a host folder mounted into every container (one per app, image and platform),
+so a rebuild downloads nothing; only the dependency files (with the in-tree projects they name)
+and an empty output folder are mounted, never the rest of the app's code.
 The container is boxed like a host installer (sandbox.py): no network but the egress proxy,
 no environment of this process, no capabilities.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
+import shutil
 import threading
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -21,6 +24,8 @@ from docker.errors import DockerException, ImageNotFound
 from docker.models.containers import Container
 
 from laambda.build.builders.base import InstallPlan, Log, egress_policy, stop_on
+from laambda.build.builders.node import copy_in_tree_links
+from laambda.build.builders.wheels import LOCAL_LINE, index_options
 from laambda.build.egress import egress_proxy
 from laambda.build.sandbox import (
     CA_BUNDLE,
@@ -31,20 +36,31 @@ from laambda.build.sandbox import (
     proxy_env,
 )
 from laambda.config import Settings
+from laambda.domain.npm_spec import npm_registry
 from laambda.errors import BuildFailed
 
-# Wheels (downloaded, or built here from sdists) are kept in the mounted cache and found there
-# by the next build ("File was already downloaded"); the install itself never touches the index.
+# The spec folder is mounted read-only and copied to the container's own /tmp, where pip runs
+# (its `./local/...` lines are relative to it) and where setuptools may write egg-info and
+# build folders into in-tree projects. Each in-tree project is first built into a wheel of its
+# own (with the spec's index options, so its build backend can be fetched) and its line in the
+# requirements replaced by that wheel. Then, as for every app: wheels (downloaded, or built
+# here from sdists) are kept in the mounted cache and found there by the next build ("File was
+# already downloaded"), and the install itself never touches the index or builds anything.
+_PIP = "python3 -m pip"
+_LOCAL_WHEEL = (
+    "{pip} wheel --no-deps --progress-bar off -w /tmp/local/{n} -r /laambda/plan/local-{n}.txt"
+    ' && set -- /tmp/local/{n}/*.whl && sed -i "s|@LOCAL-{n}@|$1|" {install}'
+)
 _PYTHON = (
-    "python3 -m pip wheel --disable-pip-version-check --progress-bar off "
-    "-r /laambda/spec/requirements.txt -w /laambda/cache/wheels && "
-    "python3 -m pip install --disable-pip-version-check --no-compile --no-index "
-    "--find-links /laambda/cache/wheels -r /laambda/spec/requirements.txt -t /laambda/out"
+    "{pip} wheel --progress-bar off -r {install} -w /laambda/cache/wheels && "
+    "{pip} install --no-compile --no-index --find-links /laambda/cache/wheels -r {install} "
+    "-t /laambda/out"
 )
-_NODE = (
-    "cp /laambda/spec/* /laambda/out/ && cd /laambda/out && "
-    "npm {verb} --omit=dev --no-audit --no-fund && rm -f package*.json npm-shrinkwrap.json"
-)
+_INSTALL = "/tmp/spec/.install-requirements.txt"  # beside the spec: `-c` lines are relative
+# npm runs in a copy of the spec folder (mounted read-write: npm writes node_modules beside
+# package.json); the host then copies in the in-tree `file:` packages npm linked and moves
+# node_modules to the output, as the host builder does (node.py)
+_NODE = "cd /laambda/project && npm {verb} --omit=dev --no-audit --no-fund --registry {registry}"
 
 
 class DockerBuilder:
@@ -100,10 +116,22 @@ class DockerBuilder:
         cache = plan.cache_dir / "docker" / hashlib.sha256(key.encode()).hexdigest()[:16]
         cache.mkdir(parents=True, exist_ok=True)
         volumes = {
-            str(plan.files.resolve()): {"bind": "/laambda/spec", "mode": "ro"},
             str(out.resolve()): {"bind": "/laambda/out", "mode": "rw"},
             str(cache.resolve()): {"bind": "/laambda/cache", "mode": "rw"},
         }
+        project = plan.workdir / "npm-project"
+        if plan.runtime.language == "node":
+            registry = shlex.quote(npm_registry(self.settings.allowed_indexes))
+            script = _NODE.format(verb="ci" if plan.lockfile else "install", registry=registry)
+            shutil.copytree(plan.files, project, dirs_exist_ok=True)
+            volumes[str(project.resolve())] = {"bind": "/laambda/project", "mode": "rw"}
+        else:
+            script = self._python_script(plan)
+            volumes[str(plan.files.resolve())] = {"bind": "/laambda/spec", "mode": "ro"}
+            volumes[str((plan.workdir / "docker-plan").resolve())] = {
+                "bind": "/laambda/plan",
+                "mode": "ro",
+            }
         env = {
             "PIP_CACHE_DIR": "/laambda/cache/pip",
             "PIP_BREAK_SYSTEM_PACKAGES": "1",
@@ -111,10 +139,6 @@ class DockerBuilder:
             "PYTHONDONTWRITEBYTECODE": "1",
             "npm_config_cache": "/laambda/cache/npm",
         }
-        if plan.runtime.language == "node":
-            script = _NODE.format(verb="ci" if plan.lockfile else "install")
-        else:
-            script = _PYTHON
         log(f"-----> Installing in {image} ({platform})")
         code = self.run(
             client, image, platform=platform, language=plan.runtime.language, script=script,
@@ -126,6 +150,34 @@ class DockerBuilder:
                 "installing the dependencies in the build image failed (see the output above): "
                 "check the names and versions in your dependency file"
             )
+        modules = project / "node_modules"
+        if plan.runtime.language == "node" and modules.is_dir():
+            copy_in_tree_links(modules, project)
+            shutil.move(modules, out / "node_modules")
+
+    def _python_script(self, plan: InstallPlan) -> str:
+        """The shell script of a Python install; writes the files it reads from /laambda/plan
+        (the requirements with each in-tree project line `@LOCAL-<n>@<rest>`, and per project
+        the index options and its line) into the build's `docker-plan` folder."""
+        folder = plan.workdir / "docker-plan"
+        folder.mkdir(parents=True, exist_ok=True)
+        text = (plan.files / "requirements.txt").read_text()
+        options = index_options(text)
+        lines: list[str] = []
+        steps = ["mkdir -p /laambda/cache/wheels /tmp/local", "cp -R /laambda/spec /tmp/spec",
+                 "cd /tmp/spec", f"cp /laambda/plan/requirements.txt {_INSTALL}"]  # fmt: skip
+        for line in text.splitlines():
+            match = LOCAL_LINE.match(line)
+            if match is None or match[1].endswith(".whl"):
+                lines.append(line)
+                continue
+            n = len(steps)
+            (folder / f"local-{n}.txt").write_text("".join(f"{o}\n" for o in [*options, match[1]]))
+            lines.append(f"@LOCAL-{n}@{match[2]}")
+            steps.append(_LOCAL_WHEEL.format(pip=_PIP, n=n, install=_INSTALL))
+        (folder / "requirements.txt").write_text("".join(f"{ln}\n" for ln in lines))
+        steps.append(_PYTHON.format(pip=_PIP, install=_INSTALL))
+        return " && ".join(steps)
 
     def run(
         self,

@@ -4,7 +4,11 @@
 so devDependencies never ship, and with npm's `--os linux --cpu x64|arm64 --libc glibc` so the
 optional per-platform packages that carry prebuilt binaries (sharp's @img/sharp-linux-x64, …)
 are the ones Lambda's Amazon Linux can load, whatever the build host is (npm's `os`, `cpu` and
-`libc` settings, docs.npmjs.com/cli/using-npm/config).
+`libc` settings, docs.npmjs.com/cli/using-npm/config). npm is pointed at the first npm
+registry of LAAMBDA_ALLOWED_INDEXES (`--registry`), never its built-in default. npm links an
+in-tree `file:` package into node_modules (`--install-links` packs only packages outside the
+project root, npm/cli#4803), and node_modules is moved out of the project into the artifact:
+such links are replaced by copies of their folders (`copy_in_tree_links`).
 
 Install scripts are not run (`--ignore-scripts`): a script would run the app's dependencies'
 code on the build host, and a native addon it compiles would be built for this host. So every
@@ -27,6 +31,8 @@ from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
 from laambda.build.builders.base import InstallPlan, Log, run_streaming
+from laambda.config import Settings
+from laambda.domain.npm_spec import npm_registry
 from laambda.errors import BuildFailed
 
 # Lambda architecture -> npm's cpu (process.arch), and the ELF e_machine of its binaries
@@ -38,6 +44,9 @@ _MUSL = ("libc.musl-", "ld-musl-")  # a musl-linked object needs one of these by
 class NodeBuilder:
     name = "npm"
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
     def install(
         self,
         plan: InstallPlan,
@@ -48,6 +57,7 @@ class NodeBuilder:
         timeout: float,
     ) -> None:
         """npm ci (or install) into a scratch project, check its binaries, move node_modules."""
+        registry = npm_registry(self.settings.allowed_indexes)
         project = plan.workdir / "npm-project"
         shutil.copytree(plan.files, project, dirs_exist_ok=True)
         verb = "ci" if plan.lockfile else "install"
@@ -55,6 +65,7 @@ class NodeBuilder:
         log(f"-----> Running npm {verb} --omit=dev for linux-{cpu} (glibc)")
         command = [
             "npm", verb, "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund",
+            "--registry", registry,
             "--os", "linux", "--cpu", cpu, "--libc", "glibc",
         ]  # fmt: skip
         env = {
@@ -74,6 +85,7 @@ class NodeBuilder:
                 )
             )
         modules = project / "node_modules"
+        copy_in_tree_links(modules, project)
         packages = native_packages(modules, plan.architecture)
         refused = [p for p in packages if p.needs_compiling]
         if refused:
@@ -91,6 +103,33 @@ class NodeBuilder:
             log(f"       left out {len(foreign)} prebuilt binaries for other platforms")
         if modules.is_dir():
             shutil.move(modules, out / "node_modules")
+
+
+def copy_in_tree_links(modules: Path, project: Path, _chain: frozenset[Path] = frozenset()) -> None:
+    """Replace every package folder under `modules` that is a symbolic link into `project`
+    (npm's link to an in-tree `file:` package) by a copy of what it points at, so the
+    node_modules folder works wherever it is moved; links inside a copied package are kept
+    as links. Links leading elsewhere, or back into a package being copied, stay links.
+    """
+    root = project.resolve()
+    if not modules.is_dir() or modules.is_symlink():
+        return
+    for entry in sorted(modules.iterdir()):
+        if entry.name == ".bin":
+            continue
+        if entry.name.startswith("@") and entry.is_dir() and not entry.is_symlink():
+            copy_in_tree_links(entry, project, _chain)  # a scope's folder holds packages
+            continue
+        chain = _chain
+        if entry.is_symlink():
+            target = entry.resolve()
+            if not (target.is_dir() and target.is_relative_to(root)) or target in chain:
+                continue
+            entry.unlink()
+            shutil.copytree(target, entry, symlinks=True)
+            chain = chain | {target}
+        if entry.is_dir():
+            copy_in_tree_links(entry / "node_modules", project, chain)
 
 
 @dataclass

@@ -34,7 +34,8 @@ from laambda.errors import BuildFailed
 _NEEDS_BUILD = re.compile(r"Wheels are required for `([^`]+)`")
 _MAX_SDISTS = 10
 _LAMBDA_PLATFORMS = ("any", "manylinux")
-_LOCAL = re.compile(r"^(\./local/[^\s\[;]+)(.*)$")
+# an in-tree project line of the spec: (its path, its extras, marker and origin comment)
+LOCAL_LINE = re.compile(r"^(\./local/[^\s\[;]+)(.*)$")
 _PIP_INDEX_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
                        "PIP_TRUSTED_HOST", "PIP_CONFIG_FILE")  # fmt: skip
 _SIBLING_TIMEOUT = 5.0  # seconds for the one index lookup of a prebuilt sibling
@@ -120,10 +121,7 @@ class WheelBuilder:
     ) -> list[Path] | None:
         """Build one requirement (or in-tree project) into `built` with pip, inside the spec
         folder and with its index options; the new wheels, or None unless all pure Python."""
-        options = [
-            ln for ln in (plan.files / "requirements.txt").read_text().splitlines()
-            if ln.startswith("--") and not ln.startswith(("--only-binary", "--no-binary"))
-        ]  # fmt: skip
+        options = index_options((plan.files / "requirements.txt").read_text())
         one = plan.workdir / "build-one.txt"
         one.write_text("".join(f"{ln}\n" for ln in [*options, spec]))
         before = set(built.glob("*.whl"))
@@ -153,11 +151,11 @@ class WheelBuilder:
     ) -> Path:
         """The requirements to install, in-tree projects replaced by the wheels built from them."""
         lines = requirements.read_text().splitlines()
-        if not any(_LOCAL.match(line) for line in lines):
+        if not any(LOCAL_LINE.match(line) for line in lines):
             return requirements
         out = []
         for line in lines:
-            match = _LOCAL.match(line)
+            match = LOCAL_LINE.match(line)
             if line.startswith("-c "):  # this file is read from the work folder, not the spec's
                 out.append(f"-c {plan.files / line[3:].strip()}")
                 continue
@@ -177,6 +175,15 @@ class WheelBuilder:
         install = plan.workdir / "install-requirements.txt"
         install.write_text("".join(f"{ln}\n" for ln in out))
         return install
+
+
+def index_options(requirements: str) -> list[str]:
+    """The option lines of a spec's requirements.txt (index, find-links, flags) that building
+    one project or sdist on its own needs, without --only-binary/--no-binary."""
+    return [
+        ln for ln in requirements.splitlines()
+        if ln.startswith("--") and not ln.startswith(("--only-binary", "--no-binary"))
+    ]  # fmt: skip
 
 
 def _requirement_for(package: str, requirements: str) -> tuple[str, str]:
