@@ -62,9 +62,10 @@ def size_problem(config: Mapping[str, str]) -> str | None:
     )
 
 
-def config_problems(config: Mapping[str, str]) -> list[str]:
-    """Every reason this config cannot become a Lambda environment."""
-    problems = [p for key in config if (p := key_problem(key))]
-    if (problem := size_problem(config)) is not None:
-        problems.append(problem)
-    return problems
+def var_problem(key: str, value: str) -> str | None:
+    """Why `key=value` cannot be set as a config var, or None when it can."""
+    if (problem := key_problem(key)) is not None:
+        return problem
+    if "\x00" in value:  # an environment is C strings: a NUL would cut the value short
+        return f"the value of {key} holds a NUL character (\\x00), which no environment can hold"
+    return None

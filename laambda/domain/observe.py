@@ -30,7 +30,10 @@ def parse_since(text: str, *, now: datetime) -> datetime:
     match = _SINCE.match(value)
     if match is not None:
         amount = int(match.group(1))
-        return now - timedelta(**{_UNITS[match.group(2)]: amount})
+        try:
+            return _after_epoch(now - timedelta(**{_UNITS[match.group(2)]: amount}), text)
+        except OverflowError:
+            raise InvalidInput(_BEFORE_EPOCH.format(text=text)) from None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -41,6 +44,17 @@ def parse_since(text: str, *, now: datetime) -> datetime:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     if moment > now:
         raise InvalidInput(f"since: {text!r} is in the future")
+    return _after_epoch(moment, text)
+
+
+# CloudWatch counts time in milliseconds since 1970-01-01 UTC and refuses negative times
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_BEFORE_EPOCH = "since: {text!r} reaches before 1970-01-01, which CloudWatch cannot search"
+
+
+def _after_epoch(moment: datetime, text: str) -> datetime:
+    if moment < _EPOCH:
+        raise InvalidInput(_BEFORE_EPOCH.format(text=text))
     return moment
 
 

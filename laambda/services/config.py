@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from laambda.crypto import Cipher
 from laambda.db.models import App, ConfigVar, Release, User
-from laambda.domain.env_vars import key_problem, size_problem
+from laambda.domain.env_vars import size_problem, var_problem
 from laambda.domain.release import config_description
 from laambda.errors import InvalidInput
 from laambda.services.applier import ReleaseApplier
@@ -42,7 +42,9 @@ class ConfigService:
     ) -> ChangeResult:
         """Set (value) and unset (None) keys of a locked app in one release."""
         problems = [
-            p for key, value in changes.items() if value is not None and (p := key_problem(key))
+            p
+            for key, value in changes.items()
+            if value is not None and (p := var_problem(key, value))
         ]
         if problems:
             raise InvalidInput("; ".join(problems))

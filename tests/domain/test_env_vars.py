@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from laambda.domain.env_vars import config_problems, environment_size, key_problem
+from laambda.domain.env_vars import environment_size, key_problem, size_problem, var_problem
 
 
 def test_valid_and_reserved_keys() -> None:
@@ -28,6 +28,12 @@ def test_keys_follow_lambdas_pattern() -> None:
 
 def test_size_counts_utf8_bytes() -> None:
     assert environment_size({"K": "é"}) == 3
-    problems = config_problems({"KY": "x" * 4095, "AWS_REGION": "x"})
-    assert problems[0].startswith("AWS_REGION is reserved")
-    assert "4108 bytes, 12 bytes over" in problems[1]
+    assert "4099 bytes, 3 bytes over" in (size_problem({"KY": "x" * 4097}) or "")
+
+
+def test_values_hold_no_nul() -> None:
+    assert var_problem("KY", "a\x00b") == (
+        "the value of KY holds a NUL character (\\x00), which no environment can hold"
+    )
+    assert (var_problem("AWS_REGION", "x") or "").startswith("AWS_REGION is reserved")
+    assert var_problem("KY", "fine") is None

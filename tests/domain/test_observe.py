@@ -39,6 +39,13 @@ class TestSince:
         with pytest.raises(InvalidInput, match="in the future"):
             parse_since("2027-01-01T00:00:00Z", now=NOW)
 
+    @pytest.mark.parametrize(
+        "text", ["99999999999d", "999999999999999999999w", "30000d", "0001-01-01T00:00:00Z"]
+    )
+    def test_before_cloudwatch_time_begins(self, text: str) -> None:
+        with pytest.raises(InvalidInput, match="before 1970-01-01"):
+            parse_since(text, now=NOW)
+
 
 class TestCursor:
     def test_round_trip(self) -> None:
