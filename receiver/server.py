@@ -256,6 +256,11 @@ class Receiver:
             "LAAMBDA_PUSH_APP": git.app,
             "LAAMBDA_PUSH_USER_ID": str(pusher.user_id),
             "LAAMBDA_PUSH_KEEPALIVE": str(self.keepalive),
+            # git refuses a pack larger than the source limit before storing any of it, so a
+            # push over the limit leaves nothing on disk (git >= 2.31 reads config from here)
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "receive.maxInputSize",
+            "GIT_CONFIG_VALUE_0": str(self.settings.max_source_bytes),
         }
         return run_git(channel, git, repository(self.settings.data_dir, git.app), env)
 

@@ -157,7 +157,7 @@ def test_local_cloud_runs_functions_and_survives_a_restart(
     assert platform.cli("invoke", "hi", "-a", "ndapp").returncode == 0
     listed = json.loads(platform.cli("event-sources", "web", "-a", "pyapp", "--json").stdout)
     assert [row["url"] for row in listed] == [url]
-    assert httpx.get(url).text == "hello from /"
+    assert httpx.get(url, timeout=30).text == "hello from /"
     rolled = platform.cli("rollback", "v1", "-a", "pyapp")
     assert rolled.returncode == 0, rolled.stderr + platform.log.read_text()[-3000:]
     back = platform.cli("invoke", "web", "--data", '{"who": "cy"}', "-a", "pyapp")

@@ -6,13 +6,16 @@ import os
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from laambda.config import Settings
 from laambda.db.models import Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
-from tests.receiver.conftest import Site, commit, git
+from tests.receiver.conftest import Site, commit, git, serving
 from tests.worker.conftest import python_app
 
 
@@ -152,3 +155,27 @@ def test_a_pusher_who_hangs_up_does_not_stop_the_build(site: Site) -> None:
             check=True,
         ).stdout[:40]
     assert listed == git(repo, "rev-parse", "HEAD")
+
+
+def test_a_push_over_the_source_limit_is_refused_before_it_is_stored(
+    settings: Settings,
+    database_url: str,
+    committed_sessions: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    small = settings.model_copy(
+        update={"database_url": database_url, "ssh_port": 0, "max_source_bytes": 200_000}
+    )
+    with serving(small, committed_sessions, tmp_path) as site:
+        alice = site.person("alice@example.com")
+        site.app("big", alice)
+        repo = site.repo("big", {"blob.txt": os.urandom(1_000_000).hex()})
+        git(repo, "remote", "add", "laambda", site.url("big"))
+
+        pushed = site.push(repo, alice, "laambda")
+
+    assert pushed.returncode != 0
+    assert "pack exceeds maximum allowed size" in pushed.stderr
+    objects = small.data_dir / "repos" / "big.git" / "objects"
+    kept = sum(p.stat().st_size for p in objects.rglob("*") if p.is_file())
+    assert kept < 200_000, kept  # nothing of the pack is kept in the repository

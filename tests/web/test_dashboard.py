@@ -194,6 +194,7 @@ def test_a_pushed_build_is_followed_to_its_outcome(dashboard: Dashboard) -> None
             f"{dashboard.url}/v1/apps/pushed/functions/web/event-sources",
             json={"source": source},
             headers={"Authorization": f"Bearer {token}"},
+            timeout=60,  # the API calls the cloud; a loaded CI machine can take more than 5 s
         )
         assert added.is_success, added.text
     lambda_client = platform.lambda_client
