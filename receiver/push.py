@@ -35,6 +35,7 @@ from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import LaambdaError
 from laambda.services.app import app_service
 from laambda.services.build import build_service
+from laambda.services.release import release_service
 from laambda.worker.enqueue import CeleryQueue
 from laambda.worker.logstream import LogEvent, connect, follow
 from receiver.branch import DEPLOY_BRANCHES, deploy_release, keep_objects
@@ -160,6 +161,8 @@ def decided(session: Session, app: App, build: Build) -> LogEvent:
         return LogEvent(
             status="succeeded", detail=f"Build {build.id} succeeded; nothing to release"
         )
+    while release.superseded_by is not None:  # a newer release carries the build: its end
+        release = release_service.get(session, app, release.superseded_by)
     if release.status not in ReleaseStatus.ENDED:
         return LogEvent(line=STILL_WORKING)
     if release.status == "succeeded":

@@ -86,22 +86,31 @@ SETTLE_SECONDS = 120.0
 
 
 def settle(client: ApiClient, app: str, release: dict[str, Any]) -> dict[str, Any]:
-    """Wait until the release has ended (live, failed, abandoned…: laambda/domain/ended.py),
-    at most SETTLE_SECONDS; returns the release as the API last showed it."""
+    """Wait until the release has ended (ReleaseStatus.ENDED), at most SETTLE_SECONDS; one
+    superseded by a newer release that carries it is followed to that one's end. Returns the
+    release as the API last showed it, with `carried_by` naming the one first asked for."""
+    asked = release["version"]
     deadline = time.monotonic() + SETTLE_SECONDS
-    while release["status"] not in ReleaseStatus.ENDED and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if release["status"] == "abandoned" and release.get("superseded_by"):
+            release = client.get(f"/apps/{app}/releases/{release['superseded_by']}")
+            continue
+        if release["status"] in ReleaseStatus.ENDED:
+            break
         time.sleep(0.3)
         release = client.get(f"/apps/{app}/releases/{release['version']}")
-    return release
+    return release | ({"carried": asked} if release["version"] != asked else {})
 
 
 def outcome(release: dict[str, Any]) -> str:
     """'done, v8'; a release that ended without going live raises with the worker's reason
-    (exit 1), one still going after SETTLE_SECONDS says so."""
+    (exit 1), one still going after SETTLE_SECONDS says so. A change carried by a newer
+    release says so: 'done, v9 (v8 was carried by v9)'."""
     version = f"v{release['version']}"
     status = release["status"]
     if status == "succeeded":
-        return f"done, {version}"
+        carried = release.get("carried")
+        return f"done, {version}" + (f" (v{carried} was carried by {version})" if carried else "")
     if status in ReleaseStatus.ENDED:
         reason = release["error"] or f"see `laambda releases:info {version}`"
         raise CliError(f"{version} {status}: {reason}")

@@ -246,6 +246,7 @@ class ReleaseService:
             .values(
                 status=ReleaseStatus.ABANDONED,
                 error=f"superseded by v{release.version} before it was applied",
+                superseded_by=release.version,
             )
         )
         session.flush()
@@ -255,6 +256,7 @@ class ReleaseService:
         """A newer release exists that carries everything: this one is never applied."""
         release.status = ReleaseStatus.ABANDONED
         release.error = f"superseded by v{newer} before it was applied"
+        release.superseded_by = newer
         session.flush()
 
     def record(self, session: Session, release: Release, *, note: str) -> None:

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from laambda.db.models import Release
 from laambda.db.session import session_scope
@@ -54,3 +54,42 @@ def test_config_set_stops_on_an_ended_release_and_says_why(
     assert setting.returncode == 1
     assert setting.stderr.strip() == f"laambda: v1 {status}: {error}"
     assert waited < 15  # it once waited the full 120 s for an abandoned release
+
+
+def test_a_change_carried_by_a_newer_release_reports_that_one(held_cli: Cli) -> None:
+    """Two config:set at once: the worker applies only the newer release, which carries both
+    changes; the first command follows it and succeeds instead of reporting `abandoned`."""
+    assert held_cli("apps:create", "thumbs").returncode == 0
+    results: dict[str, str | int] = {}
+
+    def set_config(key: str) -> None:
+        done = held_cli("config:set", f"{key}=1", "-a", "thumbs")
+        results[key] = done.returncode
+        results[f"{key}-out"] = done.stdout + done.stderr
+
+    first = threading.Thread(target=set_config, args=("BUCKET",))
+    first.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _exists(held_cli, 1):
+        time.sleep(0.2)
+    second = threading.Thread(target=set_config, args=("MODE",))
+    second.start()
+    while time.monotonic() < deadline and not _exists(held_cli, 2):
+        time.sleep(0.2)
+    with session_scope(held_cli.sessions) as session:  # as the worker does (rollout.py)
+        session.execute(
+            update(Release)
+            .where(Release.version == 1)
+            .values(status="abandoned", error="superseded by v2", superseded_by=2)
+        )
+        session.execute(update(Release).where(Release.version == 2).values(status="succeeded"))
+    first.join(30)
+    second.join(30)
+    assert results["BUCKET"] == 0, results
+    assert "done, v2 (v1 was carried by v2)" in str(results["BUCKET-out"])
+    assert results["MODE"] == 0, results
+
+
+def _exists(cli: Cli, version: int) -> bool:
+    with session_scope(cli.sessions) as session:
+        return session.scalar(select(Release.id).where(Release.version == version)) is not None

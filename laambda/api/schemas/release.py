@@ -19,6 +19,8 @@ class ReleaseRead(BaseModel):
     function_settings: dict[str, Any]
     function_versions: dict[str, Any] | None
     error: str | None
+    # set on an abandoned release whose changes a newer one carries: follow that one
+    superseded_by: int | None = None
     created_at: datetime
     applied_at: datetime | None
 

@@ -47,6 +47,8 @@ class Release(IdMixin, CreatedMixin, Model):
     # a ReleaseStatus; changed only by services/release.py
     status: Mapped[str] = mapped_column(String(20), default=ReleaseStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text)
+    # an abandoned release overtaken by a newer one that carries all of it: that one's version
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
     log: Mapped[str] = mapped_column(Text, default="")
     # {function name: Lambda version}, once deployed
     function_versions: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
