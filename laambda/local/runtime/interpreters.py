@@ -15,12 +15,14 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from datetime import date
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import uv
 from packaging.requirements import Requirement
 
+from laambda.domain.runtime import supported
 from laambda.errors import LaambdaError
 from laambda.local.runtime import sandbox
 
@@ -88,6 +90,17 @@ def _node_major(node: str) -> str | None:
     except OSError:
         return None
     return out.stdout.strip().lstrip("v").split(".", 1)[0] or None
+
+
+def newest_runnable(language: str, *, today: date) -> str | None:
+    """The newest runtime of `language` ("python", "node") that Lambda accepts today and this
+    machine has the interpreter of ("python3.12"), or None. The local cloud's default for apps
+    that name no version (issue 13: "the machine's Python when that is a Lambda runtime")."""
+    for runtime in supported(language, today=today):
+        found = find_python(runtime.version) if language == "python" else find_node(runtime.version)
+        if found is not None:
+            return runtime.identifier
+    return None
 
 
 def ensure_ric(python: str, version: str, cache: Path) -> Path:
