@@ -67,23 +67,23 @@ def test_invoking_live_runs_the_aliased_version(
     assert first != second
     client.update_alias(FunctionName=name, Name="live", FunctionVersion=second)
 
-    def invoke(**qualifier: str) -> tuple[dict[str, object], str, str]:
-        done = client.invoke(FunctionName=name, LogType="Tail", **qualifier)
+    def invoke(qualifier: str = "$LATEST") -> tuple[dict[str, object], str, str]:
+        done = client.invoke(FunctionName=name, LogType="Tail", Qualifier=qualifier)
         answer = json.loads(done["Payload"].read())
         log = base64.b64decode(done["LogResult"]).decode()
         return answer, done["ExecutedVersion"], log
 
-    answer, executed, log = invoke(Qualifier="live")
+    answer, executed, log = invoke("live")
     assert (answer["code"], answer["colour"], answer["version"]) == ("two", "blue", second)
 
     client.update_alias(FunctionName=name, Name="live", FunctionVersion=first)  # a rollback
-    answer, executed, log = invoke(Qualifier="live")
+    answer, executed, log = invoke("live")
     assert (answer["code"], answer["colour"], answer["version"]) == ("one", "red", first)
     assert executed == first
     assert f"Version: {first}" in log.splitlines()[0]
     # the platform's AWS endpoint and settings are not the function's
     assert (answer["endpoint"], answer["platform"]) == (None, [])
 
-    answer, executed, log = invoke()  # no qualifier: $LATEST
+    answer, executed, log = invoke()
     assert (answer["code"], answer["colour"], answer["version"]) == ("two", "blue", "$LATEST")
     assert executed == "$LATEST"

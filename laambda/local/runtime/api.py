@@ -104,7 +104,6 @@ class _Server(ThreadingHTTPServer):
 
 class _UnixHandler(_Handler):
     disable_nagle_algorithm = False  # no TCP options on a unix socket
-    server: _Server  # type: ignore[assignment]
 
 
 class _UnixServer(socketserver.ThreadingUnixStreamServer):
