@@ -44,6 +44,7 @@ from laambda.local.cloud import ROLE_ARN, aws_configured, start_local_cloud, sto
 from laambda.local.engine import docker_answers
 from laambda.local.postgres import start_embedded, stop_embedded
 from laambda.local.restore import put_back_live_releases
+from laambda.local.runtime import sandbox
 from laambda.local.runtime.interpreters import newest_runnable
 from laambda.local.supervisor import Supervisor
 from laambda.services.user import user_service
@@ -142,6 +143,11 @@ def _bring_parts(stack: ExitStack, data_dir: Path) -> list[str]:
         _set("AWS_ENDPOINT_URL", url)
         os.environ.setdefault("LAAMBDA_DEFAULT_ROLE", ROLE_ARN)
         said += local_runtime_defaults(datetime.now(UTC).date())
+        if sandbox.available() is None:
+            said.append(
+                "functions: NOT sandboxed (bubblewrap cannot run here): they can read this "
+                "machine's files and reach its loopback; install bubblewrap"
+            )
         said.append(f"cloud: local (moto's server at {url}); nothing reaches AWS")
         said.append(f"function URLs: {moto_lambda.url_base()}/<url-id>/")
     _set("APPLIER", "celery")
