@@ -107,7 +107,7 @@ def cloud_numbers(runs: int, cache: Path) -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{server._server.server_port}"  # type: ignore[union-attr]
-    moto_lambda.install(cache, endpoint=url)
+    moto_lambda.install(cache)
     try:
         client = boto3.client("lambda", endpoint_url=url, region_name="us-east-1")
         iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1")

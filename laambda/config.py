@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # the local cloud of `laambda up`: where function URLs answer (0: any free port)
     function_url_host: str = "127.0.0.1"
     function_url_port: int = Field(default=5050, ge=0, le=65535)
+    # the runtime of apps whose files name no version (no .python-version, engines.node...);
+    # unset: the newest Lambda supports. `laambda up` sets them for its local cloud to the
+    # newest the machine can run.
+    default_python_runtime: str | None = None  # "python3.12"
+    default_node_runtime: str | None = None  # "nodejs20.x"
 
     # dashboard: how long a one-time sign-in link and a signed-in browser session last
     dashboard_link_minutes: int = Field(default=5, ge=1, le=60)

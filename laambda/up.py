@@ -22,6 +22,7 @@ import socket
 import sys
 import time
 from contextlib import ExitStack
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ from laambda.local.cloud import ROLE_ARN, aws_configured, start_local_cloud, sto
 from laambda.local.engine import docker_answers
 from laambda.local.postgres import start_embedded, stop_embedded
 from laambda.local.restore import put_back_live_releases
+from laambda.local.runtime import sandbox
+from laambda.local.runtime.interpreters import newest_runnable
 from laambda.local.supervisor import Supervisor
 from laambda.services.user import user_service
 
@@ -139,9 +142,31 @@ def _bring_parts(stack: ExitStack, data_dir: Path) -> list[str]:
         stack.callback(stop_local_cloud, cloud)
         _set("AWS_ENDPOINT_URL", url)
         os.environ.setdefault("LAAMBDA_DEFAULT_ROLE", ROLE_ARN)
+        said += local_runtime_defaults(datetime.now(UTC).date())
+        if sandbox.available() is None:
+            said.append(
+                "functions: NOT sandboxed (bubblewrap cannot run here): they can read this "
+                "machine's files and reach its loopback; install bubblewrap"
+            )
         said.append(f"cloud: local (moto's server at {url}); nothing reaches AWS")
         said.append(f"function URLs: {moto_lambda.url_base()}/<url-id>/")
     _set("APPLIER", "celery")
+    return said
+
+
+def local_runtime_defaults(today: date) -> list[str]:
+    """Make apps that name no Python or Node.js version get the newest Lambda runtime this
+    machine can run (the local cloud runs functions with its interpreters; issue 13), unless
+    the operator chose (LAAMBDA_DEFAULT_PYTHON_RUNTIME, LAAMBDA_DEFAULT_NODE_RUNTIME).
+    Returns lines saying what was chosen."""
+    said = []
+    for language, name in (("python", "DEFAULT_PYTHON_RUNTIME"), ("node", "DEFAULT_NODE_RUNTIME")):
+        if os.environ.get(f"LAAMBDA_{name}"):
+            continue
+        newest = newest_runnable(language, today=today)
+        if newest is not None:
+            _set(name, newest)
+            said.append(f"new {language} apps: {newest} (the newest this machine runs)")
     return said
 
 

@@ -8,7 +8,7 @@ the hash of what will actually be installed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -27,9 +27,16 @@ from laambda.errors import BuildFailed
 _MAX_READ = 1024 * 1024
 
 
-def detect(src: Path, *, today: date, requested: str | None) -> Detection:
+def detect(
+    src: Path,
+    *,
+    today: date,
+    requested: str | None,
+    defaults: Mapping[str, str] | None = None,
+) -> Detection:
     """Detect the runtime of the tree at `src` from its root files (decoded as pip would);
-    a root file that is a symlink counts when it points inside the tree."""
+    a root file that is a symlink counts when it points inside the tree. `defaults`: the
+    runtime per language for trees that name no version (detect_runtime)."""
     files: dict[str, str] = {}
     root = src.resolve()
     for name in (*PYTHON_MARKERS, *NODE_MARKERS, *VERSION_FILES, *LOCK_FILES):
@@ -40,7 +47,7 @@ def detect(src: Path, *, today: date, requested: str | None) -> Detection:
                 files[name] = decode(data, name=name)
             except BuildFailed:
                 files[name] = data.decode("utf-8", errors="replace")
-    return detect_runtime(files, today=today, requested=requested)
+    return detect_runtime(files, today=today, requested=requested, defaults=defaults)
 
 
 def write_dependency_files(

@@ -72,7 +72,17 @@ def build_source(
         log=log,
     )
     _check(cancel)
-    detection = detect(src, today=today or datetime.now(UTC).date(), requested=runtime)
+    defaults = {
+        language: identifier
+        for language, identifier in (
+            ("python", settings.default_python_runtime),
+            ("node", settings.default_node_runtime),
+        )
+        if identifier
+    }
+    detection = detect(
+        src, today=today or datetime.now(UTC).date(), requested=runtime, defaults=defaults
+    )
     language = detection.runtime.language
     log(
         f"-----> {_LANGUAGE[language]} app detected ({detection.runtime.identifier}, "

@@ -88,7 +88,7 @@ def check_runtime(identifier: str, *, today: date, source: str) -> tuple[Runtime
     return runtime, warnings
 
 
-def _python_version(files: Mapping[str, str], today: date) -> tuple[str, str]:
+def _python_version(files: Mapping[str, str], today: date, default: str | None) -> tuple[str, str]:
     for name, pattern in (
         (".python-version", r"(\d+)\.(\d+)"),
         ("runtime.txt", r"python-(\d+)\.(\d+)"),
@@ -113,6 +113,8 @@ def _python_version(files: Mapping[str, str], today: date) -> tuple[str, str]:
                 'version; write it in the Pipfile like python_version = "3.12"'
             )
         return f"python{match[1]}.{match[2]}", f"from {name} [requires]"
+    if default:
+        return default, "the server's default for apps that name none"
     return supported("python", today=today)[0].identifier, "newest supported"
 
 
@@ -133,7 +135,7 @@ def _node_majors(spec: str, candidates: list[int]) -> list[int]:
     return admitted
 
 
-def _node_version(files: Mapping[str, str], today: date) -> tuple[str, str]:
+def _node_version(files: Mapping[str, str], today: date, default: str | None) -> tuple[str, str]:
     majors = [int(r.version) for r in supported("node", today=today)]
     spec, source = "", "newest supported"
     try:
@@ -144,6 +146,8 @@ def _node_version(files: Mapping[str, str], today: date) -> tuple[str, str]:
         spec, source = engines["node"], "from engines.node in package.json"
     elif ".nvmrc" in files:
         spec, source = files[".nvmrc"].strip(), "from .nvmrc"
+    elif default:
+        return default, "the server's default for apps that name none"
     admitted = _node_majors(spec, majors) if spec else majors
     if not admitted:
         raise BuildFailed(
@@ -155,9 +159,19 @@ def _node_version(files: Mapping[str, str], today: date) -> tuple[str, str]:
 
 
 def detect_runtime(
-    files: Mapping[str, str], *, today: date, requested: str | None = None
+    files: Mapping[str, str],
+    *,
+    today: date,
+    requested: str | None = None,
+    defaults: Mapping[str, str] | None = None,
 ) -> Detection:
-    """Detect the language and runtime from the root files of a source tree."""
+    """Detect the language and runtime from the root files of a source tree.
+
+    `requested`: the app's own runtime setting, which wins. `defaults`: language ("python",
+    "node") -> the runtime for apps whose files name no version (the server's setting: the
+    local cloud's is one the machine can run); else the newest Lambda supports. A default is
+    checked as any runtime is."""
+    default = (defaults or {}).get
     marker = next((m for m in (*PYTHON_MARKERS, *NODE_MARKERS) if m in files), None)
     if marker is None:
         raise BuildFailed(
@@ -168,9 +182,9 @@ def detect_runtime(
     if requested:
         identifier, version_reason = requested, "set for the app"
     elif language == "python":
-        identifier, version_reason = _python_version(files, today)
+        identifier, version_reason = _python_version(files, today, default("python"))
     else:
-        identifier, version_reason = _node_version(files, today)
+        identifier, version_reason = _node_version(files, today, default("node"))
     runtime, warnings = check_runtime(identifier, today=today, source=version_reason)
     if runtime.language != language:
         raise BuildFailed(

@@ -14,7 +14,6 @@ from pathlib import Path
 import boto3
 from moto.server import ThreadedMotoServer
 
-from laambda.cli import credentials
 from laambda.local import moto_lambda, moto_versions, object_mirror
 
 ROLE_NAME = "laambda-local"
@@ -55,13 +54,7 @@ def start_local_cloud(
     server.start()
     url = f"http://{host}:{server._server.server_port}"  # type: ignore[union-attr]
     try:
-        moto_lambda.install(
-            data_dir / "runtime",
-            endpoint=url,
-            url_host=url_host,
-            url_port=url_port,
-            hidden=[data_dir, credentials.path().parent],
-        )
+        moto_lambda.install(data_dir / "runtime", url_host=url_host, url_port=url_port)
     except OSError:
         server.stop()
         raise

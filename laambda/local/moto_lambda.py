@@ -9,8 +9,9 @@ the logs and metrics Lambda records written into the local cloud's CloudWatch.
 Function URLs get a local address (`http://127.0.0.1:<port>/<url-id>/`) served by
 laambda.local.function_urls, which invokes the qualifier the URL was created for.
 
-`install(cache, endpoint=…)` turns it on (functions then reach the local cloud at `endpoint`
-with throwaway credentials); `uninstall()` gives moto its own Invoke and URLs back.
+`install(cache)` turns it on; `uninstall()` gives moto its own Invoke and URLs back. Functions
+get no AWS API: the local cloud's moto accepts any signature, so a function given its address
+could read every app's configuration and sources (on Lambda a function's role decides).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import base64
 import hashlib
 import threading
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -41,6 +41,7 @@ _ORIGINAL = (
     LambdaFunction.invoke,
     FunctionUrlConfig.__init__,
     LambdaResponse.create_function_url_config,
+    LambdaResponse.invoke,
 )
 _state: dict[str, Any] = {}
 _urls: dict[str, Any] = {}  # url id -> moto's FunctionUrlConfig
@@ -56,25 +57,24 @@ class _Throttled(JsonRESTError):
 def install(
     cache: Path,
     *,
-    endpoint: str | None = None,
     url_host: str = "127.0.0.1",
     url_port: int = 0,
     region: str = "us-east-1",
-    hidden: Sequence[Path] = (),
 ) -> LocalRuntime:
     """Run invoked functions locally from now on and serve function URLs on url_host:url_port
-    (0: any free port; `url_base()` tells which); returns the runtime. Functions never see
-    `hidden` (the platform's data directory) when they can be sandboxed.
+    (0: any free port; `url_base()` tells which); returns the runtime. Functions see only their
+    code and runtime when they can be sandboxed (runtime/sandbox.py).
 
     Raises OSError when the port is taken."""
     uninstall()
     urls = UrlServer(_url_invoke, host=url_host, port=url_port, region=region)
-    runtime = LocalRuntime(cache, hidden=hidden)
-    _state.update(runtime=runtime, endpoint=endpoint, urls=urls)
+    runtime = LocalRuntime(cache)
+    _state.update(runtime=runtime, urls=urls)
     LambdaBackend.invoke = _backend_invoke  # type: ignore[method-assign]
     LambdaFunction.invoke = _function_invoke  # type: ignore[method-assign]
     FunctionUrlConfig.__init__ = _url_config_init  # type: ignore[method-assign]
     LambdaResponse.create_function_url_config = _create_url_config  # type: ignore[method-assign]
+    LambdaResponse.invoke = _response_invoke  # type: ignore[method-assign]
     return runtime
 
 
@@ -91,6 +91,7 @@ def uninstall() -> None:
         LambdaFunction.invoke,  # type: ignore[method-assign]
         FunctionUrlConfig.__init__,  # type: ignore[method-assign]
         LambdaResponse.create_function_url_config,  # type: ignore[method-assign]
+        LambdaResponse.invoke,  # type: ignore[method-assign]
     ) = _ORIGINAL
 
 
@@ -127,8 +128,18 @@ def _url_invoke(url_id: str, event: bytes) -> tuple[bytes, str | None] | None:
     qualifier = getattr(config, "qualifier", None)
     fn = backend.get_function(latest.function_name, qualifier)
     runtime: LocalRuntime = _state["runtime"]
-    outcome, _ = _invoke(runtime, fn, spec_of(fn, _state.get("endpoint")), qualifier, event)
+    outcome, _ = _invoke(runtime, fn, spec_of(fn), qualifier, event)
     return outcome.payload, outcome.function_error
+
+
+def _response_invoke(self: Any) -> Any:
+    """moto's Invoke reads the qualifier as `qualifier`, but the API (and boto3) sends it as
+    the `Qualifier` query parameter ("Invoke", AWS Lambda API Reference): without this every
+    invocation of an alias ran $LATEST."""
+    named = self.querystring.get("Qualifier")
+    if named and "qualifier" not in self.querystring:
+        self.querystring["qualifier"] = named
+    return _ORIGINAL[4](self)
 
 
 def _backend_invoke(
@@ -150,16 +161,8 @@ def _function_invoke(self: Any, body: Any, request_headers: Any, response_header
     return _run(self, None, body, request_headers, response_headers)
 
 
-def spec_of(fn: Any, endpoint: str | None) -> LocalFunction:
+def spec_of(fn: Any) -> LocalFunction:
     """A moto function version as the runtime's LocalFunction."""
-    platform = {}
-    if endpoint:
-        platform = {
-            "AWS_ACCESS_KEY_ID": "laambda-local",
-            "AWS_SECRET_ACCESS_KEY": "laambda-local",
-            "AWS_SESSION_TOKEN": "laambda-local",
-            "AWS_ENDPOINT_URL": endpoint,
-        }
     return LocalFunction(
         name=fn.function_name,
         version=str(fn.version),
@@ -172,7 +175,6 @@ def spec_of(fn: Any, endpoint: str | None) -> LocalFunction:
         code_sha256=fn.code_digest,
         code=lambda: bytes(fn.code_bytes),
         environment={str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
-        platform_environment=platform,
     )
 
 
@@ -181,9 +183,12 @@ def _run(fn: Any, qualifier: str | None, body: Any, headers: Any, response: Any)
     if invocation_type == "DryRun":
         return b""
     runtime: LocalRuntime = _state["runtime"]
-    spec = spec_of(fn, _state.get("endpoint"))
+    spec = spec_of(fn)
     cloudwatch = cloudwatch_backends[fn.account_id][fn.region]
-    if fn.reserved_concurrency is not None and runtime.busy(spec) >= int(fn.reserved_concurrency):
+    # the function's own setting ($LATEST holds it), whichever version is invoked
+    latest = lambda_backends[fn.account_id][fn.region].get_function(fn.function_name)
+    reserved = latest.reserved_concurrency
+    if reserved is not None and runtime.busy(spec) >= int(reserved):
         records.put_metrics(cloudwatch, spec.name, qualifier, spec.version, outcome=None)
         raise _Throttled()
     payload = body if isinstance(body, bytes) else (body or "{}").encode()

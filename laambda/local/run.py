@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +112,10 @@ def app_named(session: Session, name: str) -> App:
     return app
 
 
-def run(
-    function: LocalFunction, payload: bytes, cache: Path, hidden: Sequence[Path] = ()
-) -> Outcome:
-    """Invoke once in a fresh environment (which never sees `hidden`); its process is stopped
-    afterwards. Raises RuntimeUnavailable when this machine cannot run its runtime."""
-    runtime = LocalRuntime(cache, hidden=hidden)
+def run(function: LocalFunction, payload: bytes, cache: Path) -> Outcome:
+    """Invoke once in a fresh environment (sandboxed: runtime/sandbox.py); its process is
+    stopped afterwards. Raises RuntimeUnavailable when this machine cannot run its runtime."""
+    runtime = LocalRuntime(cache)
     try:
         return runtime.invoke(function, payload)
     finally:
@@ -141,4 +139,4 @@ def execute(
         function = describe(
             session, settings, app, entry, build_id=build_id, with_config=with_config
         )
-    return function, run(function, payload, settings.data_dir / "runtime", [settings.data_dir])
+    return function, run(function, payload, settings.data_dir / "runtime")

@@ -15,8 +15,9 @@ import pytest
 
 from laambda.build.pipeline import build_source
 from laambda.config import Settings
+from laambda.deploy.s3 import ObjectStore
 from laambda.errors import BuildFailed
-from tests.build.conftest import APPS, BuildFn, tar_of, zip_names
+from tests.build.conftest import APPS, BuildFn, make_builder, tar_of, zip_names
 
 APP = {"Procfile": "web: app.handler\n", "app.py": "def handler(e, c):\n    return 1\n"}
 
@@ -66,6 +67,16 @@ def test_runtime_lambda_stopped_accepting(build: BuildFn, tmp_path: Path) -> Non
     files = {**APP, "requirements.txt": "", ".python-version": "3.11"}
     message = _build_fails(build, tmp_path, files, today=date(2027, 3, 1))
     assert "python3.11 (from .python-version) is no longer accepted by Lambda" in message
+
+
+def test_the_default_runtime_setting_decides_for_apps_naming_none(
+    settings: Settings, object_store: ObjectStore, tmp_path: Path
+) -> None:
+    chosen = settings.model_copy(update={"default_python_runtime": "python3.12"})
+    build = make_builder(chosen, object_store, tmp_path / "builds")
+    done = build(tar_of({**APP, "requirements.txt": ""}, tmp_path / "src.tar"))
+    assert done.result.runtime == "python3.12"
+    assert any("(python3.12, x86_64)" in line for line in done.lines)
 
 
 def test_nothing_written_outside_the_workdir(settings: Settings, tmp_path: Path) -> None:

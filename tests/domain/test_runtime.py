@@ -23,6 +23,22 @@ class TestPython:
         assert found.version_reason == "newest supported"
         assert found.warnings == ()
 
+    def test_the_servers_default_when_no_version_is_named(self) -> None:
+        defaults = {"python": "python3.12", "node": "nodejs20.x"}
+        found = detect({"requirements.txt": ""}, defaults=defaults)
+        assert found.runtime.identifier == "python3.12"
+        assert found.version_reason == "the server's default for apps that name none"
+        named = detect({"requirements.txt": "", ".python-version": "3.13"}, defaults=defaults)
+        assert named.runtime.identifier == "python3.13"  # the app's own choice wins
+        node = detect({"package.json": "{}"}, defaults=defaults)
+        assert node.runtime.identifier == "nodejs20.x"
+        engines = detect({"package.json": '{"engines": {"node": "22"}}'}, defaults=defaults)
+        assert engines.runtime.identifier == "nodejs22.x"
+
+    def test_a_default_lambda_no_longer_accepts_is_refused(self) -> None:
+        with pytest.raises(BuildFailed, match="python3.8"):
+            detect({"requirements.txt": ""}, defaults={"python": "python3.8"})
+
     @pytest.mark.parametrize(
         ("name", "text", "runtime"),
         [

@@ -89,9 +89,12 @@ def runtime_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def local_runtime(moto_url: str, runtime_cache: Path) -> Iterator[LocalRuntime]:
+def local_runtime(
+    moto_url: str,  # noqa: ARG001 (the server the functions are invoked through)
+    runtime_cache: Path,
+) -> Iterator[LocalRuntime]:
     """moto's Invoke runs functions with laambda's runtime for this test."""
-    runtime = moto_lambda.install(runtime_cache, endpoint=moto_url)
+    runtime = moto_lambda.install(runtime_cache)
     yield runtime
     moto_lambda.uninstall()
 

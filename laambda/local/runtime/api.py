@@ -9,12 +9,16 @@ header and an explicit Content-Length: 0 on the 202s (notes/local-runtime.md).
 
 from __future__ import annotations
 
+import os
+import socketserver
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Protocol
 
 PREFIX = "/2018-06-01/runtime"
+RUNTIME_API_PORT = 9001  # where a sandboxed function's forwarder listens (Lambda's own port)
 
 
 @dataclass(frozen=True)
@@ -98,13 +102,35 @@ class _Server(ThreadingHTTPServer):
         """A runtime killed mid-request (its timeout) is not an error of the API."""
 
 
-class RuntimeApi:
-    """One environment's Runtime API, served from a thread; `address` is what
-    AWS_LAMBDA_RUNTIME_API holds ("127.0.0.1:port")."""
+class _UnixHandler(_Handler):
+    disable_nagle_algorithm = False  # no TCP options on a unix socket
 
-    def __init__(self, host: Host) -> None:
-        self._server = _Server(host)
-        self.address = f"127.0.0.1:{self._server.server_address[1]}"
+
+class _UnixServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, host: Host, path: Path) -> None:
+        super().__init__(str(path), _UnixHandler)
+        os.chmod(path, 0o600)
+        self.host = host
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A runtime killed mid-request (its timeout) is not an error of the API."""
+
+
+class RuntimeApi:
+    """One environment's Runtime API, served from a thread: on 127.0.0.1 (`address` is what
+    AWS_LAMBDA_RUNTIME_API holds, "127.0.0.1:port"), or on the unix socket `path` for a
+    sandboxed function, which reaches it through its forwarder (sandbox.py)."""
+
+    def __init__(self, host: Host, path: Path | None = None) -> None:
+        self._server: socketserver.BaseServer
+        if path is None:
+            self._server = _Server(host)
+            self.address = f"127.0.0.1:{self._server.server_address[1]}"
+        else:
+            self._server = _UnixServer(host, path)
+            self.address = f"127.0.0.1:{RUNTIME_API_PORT}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -34,7 +35,16 @@ INIT_LIMIT = 10.0  # seconds: Lambda's limit for the init phase of an on-demand 
 class Environment:
     """A warm process for one LocalFunction; `invoke` is called by one thread at a time."""
 
-    def __init__(self, spec: LocalFunction, command: list[str], env: dict[str, str], task: Path):
+    def __init__(
+        self,
+        spec: LocalFunction,
+        command: list[str],
+        env: dict[str, str],
+        task: Path,
+        socket: Path | None = None,
+    ):
+        """`socket`: serve the Runtime API there (a sandboxed function; its folder is removed
+        on close), else on 127.0.0.1."""
         self.spec = spec
         self._command = command
         self._env = env
@@ -48,7 +58,8 @@ class Environment:
         self._ready_at: float | None = None
         self._closed = False
         self._wake_r, self._wake_w = os.pipe()
-        self._api = RuntimeApi(self)
+        self._socket = socket
+        self._api = RuntimeApi(self, socket)
         self.process: subprocess.Popen[bytes] | None = None
         self.stream = f"{datetime.now(UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
         self.last_used = time.monotonic()
@@ -256,4 +267,9 @@ class Environment:
             os.close(self._wake_r)
             os.close(self._wake_w)
         # shutting the server down waits up to its poll interval: not on the invoker's time
-        threading.Thread(target=self._api.close, daemon=True).start()
+        threading.Thread(target=self._stop_api, daemon=True).start()
+
+    def _stop_api(self) -> None:
+        self._api.close()
+        if self._socket is not None:
+            shutil.rmtree(self._socket.parent, ignore_errors=True)

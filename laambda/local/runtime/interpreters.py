@@ -15,13 +15,16 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from datetime import date
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import uv
 from packaging.requirements import Requirement
 
+from laambda.domain.runtime import supported
 from laambda.errors import LaambdaError
+from laambda.local.runtime import sandbox
 
 BOOTSTRAP_JS = Path(__file__).with_name("bootstrap.js")
 RIC_REQUIREMENT = "awslambdaric>=3,<5"
@@ -38,12 +41,16 @@ class RuntimeUnavailable(LaambdaError):
 
 @dataclass(frozen=True)
 class Launch:
-    """The command that starts an environment, variables it needs, and the runtime's name for
-    AWS_EXECUTION_ENV."""
+    """The command that starts an environment and variables it needs, with paths as the
+    function sees them; when boxed (sandbox.py), what the box must show read-only besides
+    the system: `mounts` (host path, path inside), `roots` (interpreters' folders, at their
+    own paths) and `relay`, the forwarder to its Runtime API."""
 
     command: list[str]
     environment: dict[str, str]
-    visible: tuple[Path, ...] = ()  # what the command reads besides the function's code
+    mounts: tuple[sandbox.Mount, ...] = ()
+    roots: tuple[Path, ...] = ()
+    relay: tuple[str, ...] = ()
 
 
 def _pyenv_roots() -> list[str]:
@@ -83,6 +90,17 @@ def _node_major(node: str) -> str | None:
     except OSError:
         return None
     return out.stdout.strip().lstrip("v").split(".", 1)[0] or None
+
+
+def newest_runnable(language: str, *, today: date) -> str | None:
+    """The newest runtime of `language` ("python", "node") that Lambda accepts today and this
+    machine has the interpreter of ("python3.12"), or None. The local cloud's default for apps
+    that name no version (issue 13: "the machine's Python when that is a Lambda runtime")."""
+    for runtime in supported(language, today=today):
+        found = find_python(runtime.version) if language == "python" else find_node(runtime.version)
+        if found is not None:
+            return runtime.identifier
+    return None
 
 
 def ensure_ric(python: str, version: str, cache: Path) -> Path:
@@ -143,10 +161,13 @@ def _link_own(target: Path) -> bool:
     return True
 
 
-def launch(runtime: str, handler: str, task: Path, cache: Path) -> Launch:
-    """How to start an execution environment of `runtime` for `handler` with code in `task`.
+def launch(runtime: str, handler: str, task: Path, cache: Path, *, boxed: bool) -> Launch:
+    """How to start an execution environment of `runtime` for `handler` with code in `task`:
+    `boxed`, seen inside the sandbox (code at /var/task, the runtime client at /var/runtime),
+    else at the host's paths.
 
     Raises RuntimeUnavailable naming the runtime when the machine cannot run it."""
+    task_seen = sandbox.TASK_ROOT if boxed else str(task)
     if runtime.startswith("python"):
         version = runtime.removeprefix("python")
         python = find_python(version)
@@ -159,10 +180,23 @@ def launch(runtime: str, handler: str, task: Path, cache: Path) -> Launch:
                 f"({', '.join(has) or 'none found'}) and push again"
             )
         ric = ensure_ric(python, version, cache)
+        environment = {"PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1"}
+        command = [python, "-m", "awslambdaric", handler]
+        if not boxed:
+            return Launch(command, {**environment, "PYTHONPATH": f"{task}:{ric}"})
+        # each of the client's packages (links into laambda's own environment, or a uv
+        # install) by itself, so nothing beside them is seen
+        mounts = tuple(
+            (entry.resolve(), f"{sandbox.RUNTIME_DIR}/{entry.name}")
+            for entry in sorted(ric.iterdir())
+            if not entry.name.startswith(".")
+        )
         return Launch(
-            [python, "-m", "awslambdaric", handler],
-            {"PYTHONPATH": f"{task}:{ric}", "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1"},
-            (ric,),
+            command,
+            {**environment, "PYTHONPATH": f"{task_seen}:{sandbox.RUNTIME_DIR}"},
+            mounts,
+            _roots(python),
+            tuple(sandbox.forwarder(python, "python")),
         )
     if runtime.startswith("nodejs"):
         major = runtime.removeprefix("nodejs").removesuffix(".x")
@@ -175,9 +209,20 @@ def launch(runtime: str, handler: str, task: Path, cache: Path) -> Launch:
                 f"machine's own interpreters; {on_path}): install Node.js {major}, or name the "
                 "version it has in the app's .nvmrc and push again"
             )
+        environment = {"NODE_PATH": f"{task_seen}/node_modules"}
+        if not boxed:
+            return Launch([node, str(BOOTSTRAP_JS)], environment)
+        bootstrap = f"{sandbox.RUNTIME_DIR}/{BOOTSTRAP_JS.name}"
         return Launch(
-            [node, str(BOOTSTRAP_JS)],
-            {"NODE_PATH": str(task / "node_modules")},
-            (BOOTSTRAP_JS.parent,),
+            [node, bootstrap],
+            environment,
+            ((BOOTSTRAP_JS, bootstrap),),
+            _roots(node),
+            tuple(sandbox.forwarder(node, "node")),
         )
     raise RuntimeUnavailable(f"the local runtime cannot run {runtime} functions")
+
+
+def _roots(executable: str) -> tuple[Path, ...]:
+    root = sandbox.interpreter_root(executable)
+    return (root,) if root is not None else ()

@@ -11,10 +11,10 @@ import io
 import os
 import shutil
 import stat
+import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
 from pathlib import Path
 
 from laambda.local.runtime import sandbox
@@ -30,14 +30,12 @@ class LocalRuntime:
         self,
         cache: Path,
         *,
-        hidden: Sequence[Path] = (),
         idle_seconds: float = 900,
         max_environments: int = 64,
     ):
-        """`hidden`: folders functions must not see (the platform's data, credentials); they
-        run in a sandbox that hides them when bubblewrap can run here (sandbox.py)."""
+        """Functions run in a sandbox showing them only their code and runtime when
+        bubblewrap can run here (sandbox.py)."""
         self.cache = cache
-        self.hidden = list(hidden)
         self.idle_seconds = idle_seconds
         self.max_environments = max_environments
         self._lock = threading.Lock()
@@ -56,9 +54,11 @@ class LocalRuntime:
             self._release(environment)
 
     def busy(self, spec: LocalFunction) -> int:
-        """How many invocations of the function's version run now (for reserved concurrency)."""
+        """How many invocations of the function, any version, run now: reserved concurrency is
+        the function's, shared by its versions and aliases ("Configuring reserved concurrency",
+        AWS Lambda Developer Guide)."""
         with self._lock:
-            return sum(1 for env in self._busy if env.spec.arn == spec.arn)
+            return sum(1 for env in self._busy if env.spec.name == spec.name)
 
     def code_dir(self, spec: LocalFunction) -> Path:
         """The function's code unpacked (once per CodeSha256; shared by all its versions)."""
@@ -96,11 +96,22 @@ class LocalRuntime:
         if chosen is not None:
             return chosen
         task = self.code_dir(spec)
-        started = launch(spec.runtime, spec.handler, task, self.cache)
-        command = sandbox.wrap(
-            started.command, hidden=self.hidden, visible=[task, *started.visible]
-        )
-        env = Environment(spec, command, _variables(spec, task, started.environment), task)
+        boxed = sandbox.available() is not None
+        started = launch(spec.runtime, spec.handler, task, self.cache, boxed=boxed)
+        command, socket = started.command, None
+        if boxed:
+            # a short path: a unix socket's is limited to 107 bytes
+            socket = Path(tempfile.mkdtemp(prefix="laambda-fn-")) / "runtime.sock"
+            command = sandbox.wrap(
+                command,
+                mounts=[(task, sandbox.TASK_ROOT), *started.mounts],
+                roots=started.roots,
+                socket=socket,
+                relay=list(started.relay),
+            )
+        seen = (sandbox.TASK_ROOT, sandbox.RUNTIME_DIR) if boxed else (str(task), str(task))
+        variables = _variables(spec, *seen, started.environment)
+        env = Environment(spec, command, variables, task, socket)
         with self._lock:
             self._busy.add(env)
         return env
@@ -135,7 +146,9 @@ class LocalRuntime:
             env.close()
 
 
-def _variables(spec: LocalFunction, task: Path, runtime: dict[str, str]) -> dict[str, str]:
+def _variables(
+    spec: LocalFunction, task: str, runtime_dir: str, runtime: dict[str, str]
+) -> dict[str, str]:
     """The function's environment: its own variables, then those Lambda reserves (which win,
     as Lambda refuses to let a function set them). Nothing of the platform's own environment
     leaks in. Source: "Defined runtime environment variables", AWS Lambda Developer Guide."""
@@ -155,8 +168,8 @@ def _variables(spec: LocalFunction, task: Path, runtime: dict[str, str]) -> dict
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-            "LAMBDA_TASK_ROOT": str(task),
-            "LAMBDA_RUNTIME_DIR": str(task),
+            "LAMBDA_TASK_ROOT": task,
+            "LAMBDA_RUNTIME_DIR": runtime_dir,
         }
     )
     variables.update(runtime)

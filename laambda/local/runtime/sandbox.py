@@ -1,8 +1,16 @@
-"""Functions run under bubblewrap when the machine has it: the whole file system read-only
-(as Lambda's is, but /tmp), a /tmp of their own, their own process ids (no reading another
-process's environment through /proc), and the platform's secrets out of sight: the data
-directory (secret key, database, admin token) and the CLI's credentials are empty folders,
-but for the function's own code and runtime client, bound back read-only.
+"""Functions run under bubblewrap when the machine has it, seeing only what Lambda gives a
+function ("Lambda execution environment", AWS Lambda Developer Guide):
+
+- its code read-only at /var/task (LAMBDA_TASK_ROOT) and the runtime client at /var/runtime;
+- the interpreter that runs it and the system's libraries read-only (/usr and its links, the
+  files of /etc that libc and TLS read); nothing else of the host: no home folder, data
+  directory, checkout, other functions' code, nor the platform's credentials;
+- a /tmp, /proc and /dev of its own; its own process ids, IPC, host name and network: no
+  service on the host's loopback (the database, Redis, the API, moto) is reachable.
+
+The one way out is its Runtime API: laambda serves it on a unix socket bound into the box at
+SOCKET_INSIDE, and the build sandbox's forwarder (laambda.build.sandbox) relays the box's own
+127.0.0.1:RUNTIME_API_PORT to it, so AWS_LAMBDA_RUNTIME_API reads as it does on Lambda.
 
 Without bubblewrap (or where it cannot make namespaces), functions run as plain processes.
 """
@@ -10,21 +18,31 @@ Without bubblewrap (or where it cannot make namespaces), functions run as plain 
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from laambda.build.sandbox import _ETC, _SYSTEM_LINKS, FORWARDER, FORWARDER_JS
+from laambda.local.runtime.api import RUNTIME_API_PORT
+
+TASK_ROOT = "/var/task"
+RUNTIME_DIR = "/var/runtime"
+SOCKET_INSIDE = "/run/laambda/runtime.sock"
+
+Mount = tuple[Path, str]  # (a path on the host, where the function sees it), read-only
+
 
 @functools.cache
 def available() -> str | None:
     """bwrap's path when it can sandbox here (user namespaces allowed), else None."""
-    bwrap = shutil.which("bwrap")
+    bwrap = shutil.which("bwrap", path="/usr/local/bin:/usr/bin:/bin")
     if bwrap is None:
         return None
     try:
         tried = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "true"],
+            [bwrap, "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "true"],
             capture_output=True,
             timeout=10,
         )
@@ -33,19 +51,54 @@ def available() -> str | None:
     return bwrap if tried.returncode == 0 else None
 
 
-def wrap(command: list[str], *, hidden: Sequence[Path], visible: Sequence[Path]) -> list[str]:
-    """`command` inside a sandbox hiding `hidden` but `visible` (read-only); unchanged when
-    bubblewrap cannot run here."""
+def forwarder(interpreter: str, language: str) -> list[str]:
+    """The command prefix that relays the box's 127.0.0.1:RUNTIME_API_PORT to the Runtime API's
+    socket and then runs the rest of the command line, with the runtime's own interpreter."""
+    port = str(RUNTIME_API_PORT)
+    if language == "node":
+        return [interpreter, "-e", FORWARDER_JS, port, SOCKET_INSIDE]
+    return [interpreter, "-I", "-S", "-c", FORWARDER, port, SOCKET_INSIDE]
+
+
+def interpreter_root(executable: str) -> Path | None:
+    """The installation folder an interpreter outside /usr needs visible (pyenv's, nvm's);
+    None when it lives under /usr."""
+    real = Path(executable).resolve()
+    if real.is_relative_to("/usr"):
+        return None
+    return real.parent.parent
+
+
+def wrap(
+    command: list[str],
+    *,
+    mounts: Sequence[Mount],
+    roots: Sequence[Path],
+    socket: Path,
+    relay: list[str],
+) -> list[str]:
+    """`command` boxed: `mounts` read-only where named, `roots` (interpreters' folders)
+    read-only at their own paths, the Runtime API's `socket` at SOCKET_INSIDE, run behind
+    `relay` (forwarder()). Raises RuntimeError when bubblewrap cannot run here."""
     bwrap = available()
     if bwrap is None:
-        return command
+        raise RuntimeError("bubblewrap cannot run here")
     # no --die-with-parent: it is tied to the thread that starts the process, and a request's
     # thread ends long before the warm environment it started; its owner kills its group
-    args = [bwrap, "--unshare-pid", "--ro-bind", "/", "/"]
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    for path in hidden:
-        if path.exists():
-            args += ["--tmpfs", str(path.resolve())]
-    for path in visible:
-        args += ["--ro-bind", str(path.resolve()), str(path.resolve())]
-    return [*args, "--", *command]
+    args = [bwrap, "--unshare-all", "--cap-drop", "ALL", "--hostname", "localhost"]
+    args += ["--ro-bind", "/usr", "/usr"]
+    for name in _SYSTEM_LINKS:
+        top = Path("/") / name
+        if top.is_symlink():
+            args += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            args += ["--ro-bind", str(top), str(top)]
+    for name in _ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+    for root in roots:
+        args += ["--ro-bind", str(root), str(root)]
+    for source, seen_as in mounts:
+        args += ["--ro-bind", str(source.resolve()), seen_as]
+    args += ["--ro-bind", str(socket), SOCKET_INSIDE, "--chdir", TASK_ROOT]
+    return [*args, "--", *relay, *command]
