@@ -20,7 +20,10 @@ from sqlalchemy.orm import Session
 from laambda.db.locks import LockKind, advisory_lock
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
+from laambda.deploy.gate import Gate, SmokeCheck
 from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec, function_name
+from laambda.deploy.observe import invoker
+from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.resources import resources_for
 from laambda.domain.status import ReleaseStatus
 from laambda.errors import DeployFailed
@@ -48,6 +51,19 @@ class Plan:
     version: int
     # on a rerun after a worker died mid-move, what was live before: put back if this fails
     restore: Plan | None = None
+    # the Procfile's `release` entry runs before `live` moves (deploy/gate.py)
+    release_phase: bool = False
+    checks: tuple[SmokeCheck, ...] = ()
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """Entries published and never aliased: the release phase's."""
+        return tuple(spec.name for spec in self.specs if spec.name == RELEASE_ENTRY)
+
+    @property
+    def serving(self) -> list[str]:
+        """The entries that get a `live` alias and event sources."""
+        return [spec.name for spec in self.specs if spec.name != RELEASE_ENTRY]
 
 
 @dataclass(frozen=True)
@@ -89,7 +105,7 @@ class Rollout:
 
         deployer = self.context.deployer(plan.region, emit)
         try:
-            outcome = self._move(deployer, plan)
+            outcome = self._move(deployer, plan, emit)
         except Exception as exc:
             # ended here, or the recovery sweep would send it again and again
             if isinstance(exc, DeployFailed):
@@ -112,13 +128,13 @@ class Rollout:
         with session_scope(self.context.sessions) as session:
             release = session.get_one(Release, release_id)
             release_service.succeed(session, release, versions=outcome.versions, log=lines)
-        apply_event_sources(
-            self.context, release_id, plan.region, [s.name for s in plan.specs], emit
-        )
-        self._prune(plan, deployer.prune, emit)
+        apply_event_sources(self.context, release_id, plan.region, plan.serving, emit)
+        self._prune(plan, outcome.held, deployer.prune, emit)
         return Applied(ReleaseStatus.SUCCEEDED, plan.version, sorted(outcome.versions))
 
-    def _move(self, deployer: Deployer, plan: Plan) -> DeployOutcome:
+    def _move(self, deployer: Deployer, plan: Plan, emit: Log | None = None) -> DeployOutcome:
+        """`emit` given: the release's own move, through its gate; None: a put-back."""
+        gate = self._gate(plan, emit) if emit is not None else None
         if plan.kind == "rollback":
             return deployer.rollback(
                 plan.app,
@@ -127,6 +143,8 @@ class Rollout:
                 sha256=plan.sha256,
                 description=plan.description,
                 previous=plan.previous,
+                hold=plan.held,
+                before_live=gate,
             )
         return deployer.deploy(
             plan.app,
@@ -135,7 +153,21 @@ class Rollout:
             sha256=plan.sha256,
             description=plan.description,
             previous=plan.previous,
+            hold=plan.held,
+            before_live=gate,
         )
+
+    def _gate(self, plan: Plan, emit: Log) -> Gate | None:
+        """The release phase and smoke checks the new versions must pass; None when none."""
+        release = function_name(plan.app, RELEASE_ENTRY) if plan.release_phase else None
+        if release is None or not plan.held:
+            release = None
+        if release is None and not plan.checks:
+            return None
+        # the invocation may last as long as the slowest function is allowed to run
+        longest = max(spec.timeout for spec in plan.specs)
+        observer = invoker(self.context.settings, plan.region, read_timeout=longest + 30)
+        return Gate(observer, log=emit, release_function=release, checks=list(plan.checks))
 
     def _put_back(self, deployer: Deployer, restore: Plan, emit: Log) -> int | None:
         """A dead worker may have moved some aliases; return them all to the last good
@@ -192,6 +224,7 @@ class Rollout:
             targets=release_service.rollback_targets(session, release),
             version=release.version,
             restore=restore,
+            release_phase=release.release_phase,
         )
 
     def _restore_plan(self, session: Session, app: App, last: Release) -> Plan | None:
@@ -214,9 +247,18 @@ class Rollout:
             version=last.version,
         )
 
-    def _prune(self, plan: Plan, prune: Callable[[dict[str, set[str]]], Any], emit: Log) -> None:
-        """Delete Lambda versions no retained release refers to (code storage is finite)."""
+    def _prune(
+        self,
+        plan: Plan,
+        held: dict[str, str],
+        prune: Callable[[dict[str, set[str]]], Any],
+        emit: Log,
+    ) -> None:
+        """Delete Lambda versions no retained release refers to (code storage is finite);
+        of the release phase's function, all but the version this release ran."""
         keep: dict[str, set[str]] = {spec_name: set() for spec_name in _names(plan)}
+        for name, version in held.items():
+            keep[name] = {version}
         with session_scope(self.context.sessions) as session:
             retained = release_service.retained_versions(
                 session, plan.app_id, keep=self.context.settings.retained_releases
