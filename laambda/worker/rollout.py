@@ -10,6 +10,7 @@ at a time (advisory lock). Every change of state is release_service's; this orch
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.resources import resources_for
 from laambda.domain.status import ReleaseStatus
 from laambda.errors import DeployFailed
+from laambda.services.check import check_service
 from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
@@ -225,6 +227,14 @@ class Rollout:
             version=release.version,
             restore=restore,
             release_phase=release.release_phase,
+            checks=tuple(
+                SmokeCheck(
+                    function=function_name(app.name, row.name),
+                    event=json.dumps(row.event).encode(),
+                    expect_status=row.expect_status,
+                )
+                for row in check_service.list(session, app)
+            ),
         )
 
     def _restore_plan(self, session: Session, app: App, last: Release) -> Plan | None:

@@ -1,4 +1,4 @@
-"""The release phase on the real platform: a real worker, moto's Lambda running functions with
+"""The release phase and smoke checks on the real platform: a real worker, moto's Lambda running functions with
 laambda's local runtime, pushes followed as the pusher sees them."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import select
 
-from laambda.db.models import Release
+from laambda.db.models import App, Release, User
 from laambda.db.session import session_scope
 from laambda.local import moto_lambda
+from laambda.services.check import check_service
 from tests.worker.conftest import Platform, python_app
 
 RELEASE_OK = """\
@@ -100,3 +101,59 @@ def test_release_phase_runs_before_live_moves_and_a_failure_releases_nothing(
     assert asked.status == "succeeded", asked.log
     assert "-----> Running release phase" in asked.log
     assert "migrations done" in asked.log
+
+
+WEB = """\
+import os
+
+
+def handler(event, context):
+    if os.environ.get("BROKEN"):
+        raise KeyError("DATABASE_URL")
+    return {"statusCode": STATUS, "body": "ok"}
+"""
+
+
+def web_app(status: int) -> dict[str, str]:
+    files = python_app(["web"])
+    files["web_mod.py"] = WEB.replace("STATUS", str(status))
+    return files
+
+
+@pytest.mark.usefixtures("local_runtime")
+def test_a_failing_smoke_check_stops_the_release(platform: Platform) -> None:
+    app = platform.create_app("checked")
+    first = platform.push(app, web_app(200), commit="1" * 40)
+    assert first.outcome.status == "succeeded", first.text + first.outcome.detail
+    with session_scope(platform.sessions) as session:
+        check_service.set(
+            session,
+            session.get_one(App, app.id),
+            "web",
+            user=session.get_one(User, platform.user.id),
+            event={"rawPath": "/health"},
+            expect_status=200,
+        )
+    live_before = platform.live("checked-web")
+
+    # new code answering 500: checked on its new version, refused, nothing moves
+    bad = platform.push(app, web_app(500), commit="2" * 40)
+    assert bad.outcome.status == "failed", bad.text
+    assert "smoke check of checked-web version 2 failed: statusCode 500, expected 200" in (
+        bad.outcome.detail
+    )
+    assert '"statusCode": 500' in bad.outcome.detail  # the answer is shown
+    assert platform.live("checked-web")["CodeSha256"] == live_before["CodeSha256"]
+
+    # a config change that makes the function raise is stopped the same way
+    broken = platform.wait_release(platform.change_config(app, {"BROKEN": "1"}))
+    assert broken.status == "failed", broken.log
+    assert "function error (Unhandled)" in (broken.error or "")
+    assert "DATABASE_URL" in (broken.error or "")
+    assert "BROKEN" not in platform.live("checked-web").get("Environment", {}).get("Variables", {})
+
+    # healthy code passes its check before live moves
+    platform.change_config(app, {"BROKEN": None})
+    good = platform.push(app, web_app(200) | {"extra.py": "X = 1\n"}, commit="3" * 40)
+    assert good.outcome.status == "succeeded", good.text + good.outcome.detail
+    assert good.text.index("checked-web: smoke check passed") < good.text.index("live moved")
