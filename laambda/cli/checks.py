@@ -47,7 +47,9 @@ def set_check(
     try:
         payload: Any = json.loads(event)
     except ValueError as exc:
-        raise CliError(f"--event is not JSON ({exc}); for example --event '{{\"ping\": 1}}'")
+        raise CliError(
+            f"--event is not JSON ({exc}); for example --event '{{\"ping\": 1}}'"
+        ) from None
     name = resolve(app)
     row = api().put(
         f"/apps/{name}/checks/{function}", {"event": payload, "expect_status": expect_status}

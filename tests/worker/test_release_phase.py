@@ -1,5 +1,5 @@
-"""The release phase and smoke checks on the real platform: a real worker, moto's Lambda running functions with
-laambda's local runtime, pushes followed as the pusher sees them."""
+"""The release phase and smoke checks on the real platform: a real worker, moto's Lambda
+running functions with laambda's local runtime, pushes followed as the pusher sees them."""
 
 from __future__ import annotations
 
