@@ -222,7 +222,7 @@ class Rollout:
             description=f"{app.name} v{release.version}: {release.description}"[:256],
             sha256=build.artifact_sha256,
             specs=specs,
-            previous=sorted(last.function_versions or {}) if last is not None else None,
+            previous=_previous(session, app, last),
             targets=release_service.rollback_targets(session, release),
             version=release.version,
             restore=restore,
@@ -281,6 +281,18 @@ class Rollout:
             prune(keep)
         except DeployFailed as exc:
             emit(f"pruning old versions failed (will retry next release): {exc.message}")
+
+
+def _previous(session: Session, app: App, last: Release | None) -> list[str] | None:
+    """The functions of the release that was live: its aliased ones and, when its Procfile
+    had one, its release phase's (deleted with the others once no longer in the Procfile)."""
+    if last is None:
+        return None
+    names = set(last.function_versions or {})
+    build = session.get(Build, last.build_id) if last.build_id else None
+    if build is not None and RELEASE_ENTRY in (build.procfile or {}):
+        names.add(function_name(app.name, RELEASE_ENTRY))
+    return sorted(names)
 
 
 def _names(plan: Plan) -> list[str]:

@@ -102,6 +102,13 @@ def test_release_phase_runs_before_live_moves_and_a_failure_releases_nothing(
     assert "-----> Running release phase" in asked.log
     assert "migrations done" in asked.log
 
+    # a Procfile that drops the release entry drops its function
+    dropped = platform.push(app, python_app(["web"], marker="4"), commit="d" * 40)
+    assert dropped.outcome.status == "succeeded", dropped.text + dropped.outcome.detail
+    assert "Running release phase" not in dropped.text
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        platform.lambda_client.get_function(FunctionName="phased-release")
+
 
 WEB = """\
 import os
