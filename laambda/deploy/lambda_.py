@@ -188,7 +188,9 @@ class Deployer:
             code_updates=sum(item.code_updated for item in prepared),
             config_updates=sum(item.config_updated for item in prepared),
             aliases_moved=moved,
-            created=tuple(sorted(item.name for item in prepared if item.live is None)),
+            created=tuple(
+                sorted(i.name for i in prepared if i.live is None and i.name not in held_names)
+            ),
             redeployed=tuple(sorted(set(targets) & {item.name for item in prepared})),
             removed=tuple(removed),
             not_removed=tuple(not_removed),

@@ -161,9 +161,8 @@ class Rollout:
 
     def _gate(self, plan: Plan, emit: Log) -> Gate | None:
         """The release phase and smoke checks the new versions must pass; None when none."""
-        release = function_name(plan.app, RELEASE_ENTRY) if plan.release_phase else None
-        if release is None or not plan.held:
-            release = None
+        phase = plan.release_phase and bool(plan.held)
+        release = function_name(plan.app, RELEASE_ENTRY) if phase else None
         if release is None and not plan.checks:
             return None
         # the invocation may last as long as the slowest function is allowed to run
