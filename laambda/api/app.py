@@ -19,6 +19,7 @@ from laambda.api.routes import (
     activity,
     apps,
     builds,
+    checks,
     config,
     event_sources,
     functions,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
         activity,
         event_sources,
         operate,
+        checks,
     ):
         api.include_router(module.router, **_common)
     api.include_router(builds.cache_router, **_common)

@@ -227,11 +227,22 @@ def _version(text: str) -> int:
 
 @command(apps, "rollback")
 def rollback(
-    version: Annotated[str | None, typer.Argument()] = None, app: AppOption = None
+    version: Annotated[str | None, typer.Argument()] = None,
+    app: AppOption = None,
+    run_release_phase: Annotated[
+        bool,
+        typer.Option(
+            "--run-release-phase", help="Run the Procfile's release entry before live moves."
+        ),
+    ] = False,
 ) -> None:
-    """Roll back to vN (default: the release before the current one)."""
+    """Roll back to vN (default: the release before the current one); the release phase is
+    skipped unless --run-release-phase."""
     name = resolve(app)
-    body = {"version": _version(version) if version else None}
+    body = {
+        "version": _version(version) if version else None,
+        "run_release_phase": run_release_phase,
+    }
     client = api()
     with out.status(f"Rolling back {name}…"):
         row = settle(client, name, client.post(f"/apps/{name}/rollback", body))

@@ -7,6 +7,7 @@ import typer
 from laambda.cli.access import access
 from laambda.cli.activity import activity
 from laambda.cli.apps import apps
+from laambda.cli.checks import checks
 from laambda.cli.dashboard import dashboard
 from laambda.cli.operate import operate
 from laambda.cli.run import run_commands
@@ -16,6 +17,6 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
 )
 # server side: api, migrate, worker, receiver, up, admin create-user
-for group in (serverside, apps, access, operate, activity, run_commands, dashboard):
+for group in (serverside, apps, checks, access, operate, activity, run_commands, dashboard):
     app.registered_commands.extend(group.registered_commands)
 app.add_typer(admin, name="admin")

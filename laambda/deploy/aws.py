@@ -18,26 +18,29 @@ if TYPE_CHECKING:
     from laambda.config import Settings
 
 
-def _config(max_pool: int) -> Config:
+def _config(max_pool: int, read_timeout: int = 60) -> Config:
     return Config(
         connect_timeout=5,
-        read_timeout=60,
+        read_timeout=read_timeout,
         retries={"max_attempts": 10, "mode": "adaptive"},
         max_pool_connections=max_pool,
     )
 
 
-def _client(service: str, settings: Settings, region: str | None) -> Any:
+def _client(service: str, settings: Settings, region: str | None, read_timeout: int = 60) -> Any:
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
         region_name=region or settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,
-        config=_config(max(10, settings.deploy_concurrency * 2)),
+        config=_config(max(10, settings.deploy_concurrency * 2), read_timeout),
     )
 
 
-def lambda_client(settings: Settings, region: str | None = None) -> LambdaClient:
-    client: LambdaClient = _client("lambda", settings, region)
+def lambda_client(
+    settings: Settings, region: str | None = None, *, read_timeout: int = 60
+) -> LambdaClient:
+    """`read_timeout` (seconds) must outlast the function when the client invokes one."""
+    client: LambdaClient = _client("lambda", settings, region, read_timeout)
     return client
 
 

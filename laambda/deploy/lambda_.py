@@ -12,7 +12,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
     from laambda.deploy.s3 import ObjectStore
 
+Gate = Callable[[list[Prepared]], None]
+
 __all__ = ["DeployOutcome", "Deployer", "FunctionSpec", "artifact_key", "function_name"]
 
 
@@ -59,6 +61,7 @@ class DeployOutcome:
     redeployed: tuple[str, ...] = ()  # rollback targets whose version was gone
     removed: tuple[str, ...] = ()
     not_removed: tuple[str, ...] = ()  # stale functions AWS refused to delete (logged)
+    held: dict[str, str] = field(default_factory=dict)  # published, never aliased (release)
 
 
 class Deployer:
@@ -96,17 +99,29 @@ class Deployer:
         sha256: str,
         description: str,
         previous: Collection[str] | None = None,
+        hold: Collection[str] = (),
+        before_live: Gate | None = None,
     ) -> DeployOutcome:
         """Make `specs` live from the artifact `sha256`.
 
         `artifact` is the local zip, uploaded unless S3 has it already; None for config and
         resource releases, whose artifact is in S3 since their build. `previous` names the
         functions of the release that was live, deleted when not in `specs`; None finds them
-        by their `laambda:app` tag.
+        by their `laambda:app` tag. `hold` names specs (entry names) that get a published
+        version and never a `live` alias (the release phase); `before_live` is called with
+        every prepared function before any alias moves, and stops the release by raising.
         """
         uploaded = self._upload(artifact, sha256) if artifact is not None else 0
         outcome = self._release(
-            app, specs, {}, sha256, description, previous, stored=artifact is not None
+            app,
+            specs,
+            {},
+            sha256,
+            description,
+            previous,
+            stored=artifact is not None,
+            hold=hold,
+            before_live=before_live,
         )
         return replace(outcome, bytes_uploaded=uploaded)
 
@@ -119,13 +134,18 @@ class Deployer:
         sha256: str,
         description: str,
         previous: Collection[str] | None = None,
+        hold: Collection[str] = (),
+        before_live: Gate | None = None,
     ) -> DeployOutcome:
         """Move `live` back to the recorded versions `targets` (function name -> version).
 
         Functions whose recorded version is gone (pruned, or the function deleted) are
         deployed again from the artifact `sha256`, within the same all-or-nothing move.
+        `hold` and `before_live` as for deploy.
         """
-        return self._release(app, specs, targets, sha256, description, previous)
+        return self._release(
+            app, specs, targets, sha256, description, previous, hold=hold, before_live=before_live
+        )
 
     def _release(
         self,
@@ -137,6 +157,8 @@ class Deployer:
         previous: Collection[str] | None,
         *,
         stored: bool = False,
+        hold: Collection[str] = (),
+        before_live: Gate | None = None,
     ) -> DeployOutcome:
         if not specs:
             # deleting every function of the app is never what a release means
@@ -154,18 +176,25 @@ class Deployer:
             pinned_names = {item.name for item in pinned}
             todo = [spec for name, spec in by_name.items() if name not in pinned_names]
             prepared = self._prepare(pool, app, todo, sha256, description, stored=stored)
+            held_names = {function_name(app, entry) for entry in hold}
             ready = pinned + prepared
-            moved = self._go_live(pool, ready)
+            if before_live is not None:
+                self._check(pool, ready, before_live)
+            live = [item for item in ready if item.name not in held_names]
+            moved = self._go_live(pool, live)
             removed, not_removed = self._remove_stale(pool, app, set(by_name), previous)
         return DeployOutcome(
-            versions={item.name: item.version for item in sorted(ready, key=lambda i: i.name)},
+            versions={item.name: item.version for item in sorted(live, key=lambda i: i.name)},
             code_updates=sum(item.code_updated for item in prepared),
             config_updates=sum(item.config_updated for item in prepared),
             aliases_moved=moved,
-            created=tuple(sorted(item.name for item in prepared if item.live is None)),
+            created=tuple(
+                sorted(i.name for i in prepared if i.live is None and i.name not in held_names)
+            ),
             redeployed=tuple(sorted(set(targets) & {item.name for item in prepared})),
             removed=tuple(removed),
             not_removed=tuple(not_removed),
+            held={item.name: item.version for item in ready if item.name in held_names},
         )
 
     def _upload(self, artifact: Path, sha256: str) -> int:
@@ -240,6 +269,15 @@ class Deployer:
             return never_live(self.calls, name, app)
         except ClientError:  # cleaning up must not hide why the deploy failed
             return False
+
+    def _check(self, pool: ThreadPoolExecutor, ready: list[Prepared], gate: Gate) -> None:
+        """Between the phases: the new versions must pass `gate`, or nothing moves."""
+        try:
+            gate(ready)
+        except Exception:
+            # functions that were never live go again, as when a move fails
+            self._remove(pool, [item.name for item in ready if item.live is None])
+            raise
 
     def _go_live(self, pool: ThreadPoolExecutor, ready: list[Prepared]) -> int:
         """Phase two: every `live` moves, or none does."""

@@ -68,13 +68,19 @@ class Metrics:
 
 def for_region(settings: Settings, region: str) -> Observer:
     return Observer(
-        _invoke_client(aws.lambda_client(settings, region)),
+        invoke_client(aws.lambda_client(settings, region)),
         aws.client("logs", settings, region),
         aws.client("cloudwatch", settings, region),
     )
 
 
-def _invoke_client(client: LambdaClient) -> LambdaClient:
+def invoker(settings: Settings, region: str, *, read_timeout: int) -> Observer:
+    """An Observer that only invokes, waiting up to `read_timeout` seconds for an answer."""
+    client = aws.lambda_client(settings, region, read_timeout=read_timeout)
+    return Observer(invoke_client(client), logs=None, cloudwatch=None)
+
+
+def invoke_client(client: LambdaClient) -> LambdaClient:
     """Invoke is not idempotent: botocore would run the function again after a read timeout
     or a 5xx, so this client (used for invoke only) makes one attempt."""
     service = client.meta.service_model.service_id.hyphenize()
@@ -88,12 +94,15 @@ class Observer:
         self.logs = logs
         self.cloudwatch = cloudwatch
 
-    def invoke(self, function: str, payload: bytes, *, tail: bool) -> Invocation:
-        """Call `live` and wait for the result; the function's own error is a result too."""
+    def invoke(
+        self, function: str, payload: bytes, *, tail: bool, qualifier: str = ALIAS
+    ) -> Invocation:
+        """Call `live` (or another version or alias) and wait for the result; the function's
+        own error is a result too."""
         try:
             answer = self.client.invoke(
                 FunctionName=function,
-                Qualifier=ALIAS,
+                Qualifier=qualifier,
                 InvocationType="RequestResponse",
                 LogType="Tail" if tail else "None",
                 Payload=payload,

@@ -14,6 +14,9 @@ from laambda.errors import BuildFailed
 
 MAX_FUNCTION_NAME = 64  # Lambda's limit on a function name
 EXAMPLE = "create: CreateThumbnail.handler"
+# Heroku's release phase: this entry runs once per release before `live` moves, never
+# as a function of its own (https://devcenter.heroku.com/articles/release-phase)
+RELEASE_ENTRY = "release"
 NO_PROCFILE = (
     "no Procfile found at the root of the repository: add one with a line per function, "
     f"such as\n    {EXAMPLE}\n    resize: images.resize.handler"

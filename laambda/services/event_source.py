@@ -19,6 +19,7 @@ from laambda.db.models import App, EventSource, User
 from laambda.deploy.functions import function_name
 from laambda.deploy.triggers import Applied, Triggers
 from laambda.domain.event_source import SourceSpec, parse_source
+from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.errors import (
     EventSourceExists,
     EventSourceNotFound,
@@ -203,7 +204,12 @@ class EventSourceService:
         return list(session.scalars(query))
 
     def _entry(self, session: Session, app: App, function: str) -> None:
-        """Refuse a function that is not in the current Procfile."""
+        """Refuse a function that is not in the current Procfile, and the release phase."""
+        if function == RELEASE_ENTRY:
+            raise InvalidInput(
+                f"'{RELEASE_ENTRY}' is the release phase: it runs once per release before it "
+                "goes live, never from an event source; add the source to another function"
+            )
         build = release_service.current_build(session, app)
         if build is None or not build.procfile:
             raise FunctionNotFound(

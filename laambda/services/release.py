@@ -83,8 +83,10 @@ class ReleaseService:
         cipher: Cipher,
         applier: ReleaseApplier,
         rollback_of: int | None = None,
+        release_phase: bool = True,
     ) -> Release:
-        """Record the next release of a locked app and hand it to the applier after commit."""
+        """Record the next release of a locked app and hand it to the applier after commit;
+        `release_phase` says whether the Procfile's `release` entry runs before it goes live."""
         last = session.scalar(select(func.max(Release.version)).where(Release.app_id == app.id))
         release = Release(
             app_id=app.id,
@@ -96,6 +98,7 @@ class ReleaseService:
             config_encrypted=cipher.encrypt_json(config),
             function_settings=self.settings_snapshot(session, app),
             rollback_of=rollback_of,
+            release_phase=release_phase,
             status=ReleaseStatus.PENDING,
         )
         session.add(release)
@@ -316,8 +319,10 @@ class ReleaseService:
         version: int | None,
         cipher: Cipher,
         applier: ReleaseApplier,
+        run_release_phase: bool = False,
     ) -> Release:
-        """v(N+1) with vK's build, config and function settings (Heroku's rollback)."""
+        """v(N+1) with vK's build, config and function settings (Heroku's rollback); the
+        release phase runs only when asked, as on Heroku."""
         summaries = [
             ReleaseSummary(r.version, r.status, r.build_id is not None, r.error)
             for r in session.execute(
@@ -344,6 +349,7 @@ class ReleaseService:
             cipher=cipher,
             applier=applier,
             rollback_of=target_version,
+            release_phase=run_release_phase,
         )
 
     def config(self, session: Session, app: App, cipher: Cipher) -> dict[str, str]:

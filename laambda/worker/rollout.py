@@ -10,6 +10,7 @@ at a time (advisory lock). Every change of state is release_service's; this orch
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,10 +21,14 @@ from sqlalchemy.orm import Session
 from laambda.db.locks import LockKind, advisory_lock
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
+from laambda.deploy.gate import Gate, SmokeCheck
 from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec, function_name
+from laambda.deploy.observe import invoker
+from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.resources import resources_for
 from laambda.domain.status import ReleaseStatus
 from laambda.errors import DeployFailed
+from laambda.services.check import check_service
 from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
@@ -48,6 +53,19 @@ class Plan:
     version: int
     # on a rerun after a worker died mid-move, what was live before: put back if this fails
     restore: Plan | None = None
+    # the Procfile's `release` entry runs before `live` moves (deploy/gate.py)
+    release_phase: bool = False
+    checks: tuple[SmokeCheck, ...] = ()
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """Entries published and never aliased: the release phase's."""
+        return tuple(spec.name for spec in self.specs if spec.name == RELEASE_ENTRY)
+
+    @property
+    def serving(self) -> list[str]:
+        """The entries that get a `live` alias and event sources."""
+        return [spec.name for spec in self.specs if spec.name != RELEASE_ENTRY]
 
 
 @dataclass(frozen=True)
@@ -89,7 +107,7 @@ class Rollout:
 
         deployer = self.context.deployer(plan.region, emit)
         try:
-            outcome = self._move(deployer, plan)
+            outcome = self._move(deployer, plan, emit)
         except Exception as exc:
             # ended here, or the recovery sweep would send it again and again
             if isinstance(exc, DeployFailed):
@@ -112,13 +130,13 @@ class Rollout:
         with session_scope(self.context.sessions) as session:
             release = session.get_one(Release, release_id)
             release_service.succeed(session, release, versions=outcome.versions, log=lines)
-        apply_event_sources(
-            self.context, release_id, plan.region, [s.name for s in plan.specs], emit
-        )
-        self._prune(plan, deployer.prune, emit)
+        apply_event_sources(self.context, release_id, plan.region, plan.serving, emit)
+        self._prune(plan, outcome.held, deployer.prune, emit)
         return Applied(ReleaseStatus.SUCCEEDED, plan.version, sorted(outcome.versions))
 
-    def _move(self, deployer: Deployer, plan: Plan) -> DeployOutcome:
+    def _move(self, deployer: Deployer, plan: Plan, emit: Log | None = None) -> DeployOutcome:
+        """`emit` given: the release's own move, through its gate; None: a put-back."""
+        gate = self._gate(plan, emit) if emit is not None else None
         if plan.kind == "rollback":
             return deployer.rollback(
                 plan.app,
@@ -127,6 +145,8 @@ class Rollout:
                 sha256=plan.sha256,
                 description=plan.description,
                 previous=plan.previous,
+                hold=plan.held,
+                before_live=gate,
             )
         return deployer.deploy(
             plan.app,
@@ -135,7 +155,20 @@ class Rollout:
             sha256=plan.sha256,
             description=plan.description,
             previous=plan.previous,
+            hold=plan.held,
+            before_live=gate,
         )
+
+    def _gate(self, plan: Plan, emit: Log) -> Gate | None:
+        """The release phase and smoke checks the new versions must pass; None when none."""
+        phase = plan.release_phase and bool(plan.held)
+        release = function_name(plan.app, RELEASE_ENTRY) if phase else None
+        if release is None and not plan.checks:
+            return None
+        # the invocation may last as long as the slowest function is allowed to run
+        longest = max(spec.timeout for spec in plan.specs)
+        observer = invoker(self.context.settings, plan.region, read_timeout=longest + 30)
+        return Gate(observer, log=emit, release_function=release, checks=list(plan.checks))
 
     def _put_back(self, deployer: Deployer, restore: Plan, emit: Log) -> int | None:
         """A dead worker may have moved some aliases; return them all to the last good
@@ -188,10 +221,19 @@ class Rollout:
             description=f"{app.name} v{release.version}: {release.description}"[:256],
             sha256=build.artifact_sha256,
             specs=specs,
-            previous=sorted(last.function_versions or {}) if last is not None else None,
+            previous=_previous(session, app, last),
             targets=release_service.rollback_targets(session, release),
             version=release.version,
             restore=restore,
+            release_phase=release.release_phase,
+            checks=tuple(
+                SmokeCheck(
+                    function=function_name(app.name, row.name),
+                    event=json.dumps(row.event).encode(),
+                    expect_status=row.expect_status,
+                )
+                for row in check_service.list(session, app)
+            ),
         )
 
     def _restore_plan(self, session: Session, app: App, last: Release) -> Plan | None:
@@ -214,9 +256,18 @@ class Rollout:
             version=last.version,
         )
 
-    def _prune(self, plan: Plan, prune: Callable[[dict[str, set[str]]], Any], emit: Log) -> None:
-        """Delete Lambda versions no retained release refers to (code storage is finite)."""
+    def _prune(
+        self,
+        plan: Plan,
+        held: dict[str, str],
+        prune: Callable[[dict[str, set[str]]], Any],
+        emit: Log,
+    ) -> None:
+        """Delete Lambda versions no retained release refers to (code storage is finite);
+        of the release phase's function, all but the version this release ran."""
         keep: dict[str, set[str]] = {spec_name: set() for spec_name in _names(plan)}
+        for name, version in held.items():
+            keep[name] = {version}
         with session_scope(self.context.sessions) as session:
             retained = release_service.retained_versions(
                 session, plan.app_id, keep=self.context.settings.retained_releases
@@ -229,6 +280,18 @@ class Rollout:
             prune(keep)
         except DeployFailed as exc:
             emit(f"pruning old versions failed (will retry next release): {exc.message}")
+
+
+def _previous(session: Session, app: App, last: Release | None) -> list[str] | None:
+    """The functions of the release that was live: its aliased ones and, when its Procfile
+    had one, its release phase's (deleted with the others once no longer in the Procfile)."""
+    if last is None:
+        return None
+    names = set(last.function_versions or {})
+    build = session.get(Build, last.build_id) if last.build_id else None
+    if build is not None and RELEASE_ENTRY in (build.procfile or {}):
+        names.add(function_name(app.name, RELEASE_ENTRY))
+    return sorted(names)
 
 
 def _names(plan: Plan) -> list[str]:

@@ -216,6 +216,13 @@ class TestRefusals:
             "its Procfile has: create, resize",
         }
 
+    def test_the_release_phase_takes_no_event_source(
+        self, client: TestClient, auth: Auth, live_app: App
+    ) -> None:
+        response = client.post(url(live_app, "release"), json={"source": "http"}, headers=auth)
+        assert response.status_code == 422
+        assert "'release' is the release phase" in response.json()["detail"]
+
     def test_aws_refusal_stores_nothing(
         self, client: TestClient, auth: Auth, live_app: App
     ) -> None:

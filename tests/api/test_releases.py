@@ -93,8 +93,14 @@ class TestRollback:
         assert (release["version"], release["description"]) == (5, "Rollback to v2")
         assert release["build_id"] == first.build_id
         assert release["rollback_of"] == 2
+        assert release["release_phase"] is False  # a rollback skips it unless asked
         config = client.get("/v1/apps/thumbs/config?reveal=true", headers=auth).json()
         assert config == {"BUCKET": "old"}
+        asked = client.post(
+            "/v1/apps/thumbs/rollback", json={"version": 3, "run_release_phase": True}, headers=auth
+        )
+        assert asked.status_code == 201, asked.text
+        assert (asked.json()["version"], asked.json()["release_phase"]) == (6, True)
 
     def test_default_target_is_the_release_before_and_skips_failed(
         self,

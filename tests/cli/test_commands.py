@@ -97,6 +97,11 @@ def test_rollback_and_resources(cli: Cli) -> None:
     assert "timeout: Input should be less than or equal to 900" in too_much.stderr
     rolled = cli("rollback", "v1", "-a", "thumbs")
     assert rolled.stdout.strip() == "Rolling back thumbs… done, v4 (Rollback to v1)", rolled.stderr
+    asked = cli("rollback", "v2", "--run-release-phase", "-a", "thumbs")
+    assert asked.returncode == 0, asked.stderr
+    releases = json.loads(cli("releases", "-a", "thumbs", "--json").stdout)
+    phases = {row["version"]: row["release_phase"] for row in releases}
+    assert (phases[4], phases[5]) == (False, True)
 
 
 def test_keys_and_access(cli: Cli) -> None:

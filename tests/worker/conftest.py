@@ -123,7 +123,9 @@ class Platform:
             assert result.release is not None
             return result.release.id
 
-    def rollback(self, app: App, version: int | None = None) -> int:
+    def rollback(
+        self, app: App, version: int | None = None, *, run_release_phase: bool = False
+    ) -> int:
         with session_scope(self.sessions) as session:
             locked = session.get_one(App, app.id, with_for_update=True)
             release = release_service.rollback(
@@ -133,6 +135,7 @@ class Platform:
                 version=version,
                 cipher=Cipher(self.worker.settings.secret_key),
                 applier=self.worker.queue,
+                run_release_phase=run_release_phase,
             )
             return release.id
 

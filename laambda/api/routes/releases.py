@@ -54,6 +54,12 @@ def rollback(
     """Roll back to `version`, or to the release before the current one (failed ones skipped)."""
     locked = app_service.get_for(session, user, app, lock=True)
     row = release_service.rollback(
-        session, locked, user=user, version=body.version, cipher=cipher, applier=applier
+        session,
+        locked,
+        user=user,
+        version=body.version,
+        cipher=cipher,
+        applier=applier,
+        run_release_phase=body.run_release_phase,
     )
     return present.releases(session, [row])[0]

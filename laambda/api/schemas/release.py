@@ -15,6 +15,7 @@ class ReleaseRead(BaseModel):
     status: str
     build_id: int | None
     rollback_of: int | None
+    release_phase: bool = True
     user: str | None = None
     function_settings: dict[str, Any]
     function_versions: dict[str, Any] | None
@@ -32,6 +33,8 @@ class ReleaseDetail(ReleaseRead):
 
 class RollbackRequest(BaseModel):
     version: int | None = None
+    # the Procfile's `release` entry runs before `live` moves only when asked (Heroku's rule)
+    run_release_phase: bool = False
 
 
 class ChangeRead(BaseModel):

@@ -7,6 +7,7 @@ from laambda.db.models.build import Build
 from laambda.db.models.collaborator import Collaborator
 from laambda.db.models.config_var import ConfigVar
 from laambda.db.models.event_source import EventSource
+from laambda.db.models.function_check import FunctionCheck
 from laambda.db.models.function_setting import FunctionSetting
 from laambda.db.models.release import Release
 from laambda.db.models.ssh_key import SshKey
@@ -21,6 +22,7 @@ __all__ = [
     "Collaborator",
     "ConfigVar",
     "EventSource",
+    "FunctionCheck",
     "FunctionSetting",
     "Release",
     "SshKey",

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -44,6 +45,9 @@ class Release(IdMixin, CreatedMixin, Model):
     # {entry name: {"memory": MB, "timeout": s}} for the settings that differ from defaults
     function_settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     rollback_of: Mapped[int | None] = mapped_column(Integer)
+    # whether the Procfile's `release` entry runs before `live` moves (off for rollbacks
+    # unless asked: Heroku's rule)
+    release_phase: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # a ReleaseStatus; changed only by services/release.py
     status: Mapped[str] = mapped_column(String(20), default=ReleaseStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,111 @@
+"""What a release must pass after its versions are published and before any `live` moves:
+the release phase (the Procfile's `release` entry, run once) and the smoke checks.
+
+Both invoke the new published versions directly (by number, never through `live`), so
+nothing that serves traffic sees them until they pass; any failure raises DeployFailed
+and the Deployer leaves every alias where it was (Heroku's release phase,
+https://devcenter.heroku.com/articles/release-phase; SAM's pre-traffic hooks).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from laambda.deploy.functions import Prepared
+from laambda.deploy.observe import Invocation, Observer
+from laambda.errors import DeployFailed, LaambdaError
+
+Log = Callable[[str], None]
+SHOWN = 500  # characters of an answer quoted in a failure
+TAIL_LINES = 20  # log lines of a failed release phase quoted in its reason
+
+
+@dataclass(frozen=True)
+class SmokeCheck:
+    """An event sent to one function's new version; healthy means no function error and,
+    when `expect_status` is set, a `statusCode` equal to it in the answer (HTTP functions)."""
+
+    function: str  # the Lambda function name, `<app>-<entry>`
+    event: bytes
+    expect_status: int | None = None
+
+
+class Gate:
+    """Called by the Deployer with every prepared function; raises DeployFailed to stop."""
+
+    def __init__(
+        self,
+        observer: Observer,
+        *,
+        log: Log,
+        release_function: str | None,
+        checks: list[SmokeCheck],
+    ) -> None:
+        self.observer = observer
+        self.log = log
+        self.release_function = release_function
+        self.checks = checks
+
+    def __call__(self, ready: list[Prepared]) -> None:
+        versions = {item.name: item.version for item in ready}
+        if self.release_function is not None and self.release_function in versions:
+            self.release_phase(self.release_function, versions[self.release_function])
+        for check in self.checks:
+            if check.function in versions:
+                self.smoke(check, versions[check.function])
+
+    def release_phase(self, function: str, version: str) -> None:
+        """Run the release entry once; its log lines go to the pusher, whatever happens."""
+        self.log(f"-----> Running release phase ({function} version {version})")
+        started = time.monotonic()
+        answer = self._invoke(function, version, b"{}", what="release phase")
+        lines = (answer.log_tail or "").splitlines()
+        for line in lines:
+            self.log(f"       {line}")
+        if answer.function_error:
+            tail = "\n".join(lines[-TAIL_LINES:])
+            raise DeployFailed(
+                f"release phase failed: {_shown(answer.payload)}; nothing was released"
+                + (f"\nlast lines of its log:\n{tail}" if tail else "")
+            )
+        self.log(f"       release phase succeeded in {time.monotonic() - started:.1f} s")
+
+    def smoke(self, check: SmokeCheck, version: str) -> None:
+        """Send the check's event to the new version; DeployFailed with the answer if unhealthy."""
+        answer = self._invoke(check.function, version, check.event, what="smoke check")
+        problem = _unhealthy(answer, check.expect_status)
+        if problem:
+            raise DeployFailed(
+                f"smoke check of {check.function} version {version} failed: {problem}; "
+                f"it answered {_shown(answer.payload)}; nothing was released"
+            )
+        self.log(f"{check.function}: smoke check passed")
+
+    def _invoke(self, function: str, version: str, payload: bytes, *, what: str) -> Invocation:
+        try:
+            return self.observer.invoke(function, payload, tail=True, qualifier=version)
+        except LaambdaError as exc:
+            raise DeployFailed(f"{what} of {function} could not run: {exc.message}") from None
+
+
+def _unhealthy(answer: Invocation, expect_status: int | None) -> str | None:
+    if answer.function_error:
+        return f"function error ({answer.function_error})"
+    if expect_status is None:
+        return None
+    try:
+        found = json.loads(answer.payload)
+    except ValueError:
+        found = None
+    status = found.get("statusCode") if isinstance(found, dict) else None
+    if status != expect_status:
+        return f"statusCode {status}, expected {expect_status}"
+    return None
+
+
+def _shown(payload: bytes) -> str:
+    text = payload.decode("utf-8", "replace")
+    return text if len(text) <= SHOWN else text[:SHOWN] + "…"

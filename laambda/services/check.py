@@ -1,0 +1,77 @@
+"""Smoke checks: per Procfile entry, an event its new version must answer healthily before
+`live` moves (deploy/gate.py runs them). Setting or removing one makes no release: it
+applies from the next release on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from laambda.db.models import App, FunctionCheck, User
+from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.errors import InvalidInput, NotFound
+from laambda.services.audit import audit
+from laambda.services.release import release_service
+
+
+class CheckService:
+    def list(self, session: Session, app: App) -> Sequence[FunctionCheck]:
+        query = (
+            select(FunctionCheck).where(FunctionCheck.app_id == app.id).order_by(FunctionCheck.name)
+        )
+        return list(session.scalars(query))
+
+    def set(
+        self,
+        session: Session,
+        app: App,
+        name: str,
+        *,
+        user: User,
+        event: Any,
+        expect_status: int | None,
+    ) -> FunctionCheck:
+        """Check function `name` (a Procfile entry of the current build) with `event` from
+        the next release on; NotFound when the app has no such function."""
+        if name == RELEASE_ENTRY:
+            raise InvalidInput(
+                f"'{RELEASE_ENTRY}' is the release phase, which must succeed anyway: "
+                "check one of the app's functions"
+            )
+        build = release_service.current_build(session, app)
+        entries = [e for e in (build.procfile or {}) if e != RELEASE_ENTRY] if build else []
+        if name not in entries:
+            listed = ", ".join(entries) if entries else "none yet: push code with a Procfile first"
+            raise NotFound(f"app '{app.name}' has no function '{name}'; its functions: {listed}")
+        values = {"event": event, "expect_status": expect_status}
+        session.execute(
+            insert(FunctionCheck)
+            .values(app_id=app.id, name=name, **values)
+            .on_conflict_do_update(
+                index_elements=[FunctionCheck.app_id, FunctionCheck.name], set_=values
+            )
+        )
+        audit.record(
+            session, user, action="check.set", app=app.name, function=name, status=expect_status
+        )
+        session.flush()
+        return session.get_one(FunctionCheck, (app.id, name), populate_existing=True)
+
+    def unset(self, session: Session, app: App, name: str, *, user: User) -> None:
+        """Remove function `name`'s check; NotFound when it has none."""
+        removed = session.execute(
+            delete(FunctionCheck)
+            .where(FunctionCheck.app_id == app.id, FunctionCheck.name == name)
+            .returning(FunctionCheck.name)
+        ).first()
+        if removed is None:
+            raise NotFound(f"function '{name}' of app '{app.name}' has no smoke check")
+        audit.record(session, user, action="check.unset", app=app.name, function=name)
+        session.flush()
+
+
+check_service = CheckService()

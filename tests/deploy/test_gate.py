@@ -1,0 +1,135 @@
+"""The gate between publishing and moving `live`, with functions really run by the local
+runtime: a release phase that times out, and a first release stopped by its gate."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from botocore.exceptions import ClientError
+
+from laambda.config import Settings
+from laambda.deploy.gate import Gate, SmokeCheck
+from laambda.deploy.lambda_ import Deployer, FunctionSpec
+from laambda.deploy.observe import invoker
+from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.errors import DeployFailed
+from laambda.local import moto_lambda
+from tests.deploy.conftest import Artifact
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+CODE = """\
+import time
+
+
+def handler(event, context):
+    return {"statusCode": STATUS}
+
+
+def release(event, context):
+    print("release starts")
+    time.sleep(SLEEP)
+    return "done"
+"""
+
+
+@pytest.fixture
+def local_runtime(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    moto_lambda.install(Path(tmp_path_factory.mktemp("runtime")), endpoint=moto_url)
+    yield
+    moto_lambda.uninstall()
+
+
+def code(tmp_path: Path, *, status: int = 200, sleep: float = 0) -> Artifact:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        text = CODE.replace("STATUS", str(status)).replace("SLEEP", str(sleep))
+        archive.writestr(zipfile.ZipInfo("main.py", date_time=(2020, 1, 1, 0, 0, 0)), text)
+    data = buffer.getvalue()
+    sha256 = hashlib.sha256(data).hexdigest()
+    path = tmp_path / f"{sha256}.zip"
+    path.write_bytes(data)
+    return Artifact(path, sha256)
+
+
+def gate(settings: Settings, app: str, log: list[str], *checks: SmokeCheck) -> Gate:
+    return Gate(
+        invoker(settings, settings.aws_region, read_timeout=30),
+        log=log.append,
+        release_function=f"{app}-{RELEASE_ENTRY}",
+        checks=list(checks),
+    )
+
+
+@pytest.mark.usefixtures("local_runtime")
+def test_a_release_phase_that_times_out_moves_nothing(
+    deployer: Deployer,
+    spec: Callable[..., FunctionSpec],
+    app: str,
+    settings: Settings,
+    lambda_client: LambdaClient,
+    log: list[str],
+    tmp_path: Path,
+) -> None:
+    specs = [spec("web"), spec(RELEASE_ENTRY, handler="main.release", timeout=1)]
+    first = code(tmp_path)
+    done = deployer.deploy(
+        app,
+        specs,
+        artifact=first.path,
+        sha256=first.sha256,
+        description="v1",
+        hold=(RELEASE_ENTRY,),
+        before_live=gate(settings, app, log),
+    )
+    assert done.versions == {f"{app}-web": "1"}
+    assert done.held == {f"{app}-release": "1"}
+    assert "       release starts" in log
+
+    slow = code(tmp_path, sleep=5)
+    with pytest.raises(DeployFailed, match="release phase failed") as failed:
+        deployer.deploy(
+            app,
+            specs,
+            artifact=slow.path,
+            sha256=slow.sha256,
+            description="v2",
+            hold=(RELEASE_ENTRY,),
+            before_live=gate(settings, app, log),
+        )
+    assert "Task timed out after 1" in failed.value.message
+    live = lambda_client.get_alias(FunctionName=f"{app}-web", Name="live")
+    assert live["FunctionVersion"] == "1"
+
+
+@pytest.mark.usefixtures("local_runtime")
+def test_a_first_release_stopped_by_its_gate_leaves_no_function(
+    deployer: Deployer,
+    spec: Callable[..., FunctionSpec],
+    app: str,
+    settings: Settings,
+    lambda_client: LambdaClient,
+    log: list[str],
+    tmp_path: Path,
+) -> None:
+    unhealthy = code(tmp_path, status=503)
+    check = SmokeCheck(f"{app}-web", b'{"rawPath": "/"}', 200)
+    with pytest.raises(DeployFailed, match="statusCode 503, expected 200"):
+        deployer.deploy(
+            app,
+            [spec("web")],
+            artifact=unhealthy.path,
+            sha256=unhealthy.sha256,
+            description="v1",
+            before_live=gate(settings, app, log, check),
+        )
+    # never live: deleted, as when a move fails
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        lambda_client.get_function(FunctionName=f"{app}-web")
