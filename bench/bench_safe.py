@@ -91,7 +91,7 @@ def main() -> None:
         secret_key="bench-secret-key-that-is-long-enough-0123456789",
     )
     with tempfile.TemporaryDirectory() as work:
-        moto_lambda.install(Path(work) / "runtime", endpoint=url)
+        moto_lambda.install(Path(work) / "runtime")
         try:
             times = run(settings, Path(work), args.runs)
         finally:

@@ -42,7 +42,8 @@ def release(event, context):
 
 @pytest.fixture
 def local_runtime(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    moto_lambda.install(Path(tmp_path_factory.mktemp("runtime")), endpoint=moto_url)
+    assert moto_url  # moto's server runs before its Invoke is taken over
+    moto_lambda.install(Path(tmp_path_factory.mktemp("runtime")))
     yield
     moto_lambda.uninstall()
 

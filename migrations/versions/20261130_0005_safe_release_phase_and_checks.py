@@ -1,7 +1,7 @@
 """safe: releases say whether their release phase runs; smoke checks per function
 
-Revision ID: 0004_safe
-Revises: 0003_dashboard
+Revision ID: 0005_safe
+Revises: 0004_superseded
 Create Date: 2026-11-30 09:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0004_safe"
-down_revision: str | None = "0003_dashboard"
+revision: str = "0005_safe"
+down_revision: str | None = "0004_superseded"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
