@@ -37,7 +37,8 @@ def create_sign_in_link(
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
-    app: Annotated[str | None, Query(pattern=APP_NAME_PATTERN, max_length=30)] = None,
+    # not nullable: a query string cannot say null, and the schema then says what is sent
+    app: Annotated[str, Query(pattern=f"^$|{APP_NAME_PATTERN}", max_length=30)] = "",
 ) -> SignInLink:
     """A one-time dashboard sign-in path (`/sign-in/<token>`) for the caller; `app` opens
     that app's page. The CLI prefixes it with the API's URL."""

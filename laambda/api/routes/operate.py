@@ -21,6 +21,9 @@ from laambda.domain.observe import Cursor, parse_since
 from laambda.services.app import app_service
 from laambda.services.operate import operate_service
 
+# what a duration or an ISO 8601 time is made of (parse_since says which it is)
+SINCE_PATTERN = r"^[0-9A-Za-z:+. -]{1,64}$"
+
 router = APIRouter(prefix="/apps/{app}", tags=["operate"])
 
 
@@ -60,7 +63,11 @@ def logs(
     user: CurrentUser,
     cloud: CloudDep,
     function: str | None = Query(default=None, description="a Procfile entry; all when absent"),
-    since: str = Query(default="1h", description="30s, 15m, 1h, 2d, 1w or an ISO 8601 time"),
+    since: str = Query(
+        default="1h",
+        description="30s, 15m, 1h, 2d, 1w or an ISO 8601 time",
+        pattern=SINCE_PATTERN,
+    ),
     next_token: str | None = Query(default=None, description="the cursor of the last answer"),
     limit: int = Query(default=1000, ge=1, le=10_000),
 ) -> LogsRead:
@@ -102,7 +109,11 @@ def metrics(
     user: CurrentUser,
     cloud: CloudDep,
     function: str | None = Query(default=None, description="a Procfile entry; all when absent"),
-    since: str = Query(default="1h", description="30s, 15m, 1h, 2d, 1w or an ISO 8601 time"),
+    since: str = Query(
+        default="1h",
+        description="30s, 15m, 1h, 2d, 1w or an ISO 8601 time",
+        pattern=SINCE_PATTERN,
+    ),
 ) -> MetricsRead:
     """`GET /v1/apps/thumbs/metrics?since=1h` -> `{"since": "…", "until": "…", "functions":
     [{"name": "create", "function_name": "thumbs-create", "invocations": 12, "errors": 1,
