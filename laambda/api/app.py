@@ -24,6 +24,7 @@ from laambda.api.routes import (
     functions,
     operate,
     releases,
+    run,
 )
 from laambda.api.schemas.error import ERROR_RESPONSES
 from laambda.config import Settings, get_settings
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
         activity,
         event_sources,
         operate,
+        run,
     ):
         api.include_router(module.router, **_common)
     api.include_router(builds.cache_router, **_common)
