@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 
 from laambda.crypto import Cipher
@@ -17,6 +18,7 @@ from laambda.db.models import Collaborator, ConfigVar
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from laambda.domain.resources import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 from laambda.services.user import user_service
 from tests import factories
 from tests.api.test_releases import deploy
@@ -109,6 +111,21 @@ def test_a_collaborator_runs_the_live_release_with_and_without_config(built: Bui
     failed = run("run", "boom", "--data", '{"why": "here"}', "-a", app)
     assert failed.returncode == 1
     assert "laambda: boom failed (Unhandled): ValueError: boom: here" in failed.stderr
+
+
+def test_the_api_answers_the_spec_and_the_zip(built: Built) -> None:
+    headers = {"Authorization": f"Bearer {built.developer.token}"}
+    api = f"{built.developer.url}/v1/apps/{built.app}"
+    spec = httpx.get(f"{api}/run/hello", params={"config": "false"}, headers=headers).json()
+    assert (spec["handler"], spec["runtime"], spec["environment"]) == (
+        "main.hello",
+        "python3.12",
+        {},
+    )
+    assert (spec["timeout"], spec["memory"]) == (DEFAULT_TIMEOUT, DEFAULT_MEMORY)
+    got = httpx.get(f"{api}/builds/{spec['build_id']}/artifact", headers=headers)
+    assert got.headers["content-type"] == "application/zip"
+    assert hashlib.sha256(got.content).hexdigest() == spec["artifact_sha256"]
 
 
 def test_a_given_build_and_refusals(built: Built, tmp_path: Path) -> None:
