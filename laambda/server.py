@@ -2,24 +2,33 @@
 `admin create-user`; the CLI wires them in laambda/cli/serverside.py).
 
 They read LAAMBDA_* settings; a missing or malformed one stops them with one line naming it.
+Without an exported LAAMBDA_DATABASE_URL, they act on the platform a running `laambda up`
+runs (its data directory's up.json fills the variables not exported: laambda/local/running.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from laambda.api.app import create_app
 from laambda.config import Settings, get_settings
 from laambda.db import migrate as migrations
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.errors import LaambdaError
+from laambda.local import running
 from laambda.services.user import user_service
 from laambda.worker.main import run_worker
 from receiver.server import serve
 
 
 def _settings() -> Settings:
+    running.load()
     try:
         return get_settings()
     except LaambdaError as exc:
@@ -27,8 +36,26 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+@contextmanager
+def _database(url: str) -> Iterator[None]:
+    """A database that does not answer stops the command with one line naming it."""
+    try:
+        yield
+    except OperationalError as exc:
+        where = make_url(url).render_as_string(hide_password=True)
+        why = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "no answer"
+        typer.echo(
+            f"laambda: cannot reach the database at {where} ({why}): start it (or "
+            "`laambda up`), or set LAAMBDA_DATABASE_URL",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
 def migrate() -> None:
-    migrations.upgrade(_settings().database_url)
+    settings = _settings()
+    with _database(settings.database_url):
+        migrations.upgrade(settings.database_url)
     typer.echo("database is up to date")
 
 
@@ -57,10 +84,11 @@ def receiver() -> None:
 def create_user(email: str, *, is_admin: bool) -> None:
     """Create a user and print their API token (shown once)."""
     settings = _settings()
-    migrations.upgrade(settings.database_url)
+    with _database(settings.database_url):
+        migrations.upgrade(settings.database_url)
     sessions = make_sessionmaker(get_engine(settings.database_url))
     try:
-        with session_scope(sessions) as session:
+        with _database(settings.database_url), session_scope(sessions) as session:
             user, token = user_service.create(session, email, is_admin=is_admin)
             role = "admin" if user.is_admin else "user"
     except LaambdaError as exc:

@@ -10,7 +10,8 @@ in this process, the worker and the git receiver beside it, restarted when they 
 stops, naming the part and its log); /health reports each part. Ctrl-C and SIGTERM stop all of
 it, the embedded PostgreSQL too. A port in use stops start-up, naming the port and its
 setting. What it makes (the secret key, the database, the first admin's token, the local
-cloud's objects, the parts' logs) stays in the data directory.
+cloud's objects, the parts' logs) stays in the data directory; while it runs, up.json there
+holds the settings it derived, for the server-side commands (laambda/local/running.py).
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ from laambda.cli import credentials
 from laambda.config import Settings, get_settings, load_settings
 from laambda.db import migrate
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
-from laambda.local import moto_lambda
+from laambda.local import moto_lambda, running
 from laambda.local.broker import redis_answers, start_inprocess_redis
 from laambda.local.cloud import ROLE_ARN, aws_configured, start_local_cloud, stop_local_cloud
 from laambda.local.engine import docker_answers
 from laambda.local.postgres import start_embedded, stop_embedded
 from laambda.local.restore import put_back_live_releases
+from laambda.local.running import private_file
 from laambda.local.runtime import sandbox
 from laambda.local.runtime.interpreters import newest_runnable
 from laambda.local.supervisor import Supervisor
@@ -58,20 +60,13 @@ class PortTaken(Exception):
     """A port laambda up needs is in use; the message names the port and its setting."""
 
 
-def _private_file(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(content)
-
-
 def ensure_secret_key(data_dir: Path) -> None:
     """Use LAAMBDA_SECRET_KEY if set, else the key kept in the data directory (made once)."""
     if os.environ.get("LAAMBDA_SECRET_KEY"):
         return
     path = data_dir / "secret_key"
     if not path.exists():
-        _private_file(path, secrets.token_urlsafe(48))
+        private_file(path, secrets.token_urlsafe(48))
     os.environ["LAAMBDA_SECRET_KEY"] = path.read_text().strip()
 
 
@@ -97,7 +92,7 @@ def ensure_admin(settings: Settings) -> str | None:
         if user_service.all(session):
             return None
         _, token = user_service.create(session, ADMIN_EMAIL, is_admin=True)
-    _private_file(settings.data_dir / "admin_token", token + "\n")
+    private_file(settings.data_dir / "admin_token", token + "\n")
     return token
 
 
@@ -228,7 +223,7 @@ def up() -> None:
 
 
 def _up() -> int:
-    data_dir = Path(os.environ.get("LAAMBDA_DATA_DIR") or Settings.model_fields["data_dir"].default)
+    data_dir = running.data_dir(os.environ)
     data_dir.mkdir(parents=True, exist_ok=True)
     _set("DATA_DIR", str(data_dir))
     ensure_secret_key(data_dir)
@@ -241,6 +236,9 @@ def _up() -> int:
         ensure_database(settings.database_url)
         migrate.upgrade(settings.database_url)
         token = ensure_admin(settings)
+        # the server-side commands (`laambda admin create-user`, migrate…) act on this platform
+        running.write(settings)
+        stack.callback(running.remove, settings)
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         for line in said:
             typer.echo(f"-----> {line}")

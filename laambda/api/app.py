@@ -25,6 +25,7 @@ from laambda.api.routes import (
     functions,
     operate,
     releases,
+    run,
 )
 from laambda.api.schemas.error import ERROR_RESPONSES
 from laambda.config import Settings, get_settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
         event_sources,
         operate,
         checks,
+        run,
     ):
         api.include_router(module.router, **_common)
     api.include_router(builds.cache_router, **_common)

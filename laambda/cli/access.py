@@ -1,9 +1,10 @@
-"""login, SSH keys and an app's collaborators."""
+"""login, SSH keys, an app's collaborators and (for admins) users."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 
@@ -98,3 +99,33 @@ def access_remove(email: str, app: AppOption = None) -> None:
     name = resolve(app)
     api().delete(f"/apps/{name}/collaborators/{email}")
     out.print(f"Removed {email} from {name}", markup=False)
+
+
+@command(access, "users")
+def users(as_json: JsonOption = False) -> None:
+    """Every user of the platform (admins)."""
+    rows = api().get("/users")
+    if as_json:
+        return print_json(rows)
+    for row in rows:
+        role = "admin" if row["is_admin"] else "user"
+        out.print(f"{row['email']}  ({role})", markup=False)
+
+
+@command(access, "users:create")
+def users_create(
+    email: str,
+    is_admin: Annotated[bool, typer.Option("--admin", help="may see and change every app")] = False,
+) -> None:
+    """Create a user and print their API token, shown once (admins)."""
+    row = api().post("/users", {"email": email, "is_admin": is_admin})
+    role = "admin" if row["is_admin"] else "user"
+    out.print(f"Created {role} {row['email']}", markup=False)
+    out.print(f"token (shown once): {row['token']}", markup=False)
+
+
+@command(access, "users:remove")
+def users_remove(email: str) -> None:
+    """Delete a user, their tokens and SSH keys (admins)."""
+    api().delete(f"/users/{quote(email, safe='@')}")
+    out.print(f"Removed user {email}", markup=False)

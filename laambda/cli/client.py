@@ -24,6 +24,14 @@ class ApiClient:
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def download(self, path: str) -> bytes:
+        """GET a binary answer (an artifact's zip): its bytes."""
+        return self._send("GET", path).content
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self.http.request(method, "/v1" + path, **kwargs)
         except httpx.TransportError as exc:
@@ -35,7 +43,7 @@ class ApiClient:
             raise CliError(f"{_detail(response)} (API at {self.url})")
         if response.is_error:
             raise CliError(_detail(response))
-        return response.json() if response.content else None
+        return response
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})

@@ -182,3 +182,46 @@ def test_a_port_in_use_stops_start_up_naming_it(platform: Platform) -> None:
     assert f"127.0.0.1:{platform.api_port} (the API) is in use" in started.stderr
     assert "set LAAMBDA_API_PORT to a free port" in started.stderr
     assert not (platform.home / "data" / "postgres").exists()  # nothing was started
+
+
+def test_server_side_commands_act_on_the_running_platform(platform: Platform) -> None:
+    """`laambda admin create-user` with nothing exported but the data directory reaches up's
+    embedded PostgreSQL (not 127.0.0.1:5432) with up's secret key; admins also manage users
+    through the API (`laambda users:create`)."""
+    platform.start()
+    api = f"http://127.0.0.1:{platform.api_port}/v1"
+    record = platform.home / "data" / "up.json"
+    assert record.stat().st_mode & 0o777 == 0o600
+    assert "LAAMBDA_SECRET_KEY" not in record.read_text()  # up's own, in data/secret_key
+    assert not any(k in platform.env for k in ("LAAMBDA_SECRET_KEY", "LAAMBDA_DATABASE_URL"))
+
+    created = platform.cli("admin", "create-user", "bob@example.com")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("created user bob@example.com\n")
+    bob = created.stdout.split("token (shown once): ")[1].strip()
+    me = httpx.get(f"{api}/me", headers={"Authorization": f"Bearer {bob}"})
+    assert (me.status_code, me.json()["email"]) == (200, "bob@example.com")
+    assert platform.cli("migrate").stdout == "database is up to date\n"
+
+    # the CLI is logged in as up's admin
+    made = platform.cli("users:create", "carol@example.com", "--admin")
+    assert made.returncode == 0, made.stderr
+    carol = made.stdout.split("token (shown once): ")[1].strip()
+    mine = httpx.get(f"{api}/me", headers={"Authorization": f"Bearer {carol}"})
+    assert mine.json() == mine.json() | {"email": "carol@example.com", "is_admin": True}
+    listed = platform.cli("users").stdout.splitlines()
+    assert "bob@example.com  (user)" in listed
+    assert "carol@example.com  (admin)" in listed
+    assert platform.cli("users:remove", "bob@example.com").stdout == (
+        "Removed user bob@example.com\n"
+    )
+    gone = httpx.get(f"{api}/me", headers={"Authorization": f"Bearer {bob}"})
+    assert gone.status_code == 401
+
+    platform.stop()
+    assert not record.exists()
+    # with up stopped nothing says where a database is: one line, no traceback
+    refused = platform.cli("admin", "create-user", "dan@example.com")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("laambda: LAAMBDA_SECRET_KEY is not set")
+    assert len(refused.stderr.splitlines()) == 1
