@@ -203,6 +203,22 @@ def named_folders(
     return folders, files
 
 
+def system_mounts() -> list[str]:
+    """bubblewrap arguments for what every box sees: /usr and its links (/bin, /lib…)
+    read-only, the few /etc files programs need (_ETC), and a private /proc, /dev, /tmp and
+    /run. Shared by the build sandbox and the local cloud's function sandbox."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in _SYSTEM_LINKS:
+        top = Path("/") / name
+        if top.is_symlink():
+            args += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            args += ["--ro-bind", str(top), str(top)]
+    for name in _ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return args + ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+
+
 def bwrap_command(
     command: Sequence[str],
     *,
@@ -224,17 +240,8 @@ def bwrap_command(
     folders, files = named_folders(command, env or {}, cwd)
     args = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL",
             "--hostname", "build", "--clearenv"]  # fmt: skip
-    args += ["--ro-bind", "/usr", "/usr"]
-    for name in _SYSTEM_LINKS:
-        top = Path("/") / name
-        if top.is_symlink():
-            args += ["--symlink", os.readlink(top), str(top)]
-        elif top.is_dir():
-            args += ["--ro-bind", str(top), str(top)]
-    for name in _ETC:
-        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     # the private /tmp first: a Python (or venv) living under the host's /tmp stays visible
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+    args += system_mounts()
     for root in _python_roots():
         if not _inside(root, [Path("/usr")]):
             args += ["--ro-bind", str(root), str(root)]

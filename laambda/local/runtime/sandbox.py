@@ -18,13 +18,12 @@ Without bubblewrap (or where it cannot make namespaces), functions run as plain 
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from laambda.build.sandbox import _ETC, _SYSTEM_LINKS, FORWARDER, FORWARDER_JS
+from laambda.build.sandbox import FORWARDER, FORWARDER_JS, system_mounts
 from laambda.local.runtime.api import RUNTIME_API_PORT
 
 TASK_ROOT = "/var/task"
@@ -86,16 +85,7 @@ def wrap(
     # no --die-with-parent: it is tied to the thread that starts the process, and a request's
     # thread ends long before the warm environment it started; its owner kills its group
     args = [bwrap, "--unshare-all", "--cap-drop", "ALL", "--hostname", "localhost"]
-    args += ["--ro-bind", "/usr", "/usr"]
-    for name in _SYSTEM_LINKS:
-        top = Path("/") / name
-        if top.is_symlink():
-            args += ["--symlink", os.readlink(top), str(top)]
-        elif top.is_dir():
-            args += ["--ro-bind", str(top), str(top)]
-    for name in _ETC:
-        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+    args += system_mounts()
     for root in roots:
         args += ["--ro-bind", str(root), str(root)]
     for source, seen_as in mounts:
