@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
+from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import LaambdaError, NotAuthenticated
 
 HERE = Path(__file__).parent
@@ -29,7 +30,8 @@ STATUS = {
     "applying": ("↻", "busy"),
     "running": ("↻", "busy"),
 }
-FINISHED = frozenset({"succeeded", "failed", "abandoned", "cancelled"})
+# a build or release in one of these states will not change: its page stops following it
+FINISHED: frozenset[str] = BuildStatus.ENDED | ReleaseStatus.ENDED
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
