@@ -153,7 +153,6 @@ def _variables(
     as Lambda refuses to let a function set them). Nothing of the platform's own environment
     leaks in. Source: "Defined runtime environment variables", AWS Lambda Developer Guide."""
     variables = dict(spec.environment)
-    variables.update(spec.platform_environment)
     variables.update(
         {
             "PATH": BASE_PATH,

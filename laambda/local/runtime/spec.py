@@ -32,8 +32,6 @@ class LocalFunction:
     code_sha256: str  # hex
     code: Callable[[], bytes]
     environment: Mapping[str, str] = field(default_factory=dict)
-    # variables the platform gives every function (role credentials, an endpoint)
-    platform_environment: Mapping[str, str] = field(default_factory=dict)
 
     def key(self) -> tuple[object, ...]:
         """What an execution environment is reused for: the same version with the same code
@@ -46,7 +44,6 @@ class LocalFunction:
             self.timeout,
             self.memory_mb,
             tuple(sorted(self.environment.items())),
-            tuple(sorted(self.platform_environment.items())),
         )
 
 
