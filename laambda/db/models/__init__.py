@@ -9,6 +9,7 @@ from laambda.db.models.config_var import ConfigVar
 from laambda.db.models.event_source import EventSource
 from laambda.db.models.function_check import FunctionCheck
 from laambda.db.models.function_setting import FunctionSetting
+from laambda.db.models.pipeline import Pipeline
 from laambda.db.models.release import Release
 from laambda.db.models.ssh_key import SshKey
 from laambda.db.models.user import User
@@ -24,6 +25,7 @@ __all__ = [
     "EventSource",
     "FunctionCheck",
     "FunctionSetting",
+    "Pipeline",
     "Release",
     "SshKey",
     "User",

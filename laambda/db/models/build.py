@@ -37,5 +37,11 @@ class Build(IdMixin, CreatedMixin, Model):
     procfile: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     log: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
+    # how the source came: "push" (git over ssh), "upload" (a tarball through the API) or
+    # "promotion" (nothing built: the artifact of `promoted_from`, an upstream app's build)
+    origin: Mapped[str] = mapped_column(String(20), default="push", server_default="push")
+    promoted_from: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("builds.id", ondelete="SET NULL")
+    )
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
