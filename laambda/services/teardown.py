@@ -47,6 +47,12 @@ def repository_path(data_dir: Path, app: str) -> Path:
     return data_dir / "repos" / f"{app}.git"
 
 
+def pipeline_repository_path(data_dir: Path, pipeline: str) -> Path:
+    """Where the git receiver keeps a pipeline's bare repository, the one remote
+    (`ssh://HOST/pipelines/NAME`) whose branches deploy to the apps that follow them."""
+    return data_dir / "repos" / "pipelines" / f"{pipeline}.git"
+
+
 def remove_repository(data_dir: Path, app: str) -> bool:
     """Delete the app's bare repository; False when there was none."""
     path = repository_path(data_dir, app)
