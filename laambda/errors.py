@@ -93,3 +93,17 @@ class AwsRefused(LaambdaError):
     """AWS answered an operation (event source, invoke, logs, metrics) with an error; its words."""
 
     status_code = 502
+
+
+class PipelineNotFound(NotFound):
+    pass
+
+
+class PipelineExists(Conflict):
+    pass
+
+
+class PromotionRefused(Conflict):
+    """A promotion that would not run as asked (no live release upstream, a runtime or
+    architecture the downstream app does not run, names over Lambda's limits, a deploy under
+    way); nothing was changed."""

@@ -81,6 +81,33 @@ class BuildService:
         session.flush()
         return build
 
+    def promoted(self, session: Session, app: App, source: Build, *, user: User | None) -> Build:
+        """A build of `app` that built nothing: the artifact of `source`, an upstream app's
+        succeeded build, recorded with origin "promotion" and `promoted_from` its id, already
+        succeeded (pipelines:promote). Its log says where it came from."""
+        upstream = session.get_one(App, source.app_id)
+        now = utcnow()
+        build = Build(
+            app_id=app.id,
+            user_id=user.id if user else None,
+            status=BuildStatus.SUCCEEDED,
+            origin="promotion",
+            promoted_from=source.id,
+            commit=source.commit,
+            artifact_key=source.artifact_key,
+            artifact_sha256=source.artifact_sha256,
+            artifact_size=source.artifact_size,
+            runtime=source.runtime,
+            architecture=source.architecture,
+            procfile=dict(source.procfile or {}),
+            log=f"-----> Promoted from build {source.id} of {upstream.name}; nothing built\n",
+            started_at=now,
+            finished_at=now,
+        )
+        session.add(build)
+        session.flush()
+        return build
+
     def same_code_since(self, session: Session, build: Build) -> Build | None:
         """The newest build after `build` that succeeded with the same artifact and made no
         release (a push that changed nothing: "nothing changed; vN is live"), or None. Its

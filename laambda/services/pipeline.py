@@ -1,0 +1,301 @@
+"""Pipelines: apps of one codebase in stages, and the branch each app follows.
+
+A pipeline is seen by its owner, admins, and the collaborators of any of its apps; it is
+destroyed by its owner or an admin. Putting an app in a pipeline, taking it out, or changing
+its stage or branch needs the pipeline to be seen and the app to be the user's to change
+(`app_service.get_for`). An app is in at most one pipeline.
+
+Branches (Heroku pipelines with GitHub-style branch deploys): an app follows at most one
+branch of the pipeline's repository, and a branch is followed by at most one app of the
+pipeline. The branch is whatever was given (`--branch`); when none is given, the app that
+joins the production stage follows `main` unless another app of the pipeline already does.
+An app that follows no branch gets code only by promotion.
+
+Membership changes lock the pipeline's row, so two concurrent changes cannot both take a
+branch. Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from laambda.db.models import App, Collaborator, Pipeline, User
+from laambda.domain.app_name import app_name_problem
+from laambda.domain.branch_name import branch_problem
+from laambda.domain.pipeline import ASSIGNABLE_STAGES, Stage
+from laambda.domain.promotion import infer_stage
+from laambda.errors import (
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    PipelineExists,
+    PipelineNotFound,
+)
+from laambda.services.app import app_service
+from laambda.services.audit import audit
+from laambda.services.teardown import pipeline_repository_path
+
+DEFAULT_BRANCH = "main"
+STAGE_NAMES = ", ".join(stage.value for stage in ASSIGNABLE_STAGES)
+
+
+class PipelineService:
+    def create(self, session: Session, user: User, *, name: str, data_dir: Path) -> Pipeline:
+        """A new pipeline owned by `user`. Its name follows the rules of app names (it names
+        the git remote `/pipelines/NAME`): InvalidInput says them; PipelineExists when taken.
+        A repository left in `data_dir` by a destroyed pipeline of this name is removed."""
+        if (problem := app_name_problem(name)) is not None:
+            raise InvalidInput(problem.replace("app name", "pipeline name"))
+        if session.scalar(select(exists().where(Pipeline.name == name))):
+            raise PipelineExists(f"pipeline '{name}' already exists; choose another name")
+        pipeline = Pipeline(name=name, owner_id=user.id)
+        session.add(pipeline)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise PipelineExists(f"pipeline '{name}' already exists; choose another name") from None
+        _remove_repository(data_dir, name)
+        audit.record(session, user, action="pipeline.create", pipeline=name)
+        return pipeline
+
+    def list_for(self, session: Session, user: User) -> list[Pipeline]:
+        """The pipelines the user may see, by name."""
+        query = select(Pipeline).order_by(Pipeline.name)
+        if not user.is_admin:
+            query = query.where(self._visible(user))
+        return list(session.scalars(query))
+
+    def get_for(self, session: Session, user: User, name: str, *, lock: bool = False) -> Pipeline:
+        """The pipeline, if the user may see it (its owner, an admin, or a collaborator of one
+        of its apps); `lock` serializes membership changes. PipelineNotFound otherwise: a
+        pipeline one may not see is not said to exist."""
+        query = select(Pipeline).where(Pipeline.name == name)
+        if not user.is_admin:
+            query = query.where(self._visible(user))
+        if lock:
+            query = query.with_for_update()
+        pipeline = session.scalar(query)
+        if pipeline is None:
+            raise PipelineNotFound(
+                f"pipeline '{name}' does not exist (`laambda pipelines` lists yours)"
+            )
+        return pipeline
+
+    def apps(self, session: Session, pipeline: Pipeline) -> list[App]:
+        """The pipeline's apps in promotion order: review apps, development, staging,
+        production; by name within a stage."""
+        rows = session.scalars(select(App).where(App.pipeline_id == pipeline.id))
+        return sorted(rows, key=lambda app: (_rank(app.stage), app.name))
+
+    def of_app(self, session: Session, app: App) -> Pipeline | None:
+        return session.get(Pipeline, app.pipeline_id) if app.pipeline_id is not None else None
+
+    def destroy(self, session: Session, user: User, name: str, *, data_dir: Path) -> list[str]:
+        """Delete the pipeline (its owner or an admin only) and its git repository; its apps
+        stay, on their own (review apps too: they are only detached here). Returns the
+        names of the detached apps."""
+        pipeline = self.get_for(session, user, name, lock=True)
+        if not user.is_admin and pipeline.owner_id != user.id:
+            raise PermissionDenied(
+                f"only the owner of pipeline '{name}' or an admin may destroy it"
+            )
+        detached = []
+        for app in self.apps(session, pipeline):
+            _detach(app)
+            detached.append(app.name)
+        session.flush()
+        session.delete(pipeline)
+        session.flush()
+        _remove_repository(data_dir, name)
+        audit.record(session, user, action="pipeline.destroy", pipeline=name, detached=detached)
+        return detached
+
+    def add(
+        self,
+        session: Session,
+        user: User,
+        name: str,
+        *,
+        app: str,
+        stage: str | None,
+        branch: str | None = None,
+    ) -> App:
+        """Make `app` a stage of the pipeline. The stage defaults to the one the app's name
+        suggests (`-staging`, `-prod` …, as Heroku's CLI guesses); the branch as described
+        in the module's docstring. Conflict when the app is in a pipeline already or the
+        branch is followed by another app; InvalidInput for a stage or branch git or the
+        pipeline cannot take."""
+        pipeline = self.get_for(session, user, name, lock=True)
+        row = app_service.get_for(session, user, app, lock=True)
+        if row.pipeline_id is not None:
+            current = self.of_app(session, row)
+            where = current.name if current else "another pipeline"
+            raise Conflict(
+                f"'{app}' is already in pipeline '{where}'; take it out first "
+                f"(`laambda pipelines:remove -a {app}`)"
+            )
+        chosen = self._stage(stage, app)
+        if branch is None and chosen is Stage.PRODUCTION:
+            if self._follower(session, pipeline, DEFAULT_BRANCH) is None:
+                branch = DEFAULT_BRANCH
+        self._check_branch(session, pipeline, branch, app=row)
+        row.pipeline_id, row.stage, row.branch = pipeline.id, chosen.value, branch
+        session.flush()
+        audit.record(
+            session,
+            user,
+            action="pipeline.add",
+            app=app,
+            pipeline=name,
+            stage=chosen.value,
+            branch=branch,
+        )
+        return row
+
+    def remove(self, session: Session, user: User, *, app: str) -> Pipeline:
+        """Take `app` out of its pipeline (it keeps its releases and functions); the pipeline
+        it was in. InvalidInput when it is in none."""
+        row = app_service.get_for(session, user, app, lock=True)
+        pipeline = self.of_app(session, row)
+        if pipeline is None:
+            raise InvalidInput(f"'{app}' is in no pipeline")
+        self.get_for(session, user, pipeline.name, lock=True)
+        _detach(row)
+        session.flush()
+        audit.record(session, user, action="pipeline.remove", app=app, pipeline=pipeline.name)
+        return pipeline
+
+    def update(
+        self, session: Session, user: User, *, app: str, changes: Mapping[str, str | None]
+    ) -> App:
+        """Change where `app` sits: `changes` holds any of "pipeline" (a name: move it there;
+        None: take it out), "stage" and "branch" (None: follow no branch). Each change of
+        branch is recorded. The rules are those of `add`."""
+        row = app_service.get_for(session, user, app, lock=True)
+        if "pipeline" in changes:
+            target = changes["pipeline"]
+            current = self.of_app(session, row)
+            if target is None:
+                if current is not None:
+                    self.remove(session, user, app=app)
+                return row
+            if current is None or current.name != target:
+                if current is not None:
+                    self.remove(session, user, app=app)
+                return self.add(
+                    session,
+                    user,
+                    target,
+                    app=app,
+                    stage=changes.get("stage"),
+                    branch=changes.get("branch"),
+                )
+        pipeline = self.of_app(session, row)
+        if pipeline is None:
+            raise InvalidInput(
+                f"'{app}' is in no pipeline: give one (`laambda apps:update {app} "
+                "--pipeline NAME --stage STAGE`)"
+            )
+        pipeline = self.get_for(session, user, pipeline.name, lock=True)
+        if changes.get("stage") is not None:
+            stage = self._stage(changes["stage"], app)
+            if stage.value != row.stage:
+                audit.record(
+                    session,
+                    user,
+                    action="pipeline.stage",
+                    app=app,
+                    pipeline=pipeline.name,
+                    stage=stage.value,
+                    previous=row.stage,
+                )
+                row.stage = stage.value
+        if "branch" in changes and changes["branch"] != row.branch:
+            branch = changes["branch"]
+            self._check_branch(session, pipeline, branch, app=row)
+            audit.record(
+                session,
+                user,
+                action="pipeline.branch",
+                app=app,
+                pipeline=pipeline.name,
+                branch=branch,
+                previous=row.branch,
+            )
+            row.branch = branch
+        session.flush()
+        return row
+
+    def _stage(self, stage: str | None, app: str) -> Stage:
+        if stage is None:
+            guessed = infer_stage(app)
+            if guessed is None:
+                raise InvalidInput(
+                    f"which stage is '{app}'? give one with --stage ({STAGE_NAMES})"
+                )
+            return guessed
+        if stage not in {s.value for s in ASSIGNABLE_STAGES}:
+            shown = stage if len(stage) <= 30 and stage.isprintable() else f"{stage[:30]!r}…"
+            raise InvalidInput(
+                f"'{shown}' is not a stage apps can be put in: use one of {STAGE_NAMES} "
+                "(review apps are made by pushes)"
+            )
+        return Stage(stage)
+
+    def _check_branch(
+        self, session: Session, pipeline: Pipeline, branch: str | None, *, app: App
+    ) -> None:
+        """InvalidInput for a name git refuses; Conflict naming the app that follows it."""
+        if branch is None:
+            return
+        if (problem := branch_problem(branch)) is not None:
+            raise InvalidInput(problem)
+        follower = self._follower(session, pipeline, branch)
+        if follower is not None and follower.id != app.id:
+            raise Conflict(
+                f"branch '{branch}' of pipeline '{pipeline.name}' is already followed by "
+                f"'{follower.name}'; one app per branch: point that app elsewhere first "
+                f"(`laambda apps:update {follower.name} --branch OTHER`)"
+            )
+
+    def _follower(self, session: Session, pipeline: Pipeline, branch: str) -> App | None:
+        return session.scalar(
+            select(App).where(App.pipeline_id == pipeline.id, App.branch == branch)
+        )
+
+    def _visible(self, user: User) -> ColumnElement[bool]:
+        member = exists().where(
+            App.pipeline_id == Pipeline.id,
+            Collaborator.app_id == App.id,
+            Collaborator.user_id == user.id,
+        )
+        return or_(Pipeline.owner_id == user.id, member)
+
+
+def _rank(stage: str | None) -> int:
+    try:
+        return Stage(stage or "").rank
+    except ValueError:
+        return len(Stage)
+
+
+def _detach(app: App) -> None:
+    app.pipeline_id = None
+    app.stage = None
+    app.branch = None
+
+
+def _remove_repository(data_dir: Path, name: str) -> None:
+    """A pipeline's repository goes with it: a new pipeline of its name never serves it."""
+    path = pipeline_repository_path(data_dir, name)
+    if path.exists():
+        shutil.rmtree(path)
+
+
+pipeline_service = PipelineService()
