@@ -24,6 +24,7 @@ from laambda.api.routes import (
     event_sources,
     functions,
     operate,
+    pipelines,
     releases,
     run,
 )
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
         operate,
         checks,
         run,
+        pipelines,
     ):
         api.include_router(module.router, **_common)
     api.include_router(builds.cache_router, **_common)

@@ -11,7 +11,7 @@ from laambda.api.schemas.app import AppRead
 from laambda.api.schemas.release import ChangeRead, ReleaseDetail, ReleaseRead
 from laambda.config import Settings
 from laambda.crypto import Cipher
-from laambda.db.models import App, Release, User
+from laambda.db.models import App, Pipeline, Release, User
 from laambda.services.config import ChangeResult
 
 
@@ -48,7 +48,25 @@ def change(session: Session, result: ChangeResult) -> ChangeRead:
 def apps(session: Session, rows: list[App], settings: Settings) -> list[AppRead]:
     """The apps, each with its owner's email (None once the owner's account is deleted)."""
     owners = emails(session, [row.owner_id for row in rows])
-    return [_app(row, settings, owners.get(row.owner_id) if row.owner_id else None) for row in rows]
+    pipelines = _pipeline_names(session, [row.pipeline_id for row in rows])
+    return [
+        _app(row, settings, owners.get(row.owner_id) if row.owner_id else None).model_copy(
+            update={
+                "pipeline": pipelines.get(row.pipeline_id) if row.pipeline_id else None,
+                "stage": row.stage,
+                "branch": row.branch,
+            }
+        )
+        for row in rows
+    ]
+
+
+def _pipeline_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {pipeline_id for pipeline_id in ids if pipeline_id is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(Pipeline.id, Pipeline.name).where(Pipeline.id.in_(wanted)))
+    return {int(pipeline_id): str(name) for pipeline_id, name in rows.all()}
 
 
 def app(session: Session, row: App, settings: Settings) -> AppRead:

@@ -31,6 +31,7 @@ from laambda.domain.branch_name import branch_problem
 from laambda.domain.pipeline import ASSIGNABLE_STAGES, Stage
 from laambda.domain.promotion import infer_stage
 from laambda.errors import (
+    AppNotFound,
     Conflict,
     InvalidInput,
     PermissionDenied,
@@ -92,6 +93,14 @@ class PipelineService:
         production; by name within a stage."""
         rows = session.scalars(select(App).where(App.pipeline_id == pipeline.id))
         return sorted(rows, key=lambda app: (_rank(app.stage), app.name))
+
+    def app_of(self, session: Session, pipeline: Pipeline, name: str) -> App:
+        """The app `name` of the pipeline; AppNotFound when the pipeline has no such app."""
+        row = session.scalar(select(App).where(App.pipeline_id == pipeline.id, App.name == name))
+        if row is None:
+            shown = name if len(name) <= 40 and name.isprintable() else f"{name[:40]!r}…"
+            raise AppNotFound(f"pipeline '{pipeline.name}' has no app '{shown}'")
+        return row
 
     def of_app(self, session: Session, app: App) -> Pipeline | None:
         return session.get(Pipeline, app.pipeline_id) if app.pipeline_id is not None else None
@@ -236,9 +245,7 @@ class PipelineService:
         if stage is None:
             guessed = infer_stage(app)
             if guessed is None:
-                raise InvalidInput(
-                    f"which stage is '{app}'? give one with --stage ({STAGE_NAMES})"
-                )
+                raise InvalidInput(f"which stage is '{app}'? give one with --stage ({STAGE_NAMES})")
             return guessed
         if stage not in {s.value for s in ASSIGNABLE_STAGES}:
             shown = stage if len(stage) <= 30 and stage.isprintable() else f"{stage[:30]!r}…"

@@ -5,8 +5,10 @@ from fastapi import APIRouter, status
 from laambda.api import present
 from laambda.api.cloud import CloudDep
 from laambda.api.deps import AppName, CurrentUser, SessionDep, SettingsDep, StoreDep
-from laambda.api.schemas.app import AppCreate, AppDestroyed, AppRead, AppTransfer
+from laambda.api.schemas.app import AppCreate, AppDestroyed, AppRead, AppTransfer, AppUpdate
+from laambda.errors import InvalidInput
 from laambda.services.app import app_service
+from laambda.services.pipeline import pipeline_service
 from laambda.services.teardown import remove_repository, teardown
 
 router = APIRouter(prefix="/apps", tags=["apps"])
@@ -18,7 +20,10 @@ def create_app(
 ) -> AppRead:
     """Create an app owned by the caller. 403 PermissionDenied for a role
     LAAMBDA_ALLOWED_ROLES does not permit (admins may give any), 422 for a region Lambda
-    does not run in, 409 AppExists."""
+    does not run in, 409 AppExists. With `pipeline` (and `stage`, `branch`), the app joins
+    that pipeline as `POST /v1/pipelines/{name}/apps` would; nothing is created if it cannot."""
+    if body.pipeline is None and (body.stage or body.branch):
+        raise InvalidInput("a stage or branch belongs to a pipeline: give `pipeline` too")
     app = app_service.create(
         session,
         user,
@@ -28,6 +33,10 @@ def create_app(
         region=body.region,
         architecture=body.architecture,
     )
+    if body.pipeline is not None:
+        pipeline_service.add(
+            session, user, body.pipeline, app=app.name, stage=body.stage, branch=body.branch
+        )
     # a repository an older laambda left for a destroyed app of this name is never served
     remove_repository(settings.data_dir, app.name)
     return present.app(session, app, settings)
@@ -43,6 +52,18 @@ def show_app(
     app: AppName, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> AppRead:
     return present.app(session, app_service.get_for(session, user, app), settings)
+
+
+@router.patch("/{app}")
+def update_app(
+    app: AppName, body: AppUpdate, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> AppRead:
+    """Change where the app sits in a pipeline: only the fields given change (`pipeline`
+    null takes it out, `branch` null makes it follow no branch). 409 when the branch is
+    followed by another app of the pipeline (named), 422 for a name git refuses."""
+    changes = body.model_dump(include=body.model_fields_set)
+    row = pipeline_service.update(session, user, app=app, changes=changes)
+    return present.app(session, row, settings)
 
 
 @router.post("/{app}/transfer")

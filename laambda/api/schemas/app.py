@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,6 +11,7 @@ from laambda.domain.regions import REGIONS
 
 # the same names as app_name.APP_NAME without two dashes in a row, as JSON Schema can say it
 APP_NAME_PATTERN = "^[a-z](-?[a-z0-9])+$"
+_NO_NUL: dict[str, Any] = {"json_schema_extra": NO_NUL}
 
 
 class AppCreate(BaseModel):
@@ -34,6 +35,13 @@ class AppCreate(BaseModel):
         json_schema_extra={"enum": [*sorted(REGIONS), None]},
     )
     architecture: Literal["x86_64", "arm64"] | None = None
+    # where it sits in a pipeline (services/pipeline.py): stage defaults to the one its name
+    # suggests, branch to `main` for a production app when no app of the pipeline follows it
+    pipeline: str | None = Field(default=None, min_length=1, max_length=100, **_NO_NUL)
+    stage: Literal["development", "staging", "production"] | None = None
+    branch: str | None = Field(
+        default=None, min_length=1, max_length=255, description="the branch it follows", **_NO_NUL
+    )
 
     @field_validator("name")
     @classmethod
@@ -56,6 +64,18 @@ class AppRead(BaseModel):
         default=None, description="the owner's email: who may destroy, transfer and share it"
     )
     git_url: str | None = None
+    pipeline: str | None = None
+    stage: str | None = None
+    branch: str | None = Field(default=None, description="the pipeline branch it follows")
+
+
+class AppUpdate(BaseModel):
+    """Where the app sits: only the fields given change. `pipeline`: move it there (null:
+    take it out); `stage`; `branch` (null: follow no branch)."""
+
+    pipeline: str | None = Field(default=None, min_length=1, max_length=100, **_NO_NUL)
+    stage: Literal["development", "staging", "production"] | None = None
+    branch: str | None = Field(default=None, min_length=1, max_length=255, **_NO_NUL)
 
 
 class AppTransfer(BaseModel):

@@ -1,0 +1,194 @@
+"""Pipelines: stages of apps, the branch each follows, promotion and what it would bring.
+
+A pipeline is seen by its owner, admins and the collaborators of its apps (404 for anyone
+else); changing an app's place needs that app to be the caller's too (403 otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+from sqlalchemy.orm import Session
+
+from laambda.api import present
+from laambda.api.deps import (
+    ApplierDep,
+    AppName,
+    CipherDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+)
+from laambda.api.schemas.pipeline import (
+    CommitRead,
+    DiffRead,
+    PipelineApp,
+    PipelineAppAdd,
+    PipelineCreate,
+    PipelineDestroyed,
+    PipelineRead,
+    PromotedRead,
+    PromoteRequest,
+    PromotionRead,
+)
+from laambda.config import Settings
+from laambda.db.models import Pipeline
+from laambda.services.pipeline import pipeline_service
+from laambda.services.promotion import promotion_service
+from laambda.services.release import release_service
+
+router = APIRouter(prefix="/pipelines", tags=["pipelines"])
+
+PipelineName = Annotated[str, Path(min_length=1, max_length=100, description="the pipeline")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_pipeline(
+    body: PipelineCreate, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> PipelineRead:
+    """A new, empty pipeline owned by the caller. 409 PipelineExists when the name is taken."""
+    row = pipeline_service.create(session, user, name=body.name, data_dir=settings.data_dir)
+    return _read(session, row, settings)
+
+
+@router.get("")
+def list_pipelines(
+    session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> list[PipelineRead]:
+    """The pipelines the caller may see, each with its apps in stage order."""
+    return [_read(session, row, settings) for row in pipeline_service.list_for(session, user)]
+
+
+@router.post("/promote", status_code=status.HTTP_201_CREATED)
+def promote(
+    body: PromoteRequest,
+    session: SessionDep,
+    user: CurrentUser,
+    cipher: CipherDep,
+    applier: ApplierDep,
+) -> PromotionRead:
+    """Release the artifact `app`'s live release runs (the same sha256; nothing is built) in
+    each app of `to` (default: every app of the next stage that has apps), with each app's
+    own config and function settings; its description "Promote vN of APP". 409
+    PromotionRefused, nothing changed, when the upstream has no live release, a downstream
+    app pins another runtime or architecture, its function names would pass Lambda's 64
+    characters, or a build or release of it is under way. Follow each release with
+    `GET /v1/apps/{app}/releases/{version}`."""
+    live, outcomes = promotion_service.promote(
+        session, user, app=body.app, to=body.to, cipher=cipher, applier=applier
+    )
+    promoted = []
+    for outcome in outcomes:
+        release = present.releases(session, [outcome.release])[0] if outcome.release else None
+        promoted.append(PromotedRead(app=outcome.app.name, release=release, detail=outcome.detail))
+    return PromotionRead(app=body.app, version=live.version, promoted=promoted)
+
+
+@router.get("/{name}")
+def show_pipeline(
+    name: PipelineName, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> PipelineRead:
+    """Its stages in order, each app's branch, live release and commit."""
+    return _read(session, pipeline_service.get_for(session, user, name), settings)
+
+
+@router.delete("/{name}")
+def destroy_pipeline(
+    name: PipelineName, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> PipelineDestroyed:
+    """Delete the pipeline and its repository (its owner or an admin); its apps stay, on
+    their own."""
+    detached = pipeline_service.destroy(session, user, name, data_dir=settings.data_dir)
+    return PipelineDestroyed(name=name, detached=detached)
+
+
+@router.post("/{name}/apps", status_code=status.HTTP_201_CREATED)
+def add_app(
+    name: PipelineName,
+    body: PipelineAppAdd,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> PipelineRead:
+    """Put an app in a stage. The stage defaults to the one its name suggests (`-staging`,
+    `-prod` …); the production app follows `main` unless a branch is given or another app
+    follows `main`. 409 when the app is in a pipeline already or its branch is followed by
+    another app (named); 422 for a branch name git refuses."""
+    pipeline = pipeline_service.get_for(session, user, name)
+    pipeline_service.add(session, user, name, app=body.app, stage=body.stage, branch=body.branch)
+    return _read(session, pipeline, settings)
+
+
+@router.delete("/{name}/apps/{app}")
+def remove_app(
+    name: PipelineName,
+    app: AppName,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> PipelineRead:
+    """Take an app out of the pipeline; it keeps its releases and functions."""
+    pipeline = pipeline_service.get_for(session, user, name)
+    row = pipeline_service.app_of(session, pipeline, app)
+    pipeline_service.remove(session, user, app=row.name)
+    return _read(session, pipeline, settings)
+
+
+@router.get("/{name}/diff")
+def diff(
+    name: PipelineName,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    upstream: Annotated[str | None, Query(alias="from", min_length=1, max_length=100)] = None,
+    downstream: Annotated[str | None, Query(alias="to", min_length=1, max_length=100)] = None,
+) -> DiffRead:
+    """The commits `from` runs that `to` does not, newest first (defaults: the stage below
+    `to`, the stage above `from`, or the two highest stages with apps)."""
+    result = promotion_service.diff(
+        session,
+        user,
+        name,
+        upstream=upstream,
+        downstream=downstream,
+        data_dir=settings.data_dir,
+    )
+    return DiffRead(
+        upstream=result.upstream.name,
+        downstream=result.downstream.name,
+        upstream_commit=result.upstream_commit,
+        downstream_commit=result.downstream_commit,
+        commits=[CommitRead(sha=c.sha, author=c.author, subject=c.subject) for c in result.commits],
+        source="git" if result.source == "git" else "builds",
+        up_to_date=result.up_to_date,
+    )
+
+
+def _read(session: Session, pipeline: Pipeline, settings: Settings) -> PipelineRead:
+    apps = []
+    for app in pipeline_service.apps(session, pipeline):
+        live = release_service.current(session, app)
+        build = release_service.current_build(session, app)
+        apps.append(
+            PipelineApp(
+                name=app.name,
+                stage=app.stage,
+                branch=app.branch,
+                review_app=app.review_app,
+                version=live.version if live else None,
+                status=live.status if live else None,
+                description=live.description if live else None,
+                commit=build.commit if build else None,
+                artifact_sha256=build.artifact_sha256 if build else None,
+            )
+        )
+    owners = present.emails(session, [pipeline.owner_id])
+    return PipelineRead(
+        name=pipeline.name,
+        owner=owners.get(pipeline.owner_id) if pipeline.owner_id else None,
+        review_apps=pipeline.review_apps,
+        created_at=pipeline.created_at,
+        git_url=f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/pipelines/{pipeline.name}",
+        apps=apps,
+    )
