@@ -263,7 +263,7 @@ class PromotionService:
         if stage is None:
             raise InvalidInput(
                 f"'{upstream.name}' is in the last stage of pipeline '{pipeline.name}' "
-                "({upstream.stage}): there is nothing downstream to promote to"
+                f"({upstream.stage}): there is nothing downstream to promote to"
             )
         return sorted(a.name for a in apps if a.stage == stage)
 

@@ -1,0 +1,279 @@
+"""Pipelines over the API: stages, branches, who may see and change them, and refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laambda.config import Settings
+from laambda.db.models import App, AuditEvent, Collaborator, User
+from laambda.services.teardown import pipeline_repository_path
+from tests import factories
+from tests.api.test_releases import deploy
+
+Auth = dict[str, str]
+
+
+def _app(db: Session, user: User, name: str, **fields: object) -> App:
+    app = factories.app(name=name, owner_id=user.id, **fields)
+    db.add(Collaborator(app_id=app.id, user_id=user.id))
+    db.commit()
+    return app
+
+
+def _pipeline(client: TestClient, auth: Auth, name: str = "shop") -> None:
+    made = client.post("/v1/pipelines", json={"name": name}, headers=auth)
+    assert made.status_code == 201, made.text
+
+
+class TestCrud:
+    def test_create_add_list_show_remove_destroy(
+        self, client: TestClient, auth: Auth, db: Session, alice: tuple[User, Auth]
+    ) -> None:
+        _app(db, alice[0], "shop-staging")
+        _app(db, alice[0], "shop-prod")
+        _pipeline(client, auth)
+        staging = client.post(
+            "/v1/pipelines/shop/apps",
+            json={"app": "shop-staging", "branch": "develop"},
+            headers=auth,
+        )
+        assert staging.status_code == 201, staging.text
+        body = client.post(
+            "/v1/pipelines/shop/apps", json={"app": "shop-prod"}, headers=auth
+        ).json()
+        assert body["git_url"].endswith("/pipelines/shop")
+        assert body["owner"] == "alice@example.com"
+        # stages inferred from the names, in promotion order; production follows main
+        assert [(a["name"], a["stage"], a["branch"]) for a in body["apps"]] == [
+            ("shop-staging", "staging", "develop"),
+            ("shop-prod", "production", "main"),
+        ]
+        assert [p["name"] for p in client.get("/v1/pipelines", headers=auth).json()] == ["shop"]
+        app = client.get("/v1/apps/shop-staging", headers=auth).json()
+        assert (app["pipeline"], app["stage"], app["branch"]) == ("shop", "staging", "develop")
+
+        removed = client.delete("/v1/pipelines/shop/apps/shop-staging", headers=auth)
+        assert removed.status_code == 200, removed.text
+        assert [a["name"] for a in removed.json()["apps"]] == ["shop-prod"]
+        gone = client.delete("/v1/pipelines/shop", headers=auth)
+        assert gone.json() == {"name": "shop", "detached": ["shop-prod"]}
+        app = client.get("/v1/apps/shop-prod", headers=auth).json()
+        assert (app["pipeline"], app["stage"], app["branch"]) == (None, None, None)
+        assert client.get("/v1/pipelines/shop", headers=auth).status_code == 404
+        actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert [a for a in actions if a.startswith("pipeline.")] == [
+            "pipeline.create",
+            "pipeline.add",
+            "pipeline.add",
+            "pipeline.remove",
+            "pipeline.destroy",
+        ]
+
+    def test_live_release_and_commit_are_shown(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+    ) -> None:
+        app = _app(db, alice[0], "shop-staging")
+        deploy(db, app, alice[0], api_settings, commit="3f9c1ab" + "0" * 33)
+        _pipeline(client, auth)
+        body = client.post(
+            "/v1/pipelines/shop/apps", json={"app": "shop-staging"}, headers=auth
+        ).json()
+        (row,) = body["apps"]
+        assert (row["version"], row["status"], row["commit"]) == (
+            1,
+            "succeeded",
+            "3f9c1ab" + "0" * 33,
+        )
+
+    def test_apps_create_joins_a_pipeline_and_update_moves_the_branch(
+        self, client: TestClient, auth: Auth, db: Session
+    ) -> None:
+        _pipeline(client, auth)
+        made = client.post(
+            "/v1/apps",
+            json={"name": "shop-dev", "pipeline": "shop", "branch": "develop"},
+            headers=auth,
+        )
+        assert made.status_code == 201, made.text
+        assert (made.json()["stage"], made.json()["branch"]) == ("development", "develop")
+        changed = client.patch("/v1/apps/shop-dev", json={"branch": "next"}, headers=auth)
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["branch"] == "next"
+        staged = client.patch("/v1/apps/shop-dev", json={"stage": "staging"}, headers=auth)
+        assert staged.json()["stage"] == "staging"
+        out = client.patch("/v1/apps/shop-dev", json={"pipeline": None}, headers=auth)
+        assert out.json()["pipeline"] is None
+        events = db.scalars(select(AuditEvent).where(AuditEvent.action == "pipeline.branch")).all()
+        assert [(e.detail["previous"], e.detail["branch"]) for e in events] == [("develop", "next")]
+
+    def test_a_destroyed_pipelines_repository_goes_with_it(
+        self, client: TestClient, auth: Auth, api_settings: Settings
+    ) -> None:
+        _pipeline(client, auth)
+        repo = pipeline_repository_path(api_settings.data_dir, "shop")
+        repo.mkdir(parents=True)
+        (repo / "HEAD").write_text("ref: refs/heads/main\n")
+        client.delete("/v1/pipelines/shop", headers=auth)
+        assert not repo.exists()
+
+
+class TestRefusals:
+    def test_names_stages_and_branches(
+        self, client: TestClient, auth: Auth, db: Session, alice: tuple[User, Auth]
+    ) -> None:
+        bad = client.post("/v1/pipelines", json={"name": "Shop!"}, headers=auth)
+        assert bad.status_code == 422
+        assert "not a valid pipeline name" in bad.json()["detail"]
+        _pipeline(client, auth)
+        again = client.post("/v1/pipelines", json={"name": "shop"}, headers=auth)
+        assert (again.status_code, again.json()["error"]) == (409, "PipelineExists")
+        _app(db, alice[0], "thumbs")
+        unstaged = client.post("/v1/pipelines/shop/apps", json={"app": "thumbs"}, headers=auth)
+        assert unstaged.status_code == 422
+        assert "which stage is 'thumbs'? give one with --stage" in unstaged.json()["detail"]
+        for branch, why in (
+            ("feature..x", "it holds '..'"),
+            ("-x", "it starts with '-'"),
+            ("a b", "it holds a space"),
+            ("x.lock", "ends with '.lock'"),
+            ("a/.b", "starts with '.'"),
+        ):
+            answer = client.post(
+                "/v1/pipelines/shop/apps",
+                json={"app": "thumbs", "stage": "staging", "branch": branch},
+                headers=auth,
+            )
+            assert answer.status_code == 422, branch
+            assert "is not a valid branch name" in answer.json()["detail"]
+            assert why in answer.json()["detail"]
+        review = client.post(
+            "/v1/pipelines/shop/apps", json={"app": "thumbs", "stage": "review"}, headers=auth
+        )
+        assert review.status_code == 422
+
+    def test_one_app_per_branch_and_one_pipeline_per_app(
+        self, client: TestClient, auth: Auth, db: Session, alice: tuple[User, Auth]
+    ) -> None:
+        _app(db, alice[0], "shop-staging")
+        _app(db, alice[0], "shop-dev")
+        _pipeline(client, auth)
+        _pipeline(client, auth, "other")
+        client.post(
+            "/v1/pipelines/shop/apps",
+            json={"app": "shop-staging", "branch": "develop"},
+            headers=auth,
+        )
+        taken = client.post(
+            "/v1/pipelines/shop/apps", json={"app": "shop-dev", "branch": "develop"}, headers=auth
+        )
+        assert taken.status_code == 409
+        assert taken.json()["detail"].startswith(
+            "branch 'develop' of pipeline 'shop' is already followed by 'shop-staging'"
+        )
+        twice = client.post("/v1/pipelines/other/apps", json={"app": "shop-staging"}, headers=auth)
+        assert twice.status_code == 409
+        assert "already in pipeline 'shop'" in twice.json()["detail"]
+        unknown = client.delete("/v1/pipelines/shop/apps/shop-dev", headers=auth)
+        assert unknown.status_code == 404
+        # nothing of the refused app creation is kept
+        orphan = client.post(
+            "/v1/apps",
+            json={"name": "shop-prod", "pipeline": "shop", "branch": "develop"},
+            headers=auth,
+        )
+        assert orphan.status_code == 409
+        assert client.get("/v1/apps/shop-prod", headers=auth).status_code == 404
+
+
+class TestPermissions:
+    def test_others_neither_see_nor_change_a_pipeline(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        make_user: Callable[..., tuple[User, Auth]],
+    ) -> None:
+        _app(db, alice[0], "shop-staging")
+        _pipeline(client, auth)
+        client.post("/v1/pipelines/shop/apps", json={"app": "shop-staging"}, headers=auth)
+        bob, bob_auth = make_user("bob@example.com")
+        assert client.get("/v1/pipelines", headers=bob_auth).json() == []
+        for method, path, body in (
+            ("GET", "/v1/pipelines/shop", None),
+            ("DELETE", "/v1/pipelines/shop", None),
+            ("DELETE", "/v1/pipelines/shop/apps/shop-staging", None),
+            ("GET", "/v1/pipelines/shop/diff", None),
+        ):
+            answer = client.request(method, path, json=body, headers=bob_auth)
+            assert answer.status_code == 404, (method, path, answer.text)
+        _app(db, bob, "bob-prod")
+        add = client.post("/v1/pipelines/shop/apps", json={"app": "bob-prod"}, headers=bob_auth)
+        assert add.status_code == 404
+        # alice sees the pipeline but may not put bob's app in it
+        theirs = client.post("/v1/pipelines/shop/apps", json={"app": "bob-prod"}, headers=auth)
+        assert theirs.status_code == 403
+        promote = client.post(
+            "/v1/pipelines/promote", json={"app": "shop-staging"}, headers=bob_auth
+        )
+        assert promote.status_code == 403
+
+    def test_collaborators_see_it_but_only_the_owner_destroys_it(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        make_user: Callable[..., tuple[User, Auth]],
+    ) -> None:
+        app = _app(db, alice[0], "shop-staging")
+        _pipeline(client, auth)
+        client.post("/v1/pipelines/shop/apps", json={"app": "shop-staging"}, headers=auth)
+        carol, carol_auth = make_user("carol@example.com")
+        db.add(Collaborator(app_id=app.id, user_id=carol.id))
+        db.commit()
+        seen = client.get("/v1/pipelines/shop", headers=carol_auth)
+        assert seen.status_code == 200
+        refused = client.delete("/v1/pipelines/shop", headers=carol_auth)
+        assert refused.status_code == 403
+        assert "only the owner of pipeline 'shop'" in refused.json()["detail"]
+
+
+@pytest.mark.usefixtures("app_row")
+def test_promotion_needs_a_pipeline_and_a_live_release(
+    client: TestClient, auth: Auth, db: Session, alice: tuple[User, Auth]
+) -> None:
+    alone = client.post("/v1/pipelines/promote", json={"app": "thumbs"}, headers=auth)
+    assert alone.status_code == 422
+    assert "'thumbs' is in no pipeline" in alone.json()["detail"]
+    _app(db, alice[0], "shop-staging")
+    _app(db, alice[0], "shop-prod")
+    _pipeline(client, auth)
+    for name in ("shop-staging", "shop-prod"):
+        client.post("/v1/pipelines/shop/apps", json={"app": name}, headers=auth)
+    empty = client.post("/v1/pipelines/promote", json={"app": "shop-staging"}, headers=auth)
+    assert (empty.status_code, empty.json()["error"]) == (409, "PromotionRefused")
+    assert (
+        empty.json()["detail"] == "'shop-staging' has no live release to promote: push to it first"
+    )
+    top = client.post("/v1/pipelines/promote", json={"app": "shop-prod"}, headers=auth)
+    assert top.status_code == 422
+    assert top.json()["detail"] == (
+        "'shop-prod' is in the last stage of pipeline 'shop' (production): "
+        "there is nothing downstream to promote to"
+    )
+    up = client.post(
+        "/v1/pipelines/promote", json={"app": "shop-prod", "to": ["shop-staging"]}, headers=auth
+    )
+    assert up.status_code == 422
+    assert "is not downstream of 'shop-prod'" in up.json()["detail"]
