@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
-from laambda.db.models import App, AuditEvent, Collaborator, User
+from laambda.db.models import App, AuditEvent, Build, Collaborator, Release, User
 from laambda.services.teardown import pipeline_repository_path
 from tests import factories
 from tests.api.test_releases import deploy
@@ -277,3 +279,190 @@ def test_promotion_needs_a_pipeline_and_a_live_release(
     )
     assert up.status_code == 422
     assert "is not downstream of 'shop-prod'" in up.json()["detail"]
+
+
+class TestPromotionRefusals:
+    """Each refusal changes nothing: no build, no release in the downstream app."""
+
+    @pytest.fixture
+    def staged(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+    ) -> tuple[App, App]:
+        staging = _app(db, alice[0], "shop-staging")
+        production = _app(db, alice[0], "shop-production-eu-west-1")
+        deploy(db, staging, alice[0], api_settings, commit="a" * 40)
+        _pipeline(client, auth)
+        for name, stage in ((staging.name, "staging"), (production.name, "production")):
+            added = client.post(
+                "/v1/pipelines/shop/apps", json={"app": name, "stage": stage}, headers=auth
+            )
+            assert added.status_code == 201, added.text
+        return staging, production
+
+    def _refused(self, client: TestClient, auth: Auth, db: Session, production: App) -> str:
+        answer = client.post("/v1/pipelines/promote", json={"app": "shop-staging"}, headers=auth)
+        assert (answer.status_code, answer.json()["error"]) == (409, "PromotionRefused")
+        assert db.scalars(select(Release).where(Release.app_id == production.id)).all() == []
+        assert db.scalars(select(Build).where(Build.app_id == production.id)).all() == []
+        detail: str = answer.json()["detail"]
+        assert detail.startswith("cannot promote to 'shop-production-eu-west-1': ")
+        assert detail.endswith("; nothing changed")
+        return detail
+
+    def test_a_pinned_runtime_that_differs(
+        self, client: TestClient, auth: Auth, db: Session, staged: tuple[App, App]
+    ) -> None:
+        staged[1].runtime = "nodejs20.x"
+        db.commit()
+        assert "is pinned to nodejs20.x and the build runs python3.12" in self._refused(
+            client, auth, db, staged[1]
+        )
+
+    def test_another_architecture(
+        self, client: TestClient, auth: Auth, db: Session, staged: tuple[App, App]
+    ) -> None:
+        staged[1].architecture = "arm64"
+        db.commit()
+        assert "runs on arm64 and the build was made for x86_64" in self._refused(
+            client, auth, db, staged[1]
+        )
+
+    def test_function_names_over_lambdas_limit(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        staged: tuple[App, App],
+    ) -> None:
+        entry = "e" * 40  # shop-staging-eee… is 53 characters; in production, 66
+        deploy(db, staged[0], alice[0], api_settings, procfile={entry: "main.handler"})
+        detail = self._refused(client, auth, db, staged[1])
+        assert f"the function name 'shop-production-eu-west-1-{entry}' is 66 characters" in detail
+        assert "Lambda allows 64" in detail
+
+    def test_while_the_downstream_is_deploying(
+        self, client: TestClient, auth: Auth, db: Session, staged: tuple[App, App]
+    ) -> None:
+        build = factories.build(app_id=staged[1].id, status="running", origin="push")
+        db.commit()
+        answer = client.post("/v1/pipelines/promote", json={"app": "shop-staging"}, headers=auth)
+        assert answer.status_code == 409
+        assert (
+            f"its build {build.id} is under way; promote once it has ended"
+            in (answer.json()["detail"])
+        )
+        assert db.scalars(select(Release).where(Release.app_id == staged[1].id)).all() == []
+
+    @pytest.mark.usefixtures("staged")
+    def test_promoted_in_one_transaction_with_the_downstream_config(
+        self, client: TestClient, auth: Auth, db: Session
+    ) -> None:
+        client.patch(
+            "/v1/apps/shop-production-eu-west-1/config", json={"BUCKET": "prod"}, headers=auth
+        )
+        answer = client.post("/v1/pipelines/promote", json={"app": "shop-staging"}, headers=auth)
+        assert answer.status_code == 201, answer.text
+        body = answer.json()
+        assert (body["app"], body["version"]) == ("shop-staging", 1)
+        (promoted,) = body["promoted"]
+        assert promoted["app"] == "shop-production-eu-west-1"
+        assert promoted["release"]["description"] == "Promote v1 of shop-staging"
+        assert promoted["release"]["version"] == 2
+        shown = client.get("/v1/apps/shop-production-eu-west-1/releases/2", headers=auth).json()
+        assert shown["config_keys"] == ["BUCKET"]
+        event = db.scalars(select(AuditEvent).where(AuditEvent.action == "pipeline.promote")).one()
+        assert event.app_name == "shop-production-eu-west-1"
+        assert event.detail["source"] == "shop-staging"
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "Ada",
+        "GIT_AUTHOR_EMAIL": "ada@example.com",
+        "GIT_COMMITTER_NAME": "Ada",
+        "GIT_COMMITTER_EMAIL": "ada@example.com",
+        "HOME": str(cwd),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+class TestDiff:
+    @pytest.fixture
+    def history(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        tmp_path: Path,
+    ) -> list[str]:
+        """Three commits; staging runs the third, production the first (promoted)."""
+        work = tmp_path / "work"
+        work.mkdir()
+        _git(work, "init", "-q", "-b", "main")
+        commits = []
+        for n, subject in enumerate(("First", "Add resize", "Fix resize"), start=1):
+            (work / "f.txt").write_text(str(n))
+            _git(work, "add", "f.txt")
+            _git(work, "commit", "-q", "-m", subject)
+            commits.append(_git(work, "rev-parse", "HEAD"))
+        staging = _app(db, alice[0], "shop-staging")
+        production = _app(db, alice[0], "shop-prod")
+        first = deploy(db, staging, alice[0], api_settings, commit=commits[0])
+        deploy(db, staging, alice[0], api_settings, commit=commits[1])
+        deploy(db, staging, alice[0], api_settings, commit=commits[2])
+        sha = db.get_one(Build, first.build_id).artifact_sha256
+        deploy(db, production, alice[0], api_settings, commit=commits[0], artifact_sha256=sha)
+        _pipeline(client, auth)
+        for name in ("shop-staging", "shop-prod"):
+            client.post("/v1/pipelines/shop/apps", json={"app": name}, headers=auth)
+        self.work = work
+        return commits
+
+    def test_commits_from_the_pipeline_repository(
+        self, client: TestClient, auth: Auth, api_settings: Settings, history: list[str]
+    ) -> None:
+        repo = pipeline_repository_path(api_settings.data_dir, "shop")
+        repo.parent.mkdir(parents=True)
+        _git(self.work, "clone", "-q", "--bare", str(self.work), str(repo))
+        body = client.get("/v1/pipelines/shop/diff", headers=auth).json()
+        assert (body["upstream"], body["downstream"], body["source"]) == (
+            "shop-staging",
+            "shop-prod",
+            "git",
+        )
+        assert [(c["sha"], c["author"], c["subject"]) for c in body["commits"]] == [
+            (history[2], "Ada", "Fix resize"),
+            (history[1], "Ada", "Add resize"),
+        ]
+        assert body["up_to_date"] is False
+        named = client.get(
+            "/v1/pipelines/shop/diff?from=shop-staging&to=shop-prod", headers=auth
+        ).json()
+        assert named["commits"] == body["commits"]
+
+    def test_without_a_repository_the_builds_tell(
+        self, client: TestClient, auth: Auth, history: list[str]
+    ) -> None:
+        body = client.get("/v1/pipelines/shop/diff?from=shop-staging", headers=auth).json()
+        assert body["source"] == "builds"
+        assert [c["sha"] for c in body["commits"]] == [history[2], history[1]]
+
+    @pytest.mark.usefixtures("history")
+    def test_refusals(self, client: TestClient, auth: Auth) -> None:
+        same = client.get("/v1/pipelines/shop/diff?from=shop-prod&to=shop-prod", headers=auth)
+        assert same.status_code == 422
+        stranger = client.get("/v1/pipelines/shop/diff?from=thumbs", headers=auth)
+        assert stranger.status_code == 422
+        assert stranger.json()["detail"] == "'thumbs' is not an app of pipeline 'shop'"
