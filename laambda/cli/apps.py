@@ -43,16 +43,69 @@ def create(
     role: Annotated[str | None, typer.Option(help="IAM role ARN the functions run as")] = None,
     region: Annotated[str | None, typer.Option(help="AWS region")] = None,
     arch: Annotated[str | None, typer.Option(help="x86_64 or arm64")] = None,
+    pipeline: Annotated[
+        str | None, typer.Option("--pipeline", "-p", help="join this pipeline")
+    ] = None,
+    stage: Annotated[
+        str | None, typer.Option(help="its stage (default: what its name suggests)")
+    ] = None,
+    branch: Annotated[
+        str | None, typer.Option(help="the pipeline branch whose pushes deploy it")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create an app."""
-    body = {"name": name, "role": role, "region": region, "architecture": arch}
+    """Create an app (with -p, in a pipeline's stage, following --branch)."""
+    body = {
+        "name": name,
+        "role": role,
+        "region": region,
+        "architecture": arch,
+        "pipeline": pipeline,
+        "stage": stage,
+        "branch": branch,
+    }
     with out.status(f"Creating {name}…"):
         row = api().post("/apps", {k: v for k, v in body.items() if v is not None})
     if as_json:
         return print_json(row)
     out.print(f"Created {row['name']} ({row['region']}, {row['architecture']})", markup=False)
+    if row.get("pipeline"):
+        follows = f", following {row['branch']}" if row.get("branch") else ""
+        out.print(f"In pipeline {row['pipeline']} as {row['stage']}{follows}", markup=False)
     out.print(f"git remote add laambda {row['git_url']}", markup=False)
+
+
+@command(apps, "apps:update")
+def update(
+    app_name: Annotated[str | None, typer.Argument(metavar="APP", help="the app")] = None,
+    app: AppOption = None,
+    pipeline: Annotated[
+        str | None, typer.Option("--pipeline", "-p", help="move it to this pipeline")
+    ] = None,
+    stage: Annotated[str | None, typer.Option(help="development, staging or production")] = None,
+    branch: Annotated[
+        str | None, typer.Option(help="the pipeline branch whose pushes deploy it")
+    ] = None,
+    no_branch: Annotated[bool, typer.Option("--no-branch", help="follow no branch")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Change an app's pipeline, stage or branch."""
+    name = resolve(app_name or app)
+    body: dict[str, str | None] = {
+        k: v for k, v in (("pipeline", pipeline), ("stage", stage), ("branch", branch)) if v
+    }
+    if no_branch:
+        body["branch"] = None
+    if not body:
+        raise CliError("nothing to change: give --pipeline, --stage, --branch or --no-branch")
+    row = api().patch(f"/apps/{name}", body)
+    if as_json:
+        return print_json(row)
+    follows = f"following {row['branch']}" if row["branch"] else "following no branch"
+    out.print(
+        f"{name}: pipeline {row['pipeline'] or '-'}, stage {row['stage'] or '-'}, {follows}",
+        markup=False,
+    )
 
 
 @command(apps, "apps:info")

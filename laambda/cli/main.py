@@ -10,6 +10,7 @@ from laambda.cli.apps import apps
 from laambda.cli.checks import checks
 from laambda.cli.dashboard import dashboard
 from laambda.cli.operate import operate
+from laambda.cli.pipelines import pipelines
 from laambda.cli.run import run_commands
 from laambda.cli.serverside import admin, serverside
 
@@ -19,4 +20,5 @@ app = typer.Typer(
 # server side: api, migrate, worker, receiver, up, admin create-user
 for group in (serverside, apps, checks, access, operate, activity, run_commands, dashboard):
     app.registered_commands.extend(group.registered_commands)
+app.registered_commands.extend(pipelines.registered_commands)
 app.add_typer(admin, name="admin")
