@@ -55,14 +55,15 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Create an app (with -p, in a pipeline's stage, following --branch)."""
+    if (stage or branch) and not pipeline:
+        raise CliError("--stage and --branch place the app in a pipeline: give -p PIPELINE too")
+    place = {"name": pipeline, "stage": stage, "branch": branch}
     body = {
         "name": name,
         "role": role,
         "region": region,
         "architecture": arch,
-        "pipeline": pipeline,
-        "stage": stage,
-        "branch": branch,
+        "pipeline": {k: v for k, v in place.items() if v} if pipeline else None,
     }
     with out.status(f"Creating {name}…"):
         row = api().post("/apps", {k: v for k, v in body.items() if v is not None})

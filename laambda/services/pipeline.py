@@ -187,6 +187,8 @@ class PipelineService:
         None: take it out), "stage" and "branch" (None: follow no branch). Each change of
         branch is recorded. The rules are those of `add`."""
         row = app_service.get_for(session, user, app, lock=True)
+        if not changes:
+            return row
         if "pipeline" in changes:
             target = changes["pipeline"]
             current = self.of_app(session, row)
@@ -207,7 +209,7 @@ class PipelineService:
                 )
         pipeline = self.of_app(session, row)
         if pipeline is None:
-            raise InvalidInput(
+            raise Conflict(
                 f"'{app}' is in no pipeline: give one (`laambda apps:update {app} "
                 "--pipeline NAME --stage STAGE`)"
             )

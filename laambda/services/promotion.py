@@ -97,7 +97,7 @@ class PromotionService:
         upstream = app_service.get_for(session, user, app)
         pipeline = pipeline_service.of_app(session, upstream)
         if pipeline is None:
-            raise InvalidInput(
+            raise PromotionRefused(
                 f"'{app}' is in no pipeline: add it (`laambda pipelines:add {app} "
                 "--stage STAGE -p PIPELINE`)"
             )

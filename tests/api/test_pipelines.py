@@ -103,7 +103,7 @@ class TestCrud:
         _pipeline(client, auth)
         made = client.post(
             "/v1/apps",
-            json={"name": "shop-dev", "pipeline": "shop", "branch": "develop"},
+            json={"name": "shop-dev", "pipeline": {"name": "shop", "branch": "develop"}},
             headers=auth,
         )
         assert made.status_code == 201, made.text
@@ -190,7 +190,7 @@ class TestRefusals:
         # nothing of the refused app creation is kept
         orphan = client.post(
             "/v1/apps",
-            json={"name": "shop-prod", "pipeline": "shop", "branch": "develop"},
+            json={"name": "shop-prod", "pipeline": {"name": "shop", "branch": "develop"}},
             headers=auth,
         )
         assert orphan.status_code == 409
@@ -256,7 +256,7 @@ def test_promotion_needs_a_pipeline_and_a_live_release(
     client: TestClient, auth: Auth, db: Session, alice: tuple[User, Auth]
 ) -> None:
     alone = client.post("/v1/pipelines/promote", json={"app": "thumbs"}, headers=auth)
-    assert alone.status_code == 422
+    assert alone.status_code == 409
     assert "'thumbs' is in no pipeline" in alone.json()["detail"]
     _app(db, alice[0], "shop-staging")
     _app(db, alice[0], "shop-prod")

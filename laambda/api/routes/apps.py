@@ -6,7 +6,6 @@ from laambda.api import present
 from laambda.api.cloud import CloudDep
 from laambda.api.deps import AppName, CurrentUser, SessionDep, SettingsDep, StoreDep
 from laambda.api.schemas.app import AppCreate, AppDestroyed, AppRead, AppTransfer, AppUpdate
-from laambda.errors import InvalidInput
 from laambda.services.app import app_service
 from laambda.services.pipeline import pipeline_service
 from laambda.services.teardown import remove_repository, teardown
@@ -20,10 +19,9 @@ def create_app(
 ) -> AppRead:
     """Create an app owned by the caller. 403 PermissionDenied for a role
     LAAMBDA_ALLOWED_ROLES does not permit (admins may give any), 422 for a region Lambda
-    does not run in, 409 AppExists. With `pipeline` (and `stage`, `branch`), the app joins
-    that pipeline as `POST /v1/pipelines/{name}/apps` would; nothing is created if it cannot."""
-    if body.pipeline is None and (body.stage or body.branch):
-        raise InvalidInput("a stage or branch belongs to a pipeline: give `pipeline` too")
+    does not run in, 409 AppExists. With `pipeline` ({"name", "stage", "branch"}), the app
+    joins that pipeline as `POST /v1/pipelines/{name}/apps` would; nothing is created if it
+    cannot."""
     app = app_service.create(
         session,
         user,
@@ -33,9 +31,9 @@ def create_app(
         region=body.region,
         architecture=body.architecture,
     )
-    if body.pipeline is not None:
+    if (place := body.pipeline) is not None:
         pipeline_service.add(
-            session, user, body.pipeline, app=app.name, stage=body.stage, branch=body.branch
+            session, user, place.name, app=app.name, stage=place.stage, branch=place.branch
         )
     # a repository an older laambda left for a destroyed app of this name is never served
     remove_repository(settings.data_dir, app.name)
@@ -60,7 +58,8 @@ def update_app(
 ) -> AppRead:
     """Change where the app sits in a pipeline: only the fields given change (`pipeline`
     null takes it out, `branch` null makes it follow no branch). 409 when the branch is
-    followed by another app of the pipeline (named), 422 for a name git refuses."""
+    followed by another app of the pipeline (named) or when a stage or branch is given for
+    an app in no pipeline; 422 for a branch name git refuses."""
     changes = body.model_dump(include=body.model_fields_set)
     row = pipeline_service.update(session, user, app=app, changes=changes)
     return present.app(session, row, settings)

@@ -49,7 +49,7 @@ def create_pipeline(
 ) -> PipelineRead:
     """A new, empty pipeline owned by the caller. 409 PipelineExists when the name is taken."""
     row = pipeline_service.create(session, user, name=body.name, data_dir=settings.data_dir)
-    return _read(session, row, settings)
+    return read_pipeline(session, row, settings)
 
 
 @router.get("")
@@ -57,7 +57,9 @@ def list_pipelines(
     session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> list[PipelineRead]:
     """The pipelines the caller may see, each with its apps in stage order."""
-    return [_read(session, row, settings) for row in pipeline_service.list_for(session, user)]
+    return [
+        read_pipeline(session, row, settings) for row in pipeline_service.list_for(session, user)
+    ]
 
 
 @router.post("/promote", status_code=status.HTTP_201_CREATED)
@@ -90,7 +92,7 @@ def show_pipeline(
     name: PipelineName, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> PipelineRead:
     """Its stages in order, each app's branch, live release and commit."""
-    return _read(session, pipeline_service.get_for(session, user, name), settings)
+    return read_pipeline(session, pipeline_service.get_for(session, user, name), settings)
 
 
 @router.delete("/{name}")
@@ -117,7 +119,7 @@ def add_app(
     another app (named); 422 for a branch name git refuses."""
     pipeline = pipeline_service.get_for(session, user, name)
     pipeline_service.add(session, user, name, app=body.app, stage=body.stage, branch=body.branch)
-    return _read(session, pipeline, settings)
+    return read_pipeline(session, pipeline, settings)
 
 
 @router.delete("/{name}/apps/{app}")
@@ -132,7 +134,7 @@ def remove_app(
     pipeline = pipeline_service.get_for(session, user, name)
     row = pipeline_service.app_of(session, pipeline, app)
     pipeline_service.remove(session, user, app=row.name)
-    return _read(session, pipeline, settings)
+    return read_pipeline(session, pipeline, settings)
 
 
 @router.get("/{name}/diff")
@@ -165,7 +167,9 @@ def diff(
     )
 
 
-def _read(session: Session, pipeline: Pipeline, settings: Settings) -> PipelineRead:
+def read_pipeline(session: Session, pipeline: Pipeline, settings: Settings) -> PipelineRead:
+    """The pipeline as the API (and the dashboard) shows it: each app's live release (the
+    newest that did not fail) and the commit and artifact of the build it runs."""
     apps = []
     for app in pipeline_service.apps(session, pipeline):
         live = release_service.current(session, app)

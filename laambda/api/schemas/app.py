@@ -14,6 +14,18 @@ APP_NAME_PATTERN = "^[a-z](-?[a-z0-9])+$"
 _NO_NUL: dict[str, Any] = {"json_schema_extra": NO_NUL}
 
 
+class AppPlace(BaseModel):
+    """Where a new app sits in a pipeline (services/pipeline.py): `stage` defaults to the one
+    its name suggests, `branch` to `main` for a production app when no app of the pipeline
+    follows it."""
+
+    name: str = Field(min_length=1, max_length=100, description="the pipeline", **_NO_NUL)
+    stage: Literal["development", "staging", "production"] | None = None
+    branch: str | None = Field(
+        default=None, min_length=1, max_length=255, description="the branch it follows", **_NO_NUL
+    )
+
+
 class AppCreate(BaseModel):
     # the rules are checked by app_name_problem, whose message says them in words; the
     # document states them too, so that clients (and Schemathesis) know valid names
@@ -35,13 +47,7 @@ class AppCreate(BaseModel):
         json_schema_extra={"enum": [*sorted(REGIONS), None]},
     )
     architecture: Literal["x86_64", "arm64"] | None = None
-    # where it sits in a pipeline (services/pipeline.py): stage defaults to the one its name
-    # suggests, branch to `main` for a production app when no app of the pipeline follows it
-    pipeline: str | None = Field(default=None, min_length=1, max_length=100, **_NO_NUL)
-    stage: Literal["development", "staging", "production"] | None = None
-    branch: str | None = Field(
-        default=None, min_length=1, max_length=255, description="the branch it follows", **_NO_NUL
-    )
+    pipeline: AppPlace | None = Field(default=None, description="join this pipeline's stage")
 
     @field_validator("name")
     @classmethod
