@@ -151,7 +151,7 @@ class PipelineService:
             )
         chosen = self._stage(stage, app)
         if branch is None and chosen is Stage.PRODUCTION:
-            if self._follower(session, pipeline, DEFAULT_BRANCH) is None:
+            if self.follower(session, pipeline, DEFAULT_BRANCH) is None:
                 branch = DEFAULT_BRANCH
         self._check_branch(session, pipeline, branch, app=row)
         row.pipeline_id, row.stage, row.branch = pipeline.id, chosen.value, branch
@@ -265,7 +265,7 @@ class PipelineService:
             return
         if (problem := branch_problem(branch)) is not None:
             raise InvalidInput(problem)
-        follower = self._follower(session, pipeline, branch)
+        follower = self.follower(session, pipeline, branch)
         if follower is not None and follower.id != app.id:
             raise Conflict(
                 f"branch '{branch}' of pipeline '{pipeline.name}' is already followed by "
@@ -273,7 +273,8 @@ class PipelineService:
                 f"(`laambda apps:update {follower.name} --branch OTHER`)"
             )
 
-    def _follower(self, session: Session, pipeline: Pipeline, branch: str) -> App | None:
+    def follower(self, session: Session, pipeline: Pipeline, branch: str) -> App | None:
+        """The app of the pipeline that follows `branch` (a push of it deploys that app)."""
         return session.scalar(
             select(App).where(App.pipeline_id == pipeline.id, App.branch == branch)
         )

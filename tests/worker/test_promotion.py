@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from sqlalchemy import func, select
 
 from laambda.crypto import Cipher
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
+from laambda.errors import PromotionRefused
 from laambda.services.pipeline import pipeline_service
 from laambda.services.promotion import promotion_service
 from tests.worker.conftest import Platform, python_app
@@ -117,3 +119,23 @@ def test_promotion_deploys_the_same_artifact_with_the_downstream_config(
     assert _promote(platform, staging) == []
     with session_scope(platform.sessions) as session:
         assert session.scalar(select(func.count()).where(Release.app_id == production.id)) == count
+
+
+def test_a_refused_promotion_changes_nothing_in_aws(platform: Platform) -> None:
+    staging = platform.create_app("shop-staging")
+    production = platform.create_app("shop-production-eu-west-1")
+    with session_scope(platform.sessions) as session:
+        settings = platform.worker.settings
+        pipeline_service.create(session, platform.user, name="shop", data_dir=settings.data_dir)
+        pipeline_service.add(session, platform.user, "shop", app=staging.name, stage="staging")
+        pipeline_service.add(
+            session, platform.user, "shop", app=production.name, stage="production"
+        )
+    entry = "e" * 40  # shop-staging-eee… fits Lambda's 64 characters; in production it would not
+    pushed = platform.push(staging, python_app([entry]), commit="d" * 40)
+    assert pushed.outcome.status == "succeeded", pushed.text
+    with pytest.raises(PromotionRefused, match=f"'shop-production-eu-west-1-{entry}' is 66"):
+        _promote(platform, staging)
+    assert _builds(platform, production, "promotion") == 0
+    names = [f["FunctionName"] for f in platform.lambda_client.list_functions()["Functions"]]
+    assert not [name for name in names if name.startswith("shop-production")]
