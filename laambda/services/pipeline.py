@@ -12,7 +12,8 @@ joins the production stage follows `main` unless another app of the pipeline alr
 An app that follows no branch gets code only by promotion.
 
 Membership changes lock the pipeline's row, so two concurrent changes cannot both take a
-branch. Services flush, never commit.
+branch; app rows are always locked before the pipeline's, so no two changes wait on each
+other. Services flush, never commit.
 """
 
 from __future__ import annotations
@@ -109,11 +110,14 @@ class PipelineService:
         """Delete the pipeline (its owner or an admin only) and its git repository; its apps
         stay, on their own (review apps too: they are only detached here). Returns the
         names of the detached apps."""
-        pipeline = self.get_for(session, user, name, lock=True)
+        pipeline = self.get_for(session, user, name)
         if not user.is_admin and pipeline.owner_id != user.id:
             raise PermissionDenied(
                 f"only the owner of pipeline '{name}' or an admin may destroy it"
             )
+        members = select(App).where(App.pipeline_id == pipeline.id).order_by(App.id)
+        list(session.scalars(members.with_for_update()))
+        pipeline = self.get_for(session, user, name, lock=True)
         detached = []
         for app in self.apps(session, pipeline):
             _detach(app)
@@ -140,8 +144,8 @@ class PipelineService:
         in the module's docstring. Conflict when the app is in a pipeline already or the
         branch is followed by another app; InvalidInput for a stage or branch git or the
         pipeline cannot take."""
-        pipeline = self.get_for(session, user, name, lock=True)
         row = app_service.get_for(session, user, app, lock=True)
+        pipeline = self.get_for(session, user, name, lock=True)
         if row.pipeline_id is not None:
             current = self.of_app(session, row)
             where = current.name if current else "another pipeline"

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from laambda.api.app import create_app
 from laambda.config import Settings
 from laambda.crypto import Cipher
-from laambda.db.models import Release
+from laambda.db.models import App, Release
 from laambda.db.session import session_scope
 from laambda.services.app import app_service
+from laambda.services.pipeline import pipeline_service
 from laambda.services.user import user_service
 
 CHANGES = 24
@@ -84,3 +85,29 @@ def test_concurrent_config_changes_get_versions_1_to_n(
         listed = client.get("/v1/apps/thumbs/releases", params={"limit": 100}).json()
         assert [r["version"] for r in listed] == list(range(CHANGES, 0, -1))
         assert len(client.get("/v1/apps/thumbs/config").json()) == CHANGES
+
+
+def test_concurrent_claims_of_one_branch_one_wins(
+    live_api: str, api_settings: Settings, committed_sessions: sessionmaker[Session]
+) -> None:
+    """Apps joining a pipeline at once, all following `develop`: one gets it, the others a
+    409 naming it; none a 5xx (the pipeline's row serializes them)."""
+    names = [f"shop{n}-dev" for n in range(8)]
+    with session_scope(committed_sessions) as session:
+        user, token = user_service.create(session, "alice@example.com")
+        pipeline_service.create(session, user, name="shop", data_dir=api_settings.data_dir)
+        for name in names:
+            app_service.create(session, user, name=name, settings=api_settings)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def claim(name: str) -> int:
+        with httpx.Client(base_url=live_api, headers=headers, timeout=30) as client:
+            body = {"app": name, "branch": "develop"}
+            return client.post("/v1/pipelines/shop/apps", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        statuses = list(pool.map(claim, names))
+    assert sorted(statuses) == [201] + [409] * (len(names) - 1)
+    with session_scope(committed_sessions) as session:
+        followers = session.scalars(select(App.name).where(App.branch == "develop")).all()
+        assert len(followers) == 1
