@@ -31,7 +31,7 @@ from laambda.domain.env_vars import size_problem
 from laambda.domain.pipeline import Stage
 from laambda.domain.promotion import Artifact, next_stage, previous_stage, promotion_problem
 from laambda.domain.status import BuildStatus, ReleaseStatus
-from laambda.errors import InvalidInput, PromotionRefused
+from laambda.errors import Conflict, PromotionRefused
 from laambda.services.app import app_service
 from laambda.services.applier import ReleaseApplier
 from laambda.services.audit import audit
@@ -92,8 +92,9 @@ class PromotionService:
         and each downstream app's outcome. PromotionRefused (nothing changed) when the
         upstream has no live release, or a downstream app pins another runtime or
         architecture, would get function names over Lambda's 64 characters or a config over
-        its 4 KB, or has a build or release under way; InvalidInput for targets that are
-        not downstream apps of the same pipeline."""
+        its 4 KB, or has a build or release under way, or when the upstream is in no
+        pipeline or `to` names an app that is not downstream of it; AppNotFound for a target
+        that is not an app of the pipeline."""
         upstream = app_service.get_for(session, user, app)
         pipeline = pipeline_service.of_app(session, upstream)
         if pipeline is None:
@@ -194,7 +195,7 @@ class PromotionService:
         by_name = {a.name: a for a in pipeline_service.apps(session, pipeline)}
         for given in (upstream, downstream):
             if given is not None and given not in by_name:
-                raise InvalidInput(f"'{given[:40]}' is not an app of pipeline '{pipeline.name}'")
+                pipeline_service.app_of(session, pipeline, given)  # AppNotFound
         populated = {Stage(a.stage) for a in apps if a.stage}
 
         def first_of(stage: Stage | None) -> App | None:
@@ -210,7 +211,7 @@ class PromotionService:
         if down is None and up is not None:
             down = first_of(next_stage(Stage(up.stage or Stage.REVIEW), populated))
         if up is None or down is None or up.id == down.id:
-            raise InvalidInput(
+            raise Conflict(
                 f"pipeline '{pipeline.name}' has no two stages to compare: name them "
                 "(`laambda pipelines:diff -a UPSTREAM --to DOWNSTREAM`)"
             )
@@ -249,11 +250,9 @@ class PromotionService:
         if to:
             by_name = {a.name: a for a in apps}
             for name in to:
-                row = by_name.get(name)
-                if row is None:
-                    raise InvalidInput(f"'{name[:40]}' is not an app of pipeline '{pipeline.name}'")
+                row = by_name.get(name) or pipeline_service.app_of(session, pipeline, name)
                 if row.id == upstream.id or Stage(row.stage or Stage.REVIEW).rank <= rank:
-                    raise InvalidInput(
+                    raise PromotionRefused(
                         f"'{name}' ({row.stage}) is not downstream of '{upstream.name}' "
                         f"({upstream.stage}): promotion goes to a later stage"
                     )
@@ -261,7 +260,7 @@ class PromotionService:
         populated = {Stage(a.stage) for a in apps if a.stage}
         stage = next_stage(Stage(upstream.stage or Stage.REVIEW), populated)
         if stage is None:
-            raise InvalidInput(
+            raise PromotionRefused(
                 f"'{upstream.name}' is in the last stage of pipeline '{pipeline.name}' "
                 f"({upstream.stage}): there is nothing downstream to promote to"
             )

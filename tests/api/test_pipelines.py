@@ -269,7 +269,7 @@ def test_promotion_needs_a_pipeline_and_a_live_release(
         empty.json()["detail"] == "'shop-staging' has no live release to promote: push to it first"
     )
     top = client.post("/v1/pipelines/promote", json={"app": "shop-prod"}, headers=auth)
-    assert top.status_code == 422
+    assert top.status_code == 409
     assert top.json()["detail"] == (
         "'shop-prod' is in the last stage of pipeline 'shop' (production): "
         "there is nothing downstream to promote to"
@@ -277,8 +277,13 @@ def test_promotion_needs_a_pipeline_and_a_live_release(
     up = client.post(
         "/v1/pipelines/promote", json={"app": "shop-prod", "to": ["shop-staging"]}, headers=auth
     )
-    assert up.status_code == 422
+    assert up.status_code == 409
     assert "is not downstream of 'shop-prod'" in up.json()["detail"]
+    stranger = client.post(
+        "/v1/pipelines/promote", json={"app": "shop-staging", "to": ["thumbs"]}, headers=auth
+    )
+    assert stranger.status_code == 404
+    assert stranger.json()["detail"] == "pipeline 'shop' has no app 'thumbs'"
 
 
 class TestPromotionRefusals:
@@ -462,7 +467,7 @@ class TestDiff:
     @pytest.mark.usefixtures("history")
     def test_refusals(self, client: TestClient, auth: Auth) -> None:
         same = client.get("/v1/pipelines/shop/diff?from=shop-prod&to=shop-prod", headers=auth)
-        assert same.status_code == 422
+        assert same.status_code == 409
         stranger = client.get("/v1/pipelines/shop/diff?from=thumbs", headers=auth)
-        assert stranger.status_code == 422
-        assert stranger.json()["detail"] == "'thumbs' is not an app of pipeline 'shop'"
+        assert stranger.status_code == 404
+        assert stranger.json()["detail"] == "pipeline 'shop' has no app 'thumbs'"
