@@ -90,11 +90,18 @@ def info(
     pipeline: PipelineOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A pipeline: its stages in order, each app's branch, live release and commit."""
+    """A pipeline (default: the one of the repository's app): its stages in order, each
+    app's branch, live release and commit."""
+    client = api()
     chosen = name or pipeline
     if not chosen:
-        raise CliError("which pipeline? pass its name (`laambda pipelines` lists yours)")
-    row = api().get(f"/pipelines/{chosen}")
+        try:
+            chosen = _pipeline_of(client, resolve(None))
+        except CliError:
+            raise CliError(
+                "which pipeline? pass its name (`laambda pipelines` lists yours)"
+            ) from None
+    row = client.get(f"/pipelines/{chosen}")
     if as_json:
         return print_json(row)
     _show(row)
