@@ -23,6 +23,7 @@ from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.base import utcnow
 from laambda.db.models import App, Collaborator, ConfigVar, Pipeline, User
+from laambda.deploy import aws, triggers
 from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import Triggers
 from laambda.domain.env_vars import size_problem, var_problem
@@ -45,6 +46,15 @@ class Cloud:
     logs: Callable[[str], Any]
 
 
+def aws_cloud(settings: Settings) -> Cloud:
+    """The adapters of the AWS (or local cloud) the settings name, for callers outside the API
+    (the receiver, the worker's sweep)."""
+    return Cloud(
+        triggers=lambda region: triggers.for_region(settings, region),
+        logs=lambda region: aws.client("logs", settings, region),
+    )
+
+
 class ReviewAppService:
     # pipelines and who may see them
 
@@ -55,7 +65,8 @@ class ReviewAppService:
         pipeline = session.scalar(select(Pipeline).where(Pipeline.name == name))
         if pipeline is None:
             raise NotFound(
-                f"pipeline '{name}' does not exist; create it with `laambda pipelines:create {name}`"
+                f"pipeline '{name}' does not exist; "
+                f"create it with `laambda pipelines:create {name}`"
             )
         if not self.may_access(session, user, pipeline):
             raise PermissionDenied(
