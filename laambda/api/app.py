@@ -25,6 +25,7 @@ from laambda.api.routes import (
     functions,
     operate,
     releases,
+    review_apps,
     run,
 )
 from laambda.api.schemas.error import ERROR_RESPONSES
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
         operate,
         checks,
         run,
+        review_apps,
     ):
         api.include_router(module.router, **_common)
     api.include_router(builds.cache_router, **_common)

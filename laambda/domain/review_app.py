@@ -83,3 +83,23 @@ def procfile_entry_names(text: str) -> list[str]:
         if line and not line.startswith("#") and ":" in line:
             names.append(line.partition(":")[0].strip())
     return names
+
+
+_DURATION = re.compile(r"^(\d{1,6})([smhdw]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_TTL_SECONDS = 365 * 86400
+
+
+def ttl_seconds(text: str) -> int:
+    """`3d`, `12h`, `90m`, `2w` or plain seconds -> seconds, from one minute to a year.
+    ValueError says what was wrong and how to write it."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    if found is None:
+        shown = text[:40]
+        raise ValueError(
+            f"'{shown}' is not a duration: write a number and a unit, such as 3d, 12h or 90m"
+        )
+    seconds = int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+    if not 60 <= seconds <= MAX_TTL_SECONDS:
+        raise ValueError(f"a review app TTL is between 1m and 365d, not {text.strip()}")
+    return seconds

@@ -28,7 +28,7 @@ from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import Triggers
 from laambda.domain.env_vars import size_problem, var_problem
 from laambda.domain.pipeline import Stage
-from laambda.domain.review_app import NoReviewAppName, review_app_name
+from laambda.domain.review_app import NoReviewAppName, review_app_name, ttl_seconds
 from laambda.errors import InvalidInput, NotFound, PermissionDenied
 from laambda.services.app import app_service
 from laambda.services.audit import audit
@@ -115,19 +115,20 @@ class ReviewAppService:
         name: str,
         *,
         enabled: bool,
-        ttl_seconds: int | None = None,
+        ttl: str | None = None,
     ) -> Pipeline:
-        """Turn review apps on (with a TTL in seconds, None: kept until the branch goes) or
-        off. Turning them off destroys none: the review apps there are keep following their
-        branches until deleted."""
+        """Turn review apps on (with a TTL such as "3d"; None: each is kept until its branch
+        goes) or off. Turning them off destroys none: the review apps there are keep
+        following their branches until deleted. The pipeline's owner or an admin only."""
         pipeline = self.pipeline_owned(
             session, user, name, to=f"{'enable' if enabled else 'disable'} review apps"
         )
-        if ttl_seconds is not None and ttl_seconds <= 0:
-            raise InvalidInput("the TTL must be positive, such as --ttl 3d or --ttl 12h")
-        pipeline.review_apps = enabled
         if enabled:
-            pipeline.review_ttl_seconds = ttl_seconds
+            try:
+                pipeline.review_ttl_seconds = ttl_seconds(ttl) if ttl is not None else None
+            except ValueError as bad:
+                raise InvalidInput(str(bad)) from None
+        pipeline.review_apps = enabled
         audit.record(
             session,
             user,

@@ -11,6 +11,7 @@ from laambda.domain.review_app import (
     procfile_entry_names,
     review_app_name,
     slug,
+    ttl_seconds,
 )
 
 
@@ -78,3 +79,20 @@ def test_a_branch_without_letters_still_gets_a_valid_name() -> None:
 def test_procfile_entry_names_are_read_leniently() -> None:
     text = "\ufeff# comment\nweb: app.handler\n\n  worker : jobs.run\nnot a line\n"
     assert procfile_entry_names(text) == ["web", "worker"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("3d", 259200), ("12h", 43200), ("90m", 5400), ("2w", 1209600), ("3600", 3600)],
+)
+def test_ttl(text: str, seconds: int) -> None:
+    assert ttl_seconds(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("soon", "not a duration"), ("3y", "not a duration"), ("5s", "between 1m and 365d")],
+)
+def test_bad_ttl(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        ttl_seconds(text)
