@@ -10,6 +10,7 @@ from laambda.cli.apps import apps
 from laambda.cli.checks import checks
 from laambda.cli.dashboard import dashboard
 from laambda.cli.operate import operate
+from laambda.cli.reviewapps import reviewapps
 from laambda.cli.run import run_commands
 from laambda.cli.serverside import admin, serverside
 
@@ -17,6 +18,16 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
 )
 # server side: api, migrate, worker, receiver, up, admin create-user
-for group in (serverside, apps, checks, access, operate, activity, run_commands, dashboard):
+for group in (
+    serverside,
+    apps,
+    checks,
+    access,
+    operate,
+    activity,
+    run_commands,
+    dashboard,
+    reviewapps,
+):
     app.registered_commands.extend(group.registered_commands)
 app.add_typer(admin, name="admin")
