@@ -3,6 +3,7 @@ apps, one per branch pushed to its repository that no other app follows."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -10,16 +11,37 @@ import typer
 
 from laambda.cli.client import CliError
 from laambda.cli.common import JsonOption, ago, api, command, out, print_json
+from laambda.cli.gitremote import remote_url
 
 reviewapps = typer.Typer()
 
-PipelineOption = Annotated[str | None, typer.Option("--pipeline", "-p", help="the pipeline")]
+PipelineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pipeline",
+        "-p",
+        help="the pipeline (default: from the repository's `laambda` remote, "
+        "ssh://…/pipelines/NAME)",
+    ),
+]
+# ssh://git@host:2222/pipelines/NAME(.git) or git@host:pipelines/NAME(.git)
+_PIPELINE_URL = re.compile(
+    r"(?:^ssh://[^/]+/|^[^/:]+:)/?pipelines/(?P<name>[a-z0-9-]+?)(?:\.git)?/?$"
+)
 
 
 def pipeline_name(pipeline: str | None) -> str:
-    if not pipeline:
-        raise CliError("which pipeline? pass -p PIPELINE")
-    return pipeline
+    """The pipeline asked for, else the one of the repository's `laambda` remote."""
+    if pipeline:
+        return pipeline
+    url = remote_url()
+    found = _PIPELINE_URL.match(url.strip()) if url else None
+    if found is None:
+        raise CliError(
+            "which pipeline? pass -p PIPELINE, or run this inside a repository whose "
+            "`laambda` remote is ssh://…/pipelines/PIPELINE"
+        )
+    return found.group("name")
 
 
 @command(reviewapps, "reviewapps")

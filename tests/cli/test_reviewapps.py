@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from sqlalchemy import select
 
 from laambda.db.base import utcnow
@@ -42,6 +44,13 @@ def test_review_apps_and_their_config(cli: Cli) -> None:
     assert bad.returncode == 1
     assert "'soon' is not a duration" in bad.stderr
     assert "which pipeline? pass -p PIPELINE" in cli("reviewapps").stderr
+    # inside a clone of the pipeline's repository, -p comes from its `laambda` remote
+    repo = cli.home / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    url = "ssh://git@127.0.0.1:2222/pipelines/shop"
+    subprocess.run(["git", "remote", "add", "laambda", url], cwd=repo, check=True)
+    assert "shop-feature-x  branch feature/x" in cli("reviewapps", cwd=repo).stdout
 
     setting = cli("config:set", "--review", "-p", "shop", "BUCKET=previews", "DEBUG=1")
     assert setting.returncode == 0, setting.stderr
