@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.base import utcnow
-from laambda.db.models import App, Collaborator, ConfigVar, Pipeline, User
+from laambda.db.models import App, Collaborator, ConfigVar, EventSource, Pipeline, User
 from laambda.deploy import aws, triggers
 from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import Triggers
@@ -36,6 +36,7 @@ from laambda.services.teardown import remove_repository, teardown
 
 # the apps a review app takes its region, role and runtime from, first found first
 TEMPLATE_STAGES = (Stage.STAGING, Stage.PRODUCTION, Stage.DEVELOPMENT)
+HTTP = "http"  # the kind of event source that is a function URL
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,8 @@ class ReviewAppService:
         """The review app of `branch` (see domain/review_app.py for its name), owned by the
         pipeline's owner with the pusher as a collaborator, in the region and with the role,
         runtime and architecture of the pipeline's staging (else production, development)
-        app or the platform's defaults, starting with the pipeline's review config. Call with
+        app or the platform's defaults, starting with the pipeline's review config and that
+        app's function URLs (for the same Procfile entries). Call with
         the pipeline's push lock held. InvalidInput when no name fits or no role is known."""
         owner = session.get(User, pipeline.owner_id) if pipeline.owner_id else None
         owner = owner or pusher
@@ -257,6 +259,8 @@ class ReviewAppService:
             ConfigVar(app_id=app.id, key=key, value_encrypted=cipher.encrypt(value))
             for key, value in self.config(pipeline, cipher).items()
         )
+        if template is not None:
+            session.add_all(self._function_urls(session, template, app))
         audit.record(
             session,
             pusher,
@@ -319,6 +323,19 @@ class ReviewAppService:
                 f"`laambda reviewapps -p {pipeline.name}` lists them"
             )
         return app
+
+    def _function_urls(self, session: Session, template: App, app: App) -> list[EventSource]:
+        """The function URLs of the template app's functions, for the same functions of the
+        review app: its first release makes them (a URL of a function the branch's Procfile
+        lacks is dropped by that release). Queues, streams and schedules are not copied: a
+        preview must not take the staging app's messages or run its jobs."""
+        rows = session.scalars(
+            select(EventSource).where(EventSource.app_id == template.id, EventSource.kind == HTTP)
+        )
+        return [
+            EventSource(app_id=app.id, function=row.function, kind=row.kind, source=row.source)
+            for row in rows
+        ]
 
     def _template(self, session: Session, pipeline: Pipeline) -> App | None:
         apps = session.scalars(select(App).where(App.pipeline_id == pipeline.id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from laambda.crypto import Cipher
 from laambda.db.base import utcnow
-from laambda.db.models import App, AuditEvent, Collaborator, Pipeline, Release
+from laambda.db.models import App, AuditEvent, Collaborator, EventSource, Pipeline, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.local.runtime.pool import LocalRuntime
@@ -167,6 +168,8 @@ def test_review_apps_are_made_by_a_push_and_go_with_their_branch(
     with session_scope(site.sessions) as session:
         staging = session.scalars(select(App).where(App.name == "web-staging")).one()
         session.add(Collaborator(app_id=staging.id, user_id=bob.user.id))
+        # staging's function URL: review apps get one for the same function
+        session.add(EventSource(app_id=staging.id, function="api", kind="http", source="http"))
         pipeline = session.scalars(select(Pipeline).where(Pipeline.name == "web")).one()
         pipeline.review_config_encrypted = Cipher(site.settings.secret_key).encrypt_json(
             {"BUCKET": "previews"}
@@ -179,12 +182,16 @@ def test_review_apps_are_made_by_a_push_and_go_with_their_branch(
     assert pushed.returncode == 0, pushed.stderr
     assert "remote: -----> Created review app web-feature-x for branch Feature/X" in pushed.stderr
     assert "remote: -----> Review app web-feature-x is live:" in pushed.stderr
-    assert "web-feature-x-api: invoke with `laambda invoke api -a web-feature-x`" in pushed.stderr
+    after = pushed.stderr.split("Review app web-feature-x is live:", 1)[1]
+    url = after.split("web-feature-x-api: ", 1)[1].split()[0]
+    assert url.startswith("http"), after
     with session_scope(site.sessions) as session:
         app = session.scalars(select(App).where(App.name == "web-feature-x")).one()
         assert (app.stage, app.branch, app.review_app) == ("review", "Feature/X", True)
         assert app.owner_id == alice.user.id  # the pipeline's owner; bob collaborates
         assert session.get(Collaborator, (app.id, bob.user.id)) is not None
+        urls = session.scalars(select(EventSource.url).where(EventSource.app_id == app.id))
+        assert list(urls) == [url]
         actions = session.scalars(
             select(AuditEvent.action).where(AuditEvent.app_name == "web-feature-x")
         ).all()
@@ -193,6 +200,9 @@ def test_review_apps_are_made_by_a_push_and_go_with_their_branch(
     lam = aws.lambda_client(site.settings)
     answer = lam.invoke(FunctionName="web-feature-x-api", Qualifier="live", Payload=b"{}")
     assert json.loads(answer["Payload"].read()) == {"entry": "api", "bucket": "previews"}
+    # and through its function URL (served on a local port by the local runtime)
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert json.loads(response.read()) == {"entry": "api", "bucket": "previews"}
 
     # a second push deploys the same review app again
     commit(repo, python_app(["api"], marker="two"), "two")
