@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import subprocess
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.locks import LockKind, LockTimeout, advisory_lock
-from laambda.db.models import App, EventSource, Pipeline, User
+from laambda.db.models import Pipeline, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
@@ -37,10 +36,10 @@ from laambda.services.release import release_service
 from laambda.services.review_app import aws_cloud, review_app_service
 from receiver.push import KEEPALIVE_SECONDS, Push, RefUpdate, Say
 
-ZERO = "0" * 40
-
 
 class PipelinePush:
+    """One push to a pipeline's repository, run by its pre-receive hook (receiver/hook.py)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -171,19 +170,11 @@ class PipelinePush:
     def _show_functions(self, name: str) -> None:
         """The review app's functions, with the URL of each that has one."""
         with session_scope(self.sessions) as session:
-            app = session.scalar(select(App).where(App.name == name))
-            release = release_service.current(session, app) if app else None
-            if app is None or release is None:
+            app = app_service.get_for(session, session.get_one(User, self.user_id), name)
+            release = release_service.current(session, app)
+            if release is None:
                 return
-            urls = {
-                row.function: row.url
-                for row in session.scalars(
-                    select(EventSource).where(
-                        EventSource.app_id == app.id, EventSource.kind == "http"
-                    )
-                )
-                if row.url
-            }
+            urls = review_app_service.function_urls(session, app)
             functions = sorted(release.function_versions or {})
         self.say(f"-----> Review app {name} is live:")
         for function in functions:

@@ -324,6 +324,13 @@ class ReviewAppService:
             )
         return app
 
+    def function_urls(self, session: Session, app: App) -> dict[str, str]:
+        """Procfile entry -> its function URL, for the app's functions that have one."""
+        rows = session.scalars(
+            select(EventSource).where(EventSource.app_id == app.id, EventSource.kind == HTTP)
+        )
+        return {row.function: row.url for row in rows if row.url}
+
     def _function_urls(self, session: Session, template: App, app: App) -> list[EventSource]:
         """The function URLs of the template app's functions, for the same functions of the
         review app: its first release makes them (a URL of a function the branch's Procfile
