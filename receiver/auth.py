@@ -1,5 +1,7 @@
 """Who may do what: a key identifies a user, and only an app's collaborators (or an admin)
-may push to it or clone it. Checked before any data is received."""
+may push to it or clone it; a pipeline's repository is open to its owner, admins and the
+collaborators of any of its apps (a push of a branch an app follows also takes access to that
+app, checked by the pre-receive hook). Checked before any data is received."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.db.models import User
 from laambda.db.session import session_scope
-from laambda.errors import AppNotFound, PermissionDenied
+from laambda.errors import AppNotFound, NotFound, PermissionDenied
 from laambda.services.app import app_service
 from laambda.services.key import key_service
+from laambda.services.review_app import review_app_service
 
 
 def fingerprint(blob: bytes) -> str:
@@ -53,4 +56,13 @@ class Gate:
                     f"`laambda apps:create {app_name}`"
                 ) from None
             except PermissionDenied as denied:
+                raise AccessDenied(denied.message) from None
+
+    def authorize_pipeline(self, pusher: Pusher, pipeline: str) -> int:
+        """The pipeline's id if the pusher may fetch from and push to its repository."""
+        with session_scope(self.sessions) as session:
+            user = session.get_one(User, pusher.user_id)
+            try:
+                return review_app_service.pipeline_for(session, user, pipeline).id
+            except (NotFound, PermissionDenied) as denied:
                 raise AccessDenied(denied.message) from None

@@ -11,6 +11,11 @@ its quarantine when the push is not accepted in time.
 
 The live release is the newest one that succeeded with a build; after `laambda rollback vN`
 the branch shows vN's commit, so pushing the newer commit again deploys it again.
+
+A pipeline's repository holds one branch per app that follows one (`align_pipeline`): each is
+moved to its app's live commit, and a branch no app follows any more (its review app expired
+or was destroyed, its app left the pipeline) is removed, so its next push starts afresh and
+makes a review app again.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -68,23 +73,49 @@ def align(repo: Path, commit: str | None) -> str | None:
     """Move the deploy branch (main, or master where that is the one pushed) to `commit`;
     returns the ref moved, or None when it was there already or cannot be moved (no release
     yet, or a commit this repository never received). Call with the app's push lock held."""
-    if commit is None:
-        return None
-    present = subprocess.run(
-        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
-    )
-    if present.returncode != 0:
-        log.warning("%s: live commit %s is not in the repository", repo.name, commit[:7])
+    if commit is None or not _present(repo, commit):
         return None
     heads = _heads(repo)
     refs = [ref for ref in DEPLOY_BRANCHES if ref in heads] or [DEPLOY_BRANCHES[0]]
     moved = None
     for ref in refs:
-        if heads.get(ref) != commit:
-            subprocess.run(["git", "update-ref", ref, commit], cwd=repo, check=True)
-            log.info("%s: %s moved to the live release's commit %s", repo.name, ref, commit[:7])
+        if _move(repo, heads, ref, commit):
             moved = ref
     return moved
+
+
+def align_pipeline(repo: Path, followed: Mapping[str, str | None]) -> list[str]:
+    """In a pipeline's repository: move each followed branch (`refs/heads/<branch>` -> the
+    live commit of the app following it, None before its first release) to that commit, and
+    remove the branches no app follows; the refs moved or removed. Call with the pipeline's
+    push lock held."""
+    heads = _heads(repo)
+    changed = []
+    for ref, commit in followed.items():
+        if commit is not None and _present(repo, commit) and _move(repo, heads, ref, commit):
+            changed.append(ref)
+    for ref in sorted(set(heads) - set(followed)):
+        subprocess.run(["git", "update-ref", "-d", ref, heads[ref]], cwd=repo, check=True)
+        log.info("%s: %s removed: no app follows it", repo.name, ref)
+        changed.append(ref)
+    return changed
+
+
+def _present(repo: Path, commit: str) -> bool:
+    present = subprocess.run(
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
+    )
+    if present.returncode != 0:
+        log.warning("%s: live commit %s is not in the repository", repo.name, commit[:7])
+    return present.returncode == 0
+
+
+def _move(repo: Path, heads: Mapping[str, str], ref: str, commit: str) -> bool:
+    if heads.get(ref) == commit:
+        return False
+    subprocess.run(["git", "update-ref", ref, commit], cwd=repo, check=True)
+    log.info("%s: %s moved to the live release's commit %s", repo.name, ref, commit[:7])
+    return True
 
 
 def _heads(repo: Path) -> dict[str, str]:

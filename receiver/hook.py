@@ -1,8 +1,8 @@
 """Entry point of the pre-receive hook laambda installs in every app's bare repository.
 
 git runs it with the pushed refs on standard input; what it prints reaches the pusher as
-`remote: …`. The receiver passes the app, the pusher and how often to show a progress line in
-LAAMBDA_PUSH_* variables.
+`remote: …`. The receiver passes the app (or, for a pipeline's repository, the pipeline), the
+pusher and how often to show a progress line in LAAMBDA_PUSH_* variables.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 
 from laambda.config import get_settings
 from laambda.errors import LaambdaError
+from receiver.pipeline_push import PipelinePush
 from receiver.push import KEEPALIVE_SECONDS, Push, parse_updates
 
 
@@ -26,13 +27,21 @@ def _say(line: str) -> None:
 
 def main() -> int:
     try:
-        push = Push(
-            get_settings(),
-            app=os.environ["LAAMBDA_PUSH_APP"],
-            user_id=int(os.environ["LAAMBDA_PUSH_USER_ID"]),
-            say=_say,
-            keepalive=float(os.environ.get("LAAMBDA_PUSH_KEEPALIVE", KEEPALIVE_SECONDS)),
-        )
+        user_id = int(os.environ["LAAMBDA_PUSH_USER_ID"])
+        keepalive = float(os.environ.get("LAAMBDA_PUSH_KEEPALIVE", KEEPALIVE_SECONDS))
+        push: Push | PipelinePush
+        if pipeline := os.environ.get("LAAMBDA_PUSH_PIPELINE"):
+            push = PipelinePush(
+                get_settings(), pipeline=pipeline, user_id=user_id, say=_say, keepalive=keepalive
+            )
+        else:
+            push = Push(
+                get_settings(),
+                app=os.environ["LAAMBDA_PUSH_APP"],
+                user_id=user_id,
+                say=_say,
+                keepalive=keepalive,
+            )
         return 0 if push.run(parse_updates(sys.stdin)) else 1
     except LaambdaError as exc:
         _say(f" !     Push rejected: {exc.message}")

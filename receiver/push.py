@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
+from laambda.db.base import utcnow
 from laambda.db.models import App, Build, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
@@ -99,9 +100,11 @@ class Push:
         if len(updates) != 1:
             self.say(" !     Push rejected: push main or master, not both at once")
             return False
-        return self._deploy(updates[0].new)
+        return self.deploy(updates[0].new)
 
-    def _deploy(self, commit: str) -> bool:
+    def deploy(self, commit: str) -> bool:
+        """Build and release `commit` of the repository git runs this hook in; True when it
+        was released (or built the same artifact as the live release)."""
         keep_objects()  # so the branch can follow a release this push does not live to see
         self.say(f"-----> Building {self.app} at {commit[:7]}")
         key = f"sources/{self.app}/{commit}.tar.gz"
@@ -116,6 +119,7 @@ class Push:
         with session_scope(self.sessions) as session:
             user = session.get_one(User, self.user_id)
             app = app_service.get_for(session, user, self.app)
+            app.last_deployed_at = utcnow()  # a review app's TTL counts from here
             build = build_service.create(
                 session,
                 app,

@@ -1,4 +1,5 @@
-"""The bare repositories pushes land in, one per app, each with laambda's pre-receive hook."""
+"""The bare repositories pushes land in, one per app and one per pipeline, each with laambda's
+pre-receive hook."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from laambda.services.teardown import repository_path
+from laambda.services.teardown import pipeline_repository_path, repository_path
 
 HOOK = """#!/bin/sh
 # installed by laambda: builds and deploys the pushed commit; its exit code accepts the push
@@ -18,7 +19,16 @@ exec {python} -m receiver.hook
 
 def repository(data_dir: Path, app: str) -> Path:
     """The app's bare repository, made on first use, with the hook (re)installed."""
-    path = repository_path(data_dir, app)
+    return _prepared(repository_path(data_dir, app))
+
+
+def pipeline_repository(data_dir: Path, pipeline: str) -> Path:
+    """The pipeline's bare repository (`ssh://HOST/pipelines/NAME`), made on first use, with
+    the same hook as an app's."""
+    return _prepared(pipeline_repository_path(data_dir, pipeline))
+
+
+def _prepared(path: Path) -> Path:
     if not (path / "HEAD").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(

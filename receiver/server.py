@@ -26,14 +26,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from laambda.config import Settings, get_settings, settings_env
 from laambda.db.locks import LockKind, LockTimeout, advisory_lock
-from laambda.db.models import App
+from laambda.db.models import App, Pipeline
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.services.audit import audit
+from laambda.services.review_app import review_app_service
 from receiver.auth import AccessDenied, Gate, Pusher
-from receiver.branch import align, live_commit
+from receiver.branch import align, align_pipeline, live_commit
 from receiver.commands import CommandRefused, GitCommand, parse_command
 from receiver.git import run_git
-from receiver.repos import repository
+from receiver.repos import pipeline_repository, repository
 
 log = logging.getLogger("laambda.receiver")
 HOST_KEY = "ssh_host_key"
@@ -170,40 +171,54 @@ class Receiver:
     def _run(self, channel: paramiko.Channel, pusher: Pusher, command: str) -> None:
         try:
             git = parse_command(command)
-            app_id = self.gate.authorize(pusher, git.app)
+            if git.pipeline:
+                kind, key = LockKind.PIPELINE_PUSH, self.gate.authorize_pipeline(pusher, git.app)
+            else:
+                kind, key = LockKind.PUSH, self.gate.authorize(pusher, git.app)
         except (CommandRefused, AccessDenied) as refused:
             log.info("refused %s: %r: %s", pusher.email, command, refused)
             self._refuse(channel, str(refused))
             return
+        # one push per app, and one per pipeline: a pipeline's push may make a review app and
+        # move any of its branches, so pushes to it wait for each other whatever their branch
+        label = f"pipeline {git.app}" if git.pipeline else git.app
         with ExitStack() as held:
             if git.pushes:
                 # taken before git shows the refs: a push that waited sees what the one before
                 # it left, so git refuses a stale push before anything is built, and a built
                 # push's ref update cannot fail afterwards because another one moved the branch
                 try:
-                    held.enter_context(self._push_lock(channel, git.app, app_id))
+                    held.enter_context(self._push_lock(channel, label, kind, key))
                 except LockTimeout:
                     self._refuse(
                         channel,
-                        f"another push to {git.app} is still being deployed after "
+                        f"another push to {label} is still being deployed after "
                         f"{self.settings.push_lock_timeout:.0f} s; try again when it is done",
                     )
                     return
-                self._align(git.app, app_id)
+                self._align_any(git, key)
             else:
                 # a fetch never waits for a push: the running push moves the branch itself
                 with (
                     contextlib.suppress(LockTimeout),
-                    advisory_lock(self.engine, LockKind.PUSH, app_id, timeout=0),
+                    advisory_lock(self.engine, kind, key, timeout=0),
                 ):
-                    self._align(git.app, app_id)
+                    self._align_any(git, key)
             status = self._git(channel, git, pusher)
-        log.info("%s %s %s: exit %d", pusher.email, git.verb, git.app, status)
+        log.info("%s %s %s: exit %d", pusher.email, git.verb, label, status)
         channel.send_exit_status(status)
         channel.close()
 
+    def _align_any(self, git: GitCommand, key: int) -> None:
+        if git.pipeline:
+            self._align_pipeline(git.app, key)
+        else:
+            self._align(git.app, key)
+
     @contextmanager
-    def _push_lock(self, channel: paramiko.Channel, app: str, app_id: int) -> Iterator[None]:
+    def _push_lock(
+        self, channel: paramiko.Channel, app: str, kind: LockKind, key: int
+    ) -> Iterator[None]:
         """One push per app at a time. The one that waits hears so at once and again every
         `keepalive` seconds, and gives up (LockTimeout) after settings.push_lock_timeout."""
 
@@ -219,8 +234,8 @@ class Receiver:
                     held.enter_context(
                         advisory_lock(
                             self.engine,
-                            LockKind.PUSH,
-                            app_id,
+                            kind,
+                            key,
                             timeout=max(0.0, min(self.keepalive, deadline - time.monotonic())),
                             on_wait=waiting if first else None,
                         )
@@ -251,18 +266,47 @@ class Receiver:
         except (SQLAlchemyError, subprocess.CalledProcessError, OSError):
             log.exception("could not align %s's deploy branch with its live release", app)
 
+    def _align_pipeline(self, pipeline: str, pipeline_id: int) -> None:
+        """Each branch of the pipeline's repository on the live commit of the app following
+        it, and the branches no app follows removed (receiver/branch.py)."""
+        try:
+            with session_scope(self.sessions) as session:
+                row = session.get_one(Pipeline, pipeline_id)
+                followed = {
+                    f"refs/heads/{app.branch}": live_commit(session, app)
+                    for app in review_app_service.following(session, row)
+                }
+            repo = pipeline_repository(self.settings.data_dir, pipeline)
+            changed = align_pipeline(repo, followed)
+            if changed:
+                with session_scope(self.sessions) as session:
+                    audit.record(
+                        session, None, action="branch.align", pipeline=pipeline, refs=changed
+                    )
+        except (SQLAlchemyError, subprocess.CalledProcessError, OSError):
+            log.exception("could not align pipeline %s's branches with its apps", pipeline)
+
     def _git(self, channel: paramiko.Channel, git: GitCommand, pusher: Pusher) -> int:
-        env = self.env | {
-            "LAAMBDA_PUSH_APP": git.app,
-            "LAAMBDA_PUSH_USER_ID": str(pusher.user_id),
-            "LAAMBDA_PUSH_KEEPALIVE": str(self.keepalive),
-            # git refuses a pack larger than the source limit before storing any of it, so a
-            # push over the limit leaves nothing on disk (git >= 2.31 reads config from here)
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "receive.maxInputSize",
-            "GIT_CONFIG_VALUE_0": str(self.settings.max_source_bytes),
-        }
-        return run_git(channel, git, repository(self.settings.data_dir, git.app), env)
+        if git.pipeline:
+            repo = pipeline_repository(self.settings.data_dir, git.app)
+            target = {"LAAMBDA_PUSH_PIPELINE": git.app, "LAAMBDA_PUSH_APP": ""}
+        else:
+            repo = repository(self.settings.data_dir, git.app)
+            target = {"LAAMBDA_PUSH_APP": git.app, "LAAMBDA_PUSH_PIPELINE": ""}
+        env = (
+            self.env
+            | target
+            | {
+                "LAAMBDA_PUSH_USER_ID": str(pusher.user_id),
+                "LAAMBDA_PUSH_KEEPALIVE": str(self.keepalive),
+                # git refuses a pack larger than the source limit before storing any of it, so a
+                # push over the limit leaves nothing on disk (git >= 2.31 reads config from here)
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "receive.maxInputSize",
+                "GIT_CONFIG_VALUE_0": str(self.settings.max_source_bytes),
+            }
+        )
+        return run_git(channel, git, repo, env)
 
 
 def gone(channel: paramiko.Channel) -> bool:

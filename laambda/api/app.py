@@ -26,6 +26,7 @@ from laambda.api.routes import (
     operate,
     pipelines,
     releases,
+    review_apps,
     run,
 )
 from laambda.api.schemas.error import ERROR_RESPONSES
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
         checks,
         run,
         pipelines,
+        review_apps,
     ):
         api.include_router(module.router, **_common)
     api.include_router(builds.cache_router, **_common)

@@ -21,6 +21,7 @@ from laambda.cli.common import (
 )
 from laambda.cli.common import resolve_app as resolve
 from laambda.cli.gitremote import add_remote
+from laambda.cli.reviewapps import PipelineOption, review_config
 
 apps = typer.Typer()
 
@@ -171,9 +172,22 @@ def transfer(
     out.print(f"Transferred {name} to {row['owner']}", markup=False)
 
 
+ReviewOption = Annotated[
+    bool, typer.Option("--review", help="the review config of the pipeline -p (review apps)")
+]
+
+
 @command(apps, "config")
-def config(app: AppOption = None, as_json: JsonOption = False) -> None:
-    """The app's config vars (you asked, so values are shown)."""
+def config(
+    app: AppOption = None,
+    as_json: JsonOption = False,
+    review: ReviewOption = False,
+    pipeline: PipelineOption = None,
+) -> None:
+    """The app's config vars (you asked, so values are shown); with --review -p P, the
+    config the pipeline's review apps start with."""
+    if review:
+        return review_config(pipeline)
     values = api().get(f"/apps/{resolve(app)}/config", reveal="true")
     if as_json:
         return print_json(values)
@@ -203,8 +217,14 @@ def _change(name: str, changes: dict[str, str | None], verb: str) -> None:
 
 
 @command(apps, "config:set")
-def config_set(pairs: list[str], app: AppOption = None) -> None:
-    """Set config vars: KEY=VALUE … (one release)."""
+def config_set(
+    pairs: list[str],
+    app: AppOption = None,
+    review: ReviewOption = False,
+    pipeline: PipelineOption = None,
+) -> None:
+    """Set config vars: KEY=VALUE … (one release); with --review -p P, in the config the
+    pipeline's review apps start with."""
     changes: dict[str, str | None] = {}
     for position, pair in enumerate(pairs, start=1):
         key, sep, value = pair.partition("=")
@@ -212,12 +232,21 @@ def config_set(pairs: list[str], app: AppOption = None) -> None:
             # never echo the argument: without its '=' it may be a bare secret
             raise CliError(f"argument {position} is not KEY=VALUE")
         changes[key] = value
+    if review:
+        return review_config(pipeline, changes)
     _change(resolve(app), changes, "Setting " + ", ".join(changes))
 
 
 @command(apps, "config:unset")
-def config_unset(keys: list[str], app: AppOption = None) -> None:
-    """Unset config vars: KEY … (one release)."""
+def config_unset(
+    keys: list[str],
+    app: AppOption = None,
+    review: ReviewOption = False,
+    pipeline: PipelineOption = None,
+) -> None:
+    """Unset config vars: KEY … (one release); with --review -p P, in the review config."""
+    if review:
+        return review_config(pipeline, dict.fromkeys(keys))
     _change(resolve(app), dict.fromkeys(keys), "Unsetting " + ", ".join(keys))
 
 

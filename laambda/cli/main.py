@@ -11,6 +11,7 @@ from laambda.cli.checks import checks
 from laambda.cli.dashboard import dashboard
 from laambda.cli.operate import operate
 from laambda.cli.pipelines import pipelines
+from laambda.cli.reviewapps import reviewapps
 from laambda.cli.run import run_commands
 from laambda.cli.serverside import admin, serverside
 
@@ -18,7 +19,17 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
 )
 # server side: api, migrate, worker, receiver, up, admin create-user
-for group in (serverside, apps, checks, access, operate, activity, run_commands, dashboard):
+for group in (
+    serverside,
+    apps,
+    checks,
+    access,
+    operate,
+    activity,
+    run_commands,
+    dashboard,
+    pipelines,
+    reviewapps,
+):
     app.registered_commands.extend(group.registered_commands)
-app.registered_commands.extend(pipelines.registered_commands)
 app.add_typer(admin, name="admin")

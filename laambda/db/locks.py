@@ -18,6 +18,7 @@ class LockKind(IntEnum):
     APPLY = 1  # applying a release of app <id>
     BUILD = 2  # running build <id>
     PUSH = 3  # a push to app <id>
+    PIPELINE_PUSH = 4  # a push to the repository of pipeline <id>
 
 
 class LockTimeout(Exception):

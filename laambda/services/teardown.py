@@ -80,6 +80,26 @@ class Teardown:
         of it is under way (it would deploy again what was removed); AwsRefused when AWS
         refuses a removal (the app stays; run it again)."""
         app = app_service.get_owned(session, user, name, to="destroy it", lock=True)
+        return self.remove(
+            session, app, actor=user, settings=settings, store=store, triggers=triggers, logs=logs
+        )
+
+    def remove(
+        self,
+        session: Session,
+        app: App,
+        *,
+        actor: User | None,
+        settings: Settings,
+        store: ObjectStore,
+        triggers: Callable[[str], Triggers],
+        logs: Callable[[str], Any],
+    ) -> list[str]:
+        """What `destroy` does once the caller may: for an app (locked by the caller) whose
+        destruction was already allowed (a review app whose branch was deleted or whose TTL
+        passed); `actor` None when the platform does it. Same errors and result as
+        `destroy`."""
+        name = app.name
         self._refuse_when_busy(session, app)
         removed: list[str] = []
         # every function, event source, tarball and artifact follows a push: an app never
@@ -90,7 +110,7 @@ class Teardown:
             removed += self._remove_objects(session, app, settings=settings, store=store)
         if remove_repository(settings.data_dir, app.name):
             removed.append(f"git repository {app.name}.git")
-        audit.record(session, user, action="app.destroy", app=name, removed=len(removed))
+        audit.record(session, actor, action="app.destroy", app=name, removed=len(removed))
         session.delete(app)
         session.flush()
         return removed

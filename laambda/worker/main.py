@@ -2,8 +2,9 @@
 
 Its main process runs the recovery sweep (worker/sweep.py): at start and every
 `recovery_interval` seconds it sends again the releases whose worker died, and every
-`sweep_interval` seconds the builds whose worker died. Each pool child
-forgets the connections it inherited from the main process before its first task.
+`sweep_interval` seconds the builds whose worker died and the review apps whose TTL passed.
+Each pool child forgets the connections it inherited from the main process before its first
+task.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def _sweep_forever(stop: threading.Event) -> None:
                     log.warning(
                         "builds whose worker died: %s sent again, %d abandoned", rebuilt, abandoned
                     )
+                if expired := sweeper.expire_review_apps():
+                    log.warning("review apps whose TTL passed, destroyed: %s", expired)
         except Exception:  # the sweep must never take the worker down
             log.exception("sweeping for the work of dead workers failed")
         if stop.wait(min(settings.recovery_interval, settings.sweep_interval)):

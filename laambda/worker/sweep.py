@@ -13,21 +13,30 @@ lock" means its worker is gone:
   which apply it again or put every alias back on the last live release. A task the broker
   redelivers as well finds it ended and does nothing. This does not wait for the broker's
   visibility timeout (an hour), which is what a worker that died whole would otherwise cost.
+
+It also destroys the review apps whose pipeline's TTL passed without a push
+(`expire_review_apps`), as `apps:destroy` would; their branch is removed from the pipeline's
+repository by the receiver the next time anyone pushes to or fetches from it
+(receiver/branch.py `align_pipeline`), so a later push of that branch makes a new review app.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from laambda.db.base import utcnow
 from laambda.db.locks import LockKind, is_locked
-from laambda.db.models import Build, Release
+from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.domain.status import BuildStatus, ReleaseStatus
+from laambda.errors import LaambdaError
 from laambda.services.build import build_service
 from laambda.services.release import release_service
+from laambda.services.review_app import aws_cloud, review_app_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.enqueue import CeleryQueue
 from laambda.worker.logstream import LogPublisher
@@ -38,6 +47,7 @@ PENDING_GRACE_SECONDS = 60.0
 RESEND_SECONDS = 120.0
 # a build whose worker died this many times is abandoned
 BUILD_ATTEMPTS = 3
+log = logging.getLogger("laambda.worker")
 
 
 @dataclass
@@ -107,3 +117,32 @@ class Sweeper:
             return True
         waited = (utcnow() - release.created_at).total_seconds()
         return waited > PENDING_GRACE_SECONDS
+
+    def expire_review_apps(self, *, now: datetime | None = None) -> list[str]:
+        """Destroy every review app whose pipeline's TTL passed since its last deploy, each in
+        its own transaction; the names destroyed. One that is busy (a build or release under
+        way) or that AWS refuses to remove is left for the next sweep."""
+        with session_scope(self.context.sessions) as session:
+            due = [app.id for app in review_app_service.expired(session, now=now)]
+        destroyed = []
+        cloud = aws_cloud(self.context.settings)
+        for app_id in due:
+            try:
+                with session_scope(self.context.sessions) as session:
+                    app = session.get(App, app_id, with_for_update=True)
+                    if app is None:
+                        continue
+                    name = app.name
+                    review_app_service.destroy(
+                        session,
+                        app,
+                        actor=None,
+                        reason="TTL passed",
+                        settings=self.context.settings,
+                        store=self.context.store,
+                        cloud=cloud,
+                    )
+                destroyed.append(name)
+            except LaambdaError as refused:
+                log.warning("review app %s not destroyed yet: %s", app_id, refused.message)
+        return destroyed

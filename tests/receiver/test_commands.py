@@ -16,6 +16,15 @@ class TestAccepted:
             ("git-receive-pack '/thumbs.git'", GitCommand("git-receive-pack", "thumbs")),
             ("git-upload-pack '/thumbs'", GitCommand("git-upload-pack", "thumbs")),
             ("git-upload-pack thumbs-2", GitCommand("git-upload-pack", "thumbs-2")),
+            # a pipeline's repository: ssh://git@host:2222/pipelines/shop
+            (
+                "git-receive-pack '/pipelines/shop'",
+                GitCommand("git-receive-pack", "shop", pipeline=True),
+            ),
+            (
+                "git-upload-pack 'pipelines/shop.git'",
+                GitCommand("git-upload-pack", "shop", pipeline=True),
+            ),
         ],
     )
     def test_pack_commands_for_one_app(self, command: str, expected: GitCommand) -> None:
@@ -41,6 +50,9 @@ class TestRefused:
             ("git-receive-pack 'other/thumbs'", "'other/thumbs' is not an app"),
             ("git-receive-pack '../thumbs'", "'../thumbs' is not an app"),
             ("git-receive-pack '..'", "'..' is not an app"),
+            ("git-receive-pack 'pipelines/a/b'", "'pipelines/a/b' is not an app"),
+            ("git-receive-pack 'pipelines/../x'", "'pipelines/../x' is not an app"),
+            ("git-receive-pack 'pipelines/Shop'", "'Shop' is not a valid pipeline name"),
             ("git-receive-pack 'Thumbs'", "'Thumbs' is not a valid app name"),
             ("git-receive-pack 'thumbs$(id)'", "'thumbs$(id)' is not a valid app name"),
             ("git-receive-pack 'th--umbs'", "no two dashes in a row"),

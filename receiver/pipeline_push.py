@@ -1,0 +1,193 @@
+"""The pre-receive step of a push to a pipeline's repository (`ssh://HOST/pipelines/NAME`):
+each branch deploys the app of the pipeline that follows it.
+
+- A branch an app follows deploys that app, exactly as a push to the app's own remote does
+  (receiver/push.py), once the pusher is found to be a collaborator of that app.
+- A branch no app follows makes a review app when the pipeline has them
+  (services/review_app.py) and deploys it; otherwise the push is refused, naming the branches
+  that are followed.
+- Deleting a review app's branch destroys the review app as `apps:destroy` would; deleting a
+  branch another app follows is refused.
+
+One branch per push: git accepts or refuses all of a push's refs together, so with two
+branches one could be released while the push is refused, and the pusher would be told
+something other than what runs. Pushes to one pipeline wait for each other in the receiver
+(its pipeline lock); the deploy of an app also takes the app's own push lock, so a push to
+the app's own remote and one to the pipeline never deploy it at once.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from sqlalchemy.orm import Session
+
+from laambda.config import Settings
+from laambda.crypto import Cipher
+from laambda.db.locks import LockKind, LockTimeout, advisory_lock
+from laambda.db.models import Pipeline, User
+from laambda.db.session import get_engine, make_sessionmaker, session_scope
+from laambda.deploy import aws
+from laambda.deploy.s3 import ObjectStore
+from laambda.domain.review_app import procfile_entry_names
+from laambda.errors import PermissionDenied
+from laambda.services.app import app_service
+from laambda.services.release import release_service
+from laambda.services.review_app import aws_cloud, review_app_service
+from receiver.push import KEEPALIVE_SECONDS, Push, RefUpdate, Say
+
+
+class PipelinePush:
+    """One push to a pipeline's repository, run by its pre-receive hook (receiver/hook.py)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        pipeline: str,
+        user_id: int,
+        say: Say,
+        keepalive: float = KEEPALIVE_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.user_id = user_id
+        self.say = say
+        self.keepalive = keepalive
+        self.engine = get_engine(settings.database_url)
+        self.sessions = make_sessionmaker(self.engine)
+
+    def run(self, updates: list[RefUpdate]) -> bool:
+        """Deploy (or delete) the one pushed branch; True accepts the push."""
+        if len(updates) != 1:
+            branches = ", ".join(u.ref.removeprefix("refs/heads/") for u in updates)
+            return self._refuse(
+                f"push one branch at a time to a pipeline (this push has {branches}): "
+                "each deploys its own app, and git accepts or refuses a push whole"
+            )
+        update = updates[0]
+        if not update.ref.startswith("refs/heads/"):
+            return self._refuse(
+                f"'{update.ref}' is not a branch: a pipeline's branches deploy its apps"
+            )
+        branch = update.ref.removeprefix("refs/heads/")
+        if update.new.strip("0") == "":
+            return self._delete(branch)
+        return self._deploy(branch, update.new)
+
+    def _deploy(self, branch: str, commit: str) -> bool:
+        entries = procfile_entry_names(_show(f"{commit}:Procfile"))
+        with session_scope(self.sessions) as session:
+            user = session.get_one(User, self.user_id)
+            pipeline = review_app_service.pipeline_for(session, user, self.pipeline)
+            app = review_app_service.app_for_branch(session, pipeline, branch)
+            if app is None and not pipeline.review_apps:
+                return self._refuse(self._unfollowed(session, pipeline, branch))
+            if app is None:
+                app = review_app_service.create(
+                    session,
+                    pipeline,
+                    branch=branch,
+                    pusher=user,
+                    settings=self.settings,
+                    cipher=Cipher(self.settings.secret_key),
+                    longest_entry=max(map(len, entries), default=0),
+                )
+                self.say(f"-----> Created review app {app.name} for branch {branch}")
+            else:
+                try:
+                    app_service.get_for(session, user, app.name)
+                except PermissionDenied as denied:
+                    return self._refuse(f"'{branch}' deploys {app.name}: {denied.message}")
+            target, app_id, review = app.name, app.id, app.review_app
+        self.say(f"-----> Branch {branch} deploys {target}")
+        try:
+            with advisory_lock(
+                self.engine,
+                LockKind.PUSH,
+                app_id,
+                timeout=self.settings.push_lock_timeout,
+                on_wait=lambda: self.say(f"-----> Waiting for another push to {target}"),
+            ):
+                push = Push(
+                    self.settings,
+                    app=target,
+                    user_id=self.user_id,
+                    say=self.say,
+                    keepalive=self.keepalive,
+                )
+                released = push.deploy(commit)
+        except LockTimeout:
+            return self._refuse(f"another push to {target} is still being deployed; try again")
+        if released and review:
+            self._show_functions(target)
+        return released
+
+    def _delete(self, branch: str) -> bool:
+        with session_scope(self.sessions) as session:
+            user = session.get_one(User, self.user_id)
+            pipeline = review_app_service.pipeline_for(session, user, self.pipeline)
+            app = review_app_service.app_for_branch(session, pipeline, branch, lock=True)
+            if app is None:
+                self.say(f"-----> Deleted {branch}: no app follows it")
+                return True
+            if not app.review_app:
+                return self._refuse(
+                    f"'{branch}' deploys {app.name} ({app.stage}): deleting it is not allowed; "
+                    "make the app follow another branch first"
+                )
+            try:
+                app_service.get_for(session, user, app.name)
+            except PermissionDenied as denied:
+                return self._refuse(f"'{branch}' deploys {app.name}: {denied.message}")
+            name = app.name
+            self.say(f"-----> Destroying review app {name} of branch {branch}")
+            removed = review_app_service.destroy(
+                session,
+                app,
+                actor=user,
+                reason="branch deleted",
+                settings=self.settings,
+                store=ObjectStore(aws.s3_client(self.settings), self.settings.artifact_bucket),
+                cloud=aws_cloud(self.settings),
+            )
+        for line in removed:
+            self.say(f"       removed {line}")
+        self.say(f"-----> Review app {name} destroyed")
+        return True
+
+    def _unfollowed(self, session: Session, pipeline: Pipeline, branch: str) -> str:
+        """Why a branch no app follows is refused: the ones that are, and review apps."""
+        followed = [
+            f"{app.branch} ({app.name})" for app in review_app_service.following(session, pipeline)
+        ]
+        return (
+            f"no app follows '{branch}' in pipeline {pipeline.name}; followed: "
+            f"{', '.join(followed) or 'none'}; enable review apps with "
+            f"`laambda reviewapps:enable -p {pipeline.name}`"
+        )
+
+    def _show_functions(self, name: str) -> None:
+        """The review app's functions, with the URL of each that has one."""
+        with session_scope(self.sessions) as session:
+            app = app_service.get_for(session, session.get_one(User, self.user_id), name)
+            release = release_service.current(session, app)
+            if release is None:
+                return
+            urls = review_app_service.function_urls(session, app)
+            functions = sorted(release.function_versions or {})
+        self.say(f"-----> Review app {name} is live:")
+        for function in functions:
+            entry = function.removeprefix(f"{name}-")
+            where = urls.get(entry) or f"invoke with `laambda invoke {entry} -a {name}`"
+            self.say(f"       {function}: {where}")
+
+    def _refuse(self, reason: str) -> bool:
+        self.say(f" !     Push rejected: {reason}")
+        return False
+
+
+def _show(spec: str) -> str:
+    """A file of a pushed commit (git runs the hook in the repository), or "" without one."""
+    shown = subprocess.run(["git", "show", spec], capture_output=True, text=True)
+    return shown.stdout if shown.returncode == 0 else ""

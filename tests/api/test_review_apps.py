@@ -1,0 +1,110 @@
+"""A pipeline's review apps and review config over the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laambda.db.models import App, AuditEvent, User
+from tests import factories
+from tests.receiver.pipelines import add_pipeline
+
+Auth = dict[str, str]
+DEPLOYED = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def test_enable_list_and_destroy(
+    client: TestClient,
+    db: Session,
+    alice: tuple[User, Auth],
+    app_row: App,
+    make_user: Callable[..., tuple[User, Auth]],
+) -> None:
+    auth = alice[1]
+    pipeline = add_pipeline(db, "shop", alice[0], follow={app_row.name: ("staging", "develop")})
+    db.commit()
+    off = client.get("/v1/pipelines/shop/review-apps", headers=auth)
+    assert off.status_code == 200, off.text
+    assert off.json() == {"pipeline": "shop", "enabled": False, "ttl_seconds": None, "apps": []}
+
+    bad = client.patch(
+        "/v1/pipelines/shop/review-apps", json={"enabled": True, "ttl": "soon"}, headers=auth
+    )
+    assert bad.status_code == 422
+    assert "'soon' is not a duration" in bad.json()["detail"]
+    on = client.patch(
+        "/v1/pipelines/shop/review-apps", json={"enabled": True, "ttl": "3d"}, headers=auth
+    )
+    assert on.status_code == 200, on.text
+    assert (on.json()["enabled"], on.json()["ttl_seconds"]) == (True, 3 * 86400)
+
+    review = factories.app(
+        name="shop-feature-x",
+        owner_id=alice[0].id,
+        pipeline_id=pipeline.id,
+        stage="review",
+        branch="feature/x",
+        review_app=True,
+        last_deployed_at=DEPLOYED,
+    )
+    db.commit()
+    review_id, staging_id = review.id, app_row.id
+    listed = client.get("/v1/pipelines/shop/review-apps", headers=auth).json()["apps"]
+    assert [(a["name"], a["branch"]) for a in listed] == [("shop-feature-x", "feature/x")]
+    expires = datetime.fromisoformat(listed[0]["expires_at"])
+    assert expires == DEPLOYED + timedelta(days=3)
+
+    # a stranger sees nothing and changes nothing
+    bob = make_user("bob@example.com")[1]
+    assert client.get("/v1/pipelines/shop/review-apps", headers=bob).status_code == 403
+    refused = client.delete("/v1/pipelines/shop/review-apps/feature/x", headers=bob)
+    assert refused.status_code == 403
+    # a followed branch that is no review app is not destroyed here
+    assert client.delete("/v1/pipelines/shop/review-apps/develop", headers=auth).status_code == 404
+
+    destroyed = client.delete("/v1/pipelines/shop/review-apps/feature/x", headers=auth)
+    assert destroyed.status_code == 200, destroyed.text
+    assert destroyed.json()["name"] == "shop-feature-x"
+    db.expire_all()
+    assert db.get(App, review_id) is None
+    assert db.get(App, staging_id) is not None
+    trail = db.scalars(select(AuditEvent.action).where(AuditEvent.app_name == "shop-feature-x"))
+    assert {"reviewapp.destroy", "app.destroy"} <= set(trail)
+    gone = client.delete("/v1/pipelines/shop/review-apps/feature/x", headers=auth)
+    assert gone.status_code == 404
+    assert "has no review app of 'feature/x'" in gone.json()["detail"]
+    missing = client.get("/v1/pipelines/nope/review-apps", headers=auth)
+    assert missing.status_code == 404
+    assert "laambda pipelines:create nope" in missing.json()["detail"]
+
+
+def test_review_config_is_masked_and_never_in_the_trail(
+    client: TestClient,
+    db: Session,
+    alice: tuple[User, Auth],
+    make_user: Callable[..., tuple[User, Auth]],
+) -> None:
+    auth = alice[1]
+    add_pipeline(db, "shop", alice[0], follow={})
+    db.commit()
+    url = "/v1/pipelines/shop/review-config"
+    changed = client.patch(url, json={"BUCKET": "previews", "DEBUG": "1"}, headers=auth)
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"pipeline": "shop", "changed": ["BUCKET", "DEBUG"]}
+    assert client.get(url, headers=auth).json() == {"BUCKET": "********", "DEBUG": "********"}
+    unset = client.patch(url, json={"DEBUG": None}, headers=auth)
+    assert unset.json()["changed"] == ["DEBUG"]
+    assert client.get(url, params={"reveal": "true"}, headers=auth).json() == {"BUCKET": "previews"}
+    invalid = client.patch(url, json={"AWS_REGION": "x"}, headers=auth)
+    assert invalid.status_code == 422
+    details = db.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == "reviewconfig.change")
+    ).all()
+    assert [d["keys"] for d in details] == [["BUCKET", "DEBUG"], ["DEBUG"]]
+    assert "previews" not in str(details)
+    bob = make_user("bob@example.com")[1]
+    assert client.patch(url, json={"X": "1"}, headers=bob).status_code == 403
