@@ -12,6 +12,7 @@ from laambda.cli.dashboard import dashboard
 from laambda.cli.operate import operate
 from laambda.cli.run import run_commands
 from laambda.cli.serverside import admin, serverside
+from laambda.cli.strategy import strategy
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
@@ -19,4 +20,5 @@ app = typer.Typer(
 # server side: api, migrate, worker, receiver, up, admin create-user
 for group in (serverside, apps, checks, access, operate, activity, run_commands, dashboard):
     app.registered_commands.extend(group.registered_commands)
+app.registered_commands.extend(strategy.registered_commands)  # canary releases
 app.add_typer(admin, name="admin")
