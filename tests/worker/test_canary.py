@@ -18,6 +18,9 @@ from laambda.domain.strategy import CanaryDecision, strategy
 from laambda.local import moto_lambda
 from laambda.services.strategy import strategy_service
 from tests.worker.conftest import Platform, Pushed, python_app
+from tests.worker.test_crash_recovery import _kill_pool, _push, _wait_for, crash_platform
+
+__all__ = ["crash_platform"]  # the fixture: a worker of its own, recovery sweep every 2 s
 
 BROKEN = """\
 def handler(event, context):
@@ -214,3 +217,32 @@ def test_promote_and_abort_end_a_canary_early(platform: Platform) -> None:
         "failed",
         "canary aborted by alice@example.com; live is back on v2",
     )
+
+
+@pytest.mark.usefixtures("local_runtime")
+def test_a_canary_whose_worker_dies_is_resumed_and_completes(crash_platform: Platform) -> None:
+    """The window's state is in the database: the recovery sweep sends the release again
+    once its worker is gone, and the next worker watches the rest of the window."""
+    platform = crash_platform
+    app = platform.create_app("resumed")
+    first = platform.push(app, python_app(["web"], marker="1"), commit="1" * 40)
+    assert first.outcome.status == "succeeded", first.text + first.outcome.detail
+    use_canary(platform, app, percent=25, seconds=8)
+
+    second = _push(platform, app, python_app(["web"], marker="2"), commit="2" * 40)
+    running = wait_canary(platform, app)
+    _kill_pool(platform)
+    killed_at = time.monotonic()
+
+    _wait_for(second.ended.is_set, "the pusher was not told", platform, 60)
+    assert time.monotonic() - killed_at < 60
+    assert second.events[-1].status == "succeeded", second.events[-1]
+    assert second.events[-1].detail == "Released v2: resumed-web"
+    assert second.lines("Resuming the canary of v2 (its worker died)") == 1
+    done = alias(platform, "resumed-web")
+    assert done["FunctionVersion"] == "2"
+    assert "RoutingConfig" not in done
+    v2 = release(platform, app, 2)
+    assert v2.status == "succeeded"
+    # the window was not restarted by the worker that resumed it
+    assert v2.canary_ends_at == running.canary_ends_at
