@@ -19,6 +19,7 @@ from laambda.errors import InvalidInput
 MIN_PERCENT, MAX_PERCENT = 1, 99
 MIN_SECONDS, MAX_SECONDS = 1, 3600  # the window: up to an hour
 MAX_MINUTES = MAX_SECONDS // 60
+MAX_ERRORS = 1_000_000
 
 
 class StrategyKind(StrEnum):
@@ -88,8 +89,8 @@ def strategy(
         raise InvalidInput(f"canary: minutes must be 1..{MAX_MINUTES}, not {minutes}")
     if seconds is not None and not MIN_SECONDS <= seconds <= MAX_SECONDS:
         raise InvalidInput(f"canary: seconds must be {MIN_SECONDS}..{MAX_SECONDS}, not {seconds}")
-    if max_errors is not None and max_errors < 0:
-        raise InvalidInput(f"canary: max-errors must be 0 or more, not {max_errors}")
+    if max_errors is not None and not 0 <= max_errors <= MAX_ERRORS:
+        raise InvalidInput(f"canary: max-errors must be 0..{MAX_ERRORS}, not {max_errors}")
     return DeployStrategy(
         kind=StrategyKind.CANARY,
         percent=percent,

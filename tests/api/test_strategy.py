@@ -83,7 +83,7 @@ class TestStrategy:
             ),
             (
                 {"strategy": "canary", "percent": 10, "minutes": 5, "max_errors": -1},
-                "canary: max-errors must be 0 or more, not -1",
+                "canary: max-errors must be 0..1000000, not -1",
             ),
             (
                 {"strategy": "all-at-once", "percent": 10},

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from laambda.domain.strategy import MAX_ERRORS, MAX_MINUTES, MAX_PERCENT, MAX_SECONDS, MIN_PERCENT
 
 
 class DeployStrategyRead(BaseModel):
@@ -13,14 +18,43 @@ class DeployStrategyRead(BaseModel):
     description: str
 
 
+# what the document promises (domain/strategy.strategy enforces it, with messages that say
+# what is allowed): all-at-once alone, or canary with percent and one window, minutes or seconds
+_RULES: dict[str, Any] = {
+    "oneOf": [
+        {
+            "properties": {"strategy": {"const": "all-at-once"}},
+            "not": {
+                "anyOf": [
+                    {"required": [field]}
+                    for field in ("percent", "minutes", "seconds", "max_errors")
+                ]
+            },
+        },
+        {
+            "properties": {"strategy": {"const": "canary"}},
+            "required": ["percent"],
+            "oneOf": [
+                {"required": ["minutes"], "not": {"required": ["seconds"]}},
+                {"required": ["seconds"], "not": {"required": ["minutes"]}},
+            ],
+        },
+    ]
+}
+
+
+def _range(low: int, high: int) -> Any:
+    return Field(default=None, json_schema_extra={"minimum": low, "maximum": high})
+
+
 class DeployStrategyUpdate(BaseModel):
     """`all-at-once`, or `canary` with percent, the window (minutes or seconds) and max_errors
-    (default 0); ranges are checked with a message naming the allowed ones."""
+    (default 0). Checked by domain/strategy.strategy, whose 422 names the allowed values."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_RULES)
 
-    strategy: str = Field(max_length=20)
-    percent: int | None = None
-    minutes: int | None = None
-    seconds: int | None = None
-    max_errors: int | None = None
+    strategy: str = Field(json_schema_extra={"enum": ["all-at-once", "canary"]})
+    percent: int | SkipJsonSchema[None] = _range(MIN_PERCENT, MAX_PERCENT)
+    minutes: int | SkipJsonSchema[None] = _range(1, MAX_MINUTES)
+    seconds: int | SkipJsonSchema[None] = _range(1, MAX_SECONDS)
+    max_errors: int | SkipJsonSchema[None] = _range(0, MAX_ERRORS)
