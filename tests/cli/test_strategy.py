@@ -18,9 +18,7 @@ from tests.cli.conftest import Cli
 def test_strategy_is_shown_set_and_refused_with_the_reason(cli: Cli) -> None:
     cli("apps:create", "thumbs")
     assert cli("deploy-strategy", "-a", "thumbs").stdout.strip() == "thumbs: all-at-once"
-    done = cli(
-        "deploy-strategy:set", "canary", "--percent", "10", "--minutes", "5", "-a", "thumbs"
-    )
+    done = cli("deploy-strategy:set", "canary", "--percent", "10", "--minutes", "5", "-a", "thumbs")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
         "thumbs: canary: 10% for 5 minutes, at most 0 errors; from the next release on"
