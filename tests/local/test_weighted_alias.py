@@ -54,7 +54,7 @@ def test_weights_spread_invocations_and_errors_are_counted_per_version(
         FunctionVersion=old,
         RoutingConfig={"AdditionalVersionWeights": {new: 0.25}},
     )
-    ran = []
+    ran: list[tuple[str, str | None]] = []
     for _ in range(8):
         answer = client.invoke(FunctionName=name, Qualifier="live")
         ran.append((answer["ExecutedVersion"], answer.get("FunctionError")))
