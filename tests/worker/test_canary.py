@@ -246,3 +246,48 @@ def test_a_canary_whose_worker_dies_is_resumed_and_completes(crash_platform: Pla
     assert v2.status == "succeeded"
     # the window was not restarted by the worker that resumed it
     assert v2.canary_ends_at == running.canary_ends_at
+
+
+@pytest.mark.usefixtures("local_runtime")
+def test_config_changes_go_through_the_canary_and_rollbacks_do_not(platform: Platform) -> None:
+    app = platform.create_app("configured")
+    first = platform.push(app, python_app(["web"], marker="1"), commit="9" * 40)
+    assert first.outcome.status == "succeeded", first.text + first.outcome.detail
+    use_canary(platform, app, percent=30, seconds=2)
+
+    changed = platform.wait_release(platform.change_config(app, {"BUCKET": "photos"}))
+    assert changed.status == "succeeded", changed.log
+    assert "-----> Canary: 30% of traffic on v2 for 2 s; 0 errors so far" in changed.log
+    assert "live sends 30% of traffic to the new versions of 1 functions" in changed.log
+    live = platform.live("configured-web")
+    assert live["Environment"]["Variables"] == {"BUCKET": "photos"}
+    assert "RoutingConfig" not in alias(platform, "configured-web")
+
+    # a rollback goes all at once, as on Heroku
+    rolled = platform.wait_release(platform.rollback(app, 1))
+    assert rolled.status == "succeeded", rolled.log
+    assert "Canary" not in rolled.log
+    assert alias(platform, "configured-web")["FunctionVersion"] == "1"
+
+
+@pytest.mark.usefixtures("local_runtime")
+def test_a_release_made_during_a_canary_waits_for_it(platform: Platform) -> None:
+    app = platform.create_app("queued")
+    first = platform.push(app, python_app(["web"], marker="1"), commit="8" * 40)
+    assert first.outcome.status == "succeeded", first.text + first.outcome.detail
+    use_canary(platform, app, percent=10, seconds=4)
+
+    push = Background(platform, app, python_app(["web"], marker="2"), "7" * 40)
+    wait_canary(platform, app)
+    config_id = platform.change_config(app, {"BUCKET": "later"})
+    time.sleep(1.5)
+    assert release(platform, app, 3).status == "pending"  # the canary of v2 still runs
+    pushed = push.result()
+    assert pushed.outcome.detail == "Released v2: queued-web", pushed.text
+    changed = platform.wait_release(config_id)
+    assert changed.status == "succeeded", changed.log
+    v2 = release(platform, app, 2)
+    assert v2.applied_at is not None
+    assert changed.canary_started_at is not None
+    assert changed.canary_started_at >= v2.applied_at  # one canary at a time
+    assert alias(platform, "queued-web")["FunctionVersion"] == "3"
