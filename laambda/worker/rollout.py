@@ -6,6 +6,10 @@ a newer release is abandoned (the newer one carries everything), and one left `a
 by a dead worker is applied again — the deploy engine skips what AWS already has — or,
 if that fails, every alias is put back on the release that was live. One release per app
 at a time (advisory lock). Every change of state is release_service's; this orchestrates.
+
+With the app's deploy strategy `canary` (not for rollbacks), the move shares `live`'s
+traffic instead, and the same task then watches the window (worker/canary.py) before the
+release ends; a release found in its canary is resumed there.
 """
 
 from __future__ import annotations
@@ -97,15 +101,13 @@ class Rollout:
                 return None
             app_id = release.app_id
         with advisory_lock(self.context.engine, LockKind.APPLY, app_id):
+            # a canary whose worker died: resumed, and when it is an earlier release's, it
+            # ends before this one starts (one canary per app, releases one at a time)
             waiting = self._in_canary(app_id)
-            if waiting is not None and waiting != release_id:
-                # an earlier release's canary, its worker gone: it ends before this one starts
-                self._watch(waiting, log, resumed=True)
-            canary = canary_watch.load(self.context, release_id)
-            if canary is not None:
-                return self._applied(
-                    canary_watch.CanaryWatch(self.context, canary, _emit(log)).run(resumed=True)
-                )
+            if waiting is not None:
+                watched = self._watch(waiting, log, resumed=True)
+                if waiting == release_id:
+                    return watched
             with session_scope(self.context.sessions) as session:
                 plan = self._plan(session, release_id)
             if plan is None:
