@@ -222,8 +222,9 @@ class CanaryWatch:
         return errors, throttles
 
     def _decide(self, decision: CanaryDecision, reason: str) -> tuple[CanaryDecision, str]:
+        """Record the platform's decision unless a request (locked the same way) came first."""
         with session_scope(self.context.sessions) as session:
-            release = session.get_one(Release, self.canary.release_id)
+            release = session.get_one(Release, self.canary.release_id, with_for_update=True)
             if release.canary_decision is not None:  # a request came first: it wins
                 return CanaryDecision(release.canary_decision), release.canary_reason or ""
             release_service.decide_canary(
