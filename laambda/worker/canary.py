@@ -85,6 +85,8 @@ class Canary:
 
 @dataclass(frozen=True)
 class Ended:
+    """How the canary ended (the release's status) and, when it failed, why."""
+
     status: ReleaseStatus
     version: int
     functions: list[str]
