@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # seconds between a worker's looks for releases left pending or applying by a worker that
     # died; each is applied again (DESIGN.md: finished or put back within a minute)
     recovery_interval: float = Field(default=10.0, gt=0)
+    # seconds between reads of a canary's Errors and Throttles (and progress lines to the
+    # pusher); promote and abort requests are seen within a second whatever this is
+    canary_check_interval: float = Field(default=15.0, gt=0)
 
     # tenants: what a user's app may ask AWS for (admins may ask for anything)
     # IAM roles apps may run as: ARNs or fnmatch patterns, comma-separated or a JSON list;

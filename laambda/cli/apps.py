@@ -274,12 +274,22 @@ def releases(
         return print_json(rows)
     out.print(f"=== {name} releases", markup=False)
     for row in rows:
-        status = "" if row["status"] == "succeeded" else f"  [{row['status']}]"
+        status = "" if row["status"] == "succeeded" else f"  [{_status(row)}]"
         out.print(
             f"v{row['version']:<5} {ago(row['created_at']):<16} {row['user'] or '-':<24} "
             f"{row['description']}{status}",
             markup=False,
         )
+
+
+def _status(row: dict[str, Any]) -> str:
+    """'failed', 'canary: 10% until 10:42:07 UTC', 'canary: ending (canary aborted by …)'."""
+    if row["status"] != "canary":
+        return str(row["status"])
+    if row.get("canary_decision"):
+        return f"canary: ending ({row.get('canary_reason') or row['canary_decision']})"
+    ends = str(row.get("canary_ends_at") or "")[11:19]
+    return f"canary: {row.get('canary_percent')}% until {ends} UTC" if ends else "canary"
 
 
 @command(apps, "releases:info")
@@ -290,7 +300,7 @@ def release_info(version: str, app: AppOption = None, as_json: JsonOption = Fals
         return print_json(row)
     out.print(f"=== Release v{row['version']}: {row['description']}", markup=False)
     out.print(
-        f"Status:   {row['status']}{' — ' + row['error'] if row['error'] else ''}", markup=False
+        f"Status:   {_status(row)}{' — ' + row['error'] if row['error'] else ''}", markup=False
     )
     out.print(f"By:       {row['user'] or '-'}, {ago(row['created_at'])}", markup=False)
     out.print(f"Build:    {row['build_id'] or '-'}")

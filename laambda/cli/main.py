@@ -14,6 +14,7 @@ from laambda.cli.pipelines import pipelines
 from laambda.cli.reviewapps import reviewapps
 from laambda.cli.run import run_commands
 from laambda.cli.serverside import admin, serverside
+from laambda.cli.strategy import strategy
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
@@ -32,4 +33,5 @@ for group in (
     reviewapps,
 ):
     app.registered_commands.extend(group.registered_commands)
+app.registered_commands.extend(strategy.registered_commands)  # canary releases
 app.add_typer(admin, name="admin")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from laambda.deploy.functions import Prepared
 
 ALIAS = "live"
+# an update without RoutingConfig keeps the alias's weights: moving `live` fully clears them
+NO_ROUTING: Any = {"AdditionalVersionWeights": {}}
 
 
 def live_version(calls: LambdaCalls, name: str) -> str | None:
@@ -37,9 +39,7 @@ def live_version(calls: LambdaCalls, name: str) -> str | None:
 def point(calls: LambdaCalls, name: str, version: str, *, exists: bool) -> None:
     """Point `live` at a version, creating the alias on a function's first release."""
     if exists:
-        calls.call(
-            calls.client.update_alias, FunctionName=name, Name=ALIAS, FunctionVersion=version
-        )
+        _update(calls, name, version)
         return
     try:
         calls.create(
@@ -49,17 +49,41 @@ def point(calls: LambdaCalls, name: str, version: str, *, exists: bool) -> None:
         # a retried task may find the alias made by the attempt that died
         if error_code(exc) != "ResourceConflictException":
             raise
-        calls.call(
-            calls.client.update_alias, FunctionName=name, Name=ALIAS, FunctionVersion=version
-        )
+        _update(calls, name, version)
+
+
+def settle(calls: LambdaCalls, name: str, version: str) -> None:
+    """Point an existing `live` fully at `version`: no weighted routing left (a canary's end)."""
+    _update(calls, name, version)
+
+
+def _update(calls: LambdaCalls, name: str, version: str) -> None:
+    calls.call(
+        calls.client.update_alias,
+        FunctionName=name,
+        Name=ALIAS,
+        FunctionVersion=version,
+        RoutingConfig=NO_ROUTING,
+    )
+
+
+def split(calls: LambdaCalls, name: str, stable: str, canary: str, weight: float) -> None:
+    """`live` stays on `stable` and sends the share `weight` (0 < weight < 1) of invocations
+    to `canary` (Lambda's weighted alias routing, "Lambda function aliases", AWS Lambda
+    Developer Guide: AdditionalVersionWeights)."""
+    calls.call(
+        calls.client.update_alias,
+        FunctionName=name,
+        Name=ALIAS,
+        FunctionVersion=stable,
+        RoutingConfig={"AdditionalVersionWeights": {canary: round(weight, 2)}},
+    )
 
 
 def restore(calls: LambdaCalls, name: str, version: str | None) -> None:
     """Put `live` back where it was: on the old version, or gone if there was none."""
     if version is not None:
-        calls.call(
-            calls.client.update_alias, FunctionName=name, Name=ALIAS, FunctionVersion=version
-        )
+        _update(calls, name, version)
         return
     try:
         calls.call(calls.client.delete_alias, FunctionName=name, Name=ALIAS)
@@ -74,8 +98,11 @@ def move_all(
     ready: list[Prepared],
     *,
     log: Callable[[str], None],
+    canary: float | None = None,
 ) -> int:
-    """Move `live` of every function to its prepared version; how many moved.
+    """Move `live` of every function to its prepared version; how many moved. With `canary`
+    (a weight, 0..1), a function that was live only sends that share of traffic to its new
+    version (`split`); one new in this release goes fully, as it has nothing to share with.
 
     If any move fails, the moved ones are moved back before the failure is raised, so a
     release is live everywhere or nowhere.
@@ -85,7 +112,10 @@ def move_all(
     lock = threading.Lock()
 
     def move(item: Prepared) -> None:
-        point(calls, item.name, item.version, exists=item.live is not None)
+        if canary is not None and item.live is not None:
+            split(calls, item.name, item.live, item.version, canary)
+        else:
+            point(calls, item.name, item.version, exists=item.live is not None)
         with lock:
             moved.append(item)
 
@@ -103,6 +133,9 @@ def move_all(
         except DeployFailed as again:
             raise DeployFailed(f"{reason}; moving back failed too: {again.message}") from None
         raise
-    if to_move:
-        log(f"live moved on {len(to_move)} functions")
+    shared = [item for item in to_move if canary is not None and item.live is not None]
+    if shared:
+        log(f"live sends {canary:.0%} of traffic to the new versions of {len(shared)} functions")
+    if len(to_move) > len(shared):
+        log(f"live moved on {len(to_move) - len(shared)} functions")
     return len(to_move)

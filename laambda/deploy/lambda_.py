@@ -62,6 +62,8 @@ class DeployOutcome:
     removed: tuple[str, ...] = ()
     not_removed: tuple[str, ...] = ()  # stale functions AWS refused to delete (logged)
     held: dict[str, str] = field(default_factory=dict)  # published, never aliased (release)
+    # a canary's: the functions whose `live` shares traffic, with the version it stays on
+    split: dict[str, str] = field(default_factory=dict)
 
 
 class Deployer:
@@ -101,6 +103,7 @@ class Deployer:
         previous: Collection[str] | None = None,
         hold: Collection[str] = (),
         before_live: Gate | None = None,
+        canary: float | None = None,
     ) -> DeployOutcome:
         """Make `specs` live from the artifact `sha256`.
 
@@ -110,6 +113,9 @@ class Deployer:
         by their `laambda:app` tag. `hold` names specs (entry names) that get a published
         version and never a `live` alias (the release phase); `before_live` is called with
         every prepared function before any alias moves, and stops the release by raising.
+        `canary` (a weight, 0..1): `live` of functions that were live only shares that much
+        traffic with the new versions (DeployOutcome.split), and no stale function is
+        removed yet: a canary that fails needs them.
         """
         uploaded = self._upload(artifact, sha256) if artifact is not None else 0
         outcome = self._release(
@@ -122,6 +128,7 @@ class Deployer:
             stored=artifact is not None,
             hold=hold,
             before_live=before_live,
+            canary=canary,
         )
         return replace(outcome, bytes_uploaded=uploaded)
 
@@ -159,6 +166,7 @@ class Deployer:
         stored: bool = False,
         hold: Collection[str] = (),
         before_live: Gate | None = None,
+        canary: float | None = None,
     ) -> DeployOutcome:
         if not specs:
             # deleting every function of the app is never what a release means
@@ -181,8 +189,12 @@ class Deployer:
             if before_live is not None:
                 self._check(pool, ready, before_live)
             live = [item for item in ready if item.name not in held_names]
-            moved = self._go_live(pool, live)
-            removed, not_removed = self._remove_stale(pool, app, set(by_name), previous)
+            moved = self._go_live(pool, live, canary)
+            removed, not_removed = (
+                self._remove_stale(pool, app, set(by_name), previous)
+                if canary is None
+                else ([], [])
+            )
         return DeployOutcome(
             versions={item.name: item.version for item in sorted(live, key=lambda i: i.name)},
             code_updates=sum(item.code_updated for item in prepared),
@@ -195,6 +207,11 @@ class Deployer:
             removed=tuple(removed),
             not_removed=tuple(not_removed),
             held={item.name: item.version for item in ready if item.name in held_names},
+            split={
+                item.name: item.live
+                for item in live
+                if canary is not None and item.live is not None and item.live != item.version
+            },
         )
 
     def _upload(self, artifact: Path, sha256: str) -> int:
@@ -279,10 +296,12 @@ class Deployer:
             self._remove(pool, [item.name for item in ready if item.live is None])
             raise
 
-    def _go_live(self, pool: ThreadPoolExecutor, ready: list[Prepared]) -> int:
-        """Phase two: every `live` moves, or none does."""
+    def _go_live(
+        self, pool: ThreadPoolExecutor, ready: list[Prepared], canary: float | None = None
+    ) -> int:
+        """Phase two: every `live` moves (or shares traffic, `canary`), or none does."""
         try:
-            return aliases.move_all(self.calls, pool, ready, log=self.log)
+            return aliases.move_all(self.calls, pool, ready, log=self.log, canary=canary)
         except Exception:
             # moved back; functions that were never live are deleted with their versions
             self._remove(pool, [item.name for item in ready if item.live is None])

@@ -215,6 +215,36 @@ class Observer:
             if not token:
                 return totals
 
+    def canary_problems(
+        self, function: str, version: str, *, start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """(Errors, Throttles) of invocations of `live` that ran `version`, from `start` to
+        `end`: the data points Lambda publishes with dimensions FunctionName, Resource
+        "<function>:live" and ExecutedVersion ("Types of metrics for Lambda functions")."""
+        dimensions = [
+            {"Name": "FunctionName", "Value": function},
+            {"Name": "Resource", "Value": f"{function}:{ALIAS}"},
+            {"Name": "ExecutedVersion", "Value": version},
+        ]
+        sums = []
+        for metric in ("Errors", "Throttles"):
+            try:
+                answer = self.cloudwatch.get_metric_statistics(
+                    Namespace="AWS/Lambda",
+                    MetricName=metric,
+                    Dimensions=dimensions,
+                    StartTime=start,
+                    EndTime=end,
+                    Period=60,
+                    Statistics=["Sum"],
+                )
+            except ClientError as exc:
+                raise _refused("reading metrics", exc) from None
+            except BotoCoreError as exc:
+                raise AwsRefused(f"reading metrics: no answer from AWS ({exc})") from None
+            sums.append(round(sum(p.get("Sum", 0.0) for p in answer.get("Datapoints", []))))
+        return sums[0], sums[1]
+
     def _p99(self, function: str, start: datetime, end: datetime, period: int) -> float | None:
         """Percentiles do not add up across periods: the highest period's p99, an upper bound
         (the window is usually one period)."""

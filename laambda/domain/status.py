@@ -27,12 +27,16 @@ class ReleaseStatus(StrEnum):
     PENDING = "pending"  # recorded, handed to the applier
     APPLYING = "applying"  # a worker holds the app's apply lock and moves `live`
     SUCCEEDED = "succeeded"  # every `live` alias is on this release's versions
+    # `live` sends a share of traffic to this release's versions while the canary window
+    # runs (app deploy strategy `canary`); ends succeeded (all moved) or failed (all back)
+    CANARY = "canary"
     FAILED = "failed"  # nothing of it is live; the aliases are where they were
     ABANDONED = "abandoned"  # overtaken by a newer release before it was applied
 
     ENDED: ClassVar[frozenset[ReleaseStatus]]
     # the newest release in one of these states is the app's current release
     CURRENT: ClassVar[frozenset[ReleaseStatus]]
+    UNFINISHED: ClassVar[frozenset[ReleaseStatus]]
 
 
 BuildStatus.ENDED = frozenset(
@@ -42,5 +46,14 @@ ReleaseStatus.ENDED = frozenset(
     {ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.ABANDONED}
 )
 ReleaseStatus.CURRENT = frozenset(
-    {ReleaseStatus.PENDING, ReleaseStatus.APPLYING, ReleaseStatus.SUCCEEDED}
+    {
+        ReleaseStatus.PENDING,
+        ReleaseStatus.APPLYING,
+        ReleaseStatus.CANARY,
+        ReleaseStatus.SUCCEEDED,
+    }
+)
+# a worker is (or should be) at work on it: the recovery sweep looks after these
+ReleaseStatus.UNFINISHED = frozenset(
+    {ReleaseStatus.PENDING, ReleaseStatus.APPLYING, ReleaseStatus.CANARY}
 )

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from moto.awslambda.models import FunctionUrlConfig, LambdaBackend, LambdaFunction, lambda_backends
+from moto.awslambda.models import (
+    FunctionUrlConfig,
+    LambdaAlias,
+    LambdaBackend,
+    LambdaFunction,
+    lambda_backends,
+)
 from moto.awslambda.responses import LambdaResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.exceptions import JsonRESTError
@@ -42,9 +48,13 @@ _ORIGINAL = (
     FunctionUrlConfig.__init__,
     LambdaResponse.create_function_url_config,
     LambdaResponse.invoke,
+    LambdaAlias.update,
+    LambdaAlias.__init__,
 )
 _state: dict[str, Any] = {}
 _urls: dict[str, Any] = {}  # url id -> moto's FunctionUrlConfig
+_spread: dict[tuple[str, str, float], int] = {}  # (alias's version, canary, weight) -> count
+_spread_lock = threading.Lock()
 
 
 class _Throttled(JsonRESTError):
@@ -75,6 +85,8 @@ def install(
     FunctionUrlConfig.__init__ = _url_config_init  # type: ignore[method-assign]
     LambdaResponse.create_function_url_config = _create_url_config  # type: ignore[method-assign]
     LambdaResponse.invoke = _response_invoke  # type: ignore[method-assign]
+    LambdaAlias.update = _alias_update  # type: ignore[method-assign]
+    LambdaAlias.__init__ = _alias_init  # type: ignore[method-assign]
     return runtime
 
 
@@ -92,6 +104,8 @@ def uninstall() -> None:
         FunctionUrlConfig.__init__,  # type: ignore[method-assign]
         LambdaResponse.create_function_url_config,  # type: ignore[method-assign]
         LambdaResponse.invoke,  # type: ignore[method-assign]
+        LambdaAlias.update,  # type: ignore[method-assign]
+        LambdaAlias.__init__,  # type: ignore[method-assign]
     ) = _ORIGINAL
 
 
@@ -126,7 +140,7 @@ def _url_invoke(url_id: str, event: bytes) -> tuple[bytes, str | None] | None:
     latest = config.function
     backend = lambda_backends[latest.account_id][latest.region]
     qualifier = getattr(config, "qualifier", None)
-    fn = backend.get_function(latest.function_name, qualifier)
+    fn = _routed(backend, latest.function_name, qualifier)
     runtime: LocalRuntime = _state["runtime"]
     outcome, _ = _invoke(runtime, fn, spec_of(fn), qualifier, event)
     return outcome.payload, outcome.function_error
@@ -150,10 +164,49 @@ def _backend_invoke(
     headers: Any,
     response_headers: dict[str, str],
 ) -> bytes:
-    fn = self.get_function(function_name, qualifier)
+    fn = _routed(self, function_name, qualifier)
     payload = _run(fn, qualifier, body, headers, response_headers)
     response_headers["Content-Length"] = str(len(payload))
     return payload
+
+
+def _routing(config: Any) -> Any:
+    """An empty AdditionalVersionWeights clears the routing, as on Lambda (GetAlias then
+    shows no RoutingConfig)."""
+    if isinstance(config, dict) and not config.get("AdditionalVersionWeights"):
+        return {}
+    return config
+
+
+def _alias_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _ORIGINAL[6](self, *args, **kwargs)
+    self.routing_config = _routing(self.routing_config)
+
+
+def _alias_update(self: Any, description: Any, function_version: Any, routing_config: Any) -> None:
+    _ORIGINAL[5](self, description, function_version, _routing(routing_config))
+
+
+def _routed(backend: Any, name: str, qualifier: str | None) -> Any:
+    """The version an invocation runs. An alias with AdditionalVersionWeights sends that
+    share of invocations to the other version, as Lambda does; the local cloud spreads them
+    exactly (with weight 0.1, every tenth invocation) rather than at random, so what a
+    number of invocations hits is known."""
+    fn = backend.get_function(name, qualifier)
+    if not qualifier or qualifier.isdigit() or qualifier == "$LATEST":
+        return fn
+    alias = backend._lambdas._get_function_aliases(fn.function_name).get(qualifier)
+    weights = (getattr(alias, "routing_config", None) or {}).get("AdditionalVersionWeights")
+    if not weights:
+        return fn
+    version, weight = next(iter(weights.items()))
+    with _spread_lock:
+        key = (fn.function_arn, str(version), float(weight))
+        count = _spread.get(key, 0) + 1
+        _spread[key] = count
+    if int(count * float(weight)) > int((count - 1) * float(weight)):
+        return backend.get_function(fn.function_name, str(version))
+    return fn
 
 
 def _function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:

@@ -8,6 +8,7 @@ of a release's ReleaseStatus is made here; the worker (worker/rollout.py) only d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
@@ -226,11 +227,9 @@ class ReleaseService:
         )
 
     def unfinished(self, session: Session) -> Sequence[Release]:
-        """Releases of every app still pending or applying, oldest first."""
+        """Releases of every app still pending, applying or in a canary, oldest first."""
         query = (
-            select(Release)
-            .where(Release.status.in_((ReleaseStatus.PENDING, ReleaseStatus.APPLYING)))
-            .order_by(Release.id)
+            select(Release).where(Release.status.in_(ReleaseStatus.UNFINISHED)).order_by(Release.id)
         )
         return list(session.scalars(query))
 
@@ -282,6 +281,50 @@ class ReleaseService:
         release.error = None
         release.function_versions = dict(versions)
         self._applied(session, release, log)
+
+    def start_canary(
+        self,
+        session: Session,
+        release: Release,
+        *,
+        versions: Mapping[str, str],
+        previous: Mapping[str, str | None],
+        percent: int,
+        seconds: int,
+        max_errors: int,
+        log: Sequence[str],
+    ) -> None:
+        """applying -> canary: `live` of the functions in `previous` sends `percent` % of
+        traffic to `versions` (function -> new version) and the rest to `previous` (function
+        -> the last live release's version; None for a function new in this release, fully on
+        its new version) until `seconds` from now."""
+        now = utcnow()
+        release.status = ReleaseStatus.CANARY
+        release.canary_versions = dict(versions)
+        release.canary_previous = dict(previous)
+        release.canary_percent = percent
+        release.canary_max_errors = max_errors
+        release.canary_started_at = now
+        release.canary_ends_at = now + timedelta(seconds=seconds)
+        self.add_log(session, release, log)
+
+    def decide_canary(
+        self, session: Session, release: Release, *, app: str, decision: str, reason: str
+    ) -> None:
+        """The platform's own decision on a canary (window over, or too many errors), in the
+        activity trail, recorded before any alias moves so that a worker resuming the canary
+        carries out the same one."""
+        release.canary_decision = decision
+        release.canary_reason = reason
+        audit.record(
+            session,
+            None,
+            action=f"release.canary_{decision}",
+            app=app,
+            version=release.version,
+            reason=reason,
+        )
+        session.flush()
 
     def fail(self, session: Session, release: Release, *, error: str, log: Sequence[str]) -> None:
         """Nothing of it is live: every alias is where it was before."""

@@ -28,6 +28,7 @@ STATUS = {
     "cancelled": ("⊘", "muted"),
     "pending": ("…", "busy"),
     "applying": ("↻", "busy"),
+    "canary": ("◐", "busy"),  # live shares traffic with it while its window runs
     "running": ("↻", "busy"),
 }
 # a build or release in one of these states will not change: its page stops following it

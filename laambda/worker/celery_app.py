@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import Celery
 
 from laambda.config import Settings
+from laambda.domain.strategy import MAX_SECONDS as CANARY_MAX_SECONDS
 
 celery_app = Celery(
     "laambda", include=["laambda.worker.tasks.build", "laambda.worker.tasks.release"]
@@ -27,7 +28,8 @@ def configure(settings: Settings) -> Celery:
         broker_url=settings.broker_url,
         task_default_queue=settings.queue,
         broker_transport_options={"visibility_timeout": settings.task_visibility_timeout},
-        task_time_limit=settings.build_timeout + 600,
-        task_soft_time_limit=settings.build_timeout + 300,
+        # a push's task also watches its release's canary window (worker/canary.py)
+        task_time_limit=settings.build_timeout + 600 + CANARY_MAX_SECONDS,
+        task_soft_time_limit=settings.build_timeout + 300 + CANARY_MAX_SECONDS,
     )
     return celery_app

@@ -6,6 +6,10 @@ a newer release is abandoned (the newer one carries everything), and one left `a
 by a dead worker is applied again — the deploy engine skips what AWS already has — or,
 if that fails, every alias is put back on the release that was live. One release per app
 at a time (advisory lock). Every change of state is release_service's; this orchestrates.
+
+With the app's deploy strategy `canary` (not for rollbacks), the move shares `live`'s
+traffic instead, and the same task then watches the window (worker/canary.py) before the
+release ends; a release found in its canary is resumed there.
 """
 
 from __future__ import annotations
@@ -21,15 +25,19 @@ from sqlalchemy.orm import Session
 from laambda.db.locks import LockKind, advisory_lock
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
+from laambda.deploy import aliases
 from laambda.deploy.gate import Gate, SmokeCheck
 from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec, function_name
 from laambda.deploy.observe import invoker
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.resources import resources_for
 from laambda.domain.status import ReleaseStatus
+from laambda.domain.strategy import DeployStrategy
 from laambda.errors import DeployFailed
 from laambda.services.check import check_service
 from laambda.services.release import release_service
+from laambda.services.strategy import strategy_service
+from laambda.worker import canary as canary_watch
 from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
 
@@ -56,6 +64,8 @@ class Plan:
     # the Procfile's `release` entry runs before `live` moves (deploy/gate.py)
     release_phase: bool = False
     checks: tuple[SmokeCheck, ...] = ()
+    # the app's strategy when it is a canary (never for rollbacks, which go all at once)
+    canary: DeployStrategy | None = None
 
     @property
     def held(self) -> tuple[str, ...]:
@@ -91,11 +101,35 @@ class Rollout:
                 return None
             app_id = release.app_id
         with advisory_lock(self.context.engine, LockKind.APPLY, app_id):
+            # a canary whose worker died: resumed, and when it is an earlier release's, it
+            # ends before this one starts (one canary per app, releases one at a time)
+            waiting = self._in_canary(app_id)
+            if waiting is not None:
+                watched = self._watch(waiting, log, resumed=True)
+                if waiting == release_id:
+                    return watched
             with session_scope(self.context.sessions) as session:
                 plan = self._plan(session, release_id)
             if plan is None:
                 return self._ended(release_id)
             return self._run(release_id, plan, log)
+
+    def _in_canary(self, app_id: int) -> int | None:
+        with session_scope(self.context.sessions) as session:
+            app = session.get(App, app_id)
+            release = strategy_service.in_canary(session, app) if app is not None else None
+            return release.id if release is not None else None
+
+    def _watch(self, release_id: int, log: Log | None, *, resumed: bool) -> Applied | None:
+        canary = canary_watch.load(self.context, release_id)
+        if canary is None:
+            return self._ended(release_id)
+        watch = canary_watch.CanaryWatch(self.context, canary, _emit(log))
+        return self._applied(watch.run(resumed=resumed))
+
+    @staticmethod
+    def _applied(ended: canary_watch.Ended) -> Applied:
+        return Applied(ended.status, ended.version, ended.functions, ended.error)
 
     def _run(self, release_id: int, plan: Plan, log: Log | None) -> Applied:
         lines: list[str] = []
@@ -127,6 +161,23 @@ class Rollout:
                     )
                 error = release.error
             return Applied(ReleaseStatus.FAILED, plan.version, [], error)
+        if plan.canary is not None and outcome.split:
+            strategy = plan.canary
+            with session_scope(self.context.sessions) as session:
+                release = session.get_one(Release, release_id)
+                release_service.start_canary(
+                    session,
+                    release,
+                    versions=outcome.versions,
+                    previous=_shared(outcome.split, outcome.created),
+                    percent=strategy.percent or 0,
+                    seconds=strategy.seconds or 0,
+                    max_errors=strategy.max_errors or 0,
+                    log=lines,
+                )
+            watched = self._watch(release_id, log, resumed=False)
+            assert watched is not None  # the row exists: this worker holds its app's lock
+            return watched
         with session_scope(self.context.sessions) as session:
             release = session.get_one(Release, release_id)
             release_service.succeed(session, release, versions=outcome.versions, log=lines)
@@ -148,6 +199,7 @@ class Rollout:
                 hold=plan.held,
                 before_live=gate,
             )
+        canary = plan.canary.percent if plan.canary is not None and emit is not None else None
         return deployer.deploy(
             plan.app,
             plan.specs,
@@ -157,6 +209,7 @@ class Rollout:
             previous=plan.previous,
             hold=plan.held,
             before_live=gate,
+            canary=canary / 100 if canary else None,
         )
 
     def _gate(self, plan: Plan, emit: Log) -> Gate | None:
@@ -174,7 +227,10 @@ class Rollout:
         """A dead worker may have moved some aliases; return them all to the last good
         release. Its version when every alias is back on it, None when that failed too."""
         try:
-            self._move(deployer, restore)
+            outcome = self._move(deployer, restore)
+            # a canary cut short may have left weights on aliases already on their version
+            for name, version in outcome.versions.items():
+                aliases.settle(deployer.calls, name, version)
         except Exception as exc:
             reason = exc.message if isinstance(exc, DeployFailed) else str(exc)
             emit(f"putting v{restore.version} back failed too: {reason}")
@@ -209,6 +265,7 @@ class Rollout:
             release_service.record(session, release, note=note)
             return None
         rerun = release_service.begin(session, release)
+        strategy = strategy_service.of(app)
         config = self.context.cipher.decrypt_json(release.config_encrypted)
         specs = _specs(app, build, release.function_settings, config)
         last = release_service.last_live(session, release)
@@ -234,6 +291,7 @@ class Rollout:
                 )
                 for row in check_service.list(session, app)
             ),
+            canary=strategy if strategy.canary and release.kind != "rollback" else None,
         )
 
     def _restore_plan(self, session: Session, app: App, last: Release) -> Plan | None:
@@ -280,6 +338,17 @@ class Rollout:
             prune(keep)
         except DeployFailed as exc:
             emit(f"pruning old versions failed (will retry next release): {exc.message}")
+
+
+def _shared(split: dict[str, str], created: tuple[str, ...]) -> dict[str, str | None]:
+    """Function -> the version its `live` shares traffic with; None for new functions."""
+    shared: dict[str, str | None] = dict(split)
+    shared.update(dict.fromkeys(created))
+    return shared
+
+
+def _emit(log: Log | None) -> Log:
+    return log if log is not None else _logger.debug
 
 
 def _previous(session: Session, app: App, last: Release | None) -> list[str] | None:

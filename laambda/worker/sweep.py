@@ -8,7 +8,8 @@ lock" means its worker is gone:
 - such a build is sent to the workers again (built from its source, its pusher still
   listening), and marked abandoned (its pusher told) once its worker died BUILD_ATTEMPTS
   times, since the build may be what kills it;
-- such a release is sent to the workers again at once (the build of a deploy release,
+- such a release (a canary's too: its window is watched under the same lock) is sent to the
+  workers again at once (the build of a deploy release,
   which resumes applying it with its pusher listening; `release.apply` for the others),
   which apply it again or put every alias back on the last live release. A task the broker
   redelivers as well finds it ended and does nothing. This does not wait for the broker's
@@ -113,7 +114,7 @@ class Sweeper:
     def _orphaned(self, release: Release) -> bool:
         if is_locked(self.context.engine, LockKind.APPLY, release.app_id):
             return False  # being applied (this release or another of the app) right now
-        if release.status == ReleaseStatus.APPLYING:
+        if release.status in (ReleaseStatus.APPLYING, ReleaseStatus.CANARY):
             return True
         waited = (utcnow() - release.created_at).total_seconds()
         return waited > PENDING_GRACE_SECONDS

@@ -24,6 +24,14 @@ class ReleaseRead(BaseModel):
     superseded_by: int | None = None
     created_at: datetime
     applied_at: datetime | None
+    # a canary release (status "canary" while its window runs): the share of `live` traffic
+    # on its versions, the window, the errors it tolerates, and how it was decided to end
+    canary_percent: int | None = None
+    canary_started_at: datetime | None = None
+    canary_ends_at: datetime | None = None
+    canary_max_errors: int | None = None
+    canary_decision: str | None = None
+    canary_reason: str | None = None
 
 
 class ReleaseDetail(ReleaseRead):

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from laambda.db.base import CreatedMixin, IdMixin, Model
@@ -34,3 +42,11 @@ class App(IdMixin, CreatedMixin, Model):
     review_app: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # when code last reached the app (push, upload or promotion): review apps' TTL counts from it
     last_deployed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # how a release reaches `live` (domain/strategy.py): "all-at-once", or "canary" with the
+    # share of traffic (1..99 %), the window (seconds) and the errors it tolerates
+    deploy_strategy: Mapped[str] = mapped_column(
+        String(20), default="all-at-once", server_default="all-at-once"
+    )
+    canary_percent: Mapped[int | None] = mapped_column(Integer)
+    canary_seconds: Mapped[int | None] = mapped_column(Integer)
+    canary_max_errors: Mapped[int | None] = mapped_column(Integer)

@@ -57,5 +57,16 @@ class Release(IdMixin, CreatedMixin, Model):
     # {function name: Lambda version}, once deployed
     function_versions: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # a canary release (worker/canary.py): the share of `live` traffic on its versions, its
+    # window, the errors it tolerates, {function: version} of its new and of the previous
+    # release's versions, and once decided "promote", "abort" or "rollback" and why
+    canary_percent: Mapped[int | None] = mapped_column(Integer)
+    canary_max_errors: Mapped[int | None] = mapped_column(Integer)
+    canary_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    canary_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    canary_versions: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    canary_previous: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    canary_decision: Mapped[str | None] = mapped_column(String(20))
+    canary_reason: Mapped[str | None] = mapped_column(Text)
 
     build: Mapped[Build | None] = relationship(lazy="raise")
