@@ -31,7 +31,7 @@ for group in (
     dashboard,
     pipelines,
     reviewapps,
+    strategy,
 ):
     app.registered_commands.extend(group.registered_commands)
-app.registered_commands.extend(strategy.registered_commands)  # canary releases
 app.add_typer(admin, name="admin")
