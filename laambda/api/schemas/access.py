@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from laambda.api.schemas.error import EMAIL, NO_NUL
 
@@ -28,6 +29,28 @@ class UserCreated(UserRead):
 
 class TokenCreate(BaseModel):
     name: str = Field(default="cli", min_length=1, max_length=100, json_schema_extra=NO_NUL)
+    app: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        json_schema_extra=NO_NUL,
+        description="scope the token to this app (with scope 'deploy'); you must be able to "
+        "push the app",
+    )
+    scope: Literal["deploy"] | None = Field(
+        default=None,
+        description="'deploy': may only start builds of `app` and read them; none: everything "
+        "you may do",
+    )
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="refused after this many days; none: never"
+    )
+
+    @model_validator(mode="after")
+    def _scope_needs_app(self) -> TokenCreate:
+        if (self.app is None) != (self.scope is None):
+            raise ValueError("a deploy token needs both app and scope 'deploy'")
+        return self
 
 
 class TokenRead(BaseModel):
@@ -37,6 +60,9 @@ class TokenRead(BaseModel):
     name: str
     prefix: str
     created_at: datetime
+    app: str | None = Field(default=None, description="the app a scoped token acts on")
+    scope: str | None = None
+    expires_at: datetime | None = None
 
 
 class TokenCreated(TokenRead):
