@@ -19,7 +19,9 @@ from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
 from laambda.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from laambda.services.applier import ReleaseApplier
+from laambda.services.build import BuildQueue
 from laambda.services.user import DEPLOY_SCOPE, user_service
+from laambda.worker.enqueue import CeleryQueue
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -181,3 +183,15 @@ def get_store(request: Request) -> ObjectStore:
 
 
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
+
+
+def get_build_queue(request: Request) -> BuildQueue:
+    """Where uploaded sources are queued to be built: the worker's Celery queue."""
+    state = request.app.state
+    if getattr(state, "build_queue", None) is None:
+        state.build_queue = CeleryQueue(state.settings)
+    queue: BuildQueue = state.build_queue
+    return queue
+
+
+BuildQueueDep = Annotated[BuildQueue, Depends(get_build_queue)]
