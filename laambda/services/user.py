@@ -114,7 +114,8 @@ class UserService:
         ids = {row.app_id for row in tokens if row.app_id is not None}
         if not ids:
             return {}
-        return dict(session.execute(select(App.id, App.name).where(App.id.in_(ids))).tuples())
+        rows = session.execute(select(App.id, App.name).where(App.id.in_(ids))).all()
+        return {int(app_id): str(name) for app_id, name in rows}
 
     def revoke_token(self, session: Session, user: User, token_id: int) -> None:
         row = session.get(ApiToken, token_id)
