@@ -34,9 +34,10 @@ def _deploy_token(client: TestClient, auth: Auth, app: str = "thumbs", **body: o
     return {"Authorization": f"Bearer {made.json()['token']}"}
 
 
+@pytest.mark.usefixtures("app_row")
 class TestCreate:
     def test_shown_once_listed_with_its_app_scope_and_expiry(
-        self, client: TestClient, auth: Auth, app_row: App, db: Session
+        self, client: TestClient, auth: Auth, db: Session
     ) -> None:
         made = client.post(
             "/v1/tokens",
@@ -57,7 +58,7 @@ class TestCreate:
         assert event.detail["scope"] == "deploy"
 
     def test_only_collaborators_of_the_app(
-        self, client: TestClient, app_row: App, make_user: Callable[..., tuple[User, Auth]]
+        self, client: TestClient, make_user: Callable[..., tuple[User, Auth]]
     ) -> None:
         _, bob = make_user("bob@example.com")
         answer = client.post("/v1/tokens", json={"app": "thumbs", "scope": "deploy"}, headers=bob)
@@ -69,12 +70,12 @@ class TestCreate:
         [{"app": "thumbs"}, {"scope": "deploy"}, {"app": "thumbs", "scope": "admin"}],
     )
     def test_scope_and_app_go_together(
-        self, client: TestClient, auth: Auth, app_row: App, body: dict[str, str]
+        self, client: TestClient, auth: Auth, body: dict[str, str]
     ) -> None:
         answer = client.post("/v1/tokens", json=body, headers=auth)
         assert answer.status_code == 422
 
-    def test_revoked_token_is_refused(self, client: TestClient, auth: Auth, app_row: App) -> None:
+    def test_revoked_token_is_refused(self, client: TestClient, auth: Auth) -> None:
         token = _deploy_token(client, auth)
         assert client.get("/v1/apps/thumbs/builds", headers=token).status_code == 200
         made = next(r for r in client.get("/v1/tokens", headers=auth).json() if r["app"])
@@ -82,6 +83,7 @@ class TestCreate:
         assert client.get("/v1/apps/thumbs/builds", headers=token).status_code == 401
 
 
+@pytest.mark.usefixtures("app_row")
 class TestScope:
     def test_reads_its_apps_builds(self, client: TestClient, auth: Auth, app_row: App) -> None:
         build = factories.build(app_id=app_row.id, log="-----> hello\n")
@@ -93,7 +95,7 @@ class TestScope:
         assert shown["log"] == "-----> hello\n"
 
     def test_refused_on_another_app(
-        self, client: TestClient, auth: Auth, app_row: App, db: Session, alice: tuple[User, Auth]
+        self, client: TestClient, auth: Auth, db: Session, alice: tuple[User, Auth]
     ) -> None:
         factories.app(name="shop", owner_id=alice[0].id)
         db.commit()
@@ -106,7 +108,7 @@ class TestScope:
             assert answer.json()["detail"].startswith(REFUSED)
 
     def test_refused_on_every_other_route(
-        self, client: TestClient, api: FastAPI, auth: Auth, app_row: App
+        self, client: TestClient, api: FastAPI, auth: Auth
     ) -> None:
         """Every route of the API but the four above, found in its OpenAPI route list (so a
         new route is covered the day it is added), refuses the token on its own app."""
@@ -125,7 +127,7 @@ class TestScope:
                 tried += 1
         assert tried > 40
 
-    def test_named_routes(self, client: TestClient, auth: Auth, app_row: App) -> None:
+    def test_named_routes(self, client: TestClient, auth: Auth) -> None:
         token = _deploy_token(client, auth)
         for method, path, body in [
             ("PATCH", "/v1/apps/thumbs/config", {"A": "1"}),
@@ -143,9 +145,7 @@ class TestScope:
                 REFUSED,
             ), (method, path)
 
-    def test_dashboard_sign_in_refuses_it(
-        self, client: TestClient, auth: Auth, app_row: App
-    ) -> None:
+    def test_dashboard_sign_in_refuses_it(self, client: TestClient, auth: Auth) -> None:
         token = _deploy_token(client, auth)["Authorization"].removeprefix("Bearer ")
         page = client.get("/sign-in")
         nonce = page.text.split('name="csrf" value="')[1].split('"')[0]
@@ -154,9 +154,10 @@ class TestScope:
         assert "signed in" not in answer.text.lower()
 
 
+@pytest.mark.usefixtures("app_row")
 class TestExpiry:
     def test_expired_token_is_refused_saying_so(
-        self, client: TestClient, auth: Auth, app_row: App, db: Session
+        self, client: TestClient, auth: Auth, db: Session
     ) -> None:
         token = _deploy_token(client, auth, name="ci", expires_in_days=1)
         row = db.scalars(select(ApiToken).where(ApiToken.name == "ci")).one()
