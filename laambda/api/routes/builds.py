@@ -108,7 +108,7 @@ async def upload_build(
         raise SourceRefused(
             f"send the source as a gzip'd tar file with Content-Type application/gzip, not "
             f"'{kind or 'none'}'",
-            status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            status_code=415,
         )
     cap = settings.max_source_bytes
     limits = SourceLimits(
@@ -135,23 +135,26 @@ async def upload_build(
 
 async def _receive(request: Request, tarball: Path, cap: int) -> None:
     """The request body into `tarball`, refused (413) as soon as it passes `cap` bytes."""
-    too_big = SourceRefused(
-        f"the source archive is over the limit of {human_size(cap)} "
-        "(LAAMBDA_MAX_SOURCE_BYTES): keep large files out of the repository",
-        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
-        raise too_big
+        raise _too_big(cap)
     size = 0
     with open(tarball, "wb") as out:
         async for chunk in request.stream():
             size += len(chunk)
             if size > cap:
-                raise too_big
+                raise _too_big(cap)
             out.write(chunk)
     if size == 0:
         raise SourceRefused("the upload is empty: send the source as a gzip'd tar file")
+
+
+def _too_big(cap: int) -> SourceRefused:
+    return SourceRefused(
+        f"the source archive is over the limit of {human_size(cap)} "
+        "(LAAMBDA_MAX_SOURCE_BYTES): keep large files out of the repository",
+        status_code=413,  # Content Too Large
+    )
 
 
 @router.get(
