@@ -65,9 +65,11 @@ def _archive(folder: Path, tarball: Path) -> Packed:
     commit = commit.strip()
     prefix = (_git(folder, "rev-parse", "--show-prefix") or "").strip().rstrip("/")
     tree = f"{commit}:{prefix}" if prefix else commit
+    top = (_git(folder, "rev-parse", "--show-toplevel") or "").strip() or str(folder)
     done = subprocess.run(
-        ["git", "archive", "--format=tar.gz", "-o", str(tarball), tree],
-        cwd=folder,
+        # from the top: below it, git archive takes only what is under the current folder
+        ["git", "archive", "--format=tar.gz", "-o", str(tarball.resolve()), tree],
+        cwd=top,
         capture_output=True,
         text=True,
         check=False,
