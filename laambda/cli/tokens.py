@@ -70,7 +70,7 @@ def create_token(
         raise CliError("a deploy token deploys one app: pass --app APP")
     body: dict[str, Any] = {"name": name or (f"deploy {app}" if app else "cli")}
     if app is not None:
-        body |= {"app": app, "scope": scope}
+        body["app"] = app  # a token with an app is a deploy token
     if expires is not None:
         body["expires_in_days"] = expiry_days(expires)
     row = api().post("/tokens", body)

@@ -29,7 +29,7 @@ ALLOWED = {
 
 
 def _deploy_token(client: TestClient, auth: Auth, app: str = "thumbs", **body: object) -> Auth:
-    made = client.post("/v1/tokens", json={"app": app, "scope": "deploy", **body}, headers=auth)
+    made = client.post("/v1/tokens", json={"app": app, **body}, headers=auth)
     assert made.status_code == 201, made.text
     return {"Authorization": f"Bearer {made.json()['token']}"}
 
@@ -41,7 +41,7 @@ class TestCreate:
     ) -> None:
         made = client.post(
             "/v1/tokens",
-            json={"name": "github", "app": "thumbs", "scope": "deploy", "expires_in_days": 90},
+            json={"name": "github", "app": "thumbs", "expires_in_days": 90},
             headers=auth,
         ).json()
         assert made["token"].startswith("lmb_")
@@ -61,19 +61,9 @@ class TestCreate:
         self, client: TestClient, make_user: Callable[..., tuple[User, Auth]]
     ) -> None:
         _, bob = make_user("bob@example.com")
-        answer = client.post("/v1/tokens", json={"app": "thumbs", "scope": "deploy"}, headers=bob)
+        answer = client.post("/v1/tokens", json={"app": "thumbs"}, headers=bob)
         assert answer.status_code == 403
         assert "you are not a collaborator of 'thumbs'" in answer.json()["detail"]
-
-    @pytest.mark.parametrize(
-        "body",
-        [{"app": "thumbs"}, {"scope": "deploy"}, {"app": "thumbs", "scope": "admin"}],
-    )
-    def test_scope_and_app_go_together(
-        self, client: TestClient, auth: Auth, body: dict[str, str]
-    ) -> None:
-        answer = client.post("/v1/tokens", json=body, headers=auth)
-        assert answer.status_code == 422
 
     def test_revoked_token_is_refused(self, client: TestClient, auth: Auth) -> None:
         token = _deploy_token(client, auth)

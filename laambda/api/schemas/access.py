@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from laambda.api.schemas.error import EMAIL, NO_NUL
 
@@ -34,23 +33,12 @@ class TokenCreate(BaseModel):
         min_length=1,
         max_length=100,
         json_schema_extra=NO_NUL,
-        description="scope the token to this app (with scope 'deploy'); you must be able to "
-        "push the app",
-    )
-    scope: Literal["deploy"] | None = Field(
-        default=None,
-        description="'deploy': may only start builds of `app` and read them; none: everything "
-        "you may do",
+        description="makes a deploy token: it may only start builds of this app and read them; "
+        "you must be able to push the app",
     )
     expires_in_days: int | None = Field(
         default=None, ge=1, le=3650, description="refused after this many days; none: never"
     )
-
-    @model_validator(mode="after")
-    def _scope_needs_app(self) -> TokenCreate:
-        if (self.app is None) != (self.scope is None):
-            raise ValueError("a deploy token needs both app and scope 'deploy'")
-        return self
 
 
 class TokenRead(BaseModel):
@@ -60,8 +48,8 @@ class TokenRead(BaseModel):
     name: str
     prefix: str
     created_at: datetime
-    app: str | None = Field(default=None, description="the app a scoped token acts on")
-    scope: str | None = None
+    app: str | None = Field(default=None, description="the app a deploy token acts on")
+    scope: str | None = Field(default=None, description="'deploy', or none: a full token")
     expires_at: datetime | None = None
 
 
