@@ -51,8 +51,9 @@ def deploy(app: AppOption = None, folder: DirArgument = Path(".")) -> None:
 def follow(client: ApiClient, app: str, build_id: int) -> bool:
     """Print the build's lines as they come and its outcome; True when it was released."""
     for event in client.events(f"/apps/{app}/builds/{build_id}/stream"):
-        if event.kind != "outcome":
-            _say(event.data)
+        if event.kind in ("line", "progress"):
+            _say(str(event.json()))
+        if event.kind != "done":
             continue
         outcome = event.json()
         if outcome["status"] == "succeeded":

@@ -38,7 +38,8 @@ class TestLive:
             log.line("line with\na newline")
             log.finish("succeeded", "Released v3: thumbs-web")
 
-        threading.Thread(target=later).start()
+        writer = threading.Thread(target=later)
+        writer.start()
         asked: list[int] = []
 
         def quiet() -> LogEvent:
@@ -46,12 +47,13 @@ class TestLive:
             return LogEvent(line="-----> … still working")
 
         events = list(live(streams, watched, quiet, keepalive=0.2))
-        assert events[0] == "data: -----> Python app detected\n\n"
+        writer.join()
+        assert events[0] == 'event: line\ndata: "-----> Python app detected"\n\n'
         assert ": keep-alive\n\n" in events
-        assert "data: -----> … still working\n\n" in events
-        assert events[-2] == "data: line with a newline\n\n"
+        assert 'event: progress\ndata: "-----> \\u2026 still working"\n\n' in events
+        assert events[-2] == 'event: line\ndata: "line with\\na newline"\n\n'
         assert events[-1] == (
-            'event: outcome\ndata: {"status": "succeeded", "detail": "Released v3: thumbs-web"}\n\n'
+            'event: done\ndata: {"status": "succeeded", "detail": "Released v3: thumbs-web"}\n\n'
         )
         assert asked
 
@@ -61,7 +63,7 @@ class TestLive:
         events = list(live(streams, _watched(), lambda: outcome, keepalive=0.1))
         assert events == [
             ": keep-alive\n\n",
-            "event: outcome\ndata: "
+            "event: done\ndata: "
             + json.dumps({"status": "failed", "detail": "its worker died during the build"})
             + "\n\n",
         ]
@@ -74,8 +76,8 @@ class TestReplay:
             status="failed", detail="no Procfile found at the root of the repository"
         )
         assert list(replay(log, outcome)) == [
-            "data: -----> Building\n\n",
-            "event: outcome\ndata: "
+            'event: line\ndata: "-----> Building"\n\n',
+            "event: done\ndata: "
             + json.dumps(
                 {"status": "failed", "detail": "no Procfile found at the root of the repository"}
             )
@@ -85,7 +87,7 @@ class TestReplay:
     def test_a_build_cancelled_before_it_started_has_no_log(self) -> None:
         outcome = LogEvent(status="cancelled", detail="cancelled before it started")
         assert list(replay("", outcome)) == [
-            "event: outcome\ndata: "
+            "event: done\ndata: "
             + json.dumps({"status": "cancelled", "detail": "cancelled before it started"})
             + "\n\n"
         ]

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -82,7 +83,7 @@ def _source_names(cli: Cli, build: Build) -> set[str]:
         return {member.name for member in archive.getmembers() if member.isfile()}
 
 
-def _events(cli: Cli, app: str, build_id: int, token: str) -> list[tuple[str, str]]:
+def _events(cli: Cli, app: str, build_id: int, token: str) -> list[tuple[str, Any]]:
     """The stream endpoint's events, as (kind, data)."""
     url = f"{cli.url}/v1/apps/{app}/builds/{build_id}/stream"
     headers = {"Authorization": f"Bearer {token}"}
@@ -96,7 +97,7 @@ def _events(cli: Cli, app: str, build_id: int, token: str) -> list[tuple[str, st
         kind = next((line[7:] for line in lines if line.startswith("event: ")), "message")
         data = "\n".join(line[6:] for line in lines if line.startswith("data: "))
         if lines:
-            events.append((kind, data))
+            events.append((kind, json.loads(data)))
     return events
 
 
@@ -135,11 +136,12 @@ def test_deploy_a_git_repository_releases_its_last_commit(cli: Cli, tmp_path: Pa
             client.delete(f"laambda:build:{build.uid}:log")
             client.close()
         events = _events(cli, "ci-git", build.id, cli.token)
-        assert ("message", "-----> Deploying 1 functions: ci-git-web") in events
-        kind, data = events[-1]
-        assert kind == "outcome"
-        assert json.loads(data) == {"status": "succeeded", "detail": "Released v1: ci-git-web"}
-        assert all(kind == "message" for kind, _ in events[:-1])
+        assert ("line", "-----> Deploying 1 functions: ci-git-web") in events
+        assert events[-1] == (
+            "done",
+            {"status": "succeeded", "detail": "Released v1: ci-git-web"},
+        )
+        assert all(kind == "line" for kind, _ in events[:-1])
 
 
 def test_deploy_a_plain_folder_leaves_out_what_gitignore_names(cli: Cli, tmp_path: Path) -> None:
@@ -182,9 +184,9 @@ def test_a_failing_build_exits_non_zero_with_the_reason(cli: Cli, tmp_path: Path
     build = _built(cli, "ci-fails")
     events = _events(cli, "ci-fails", build.id, cli.token)
     kind, data = events[-1]
-    assert kind == "outcome"
-    assert json.loads(data)["status"] == "failed"
-    assert json.loads(data)["detail"].startswith("no Procfile found")
+    assert kind == "done"
+    assert data["status"] == "failed"
+    assert data["detail"].startswith("no Procfile found")
 
 
 def test_a_hostile_tarball_is_refused_before_it_is_kept(cli: Cli, tmp_path: Path) -> None:

@@ -34,8 +34,7 @@ from laambda.build.source_check import SourceLimits, SourceRefused, check_upload
 from laambda.services.app import app_service
 from laambda.services.audit import audit
 from laambda.services.build import build_service
-from laambda.services.outcome import decided
-from laambda.worker.logstream import request_cancel, stream_exists
+from laambda.worker.logstream import request_cancel
 
 router = APIRouter(prefix="/apps/{app}/builds", tags=["builds"])
 cache_router = APIRouter(prefix="/apps/{app}", tags=["builds"])
@@ -170,20 +169,16 @@ def stream_build(
     user: DeployUser,
     streams: StreamsDep,
 ) -> StreamingResponse:
-    """The build's log as server-sent events while it runs: one `data:` event per line,
-    `: keep-alive` comments while it is quiet, and last `event: outcome` with
-    {"status", "detail"} ("succeeded": released, or nothing changed) decided as for a push.
-    A build that already ended is replayed."""
+    """The build's log as server-sent events while it runs: one `event: line` per line (its
+    data a JSON string), `: keep-alive` comments and `event: progress` lines while it is
+    quiet, and last `event: done`
+    with {"status", "detail"} ("succeeded": released, or nothing changed) decided as for a
+    push. A build that already ended is replayed."""
     app_row = app_service.get_for(session, user, app)
     row = build_service.get(session, app_row, build_id)
-    watched = buildstream.Watched(app=app_row.name, build_id=row.id, uid=row.uid, user_id=user.id)
-    now = decided(session, app_row, row)
-    if now.status is not None and not stream_exists(streams, row.uid):
-        events = buildstream.replay(row.log, now)
-    else:
-        quiet = buildstream.asker(request.app.state.sessions, watched)
-        events = buildstream.live(streams, watched, quiet)
-    return StreamingResponse(events, media_type=buildstream.MEDIA_TYPE, headers=buildstream.HEADERS)
+    return buildstream.respond(
+        session, request.app.state.sessions, streams, app=app_row, build=row, user=user
+    )
 
 
 @router.post("/{build_id}/cancel")
