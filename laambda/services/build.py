@@ -52,10 +52,12 @@ class BuildService:
         source_key: str,
         queue: BuildQueue,
         origin: str = "push",
+        token: str | None = None,
     ) -> Build:
         """Record a source and queue its build once the transaction commits; `origin` says how
         the source came ("push" over git, "upload" through the API) and `commit` may be None
-        for an upload from outside a git repository."""
+        for an upload from outside a git repository. `token` names the deploy token that
+        uploaded it, for the activity trail."""
         build = Build(
             app_id=app.id,
             user_id=user.id if user else None,
@@ -68,6 +70,7 @@ class BuildService:
         session.add(build)
         session.flush()
         detail = {"origin": origin} if origin != "push" else {}
+        detail |= {"token": token} if token is not None else {}
         audit.record(session, user, action="build.create", app=app.name, commit=commit, **detail)
         build_id = build.id
         after_commit(session, lambda: queue.build(build_id))

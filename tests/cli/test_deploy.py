@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.db.base import utcnow
-from laambda.db.models import ApiToken, App, Build
+from laambda.db.models import ApiToken, App, AuditEvent, Build
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
@@ -221,6 +221,11 @@ def test_a_deploy_token_deploys_its_app_and_nothing_else(cli: Cli, tmp_path: Pat
     deployed = ci("deploy", "-a", "ci-token", str(folder))
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert "-----> Released v1: ci-token-web" in deployed.stdout
+
+    with session_scope(cli.sessions) as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "build.create")).one()
+        assert (event.app_name, event.detail["origin"]) == ("ci-token", "upload")
+        assert event.detail["token"] == f"deploy ci-token ({token[1][:8]}…)"
 
     refused = "this token may only deploy ci-token"
     for args in (

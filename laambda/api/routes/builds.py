@@ -27,6 +27,7 @@ from laambda.api.deps import (
     SettingsDep,
     StoreDep,
     StreamsDep,
+    TokenDep,
 )
 from laambda.api.schemas.build import BuildCreated, BuildDetail, BuildRead
 from laambda.build.cache import purge_cache
@@ -93,6 +94,7 @@ async def upload_build(
     settings: SettingsDep,
     store: StoreDep,
     queue: BuildQueueDep,
+    token: TokenDep,
     commit: CommitQuery = None,
 ) -> BuildCreated:
     """Build and release an uploaded source, as `git push` does (`laambda deploy`). The
@@ -122,9 +124,17 @@ async def upload_build(
         key = f"sources/{row.name}/upload-{uuid.uuid4()}.tar.gz"
         await run_in_threadpool(store.ensure_bucket)
         await run_in_threadpool(store.put_file, key, tarball)
+    via = f"{token.name} ({token.prefix}…)" if token.scope is not None else None
     build = await run_in_threadpool(
         lambda: build_service.create(
-            session, row, user=user, commit=commit, source_key=key, queue=queue, origin="upload"
+            session,
+            row,
+            user=user,
+            commit=commit,
+            source_key=key,
+            queue=queue,
+            origin="upload",
+            token=via,
         )
     )
     path = f"/v1/apps/{row.name}/builds/{build.id}"
