@@ -87,8 +87,9 @@ def get_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiToken:
     """The caller's token, the one place a bearer token is resolved: 401 when missing,
-    unknown or expired. Routes never take this directly: they take CurrentUser (full tokens
-    only) or DeployUser (also a deploy token of the route's app)."""
+    unknown or expired. Routes are authorized by CurrentUser (full tokens only) or DeployUser
+    (also a deploy token of the route's app), never by this alone; a route may take it beside
+    one of those to name the token (in the activity trail)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("missing bearer token: log in with `laambda login`")
     return user_service.resolve(session, credentials.credentials)
