@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     build_images: dict[str, str] = {}
     max_source_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     max_unpacked_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    # files, folders and links an uploaded source tarball (`laambda deploy`) may hold
+    max_source_entries: int = Field(default=20_000, gt=0)
     build_timeout: int = Field(default=1800, gt=0)
     # package indexes, find-links and URL/git sources builds may use (and what is below them);
     # the first is the Python index used when a dependency file names none

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from laambda.db.models import App, Build, Release
+from laambda.db.models import App, Release
 from laambda.domain.status import ReleaseStatus
 from laambda.services.build import build_service
 from laambda.services.release import release_service
@@ -49,16 +49,6 @@ def live_commit(session: Session, app: App) -> str | None:
             running = build_service.get(session, app, release.build_id)
             same = build_service.same_code_since(session, running)
             return (same or running).commit
-    return None
-
-
-def deploy_release(session: Session, app: App, build: Build) -> Release | None:
-    """The release that deploys `build`, or None (none is made after the build)."""
-    for release in _newest_first(session, app):
-        if release.build_id == build.id and release.kind == "deploy":
-            return release
-        if release.created_at < build.created_at:
-            return None
     return None
 
 

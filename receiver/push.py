@@ -24,26 +24,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.base import utcnow
-from laambda.db.models import App, Build, User
+from laambda.db.models import User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
-from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import LaambdaError
 from laambda.services.app import app_service
 from laambda.services.build import build_service
-from laambda.services.release import release_service
+from laambda.services.outcome import STILL_WORKING, decided, relay
 from laambda.worker.enqueue import CeleryQueue
 from laambda.worker.logstream import LogEvent, connect, follow
-from receiver.branch import DEPLOY_BRANCHES, deploy_release, keep_objects
+from receiver.branch import DEPLOY_BRANCHES, keep_objects
+
+# how a build ended, shared with `laambda deploy` (laambda/services/outcome.py)
+__all__ = ["STILL_WORKING", "Push", "RefUpdate", "decided", "parse_updates", "refusal", "relay"]
 
 # the worker is quiet at most this long before the pusher hears a progress line
 KEEPALIVE_SECONDS = 15.0
-STILL_WORKING = "-----> … still working"
 Say = Callable[[str], None]
 
 
@@ -149,50 +149,3 @@ class Push:
                 return decided(session, app, build_service.get(session, app, build_id))
         except (SQLAlchemyError, LaambdaError):
             return LogEvent(line=STILL_WORKING)  # a keep-alive line must not end the push
-
-
-def decided(session: Session, app: App, build: Build) -> LogEvent:
-    """The push's outcome as the database has it: a line while the build or its release is
-    still going, else the ended state (`succeeded` only when its release is live)."""
-    if build.status == "pending":
-        return LogEvent(line="-----> … waiting for a worker to take the build")
-    if build.status not in BuildStatus.ENDED:
-        return LogEvent(line=STILL_WORKING)
-    if build.status != "succeeded":
-        return LogEvent(status=build.status, detail=build.error or "")
-    release = deploy_release(session, app, build)
-    if release is None:  # the build's release is recorded in the same transaction: none came
-        return LogEvent(
-            status="succeeded", detail=f"Build {build.id} succeeded; nothing to release"
-        )
-    while release.superseded_by is not None:  # a newer release carries the build: its end
-        release = release_service.get(session, app, release.superseded_by)
-    if release.status not in ReleaseStatus.ENDED:
-        return LogEvent(line=STILL_WORKING)
-    if release.status == "succeeded":
-        return LogEvent(status="succeeded", detail=f"Released v{release.version}")
-    reason = release.error or f"the release was {release.status}"
-    return LogEvent(
-        status=release.status, detail=f"release v{release.version} {release.status}: {reason}"
-    )
-
-
-def relay(
-    events: Iterable[LogEvent | None],
-    say: Say,
-    *,
-    quiet: Callable[[], LogEvent] = lambda: LogEvent(line=STILL_WORKING),
-) -> bool:
-    """The build's lines to the pusher as they come, a progress line whenever it is quiet (so
-    nothing between drops the connection), and its outcome; True when it was released."""
-    for event in events:
-        current = quiet() if event is None else event
-        if current.line is not None:
-            say(current.line)
-        elif current.status == "succeeded":
-            say(f"-----> {current.detail}")
-            return True
-        else:
-            say(f" !     Push rejected: {current.detail or f'the build was {current.status}'}")
-            return False
-    return False

@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.crypto import Cipher
-from laambda.db.models import User
+from laambda.db.models import ApiToken, App, User
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
 from laambda.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from laambda.services.applier import ReleaseApplier
-from laambda.services.user import user_service
+from laambda.services.build import BuildQueue
+from laambda.services.user import DEPLOY_SCOPE, user_service
+from laambda.worker.enqueue import CeleryQueue
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -80,16 +82,54 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_current_user(
+def get_token(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+) -> ApiToken:
+    """The caller's token, the one place a bearer token is resolved: 401 when missing,
+    unknown or expired. Routes are authorized by CurrentUser (full tokens only) or DeployUser
+    (also a deploy token of the route's app), never by this alone; a route may take it beside
+    one of those to name the token (in the activity trail)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("missing bearer token: log in with `laambda login`")
-    return user_service.authenticate(session, credentials.credentials)
+    return user_service.resolve(session, credentials.credentials)
+
+
+TokenDep = Annotated[ApiToken, Depends(get_token)]
+
+
+def _refuse_scope(session: Session, token: ApiToken) -> PermissionDenied:
+    app = session.get(App, token.app_id) if token.app_id is not None else None
+    name = app.name if app is not None else "its app"
+    return PermissionDenied(
+        f"this token may only deploy {name}: it may start builds of {name} and read them "
+        "(`laambda deploy`, `laambda builds`); use a full token for anything else"
+    )
+
+
+def get_current_user(session: SessionDep, token: TokenDep) -> User:
+    """The caller, for every route but those that opt into deploy tokens: an app-scoped token
+    is refused here (403), so a new route that takes CurrentUser cannot forget the check."""
+    if token.scope is not None:
+        raise _refuse_scope(session, token)
+    return token.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_deployer(app: AppName, session: SessionDep, token: TokenDep) -> User:
+    """The caller of a route a deploy token may use (starting and reading builds of `app`):
+    a full token, or a deploy token of this very app; 403 for a token scoped to another app.
+    The route still checks that the token's user may push the app (app_service.get_for)."""
+    if token.scope is not None:
+        scoped = session.get(App, token.app_id) if token.app_id is not None else None
+        if token.scope != DEPLOY_SCOPE or scoped is None or scoped.name != app:
+            raise _refuse_scope(session, token)
+    return token.user
+
+
+DeployUser = Annotated[User, Depends(get_deployer)]
 
 
 def get_admin(user: CurrentUser) -> User:
@@ -144,3 +184,15 @@ def get_store(request: Request) -> ObjectStore:
 
 
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
+
+
+def get_build_queue(request: Request) -> BuildQueue:
+    """Where uploaded sources are queued to be built: the worker's Celery queue."""
+    state = request.app.state
+    if getattr(state, "build_queue", None) is None:
+        state.build_queue = CeleryQueue(state.settings)
+    queue: BuildQueue = state.build_queue
+    return queue
+
+
+BuildQueueDep = Annotated[BuildQueue, Depends(get_build_queue)]

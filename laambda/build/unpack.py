@@ -19,53 +19,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from laambda.build.links import MAX_TREE_ENTRIES, LinksTooLarge, follow_links
+from laambda.build.source_check import (
+    MB,
+    SourceLimits,
+    SourceRefused,
+    check_members,
+    human_size,
+    link_inside,
+    relative,
+)
 from laambda.errors import BuildFailed
 
-MB = 1024 * 1024
-
-
-class SourceRefused(BuildFailed):
-    """The pushed tarball itself was refused (size, shape or damage): it is not kept."""
-
-
-def human_size(size: int) -> str:
-    """A byte count for people: "512 bytes", "3.4 KB", "1.9 MB"; whole units without decimals."""
-    for unit, scale in (("MB", MB), ("KB", 1024)):
-        if size >= scale:
-            return f"{size // scale} {unit}" if size % scale == 0 else f"{size / scale:.1f} {unit}"
-    return f"{size} byte" + ("" if size == 1 else "s")
-
-
-def _clean_name(name: str) -> str:
-    """The member's path relative to the tree, or SourceRefused when it would leave the tree."""
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise SourceRefused(f"the source archive holds an absolute path '{name}'; refused")
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise SourceRefused(f"the source archive holds a path with '..': '{name}'; refused")
-    return "/".join(parts)
-
-
-def _relative(name: str) -> str:
-    return "/".join(p for p in name.split("/") if p not in ("", "."))
-
-
-def _link_inside(name: str, target: str) -> bool:
-    """Whether a symlink at `name` pointing at `target` stays inside the tree."""
-    if target.startswith("/"):
-        return False
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
-    return resolved != ".." and not resolved.startswith("../")
-
-
-def _check_size(members: list[tarfile.TarInfo], max_unpacked: int) -> None:
-    total = sum(m.size for m in members if m.isfile())
-    if total > max_unpacked:
-        raise SourceRefused(
-            f"the source unpacks to {human_size(total)}, over the limit of "
-            f"{human_size(max_unpacked)}: keep build outputs, data files and vendored "
-            "dependencies out of the repository"
-        )
+__all__ = ["MB", "SourceRefused", "human_size", "unpack_source"]
 
 
 def unpack_source(
@@ -75,6 +40,8 @@ def unpack_source(
     max_source_bytes: int,
     max_unpacked_bytes: int,
     log: Callable[[str], None],
+    max_entries: int | None = None,
+    refuse_outside_links: bool = False,
 ) -> None:
     """Unpack `tarball` into the empty folder `dest`, refusing what could escape it.
 
@@ -82,6 +49,8 @@ def unpack_source(
     bytes it expands to). Raises SourceRefused (a BuildFailed) for a tarball that is too large,
     damaged or shaped to escape; symlinks leaving the tree are dropped with a line to `log`, and
     git submodules (which `git archive` leaves as empty folders) are reported there too.
+    Each member is first checked by the rules of laambda/build/source_check.py (with
+    `max_entries` and `refuse_outside_links` as an upload is checked), before anything is written.
     """
     size = tarball.stat().st_size
     if size > max_source_bytes:
@@ -93,18 +62,19 @@ def unpack_source(
         archive = tarfile.open(tarball, mode="r:*")
     except (tarfile.TarError, OSError) as exc:
         raise SourceRefused(f"the source archive cannot be read as a tar file: {exc}") from None
+    limits = SourceLimits(
+        max_unpacked_bytes=max_unpacked_bytes,
+        max_entries=max_entries,
+        refuse_outside_links=refuse_outside_links,
+    )
     with archive:
-        try:
-            members = archive.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise SourceRefused(f"the source archive is damaged: {exc}") from None
-        _check_size(members, max_unpacked_bytes)
+        checked = check_members(archive, limits)
+        members = [member for member, _ in checked]
+        names = {member.name: name for member, name in checked}
         dest.mkdir(parents=True, exist_ok=True)
         root = dest.resolve()
-        names = {m.name: _clean_name(m.name) for m in members}
         links: list[tuple[str, str]] = []
-        for member in members:
-            name = names[member.name]
+        for member, name in checked:
             if not name:
                 continue
             target = root / name
@@ -113,7 +83,7 @@ def unpack_source(
             elif member.isfile():
                 _write_file(archive, member, target)
             elif member.issym():
-                if _link_inside(name, member.linkname):
+                if link_inside(name, member.linkname):
                     links.append((name, member.linkname))
                 else:
                     log(
@@ -122,11 +92,6 @@ def unpack_source(
                     )
             elif member.islnk():
                 _copy_hard_link(root, name, member.linkname)
-            else:
-                raise SourceRefused(
-                    f"the source archive holds '{name}', a device, FIFO or other special file; "
-                    "only files, folders and links may be pushed"
-                )
         for name, linkname in links:
             _make_link(root, name, linkname, log)
     try:
@@ -161,7 +126,7 @@ def _write_file(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path)
 
 def _copy_hard_link(root: Path, name: str, linkname: str) -> None:
     source = posixpath.normpath("/" + linkname).lstrip("/")
-    outside = linkname.startswith("/") or source != _relative(linkname)
+    outside = linkname.startswith("/") or source != relative(linkname)
     if outside or not (root / source).is_file() or (root / source).is_symlink():
         raise SourceRefused(
             f"the source archive holds a hard link '{name}' to '{linkname}', "
@@ -214,8 +179,8 @@ def _report_submodules(root: Path, empty: set[str], log: Callable[[str], None]) 
                 entry = {}
             elif match := _KEY.match(line):
                 entry[match["key"]] = match["value"]
-                path = _relative(entry.get("path", ""))
-                if path and _link_inside("", path):
+                path = relative(entry.get("path", ""))
+                if path and link_inside("", path):
                     urls[path] = entry.get("url", "")
     listed = {path for path in urls if path in empty or not (root / path).exists()}
     for path in sorted(empty | listed):

@@ -6,6 +6,10 @@ with a token can do too.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +19,21 @@ from laambda.cli.credentials import Credentials
 
 class CliError(Exception):
     """Shown as `laambda: <message>` with a non-zero exit."""
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    """One server-sent event: its type ("message" unless named) and its data."""
+
+    kind: str
+    data: str
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+# a server-sent event stream is quiet at most this long (the API sends a keep-alive at 15 s)
+STREAM_READ_SECONDS = 120.0
 
 
 class ApiClient:
@@ -45,6 +64,33 @@ class ApiClient:
             raise CliError(_detail(response))
         return response
 
+    def upload(self, path: str, tarball: Path, **params: Any) -> Any:
+        """POST a gzip'd tar file as the request body (streamed from disk); its JSON answer."""
+        with open(tarball, "rb") as body:
+            return self.request(
+                "POST",
+                path,
+                content=body,
+                headers={"Content-Type": "application/gzip"},
+                params={k: v for k, v in params.items() if v is not None},
+                timeout=httpx.Timeout(60.0, write=600.0),
+            )
+
+    def events(self, path: str) -> Iterator[ServerEvent]:
+        """GET a text/event-stream answer: its events as they come (comments skipped)."""
+        timeout = httpx.Timeout(30.0, read=STREAM_READ_SECONDS)
+        try:
+            with self.http.stream("GET", "/v1" + path, timeout=timeout) as response:
+                if response.is_error:
+                    response.read()
+                    raise CliError(_detail(response))
+                yield from _parse_events(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise CliError(
+                f"lost the connection to the laambda API at {self.url} while following the "
+                f"log ({exc.__class__.__name__}); the build goes on: see `laambda builds`"
+            ) from None
+
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 
@@ -71,3 +117,24 @@ def _detail(response: httpx.Response) -> str:
     if isinstance(body, dict) and "detail" in body:
         return str(body["detail"])
     return f"the API answered {response.status_code}"
+
+
+def _parse_events(lines: Iterator[str]) -> Iterator[ServerEvent]:
+    """Server-sent events from their lines (https://html.spec.whatwg.org/#event-stream)."""
+    kind, data = "message", list[str]()
+    for line in lines:
+        if not line:
+            if data:
+                yield ServerEvent(kind, "\n".join(data))
+            kind, data = "message", []
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                kind = value
+            elif field == "data":
+                data.append(value)
+    if data:
+        yield ServerEvent(kind, "\n".join(data))

@@ -15,9 +15,10 @@ def app_from_url(url: str) -> str | None:
     return match.group("app") if match else None
 
 
-def remote_url() -> str | None:
+def remote_url(cwd: str | None = None) -> str | None:
+    """The `laambda` remote's URL of the repository at `cwd` (default: the current folder)."""
     done = subprocess.run(
-        ["git", "remote", "get-url", REMOTE], capture_output=True, text=True, check=False
+        ["git", "remote", "get-url", REMOTE], capture_output=True, text=True, check=False, cwd=cwd
     )
     return done.stdout.strip() if done.returncode == 0 else None
 

@@ -9,12 +9,14 @@ from laambda.cli.activity import activity
 from laambda.cli.apps import apps
 from laambda.cli.checks import checks
 from laambda.cli.dashboard import dashboard
+from laambda.cli.deploy import deploy_commands
 from laambda.cli.operate import operate
 from laambda.cli.pipelines import pipelines
 from laambda.cli.reviewapps import reviewapps
 from laambda.cli.run import run_commands
 from laambda.cli.serverside import admin, serverside
 from laambda.cli.strategy import strategy
+from laambda.cli.tokens import tokens
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="git push to AWS Lambda, Heroku-style."
@@ -32,6 +34,8 @@ for group in (
     pipelines,
     reviewapps,
     strategy,
+    deploy_commands,
+    tokens,
 ):
     app.registered_commands.extend(group.registered_commands)
 app.add_typer(admin, name="admin")

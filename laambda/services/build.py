@@ -48,11 +48,16 @@ class BuildService:
         app: App,
         *,
         user: User | None,
-        commit: str,
+        commit: str | None,
         source_key: str,
         queue: BuildQueue,
+        origin: str = "push",
+        token: str | None = None,
     ) -> Build:
-        """Record a pushed source and queue its build once the transaction commits."""
+        """Record a source and queue its build once the transaction commits; `origin` says how
+        the source came ("push" over git, "upload" through the API) and `commit` may be None
+        for an upload from outside a git repository. `token` names the deploy token that
+        uploaded it, for the activity trail."""
         build = Build(
             app_id=app.id,
             user_id=user.id if user else None,
@@ -60,10 +65,13 @@ class BuildService:
             commit=commit,
             source_key=source_key,
             architecture=app.architecture or "x86_64",
+            origin=origin,
         )
         session.add(build)
         session.flush()
-        audit.record(session, user, action="build.create", app=app.name, commit=commit)
+        detail = {"origin": origin} if origin != "push" else {}
+        detail |= {"token": token} if token is not None else {}
+        audit.record(session, user, action="build.create", app=app.name, commit=commit, **detail)
         build_id = build.id
         after_commit(session, lambda: queue.build(build_id))
         return build

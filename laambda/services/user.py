@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from laambda.db.base import utcnow
 from laambda.db.models import ApiToken, App, User
 from laambda.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from laambda.services.audit import audit
 
 TOKEN_PREFIX = "lmb_"
+# what an app-scoped token may do: start builds of its app and read them (api/deps.py)
+DEPLOY_SCOPE = "deploy"
 
 
 def hash_token(token: str) -> str:
@@ -63,17 +68,54 @@ class UserService:
         session.delete(user)
         session.flush()
 
-    def create_token(self, session: Session, user: User, *, name: str) -> tuple[ApiToken, str]:
+    def create_token(
+        self,
+        session: Session,
+        user: User,
+        *,
+        name: str,
+        app: App | None = None,
+        expires_in: timedelta | None = None,
+    ) -> tuple[ApiToken, str]:
+        """A new token of `user` and the token itself (shown once; only its hash is kept).
+        With `app`, a deploy token: it may start builds of that app and read them, nothing
+        else (the caller has checked that `user` may push the app). `expires_in`: refused
+        from then on; None: until revoked."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:8])
+        row = ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=hash_token(token),
+            prefix=token[:8],
+            app_id=app.id if app is not None else None,
+            scope=DEPLOY_SCOPE if app is not None else None,
+            expires_at=utcnow() + expires_in if expires_in is not None else None,
+        )
         session.add(row)
         session.flush()
-        audit.record(session, user, action="token.create", name=name, prefix=row.prefix)
+        scoped = {"scope": row.scope, "expires_at": _stamp(row.expires_at)} if app else {}
+        audit.record(
+            session,
+            user,
+            action="token.create",
+            app=app.name if app else None,
+            name=name,
+            prefix=row.prefix,
+            **scoped,
+        )
         return row, token
 
     def list_tokens(self, session: Session, user: User) -> list[ApiToken]:
         query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
         return list(session.scalars(query))
+
+    def app_names(self, session: Session, tokens: Sequence[ApiToken]) -> dict[int, str]:
+        """The names of the apps `tokens` are scoped to, by app id."""
+        ids = {row.app_id for row in tokens if row.app_id is not None}
+        if not ids:
+            return {}
+        rows = session.execute(select(App.id, App.name).where(App.id.in_(ids))).all()
+        return {int(app_id): str(name) for app_id, name in rows}
 
     def revoke_token(self, session: Session, user: User, token_id: int) -> None:
         row = session.get(ApiToken, token_id)
@@ -83,13 +125,39 @@ class UserService:
         session.delete(row)
         session.flush()
 
-    def authenticate(self, session: Session, token: str) -> User:
-        """The user a bearer token belongs to; NotAuthenticated when it belongs to nobody."""
-        query = select(User).join(ApiToken).where(ApiToken.token_hash == hash_token(token))
-        user = session.scalar(query)
-        if user is None:
+    def resolve(self, session: Session, token: str) -> ApiToken:
+        """The token row (its user loaded) a bearer token is; NotAuthenticated when it belongs
+        to nobody or has expired. What a scoped token may do is decided by the caller
+        (api/deps.py)."""
+        query = (
+            select(ApiToken)
+            .options(joinedload(ApiToken.user))
+            .where(ApiToken.token_hash == hash_token(token))
+        )
+        row = session.scalar(query)
+        if row is None:
             raise NotAuthenticated("invalid token: log in again with `laambda login`")
-        return user
+        if row.expires_at is not None and row.expires_at <= utcnow():
+            raise NotAuthenticated(
+                f"this token ({row.prefix}…, '{row.name}') expired on "
+                f"{_stamp(row.expires_at)}: create a new one with `laambda tokens:create`"
+            )
+        return row
+
+    def authenticate(self, session: Session, token: str) -> User:
+        """The user a full (not app-scoped) token belongs to; NotAuthenticated when it belongs
+        to nobody, has expired, or is a deploy token (which may not act as its user)."""
+        row = self.resolve(session, token)
+        if row.scope is not None:
+            raise NotAuthenticated(
+                "this is a deploy token: it may only deploy its app; use a full token"
+            )
+        return row.user
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    """A moment for people and the activity trail: "2026-03-01 12:00 UTC"."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment is not None else None
 
 
 user_service = UserService()

@@ -120,6 +120,15 @@ def follow(
             yield LogEvent(line=data.get("line", ""))
 
 
+def stream_exists(client: redis.Redis, build: uuid.UUID) -> bool:
+    """Whether the build's stream is still in Redis (it expires KEEP_SECONDS after its last
+    line); False when Redis cannot be reached."""
+    try:
+        return bool(client.exists(_stream(build)))
+    except (redis.ConnectionError, redis.TimeoutError):
+        return False
+
+
 def request_cancel(client: redis.Redis, build: uuid.UUID) -> None:
     client.set(_cancel_key(build), "1", ex=KEEP_SECONDS)
 

@@ -183,3 +183,13 @@ def test_forms_for_another_users_app_are_refused(
     events = client.get(f"/apps/thumbs/builds/{factories.build(app_id=app_row.id).id}/events")
     assert events.status_code == 403
     assert db.scalars(select(Release).where(Release.app_id == app_row.id)).all() == []
+
+
+def test_an_uploaded_build_says_so(
+    client: TestClient, db: Session, alice: tuple[User, Auth], app_row: App, api_settings: Settings
+) -> None:
+    build = factories.build(app_id=app_row.id, status="succeeded", commit=None, origin="upload")
+    db.commit()
+    _signed_in(client, db, alice[0], api_settings)
+    assert "uploaded (laambda deploy)" in client.get(f"/apps/thumbs/builds/{build.id}").text
+    assert "uploaded" in client.get("/apps/thumbs/builds").text

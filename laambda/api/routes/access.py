@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
@@ -18,6 +19,7 @@ from laambda.api.schemas.access import (
     UserCreated,
     UserRead,
 )
+from laambda.db.models import ApiToken
 from laambda.services.app import app_service
 from laambda.services.collaborator import collaborator_service
 from laambda.services.key import key_service
@@ -47,15 +49,30 @@ def delete_user(email: str, session: SessionDep, admin: AdminUser) -> None:
     user_service.delete(session, email, actor=admin)
 
 
+def _token_read(row: ApiToken, apps: dict[int, str]) -> TokenRead:
+    read = TokenRead.model_validate(row)
+    return read.model_copy(update={"app": apps.get(row.app_id) if row.app_id else None})
+
+
 @router.get("/tokens", tags=["tokens"])
 def list_tokens(session: SessionDep, user: CurrentUser) -> list[TokenRead]:
-    return [TokenRead.model_validate(t) for t in user_service.list_tokens(session, user)]
+    """Your tokens: name, prefix, and for a deploy token its app, scope and expiry."""
+    rows = user_service.list_tokens(session, user)
+    apps = user_service.app_names(session, rows)
+    return [_token_read(row, apps) for row in rows]
 
 
 @router.post("/tokens", tags=["tokens"], status_code=status.HTTP_201_CREATED)
 def create_token(body: TokenCreate, session: SessionDep, user: CurrentUser) -> TokenCreated:
-    row, token = user_service.create_token(session, user, name=body.name)
-    return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
+    """A token shown once. With `app` and scope 'deploy', it may only start builds of that
+    app and read them (for CI); only the app's collaborators (or an admin) may make one."""
+    app = app_service.get_for(session, user, body.app) if body.app is not None else None
+    expires = timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    row, token = user_service.create_token(
+        session, user, name=body.name, app=app, expires_in=expires
+    )
+    apps = {app.id: app.name} if app is not None else {}
+    return TokenCreated(**_token_read(row, apps).model_dump(), token=token)
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"], status_code=status.HTTP_204_NO_CONTENT)

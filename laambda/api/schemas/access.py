@@ -28,6 +28,17 @@ class UserCreated(UserRead):
 
 class TokenCreate(BaseModel):
     name: str = Field(default="cli", min_length=1, max_length=100, json_schema_extra=NO_NUL)
+    app: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        json_schema_extra=NO_NUL,
+        description="makes a deploy token: it may only start builds of this app and read them; "
+        "you must be able to push the app",
+    )
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="refused after this many days; none: never"
+    )
 
 
 class TokenRead(BaseModel):
@@ -37,6 +48,9 @@ class TokenRead(BaseModel):
     name: str
     prefix: str
     created_at: datetime
+    app: str | None = Field(default=None, description="the app a deploy token acts on")
+    scope: str | None = Field(default=None, description="'deploy', or none: a full token")
+    expires_at: datetime | None = None
 
 
 class TokenCreated(TokenRead):

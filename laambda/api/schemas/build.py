@@ -14,6 +14,7 @@ class BuildRead(BaseModel):
     uid: uuid.UUID
     status: str
     commit: str | None
+    origin: str = "push"
     runtime: str | None
     architecture: str | None
     artifact_sha256: str | None
@@ -27,3 +28,9 @@ class BuildRead(BaseModel):
 
 class BuildDetail(BuildRead):
     log: str
+
+
+class BuildCreated(BuildRead):
+    """An uploaded source, queued: follow `links.stream` (server-sent events) to its outcome."""
+
+    links: dict[str, str]

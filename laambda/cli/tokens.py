@@ -1,0 +1,101 @@
+"""API tokens: your own, and deploy tokens that may only deploy one app (for CI)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import typer
+
+from laambda.cli.client import CliError
+from laambda.cli.common import JsonOption, api, command, out, print_json
+
+tokens = typer.Typer()
+
+_DURATION = re.compile(r"^\s*(?P<count>\d+)\s*(?P<unit>[dwy]?)\s*$")
+_DAYS = {"": 1, "d": 1, "w": 7, "y": 365}
+
+
+def expiry_days(text: str) -> int:
+    """'90d', '12w', '1y' or '30' (days) as days; CliError for anything else."""
+    match = _DURATION.match(text.lower())
+    days = int(match["count"]) * _DAYS[match["unit"]] if match else 0
+    if not 1 <= days <= 3650:
+        raise CliError(
+            f"--expires '{text}' is not a duration of 1 day to 10 years: write e.g. 90d, 12w, 1y"
+        )
+    return days
+
+
+@command(tokens, "tokens")
+def list_tokens(as_json: JsonOption = False) -> None:
+    """Your API tokens: name, prefix, app and scope (deploy tokens), expiry, created."""
+    rows: list[dict[str, Any]] = api().get("/tokens")
+    if as_json:
+        return print_json(rows)
+    out.print("ID  NAME  PREFIX  APP  SCOPE  EXPIRES  CREATED", markup=False)
+    for row in rows:
+        cells = [
+            str(row["id"]),
+            row["name"],
+            f"{row['prefix']}…",
+            row.get("app") or "-",
+            row.get("scope") or "full",
+            (row.get("expires_at") or "never")[:16].replace("T", " "),
+            row["created_at"][:16].replace("T", " "),
+        ]
+        out.print("  ".join(cells), markup=False)
+
+
+@command(tokens, "tokens:create")
+def create_token(
+    app: Annotated[
+        str | None, typer.Option("--app", "-a", help="the app a deploy token may deploy")
+    ] = None,
+    scope: Annotated[
+        str | None, typer.Option(help="'deploy': may only deploy --app and read its builds")
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option(help="refused after this long: 90d, 12w, 1y (default: never)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="what it is for, e.g. 'github-actions'")] = None,
+) -> None:
+    """Make an API token, shown once. `--app APP --scope deploy` makes one for CI that may
+    only deploy APP (`laambda deploy`) and read its builds."""
+    if app is not None and scope is None:
+        scope = "deploy"
+    if scope is not None and scope != "deploy":
+        raise CliError(f"--scope '{scope}' is not a scope: the one scope is 'deploy'")
+    if scope is not None and app is None:
+        raise CliError("a deploy token deploys one app: pass --app APP")
+    body: dict[str, Any] = {"name": name or (f"deploy {app}" if app else "cli")}
+    if app is not None:
+        body["app"] = app  # a token with an app is a deploy token
+    if expires is not None:
+        body["expires_in_days"] = expiry_days(expires)
+    row = api().post("/tokens", body)
+    what = f"deploy token for {row['app']}" if row.get("app") else "token"
+    until = f", expires {row['expires_at'][:16].replace('T', ' ')}" if row["expires_at"] else ""
+    out.print(f"Created {what} '{row['name']}' ({row['prefix']}…{until})", markup=False)
+    out.print(f"token (shown once): {row['token']}", markup=False)
+
+
+@command(tokens, "tokens:revoke")
+def revoke_token(token: Annotated[str, typer.Argument(help="its ID or prefix (lmb_…)")]) -> None:
+    """Revoke one of your tokens by ID or prefix: it is refused from now on."""
+    client = api()
+    rows: list[dict[str, Any]] = client.get("/tokens")
+    wanted = token.removesuffix("…")
+    found = [
+        r
+        for r in rows
+        if str(r["id"]) == wanted or (len(wanted) >= 4 and r["prefix"].startswith(wanted))
+    ]
+    if not found:
+        raise CliError(f"you have no token '{token}': `laambda tokens` lists them")
+    if len(found) > 1:
+        raise CliError(f"'{token}' names {len(found)} tokens: give its ID (`laambda tokens`)")
+    client.delete(f"/tokens/{found[0]['id']}")
+    out.print(
+        f"Revoked token {found[0]['id']} '{found[0]['name']}' ({found[0]['prefix']}…)", markup=False
+    )
