@@ -16,7 +16,7 @@ from laambda.db.session import session_scope
 from laambda.errors import AppNotFound, NotFound, PermissionDenied
 from laambda.services.app import app_service
 from laambda.services.key import key_service
-from laambda.services.review_app import review_app_service
+from laambda.services.pipeline import pipeline_service
 
 
 def fingerprint(blob: bytes) -> str:
@@ -63,6 +63,6 @@ class Gate:
         with session_scope(self.sessions) as session:
             user = session.get_one(User, pusher.user_id)
             try:
-                return review_app_service.pipeline_for(session, user, pipeline).id
+                return pipeline_service.get_for(session, user, pipeline).id
             except (NotFound, PermissionDenied) as denied:
                 raise AccessDenied(denied.message) from None

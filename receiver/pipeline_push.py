@@ -32,6 +32,7 @@ from laambda.deploy.s3 import ObjectStore
 from laambda.domain.review_app import procfile_entry_names
 from laambda.errors import PermissionDenied
 from laambda.services.app import app_service
+from laambda.services.pipeline import pipeline_service
 from laambda.services.release import release_service
 from laambda.services.review_app import aws_cloud, review_app_service
 from receiver.push import KEEPALIVE_SECONDS, Push, RefUpdate, Say
@@ -79,8 +80,8 @@ class PipelinePush:
         entries = procfile_entry_names(_show(f"{commit}:Procfile"))
         with session_scope(self.sessions) as session:
             user = session.get_one(User, self.user_id)
-            pipeline = review_app_service.pipeline_for(session, user, self.pipeline)
-            app = review_app_service.app_for_branch(session, pipeline, branch)
+            pipeline = pipeline_service.get_for(session, user, self.pipeline)
+            app = pipeline_service.follower(session, pipeline, branch)
             if app is None and not pipeline.review_apps:
                 return self._refuse(self._unfollowed(session, pipeline, branch))
             if app is None:
@@ -126,8 +127,8 @@ class PipelinePush:
     def _delete(self, branch: str) -> bool:
         with session_scope(self.sessions) as session:
             user = session.get_one(User, self.user_id)
-            pipeline = review_app_service.pipeline_for(session, user, self.pipeline)
-            app = review_app_service.app_for_branch(session, pipeline, branch, lock=True)
+            pipeline = pipeline_service.get_for(session, user, self.pipeline)
+            app = pipeline_service.follower(session, pipeline, branch, lock=True)
             if app is None:
                 self.say(f"-----> Deleted {branch}: no app follows it")
                 return True
@@ -159,7 +160,7 @@ class PipelinePush:
     def _unfollowed(self, session: Session, pipeline: Pipeline, branch: str) -> str:
         """Why a branch no app follows is refused: the ones that are, and review apps."""
         followed = [
-            f"{app.branch} ({app.name})" for app in review_app_service.following(session, pipeline)
+            f"{app.branch} ({app.name})" for app in pipeline_service.followed(session, pipeline)
         ]
         return (
             f"no app follows '{branch}' in pipeline {pipeline.name}; followed: "

@@ -29,7 +29,7 @@ from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App, Pipeline
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.services.audit import audit
-from laambda.services.review_app import review_app_service
+from laambda.services.pipeline import pipeline_service
 from receiver.auth import AccessDenied, Gate, Pusher
 from receiver.branch import align, align_pipeline, live_commit
 from receiver.commands import CommandRefused, GitCommand, parse_command
@@ -274,7 +274,7 @@ class Receiver:
                 row = session.get_one(Pipeline, pipeline_id)
                 followed = {
                     f"refs/heads/{app.branch}": live_commit(session, app)
-                    for app in review_app_service.following(session, row)
+                    for app in pipeline_service.followed(session, row)
                 }
             repo = pipeline_repository(self.settings.data_dir, pipeline)
             changed = align_pipeline(repo, followed)

@@ -124,13 +124,15 @@ def destroy(
         str | None, typer.Option(help="the pipeline's name, to skip the question")
     ] = None,
 ) -> None:
-    """Destroy a pipeline and its repository (owner or admin). Its apps are not destroyed:
-    they stay, on their own."""
+    """Destroy a pipeline, its repository and its review apps (owner or admin). Its other
+    apps are not destroyed: they stay, on their own."""
     if confirm != name:
         typed = typer.prompt(f"This destroys pipeline {name}. Type its name to confirm")
         if typed != name:
             raise CliError(f"'{typed}' is not '{name}': nothing was destroyed")
     result = api().delete(f"/pipelines/{name}")
+    for app in result.get("destroyed", []):
+        out.print(f"  review app {app} destroyed", markup=False)
     for app in result["detached"]:
         out.print(f"  {app} is on its own now", markup=False)
     out.print(f"Destroyed pipeline {name}", markup=False)

@@ -22,3 +22,12 @@ class Stage(StrEnum):
 
 # the stages a user may put an app in with `pipelines:add`; review apps are made by pushes
 ASSIGNABLE_STAGES = (Stage.DEVELOPMENT, Stage.STAGING, Stage.PRODUCTION)
+
+
+def stage_rank(stage: str | None) -> int | None:
+    """The promotion rank of a stored stage value (Stage.rank), None for an app in no stage
+    or in a stage this version does not know."""
+    try:
+        return Stage(stage).rank if stage else None
+    except ValueError:
+        return None

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from laambda.db.models import App, Collaborator, Pipeline, User
 from laambda.domain.app_name import app_name_problem
 from laambda.domain.branch_name import branch_problem
-from laambda.domain.pipeline import ASSIGNABLE_STAGES, Stage
+from laambda.domain.pipeline import ASSIGNABLE_STAGES, Stage, stage_rank
 from laambda.domain.promotion import infer_stage
 from laambda.errors import (
     AppNotFound,
@@ -89,6 +89,16 @@ class PipelineService:
             )
         return pipeline
 
+    def get_owned(
+        self, session: Session, user: User, name: str, *, to: str, lock: bool = False
+    ) -> Pipeline:
+        """The pipeline, if the user owns it or is an admin; `to` says what they asked to do
+        ("destroy it"), for the refusal. PipelineNotFound as `get_for`, else PermissionDenied."""
+        pipeline = self.get_for(session, user, name, lock=lock)
+        if user.is_admin or pipeline.owner_id == user.id:
+            return pipeline
+        raise PermissionDenied(f"only the owner of pipeline '{name}' or an admin may {to}")
+
     def apps(self, session: Session, pipeline: Pipeline) -> list[App]:
         """The pipeline's apps in promotion order: review apps, development, staging,
         production; by name within a stage."""
@@ -108,13 +118,9 @@ class PipelineService:
 
     def destroy(self, session: Session, user: User, name: str, *, data_dir: Path) -> list[str]:
         """Delete the pipeline (its owner or an admin only) and its git repository; its apps
-        stay, on their own (review apps too: they are only detached here). Returns the
-        names of the detached apps."""
-        pipeline = self.get_for(session, user, name)
-        if not user.is_admin and pipeline.owner_id != user.id:
-            raise PermissionDenied(
-                f"only the owner of pipeline '{name}' or an admin may destroy it"
-            )
+        stay, on their own (the API destroys its review apps first: they live only for it).
+        Returns the names of the detached apps."""
+        pipeline = self.get_owned(session, user, name, to="destroy it")
         members = select(App).where(App.pipeline_id == pipeline.id).order_by(App.id)
         list(session.scalars(members.with_for_update()))
         pipeline = self.get_for(session, user, name, lock=True)
@@ -277,11 +283,25 @@ class PipelineService:
                 f"(`laambda apps:update {follower.name} --branch OTHER`)"
             )
 
-    def follower(self, session: Session, pipeline: Pipeline, branch: str) -> App | None:
-        """The app of the pipeline that follows `branch` (a push of it deploys that app)."""
-        return session.scalar(
-            select(App).where(App.pipeline_id == pipeline.id, App.branch == branch)
+    def follower(
+        self, session: Session, pipeline: Pipeline, branch: str, *, lock: bool = False
+    ) -> App | None:
+        """The app of the pipeline that follows `branch` (a push of it deploys that app);
+        `lock` holds its row until the transaction ends."""
+        query = select(App).where(App.pipeline_id == pipeline.id, App.branch == branch)
+        return session.scalar(query.with_for_update() if lock else query)
+
+    def followed(self, session: Session, pipeline: Pipeline) -> list[App]:
+        """The apps of the pipeline that follow a branch, production first, review apps last."""
+        apps = session.scalars(
+            select(App).where(App.pipeline_id == pipeline.id, App.branch.is_not(None))
         )
+
+        def production_first(app: App) -> tuple[int, str]:
+            rank = stage_rank(app.stage)
+            return (-rank if rank is not None else 1, app.branch or "")
+
+        return sorted(apps, key=production_first)
 
     def _visible(self, user: User) -> ColumnElement[bool]:
         member = exists().where(
@@ -293,10 +313,9 @@ class PipelineService:
 
 
 def _rank(stage: str | None) -> int:
-    try:
-        return Stage(stage or "").rank
-    except ValueError:
-        return len(Stage)
+    """Promotion order; apps in no known stage come after production."""
+    rank = stage_rank(stage)
+    return len(Stage) if rank is None else rank
 
 
 def _detach(app: App) -> None:

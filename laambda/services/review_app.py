@@ -29,9 +29,10 @@ from laambda.deploy.triggers import Triggers
 from laambda.domain.env_vars import size_problem, var_problem
 from laambda.domain.pipeline import Stage
 from laambda.domain.review_app import NoReviewAppName, review_app_name, ttl_seconds
-from laambda.errors import InvalidInput, NotFound, PermissionDenied
+from laambda.errors import InvalidInput, NotFound
 from laambda.services.app import app_service
 from laambda.services.audit import audit
+from laambda.services.pipeline import pipeline_service
 from laambda.services.teardown import remove_repository, teardown
 
 # the apps a review app takes its region, role and runtime from, first found first
@@ -57,56 +58,6 @@ def aws_cloud(settings: Settings) -> Cloud:
 
 
 class ReviewAppService:
-    # pipelines and who may see them
-
-    def pipeline_for(self, session: Session, user: User, name: str) -> Pipeline:
-        """The pipeline, if the user may push to it and read it: its owner, an admin, or an
-        owner or collaborator of one of its apps. NotFound, or PermissionDenied naming who
-        may let them in."""
-        pipeline = session.scalar(select(Pipeline).where(Pipeline.name == name))
-        if pipeline is None:
-            raise NotFound(
-                f"pipeline '{name}' does not exist; "
-                f"create it with `laambda pipelines:create {name}`"
-            )
-        if not self.may_access(session, user, pipeline):
-            raise PermissionDenied(
-                f"permission denied: you are not a collaborator of any app of pipeline '{name}'; "
-                "its owner or an admin may add you to one of them"
-            )
-        return pipeline
-
-    def pipeline_owned(self, session: Session, user: User, name: str, *, to: str) -> Pipeline:
-        """The pipeline, if the user owns it or is an admin; `to` says what they asked to do."""
-        pipeline = self.pipeline_for(session, user, name)
-        if user.is_admin or pipeline.owner_id == user.id:
-            return pipeline
-        raise PermissionDenied(f"only the owner of pipeline '{name}' or an admin may {to}")
-
-    def may_access(self, session: Session, user: User, pipeline: Pipeline) -> bool:
-        if user.is_admin or pipeline.owner_id == user.id:
-            return True
-        member = exists().where(
-            App.pipeline_id == pipeline.id,
-            Collaborator.app_id == App.id,
-            Collaborator.user_id == user.id,
-        )
-        return bool(session.scalar(select(member)))
-
-    def following(self, session: Session, pipeline: Pipeline) -> list[App]:
-        """The apps of the pipeline that follow a branch, production first, review apps last."""
-        apps = session.scalars(
-            select(App).where(App.pipeline_id == pipeline.id, App.branch.is_not(None))
-        )
-        return sorted(apps, key=lambda app: (-_rank(app.stage), app.branch or ""))
-
-    def app_for_branch(
-        self, session: Session, pipeline: Pipeline, branch: str, *, lock: bool = False
-    ) -> App | None:
-        """The app of the pipeline whose pushes of `branch` deploy it, if any."""
-        query = select(App).where(App.pipeline_id == pipeline.id, App.branch == branch)
-        return session.scalar(query.with_for_update() if lock else query)
-
     # review settings
 
     def configure(
@@ -121,7 +72,7 @@ class ReviewAppService:
         """Turn review apps on (with a TTL such as "3d"; None: each is kept until its branch
         goes) or off. Turning them off destroys none: the review apps there are keep
         following their branches until deleted. The pipeline's owner or an admin only."""
-        pipeline = self.pipeline_owned(
+        pipeline = pipeline_service.get_owned(
             session, user, name, to=f"{'enable' if enabled else 'disable'} review apps"
         )
         if enabled:
@@ -185,7 +136,7 @@ class ReviewAppService:
         """Set (value) and unset (None) keys of the config new review apps start with; the
         keys that changed. Review apps already made keep theirs (change them with
         `config:set -a`). Values are checked as config vars are; never recorded."""
-        pipeline = self.pipeline_owned(session, user, name, to="change the review config")
+        pipeline = pipeline_service.get_owned(session, user, name, to="change the review config")
         problems = [p for k, v in changes.items() if v is not None and (p := var_problem(k, v))]
         if problems:
             raise InvalidInput("; ".join(problems))
@@ -348,13 +299,6 @@ class ReviewAppService:
         apps = session.scalars(select(App).where(App.pipeline_id == pipeline.id))
         by_stage = {app.stage: app for app in apps}
         return next((by_stage[s] for s in TEMPLATE_STAGES if s in by_stage), None)
-
-
-def _rank(stage: str | None) -> int:
-    try:
-        return Stage(stage).rank if stage else -1
-    except ValueError:
-        return -1
 
 
 review_app_service = ReviewAppService()

@@ -63,7 +63,7 @@ class TestCrud:
         assert removed.status_code == 200, removed.text
         assert [a["name"] for a in removed.json()["apps"]] == ["shop-prod"]
         gone = client.delete("/v1/pipelines/shop", headers=auth)
-        assert gone.json() == {"name": "shop", "detached": ["shop-prod"]}
+        assert gone.json() == {"name": "shop", "detached": ["shop-prod"], "destroyed": []}
         app = client.get("/v1/apps/shop-prod", headers=auth).json()
         assert (app["pipeline"], app["stage"], app["branch"]) == (None, None, None)
         assert client.get("/v1/pipelines/shop", headers=auth).status_code == 404

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from laambda.db.models import App, AuditEvent, User
 from tests import factories
-from tests.receiver.pipelines import add_pipeline
+from tests.pipelines import add_pipeline
 
 Auth = dict[str, str]
 DEPLOYED = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -58,11 +58,11 @@ def test_enable_list_and_destroy(
     expires = datetime.fromisoformat(listed[0]["expires_at"])
     assert expires == DEPLOYED + timedelta(days=3)
 
-    # a stranger sees nothing and changes nothing
+    # a stranger is not told the pipeline exists, and changes nothing
     bob = make_user("bob@example.com")[1]
-    assert client.get("/v1/pipelines/shop/review-apps", headers=bob).status_code == 403
+    assert client.get("/v1/pipelines/shop/review-apps", headers=bob).status_code == 404
     refused = client.delete("/v1/pipelines/shop/review-apps/feature/x", headers=bob)
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     # a followed branch that is no review app is not destroyed here
     assert client.delete("/v1/pipelines/shop/review-apps/develop", headers=auth).status_code == 404
 
@@ -79,7 +79,7 @@ def test_enable_list_and_destroy(
     assert "has no review app of 'feature/x'" in gone.json()["detail"]
     missing = client.get("/v1/pipelines/nope/review-apps", headers=auth)
     assert missing.status_code == 404
-    assert "laambda pipelines:create nope" in missing.json()["detail"]
+    assert "`laambda pipelines` lists yours" in missing.json()["detail"]
 
 
 def test_review_config_is_masked_and_never_in_the_trail(
@@ -107,4 +107,35 @@ def test_review_config_is_masked_and_never_in_the_trail(
     assert [d["keys"] for d in details] == [["BUCKET", "DEBUG"], ["DEBUG"]]
     assert "previews" not in str(details)
     bob = make_user("bob@example.com")[1]
-    assert client.patch(url, json={"X": "1"}, headers=bob).status_code == 403
+    assert client.patch(url, json={"X": "1"}, headers=bob).status_code == 404
+
+
+def test_destroying_a_pipeline_destroys_its_review_apps_and_keeps_its_other_apps(
+    client: TestClient, db: Session, alice: tuple[User, Auth], app_row: App
+) -> None:
+    pipeline = add_pipeline(db, "shop", alice[0], follow={app_row.name: ("staging", "develop")})
+    review = factories.app(
+        name="shop-feature-y",
+        owner_id=alice[0].id,
+        pipeline_id=pipeline.id,
+        stage="review",
+        branch="feature/y",
+        review_app=True,
+    )
+    db.commit()
+    review_id, staging_id = review.id, app_row.id
+
+    gone = client.delete("/v1/pipelines/shop", headers=alice[1])
+    assert gone.status_code == 200, gone.text
+    assert gone.json() == {
+        "name": "shop",
+        "detached": [app_row.name],
+        "destroyed": ["shop-feature-y"],
+    }
+    db.expire_all()
+    assert db.get(App, review_id) is None
+    staging = db.get(App, staging_id)
+    assert staging is not None
+    assert staging.pipeline_id is None
+    trail = db.scalars(select(AuditEvent.detail).where(AuditEvent.action == "reviewapp.destroy"))
+    assert [detail["reason"] for detail in trail] == ["pipelines:destroy"]

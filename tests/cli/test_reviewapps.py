@@ -10,7 +10,7 @@ from laambda.db.base import utcnow
 from laambda.db.models import App, User
 from laambda.db.session import session_scope
 from tests.cli.conftest import Cli
-from tests.receiver.pipelines import add_pipeline
+from tests.pipelines import add_pipeline
 
 
 def test_review_apps_and_their_config(cli: Cli) -> None:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, status
 from sqlalchemy.orm import Session
 
 from laambda.api import present
+from laambda.api.cloud import CloudDep
 from laambda.api.deps import (
     ApplierDep,
     AppName,
@@ -19,7 +20,9 @@ from laambda.api.deps import (
     CurrentUser,
     SessionDep,
     SettingsDep,
+    StoreDep,
 )
+from laambda.api.routes.review_apps import review_cloud
 from laambda.api.schemas.pipeline import (
     CommitRead,
     DiffRead,
@@ -37,6 +40,7 @@ from laambda.db.models import Pipeline
 from laambda.services.pipeline import pipeline_service
 from laambda.services.promotion import promotion_service
 from laambda.services.release import release_service
+from laambda.services.review_app import review_app_service
 
 router = APIRouter(prefix="/pipelines", tags=["pipelines"])
 
@@ -97,12 +101,31 @@ def show_pipeline(
 
 @router.delete("/{name}")
 def destroy_pipeline(
-    name: PipelineName, session: SessionDep, user: CurrentUser, settings: SettingsDep
+    name: PipelineName,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    store: StoreDep,
+    cloud: CloudDep,
 ) -> PipelineDestroyed:
-    """Delete the pipeline and its repository (its owner or an admin); its apps stay, on
-    their own."""
+    """Delete the pipeline and its repository (its owner or an admin) and destroy its review
+    apps as `apps:destroy` does; its other apps stay, on their own. 409 while a build or
+    release of a review app is under way (nothing of the pipeline is deleted then)."""
+    pipeline = pipeline_service.get_owned(session, user, name, to="destroy it")
+    destroyed = []
+    for app in review_app_service.review_apps(session, pipeline):
+        destroyed.append(app.name)
+        review_app_service.destroy(
+            session,
+            app,
+            actor=user,
+            reason="pipelines:destroy",
+            settings=settings,
+            store=store,
+            cloud=review_cloud(cloud),
+        )
     detached = pipeline_service.destroy(session, user, name, data_dir=settings.data_dir)
-    return PipelineDestroyed(name=name, detached=detached)
+    return PipelineDestroyed(name=name, detached=detached, destroyed=destroyed)
 
 
 @router.post("/{name}/apps", status_code=status.HTTP_201_CREATED)

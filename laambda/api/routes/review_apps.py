@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 from sqlalchemy.orm import Session
 
+from laambda.api.cloud import Cloud as ApiCloud
 from laambda.api.cloud import CloudDep
 from laambda.api.deps import CipherDep, CurrentUser, SessionDep, SettingsDep, StoreDep
 from laambda.api.schemas.review_app import (
@@ -19,6 +20,7 @@ from laambda.api.schemas.review_app import (
 from laambda.db.models import Pipeline
 from laambda.domain.env_vars import KEY_PATTERN
 from laambda.services.app import app_service
+from laambda.services.pipeline import pipeline_service
 from laambda.services.review_app import Cloud, review_app_service
 
 router = APIRouter(prefix="/pipelines/{pipeline}", tags=["review apps"])
@@ -32,7 +34,7 @@ def list_review_apps(
 ) -> ReviewAppsRead:
     """Whether the pipeline makes review apps, their TTL, and each review app with its branch,
     last deploy and when it expires. Anyone who may push to the pipeline."""
-    row = review_app_service.pipeline_for(session, user, pipeline)
+    row = pipeline_service.get_for(session, user, pipeline)
     return _read(session, row)
 
 
@@ -59,7 +61,7 @@ def destroy_review_app(
     """Destroy the review app of a branch (or named by its app name) as `apps:destroy` does;
     its collaborators, the pipeline's owner and admins may. 404 when the pipeline has no such
     review app; 409 while a build or release of it is under way."""
-    row = review_app_service.pipeline_for(session, user, pipeline)
+    row = pipeline_service.get_for(session, user, pipeline)
     app = review_app_service.find(session, row, target)
     if not (user.is_admin or row.owner_id == user.id):
         app_service.get_for(session, user, app.name)
@@ -71,7 +73,7 @@ def destroy_review_app(
         reason="reviewapps:destroy",
         settings=settings,
         store=store,
-        cloud=Cloud(triggers=cloud.triggers, logs=lambda region: cloud.observer(region).logs),
+        cloud=review_cloud(cloud),
     )
     return ReviewAppDestroyed(name=name, branch=branch, removed=removed)
 
@@ -85,7 +87,7 @@ def show_review_config(
     reveal: bool = False,
 ) -> dict[str, str]:
     """The config new review apps start with; values masked unless `reveal=true`."""
-    row = review_app_service.pipeline_for(session, user, pipeline)
+    row = pipeline_service.get_for(session, user, pipeline)
     config = review_app_service.config(row, cipher)
     return dict(sorted(config.items())) if reveal else dict.fromkeys(sorted(config), MASK)
 
@@ -126,3 +128,8 @@ def _read(session: Session, pipeline: Pipeline) -> ReviewAppsRead:
             for app in review_app_service.review_apps(session, pipeline)
         ],
     )
+
+
+def review_cloud(cloud: ApiCloud) -> Cloud:
+    """The parts of the API's cloud a review app's teardown uses."""
+    return Cloud(triggers=cloud.triggers, logs=lambda region: cloud.observer(region).logs)

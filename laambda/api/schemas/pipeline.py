@@ -71,7 +71,10 @@ class PipelineRead(BaseModel):
 
 class PipelineDestroyed(BaseModel):
     name: str
-    detached: list[str] = Field(description="its apps, now on their own (none is destroyed)")
+    detached: list[str] = Field(description="its apps, now on their own")
+    destroyed: list[str] = Field(
+        default_factory=list, description="its review apps, destroyed as apps:destroy does"
+    )
 
 
 class PromoteRequest(BaseModel):
