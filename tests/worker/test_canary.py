@@ -124,7 +124,8 @@ def test_a_canary_whose_code_raises_is_rolled_back(platform: Platform) -> None:
 
     pushed = push.result()
     assert pushed.outcome.status == "failed", pushed.text
-    assert "-----> Canary: 50% of traffic on v2 for 6 s; 0 errors so far" in pushed.text
+    # errors may already be counted when the pusher first hears of the canary
+    assert "-----> Canary: 50% of traffic on v2 for 6 s; " in pushed.text
     assert "canary: 5 errors in" in pushed.outcome.detail
     assert "live is back on v1" in pushed.outcome.detail
     # every alias fully back on v1's versions; the new function is gone
