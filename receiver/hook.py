@@ -13,6 +13,7 @@ import sys
 
 from laambda.config import get_settings
 from laambda.errors import LaambdaError
+from laambda.trace import mark, process_started
 from receiver.pipeline_push import PipelinePush
 from receiver.push import KEEPALIVE_SECONDS, Push, parse_updates
 
@@ -26,6 +27,8 @@ def _say(line: str) -> None:
 
 
 def main() -> int:
+    mark("hook.process", at=process_started())
+    mark("hook.ready")
     try:
         user_id = int(os.environ["LAAMBDA_PUSH_USER_ID"])
         keepalive = float(os.environ.get("LAAMBDA_PUSH_KEEPALIVE", KEEPALIVE_SECONDS))

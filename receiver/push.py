@@ -35,6 +35,7 @@ from laambda.errors import LaambdaError
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.outcome import STILL_WORKING, decided, relay
+from laambda.trace import mark
 from laambda.worker.enqueue import CeleryQueue
 from laambda.worker.logstream import LogEvent, connect, follow
 from receiver.branch import DEPLOY_BRANCHES, keep_objects
@@ -116,6 +117,7 @@ class Push:
                 ["git", "archive", "--format=tar.gz", "-o", str(tarball), commit], check=True
             )
             store.put_file(key, tarball)
+        mark("push.uploaded")
         with session_scope(self.sessions) as session:
             user = session.get_one(User, self.user_id)
             app = app_service.get_for(session, user, self.app)
@@ -129,12 +131,15 @@ class Push:
                 queue=CeleryQueue(self.settings),
             )
             build_id, uid = build.id, build.uid
+        mark("push.queued", build_id)
         # a pusher who hangs up (or whose connection drops) can still find the build
         self.say(f"-----> Build {build_id} queued (laambda builds:info {build_id} -a {self.app})")
         streams = connect(self.settings.redis_url)
         try:
             events = follow(streams, uid, idle_seconds=self.keepalive)
-            return relay(events, self.say, quiet=lambda: self._while_quiet(build_id))
+            released = relay(events, self.say, quiet=lambda: self._while_quiet(build_id))
+            mark("push.done", build_id)
+            return released
         finally:
             streams.close()
 

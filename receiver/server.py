@@ -30,6 +30,7 @@ from laambda.db.models import App, Pipeline
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.services.audit import audit
 from laambda.services.review_app import review_app_service
+from laambda.trace import mark
 from receiver.auth import AccessDenied, Gate, Pusher
 from receiver.branch import align, align_pipeline, live_commit
 from receiver.commands import CommandRefused, GitCommand, parse_command
@@ -141,6 +142,7 @@ class Receiver:
 
     def _connection(self, client: socket.socket) -> None:
         assert self.key is not None
+        mark("ssh.accepted")
         transport = paramiko.Transport(client)
         transport.add_server_key(self.key)
         # a client that vanished (a laptop gone to sleep) is found out by writing to it; until
@@ -153,6 +155,7 @@ class Receiver:
             if channel is None or not session.asked.wait(30):
                 return
             assert session.pusher is not None
+            mark("ssh.command")
             self._run(channel, session.pusher, session.command or "")
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("connection ended: %s", exc)
@@ -306,7 +309,10 @@ class Receiver:
                 "GIT_CONFIG_VALUE_0": str(self.settings.max_source_bytes),
             }
         )
-        return run_git(channel, git, repo, env)
+        mark("git.start")
+        status = run_git(channel, git, repo, env)
+        mark("git.end")
+        return status
 
 
 def gone(channel: paramiko.Channel) -> bool:
