@@ -129,14 +129,19 @@ class BuildRunner:
     ) -> str:
         """Apply the build's release with its lines in the push, and tell how it ended."""
         mark("worker.released", build_id)
-        applied = Rollout(self.context).apply(release_id, log=lambda line: emit(_deploy_line(line)))
+        # pruning old versions waits until the pusher has heard the outcome
+        rollout = Rollout(self.context, defer_prune=True)
+        applied = rollout.apply(release_id, log=lambda line: emit(_deploy_line(line)))
         mark("worker.deployed", build_id)
         if applied is not None and applied.status == ReleaseStatus.SUCCEEDED:
             detail = f"Released v{applied.version}: {', '.join(applied.functions)}"
-            return self._outcome(build_id, lines, stream, BuildStatus.SUCCEEDED, detail)
-        reason = applied.error if applied is not None else None
-        detail = f"release failed: {reason or 'the release was not applied'}"
-        return self._outcome(build_id, lines, stream, BuildStatus.FAILED, detail)
+            status = self._outcome(build_id, lines, stream, BuildStatus.SUCCEEDED, detail)
+        else:
+            reason = applied.error if applied is not None else None
+            detail = f"release failed: {reason or 'the release was not applied'}"
+            status = self._outcome(build_id, lines, stream, BuildStatus.FAILED, detail)
+        rollout.housekeeping()
+        return status
 
     def _outcome(
         self, build_id: int, lines: list[str], stream: LogPublisher, status: str, detail: str
