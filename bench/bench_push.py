@@ -62,6 +62,7 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from laambda.config import Settings, settings_env  # noqa: E402
 from laambda.crypto import Cipher  # noqa: E402
 from laambda.db import migrate  # noqa: E402
+from laambda.db.locks import LockKind, advisory_lock  # noqa: E402
 from laambda.db.models import App, Release, User  # noqa: E402
 from laambda.db.session import get_engine, make_sessionmaker, session_scope  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
@@ -226,6 +227,16 @@ class Platform:
         if status != "succeeded":
             raise SystemExit(f"rollback to v{version} ended {status}")
         return seconds
+
+    def settled(self, app_id: int) -> float:
+        """Wait until the worker no longer holds the app's apply lock (it prunes old
+        versions after the push was told its outcome); seconds waited."""
+        start = time.perf_counter()
+        with advisory_lock(
+            get_engine(self.settings.database_url), LockKind.APPLY, app_id, poll=0.01
+        ):
+            pass
+        return time.perf_counter() - start
 
     def latest_version(self, app_id: int) -> int:
         with session_scope(self.sessions) as session:
@@ -436,6 +447,7 @@ def run(p: Platform, runs: int, app: str) -> None:
     fifty_calls: list[int] = []
     back: list[float] = []
     back_calls: list[int] = []
+    pruning: list[float] = []
     throttled: Counter[str] = Counter()
     for n in range(runs):
         handler.write_text(handler.read_text() + f"# run {n}\n")
@@ -468,6 +480,10 @@ def run(p: Platform, runs: int, app: str) -> None:
             fifty_calls.append(p.proxy.limited())
             throttled.update(p.proxy.throttled)
             p.proxy.reset()
+        time.sleep(0.2)  # the worker takes the apply lock again for pruning
+        pruning.append(p.settled(fifty_id))
+        if p.proxy:
+            p.proxy.reset()
         back.append(p.rollback(fifty_id, previous))
         if p.proxy:
             back_calls.append(p.proxy.limited())
@@ -480,7 +496,7 @@ def run(p: Platform, runs: int, app: str) -> None:
         )
     report(
         p, runs, code, breakdown, empty, empty_released, naive_seconds, fifty_push,
-        fifty_deploy, fifty_calls, back, back_calls, throttled,
+        fifty_deploy, fifty_calls, back, back_calls, throttled, pruning,
     )  # fmt: skip
 
 
@@ -498,6 +514,7 @@ def report(
     back: list[float],
     back_calls: list[int],
     throttled: Counter[str],
+    pruning: list[float],
 ) -> None:
     quota = f"quota {RATE:.0f}/s in front of moto" if p.proxy else "no quota"
     print(f"\n{runs} runs, medians; moto, receiver and worker in processes of their own; {quota}")
@@ -519,6 +536,10 @@ def report(
         + ("" if p.proxy else " (goal <= 2x)")
     )
     print(f"    of which deploy:                    {median(fifty_deploy):6.2f} s")
+    print(
+        f"    then pruning old versions (after the push is told; waited for before the "
+        f"rollback): {median(pruning):.2f} s"
+    )
     print(f"rollback, 50 functions:                 {median(back):6.2f} s")
     if p.proxy and fifty_calls and back_calls:
         deploy_floor = statistics.median(fifty_calls) / RATE
