@@ -45,8 +45,15 @@ def quota_deployer(proxy: QuotaProxy, settings: Settings, object_store: ObjectSt
 
 class TestProxy:
     def test_the_excess_is_answered_as_aws_throttles_and_boto3_raises_it(
-        self, proxy: QuotaProxy
+        self, moto_url: str
     ) -> None:
+        proxy = QuotaProxy(moto_url, rate=1.0).start()  # the second call in a second is refused
+        try:
+            self._excess(proxy)
+        finally:
+            proxy.stop()
+
+    def _excess(self, proxy: QuotaProxy) -> None:
         no_retries = boto3.session.Session().client(
             "lambda",
             endpoint_url=proxy.url,
@@ -54,7 +61,7 @@ class TestProxy:
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
         )
         raised = None
-        for _ in range(int(RATE) * 4):
+        for _ in range(10):
             try:
                 no_retries.list_functions(MaxItems=1)
             except no_retries.exceptions.TooManyRequestsException as exc:
