@@ -1,6 +1,6 @@
 """Deploy benchmark against moto's server (issue 4): parallel deploys, rollback, redeploy.
 
-    .venv/bin/python bench/bench_deploy.py [--runs 5] [--latency-ms 0]
+    .venv/bin/python bench/bench_deploy.py [--runs 5] [--latency-ms 0] [--quota]
 
 moto's server runs in a process of its own, as AWS would be. Prints, for one run:
 (a) deploy of a 50-entry app vs a 1-entry app (goal: 50 within 1.5x of 1),
@@ -9,6 +9,14 @@ moto's server runs in a process of its own, as AWS would be. Prints, for one run
 (d) rollback of the 50-function app after every function was deleted and made again, so
     that each recorded version number holds other code: the check of each version's
     CodeSha256 and configuration sends every function to be deployed again.
+
+(e) a code change of the 50 functions, after (d) (a new artifact, the same configuration:
+    UpdateFunctionCode with Publish and UpdateAlias each).
+
+With --quota, Lambda's control-plane quota stands in front of moto (laambda/local/quota.py:
+15 requests a second shared by every Lambda call but GetFunction, 100 for GetFunction;
+excess answered with TooManyRequestsException), and each step is shown against its floor:
+the quota-limited calls it made / 15 a second.
 
 moto answers a call in a millisecond or two and applies updates at once, where Lambda
 takes tens of milliseconds per call and seconds per update; --latency-ms adds a delay
@@ -47,8 +55,10 @@ for _name, _value in {
 
 from laambda.config import Settings  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
+from laambda.deploy.calls import RateLimiter  # noqa: E402
 from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec  # noqa: E402
 from laambda.deploy.s3 import ObjectStore  # noqa: E402
+from laambda.local.quota import RATE, QuotaProxy  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
 
@@ -105,9 +115,12 @@ def specs(count: int, **environment: str) -> list[FunctionSpec]:
 class Clock:
     """Seconds and Lambda API calls of one step, gathered over the runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, proxy: QuotaProxy | None = None) -> None:
+        self.proxy = proxy
         self.seconds: dict[str, list[float]] = {}
         self.calls: dict[str, int] = {}
+        self.limited: dict[str, int] = {}  # calls counted against the quota (with --quota)
+        self.throttled = 0
         self._count = 0
         self._lock = threading.Lock()
 
@@ -117,11 +130,28 @@ class Clock:
 
     def step(self, name: str, work: Callable[[], DeployOutcome]) -> DeployOutcome:
         before = self._count
+        if self.proxy is not None:
+            self.proxy.reset()
         start = time.perf_counter()
         outcome = work()
         self.seconds.setdefault(name, []).append(time.perf_counter() - start)
         self.calls[name] = self._count - before
+        if self.proxy is not None:
+            self.limited[name] = self.proxy.limited()
+            self.throttled += sum(self.proxy.throttled.values())
         return outcome
+
+    def against_floor(self, name: str) -> str:
+        """With the quota: `seconds for N quota-limited calls, floor F s = R x`."""
+        if name not in self.limited:
+            return ""
+        floor = self.limited[name] / RATE
+        return (
+            f"; quota: {self.limited[name]} limited calls, floor {floor:.2f} s, "
+            f"{self.median(name) / floor:.2f}x the floor"
+            if floor
+            else ""
+        )
 
     def median(self, name: str) -> float:
         return statistics.median(self.seconds[name])
@@ -132,16 +162,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--concurrency", type=int, default=None, help="default: the setting")
+    parser.add_argument("--quota", action="store_true", help="Lambda's quota in front of moto")
     args = parser.parse_args()
     server, url = start_moto()
+    proxy = QuotaProxy(url).start() if args.quota else None
     try:
-        run(url, args.runs, args.latency_ms / 1000, args.concurrency)
+        run(proxy.url if proxy else url, args.runs, args.latency_ms / 1000, args.concurrency, proxy)
     finally:
+        if proxy is not None:
+            proxy.stop()
         server.terminate()
         server.wait()
 
 
-def run(url: str, runs: int, latency: float, concurrency: int | None) -> None:
+def run(
+    url: str, runs: int, latency: float, concurrency: int | None, proxy: QuotaProxy | None
+) -> None:
     settings = Settings(aws_endpoint_url=url, artifact_bucket="laambda-bench")
     if concurrency:
         settings = Settings(
@@ -157,9 +193,17 @@ def run(url: str, runs: int, latency: float, concurrency: int | None) -> None:
             time.sleep(latency)
 
         client.meta.events.register("before-send.lambda.*", delay)
-    clock = Clock()
+    clock = Clock(proxy)
     client.meta.events.register("before-call.lambda.*", clock.count)
-    deployer = Deployer(client, store, concurrency=settings.deploy_concurrency, log=lambda _: None)
+    # as a worker has it: one limiter per process and region (worker/context.py)
+    limiter = RateLimiter(settings.lambda_rate, settings.lambda_get_function_rate)
+    deployer = Deployer(
+        client,
+        store,
+        concurrency=settings.deploy_concurrency,
+        log=lambda _: None,
+        limiter=limiter,
+    )
     directory = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
     for n in range(runs):
         one, fifty = f"one{n}", f"fifty{n}"
@@ -246,9 +290,24 @@ def run(url: str, runs: int, latency: float, concurrency: int | None) -> None:
             ),
         )
         assert len(recreated.redeployed) == 50
+        changed, changed_sha = artifact(directory, seed=2000 + n)
+        code = clock.step(
+            "code",
+            partial(
+                deployer.deploy,
+                fifty,
+                specs(50),
+                artifact=changed,
+                sha256=changed_sha,
+                description="Deploy",
+                previous=recreated.versions,
+            ),
+        )
+        assert code.code_updates == 50
     ratio = clock.median("fifty") / clock.median("one")
+    quota = f"quota {RATE:.0f}/s in front of moto" if proxy else "no quota"
     print(
-        f"moto_server in its own process; {runs} runs, medians; "
+        f"moto_server in its own process, {quota}; {runs} runs, medians; "
         f"concurrency {settings.deploy_concurrency}; "
         f"added latency per Lambda call {latency * 1000:.0f} ms"
     )
@@ -259,7 +318,11 @@ def run(url: str, runs: int, latency: float, concurrency: int | None) -> None:
     print(
         f"    deploy, 50 functions, 2 MB artifact:  {clock.median('fifty'):6.3f} s "
         f"({clock.calls['fifty']} Lambda calls) = {ratio:.2f}x the 1-function deploy "
-        "(goal <= 1.5x)"
+        f"(goal <= 1.5x){clock.against_floor('fifty')}"
+    )
+    print(
+        f"(e) code change, 50 functions:            {clock.median('code'):6.3f} s "
+        f"({clock.calls['code']} Lambda calls){clock.against_floor('code')}"
     )
     print(
         f"    config change, 50 functions:          {clock.median('config'):6.3f} s "
@@ -268,7 +331,7 @@ def run(url: str, runs: int, latency: float, concurrency: int | None) -> None:
     print(
         f"(b) rollback, 50 functions:               {clock.median('rollback'):6.3f} s "
         f"({clock.calls['rollback']} Lambda calls; {back.aliases_moved} aliases moved, "
-        f"{len(back.redeployed)} redeployed) (goal < 1 s)"
+        f"{len(back.redeployed)} redeployed) (goal < 1 s){clock.against_floor('rollback')}"
     )
     print(
         f"(c) same artifact again, 50 functions:    {clock.median('again'):6.3f} s "
@@ -281,6 +344,9 @@ def run(url: str, runs: int, latency: float, concurrency: int | None) -> None:
         f"({clock.calls['recreated']} Lambda calls; {len(recreated.redeployed)} verified "
         "as not the release's and deployed again)"
     )
+    if proxy is not None:
+        print(f"answered 429 by the quota, retried, never raised: {clock.throttled}")
+        print(f"calls of the last step: {dict(proxy.calls)}")
 
 
 if __name__ == "__main__":

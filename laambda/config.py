@@ -78,6 +78,10 @@ class Settings(BaseSettings):
 
     # deploys
     deploy_concurrency: int = Field(default=8, ge=1, le=64)
+    # Lambda control-plane requests a second a worker sends once Lambda has throttled it:
+    # all calls but GetFunction share `lambda_rate`, GetFunction has its own (AWS's quotas)
+    lambda_rate: float = Field(default=15.0, gt=0)
+    lambda_get_function_rate: float = Field(default=100.0, gt=0)
     retained_releases: int = Field(default=5, ge=1)
     # seconds between a worker's looks for releases left pending or applying by a worker that
     # died; each is applied again (DESIGN.md: finished or put back within a minute)

@@ -19,6 +19,8 @@ the app's own remote and one to the pipeline never deploy it at once.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -49,8 +51,14 @@ class PipelinePush:
         user_id: int,
         say: Say,
         keepalive: float = KEEPALIVE_SECONDS,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        store: ObjectStore | None = None,
     ) -> None:
         self.settings = settings
+        self.cwd = cwd  # the repository and git's environment (receiver/hookserver.py)
+        self.env = env
+        self.store = store
         self.pipeline = pipeline
         self.user_id = user_id
         self.say = say
@@ -77,7 +85,7 @@ class PipelinePush:
         return self._deploy(branch, update.new)
 
     def _deploy(self, branch: str, commit: str) -> bool:
-        entries = procfile_entry_names(_show(f"{commit}:Procfile"))
+        entries = procfile_entry_names(_show(f"{commit}:Procfile", self.cwd, self.env))
         with session_scope(self.sessions) as session:
             user = session.get_one(User, self.user_id)
             pipeline = pipeline_service.get_for(session, user, self.pipeline)
@@ -116,6 +124,9 @@ class PipelinePush:
                     user_id=self.user_id,
                     say=self.say,
                     keepalive=self.keepalive,
+                    cwd=self.cwd,
+                    env=self.env,
+                    store=self.store,
                 )
                 released = push.deploy(commit)
         except LockTimeout:
@@ -188,7 +199,8 @@ class PipelinePush:
         return False
 
 
-def _show(spec: str) -> str:
-    """A file of a pushed commit (git runs the hook in the repository), or "" without one."""
-    shown = subprocess.run(["git", "show", spec], capture_output=True, text=True)
+def _show(spec: str, cwd: Path | None, env: Mapping[str, str] | None) -> str:
+    """A file of a pushed commit (in the repository `cwd`, with git's environment `env`;
+    None: this process's, as when git runs the hook), or "" without one."""
+    shown = subprocess.run(["git", "show", spec], capture_output=True, text=True, cwd=cwd, env=env)
     return shown.stdout if shown.returncode == 0 else ""

@@ -19,25 +19,29 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from laambda.config import Settings
+from laambda.crypto import Cipher
 from laambda.db.base import utcnow
-from laambda.db.models import User
+from laambda.db.models import Build, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from laambda.domain.release import unchanged_message
 from laambda.errors import LaambdaError
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.outcome import STILL_WORKING, decided, relay
+from laambda.services.release import release_service
+from laambda.trace import mark
 from laambda.worker.enqueue import CeleryQueue
 from laambda.worker.logstream import LogEvent, connect, follow
-from receiver.branch import DEPLOY_BRANCHES, keep_objects
+from receiver.branch import DEPLOY_BRANCHES, keep_objects, live_commit
 
 # how a build ended, shared with `laambda deploy` (laambda/services/outcome.py)
 __all__ = ["STILL_WORKING", "Push", "RefUpdate", "decided", "parse_updates", "refusal", "relay"]
@@ -83,8 +87,17 @@ class Push:
         user_id: int,
         say: Say,
         keepalive: float = KEEPALIVE_SECONDS,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        store: ObjectStore | None = None,
     ) -> None:
+        """`cwd` and `env`: the repository and git's environment of the push (its
+        quarantine); None: this process's, as when git runs the hook. `store`: the object
+        store to upload to, made from settings when None."""
         self.settings = settings
+        self.cwd = cwd
+        self.env = env
+        self.store = store
         self.keepalive = keepalive
         self.app = app
         self.user_id = user_id
@@ -105,17 +118,27 @@ class Push:
     def deploy(self, commit: str) -> bool:
         """Build and release `commit` of the repository git runs this hook in; True when it
         was released (or built the same artifact as the live release)."""
-        keep_objects()  # so the branch can follow a release this push does not live to see
+        # so the branch can follow a release this push does not live to see
+        keep_objects(None if self.env is None else dict(self.env))
+        if (unchanged := self._identical(commit)) is not None:
+            self.say(f"-----> {unchanged}")
+            return True
         self.say(f"-----> Building {self.app} at {commit[:7]}")
         key = f"sources/{self.app}/{commit}.tar.gz"
-        store = ObjectStore(aws.s3_client(self.settings), self.settings.artifact_bucket)
+        store = self.store or ObjectStore(
+            aws.s3_client(self.settings), self.settings.artifact_bucket
+        )
         store.ensure_bucket()
         with tempfile.TemporaryDirectory() as work:
             tarball = Path(work) / "source.tar.gz"
             subprocess.run(
-                ["git", "archive", "--format=tar.gz", "-o", str(tarball), commit], check=True
+                ["git", "archive", "--format=tar.gz", "-o", str(tarball), commit],
+                check=True,
+                cwd=self.cwd,
+                env=self.env,
             )
             store.put_file(key, tarball)
+        mark("push.uploaded")
         with session_scope(self.sessions) as session:
             user = session.get_one(User, self.user_id)
             app = app_service.get_for(session, user, self.app)
@@ -129,14 +152,69 @@ class Push:
                 queue=CeleryQueue(self.settings),
             )
             build_id, uid = build.id, build.uid
+        mark("push.queued", build_id)
         # a pusher who hangs up (or whose connection drops) can still find the build
         self.say(f"-----> Build {build_id} queued (laambda builds:info {build_id} -a {self.app})")
         streams = connect(self.settings.redis_url)
         try:
             events = follow(streams, uid, idle_seconds=self.keepalive)
-            return relay(events, self.say, quiet=lambda: self._while_quiet(build_id))
+            released = relay(events, self.say, quiet=lambda: self._while_quiet(build_id))
+            mark("push.done", build_id)
+            return released
         finally:
             streams.close()
+
+    def _identical(self, commit: str) -> str | None:
+        """When `commit` has the tree of the live release's commit (an empty commit, or one
+        that restores that tree) and nothing else changed since that release (config,
+        function settings: release_service.unchanged), the push is recorded as a build that
+        changed nothing, with no build run and no release made, and the line saying so is
+        returned; otherwise None and the push builds. The same tree builds the same artifact,
+        so this is what the worker would conclude, without the build."""
+        with session_scope(self.sessions) as session:
+            user = session.get_one(User, self.user_id)
+            app = app_service.get_for(session, user, self.app)
+            session.refresh(
+                app, with_for_update=True
+            )  # as the worker decides: no release meanwhile
+            running = release_service.current_build(session, app)
+            shown = live_commit(session, app)
+            if running is None or running.artifact_sha256 is None or shown is None:
+                return None
+            if not self._same_tree(commit, shown):
+                return None
+            candidate = Build(
+                artifact_sha256=running.artifact_sha256,
+                runtime=running.runtime,
+                architecture=running.architecture,
+                procfile=running.procfile,
+            )
+            live = release_service.unchanged(
+                session, app, candidate, Cipher(self.settings.secret_key)
+            )
+            if live is None:
+                return None
+            line = (
+                f"{commit[:7]} has the tree of {shown[:7]}, which v{live.version} runs: "
+                f"no build, no release ({unchanged_message(live.version)})"
+            )
+            build_service.record_unchanged(
+                session, app, user=user, commit=commit, running=running, log=[f"-----> {line}"]
+            )
+            return line
+
+    def _same_tree(self, commit: str, other: str) -> bool:
+        """Whether two commits of the repository have the same tree; False when one of them
+        is not there (a repository restored without the live commit builds as usual)."""
+        trees = subprocess.run(
+            ["git", "rev-parse", f"{commit}^{{tree}}", f"{other}^{{tree}}"],
+            capture_output=True,
+            text=True,
+            cwd=self.cwd,
+            env=self.env,
+        )
+        lines = trees.stdout.split()
+        return trees.returncode == 0 and len(lines) == 2 and lines[0] == lines[1]
 
     def _while_quiet(self, build_id: int) -> LogEvent:
         """What the pusher hears while the build's stream is silent. The database has the last

@@ -30,10 +30,12 @@ from laambda.db.models import App, Pipeline
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.services.audit import audit
 from laambda.services.pipeline import pipeline_service
+from laambda.trace import mark
 from receiver.auth import AccessDenied, Gate, Pusher
 from receiver.branch import align, align_pipeline, live_commit
 from receiver.commands import CommandRefused, GitCommand, parse_command
 from receiver.git import run_git
+from receiver.hookserver import Expected, HookServer
 from receiver.repos import pipeline_repository, repository
 
 log = logging.getLogger("laambda.receiver")
@@ -109,6 +111,7 @@ class Receiver:
         self.key: paramiko.PKey | None = None
         self.env = os.environ | settings_env(settings)
         self.listener: socket.socket | None = None
+        self.hooks: HookServer | None = None
         self.stopping = threading.Event()
 
     def bind(self) -> int:
@@ -118,6 +121,7 @@ class Receiver:
         the backlog instead of being refused."""
         listener = socket.create_server((self.settings.ssh_host, self.settings.ssh_port))
         self.listener = listener
+        self.hooks = HookServer(self.settings)
         self.key = host_key(self.settings.data_dir)
         port: int = listener.getsockname()[1]
         return port
@@ -138,9 +142,12 @@ class Receiver:
             with contextlib.suppress(OSError):
                 self.listener.shutdown(socket.SHUT_RDWR)
             self.listener.close()
+        if self.hooks is not None:
+            self.hooks.close()
 
     def _connection(self, client: socket.socket) -> None:
         assert self.key is not None
+        mark("ssh.accepted")
         transport = paramiko.Transport(client)
         transport.add_server_key(self.key)
         # a client that vanished (a laptop gone to sleep) is found out by writing to it; until
@@ -153,6 +160,7 @@ class Receiver:
             if channel is None or not session.asked.wait(30):
                 return
             assert session.pusher is not None
+            mark("ssh.command")
             self._run(channel, session.pusher, session.command or "")
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("connection ended: %s", exc)
@@ -287,18 +295,19 @@ class Receiver:
             log.exception("could not align pipeline %s's branches with its apps", pipeline)
 
     def _git(self, channel: paramiko.Channel, git: GitCommand, pusher: Pusher) -> int:
+        assert self.hooks is not None
         if git.pipeline:
             repo = pipeline_repository(self.settings.data_dir, git.app)
-            target = {"LAAMBDA_PUSH_PIPELINE": git.app, "LAAMBDA_PUSH_APP": ""}
+            expected = Expected(pusher.user_id, self.keepalive, pipeline=git.app)
         else:
             repo = repository(self.settings.data_dir, git.app)
-            target = {"LAAMBDA_PUSH_APP": git.app, "LAAMBDA_PUSH_PIPELINE": ""}
+            expected = Expected(pusher.user_id, self.keepalive, app=git.app)
+        # the hook runs the push here, in this process (receiver/hookserver.py)
+        hook = self.hooks.expect(expected) if git.pushes else {}
         env = (
             self.env
-            | target
+            | hook
             | {
-                "LAAMBDA_PUSH_USER_ID": str(pusher.user_id),
-                "LAAMBDA_PUSH_KEEPALIVE": str(self.keepalive),
                 # git refuses a pack larger than the source limit before storing any of it, so a
                 # push over the limit leaves nothing on disk (git >= 2.31 reads config from here)
                 "GIT_CONFIG_COUNT": "1",
@@ -306,7 +315,12 @@ class Receiver:
                 "GIT_CONFIG_VALUE_0": str(self.settings.max_source_bytes),
             }
         )
-        return run_git(channel, git, repo, env)
+        mark("git.start")
+        try:
+            return run_git(channel, git, repo, env)
+        finally:
+            self.hooks.forget(hook)
+            mark("git.end")
 
 
 def gone(channel: paramiko.Channel) -> bool:

@@ -20,7 +20,7 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 from laambda.deploy import aliases, prune, removal
-from laambda.deploy.calls import Backoff, LambdaCalls, error_message
+from laambda.deploy.calls import Backoff, LambdaCalls, RateLimiter, error_message
 from laambda.deploy.functions import (
     Code,
     FunctionSpec,
@@ -81,8 +81,11 @@ class Deployer:
         concurrency: int,
         log: Callable[[str], None],
         backoff: Backoff | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
-        self.calls = LambdaCalls(client, backoff=backoff)
+        """`limiter`: the process's share of Lambda's quota for this client's region,
+        shared by every deployer of the process (calls.RateLimiter)."""
+        self.calls = LambdaCalls(client, backoff=backoff, limiter=limiter)
         self.store = store
         self.concurrency = concurrency
         self._log = log

@@ -76,6 +76,48 @@ class BuildService:
         after_commit(session, lambda: queue.build(build_id))
         return build
 
+    def record_unchanged(
+        self,
+        session: Session,
+        app: App,
+        *,
+        user: User | None,
+        commit: str,
+        running: Build,
+        log: Sequence[str],
+    ) -> Build:
+        """A push whose tree is the live build's (an empty commit, or a commit that restores
+        that tree): recorded as a build that succeeded with the live build's artifact and
+        made no release, as a build that changed nothing is (`same_code_since`), without
+        building or queueing anything. Its commit is what the deploy branch shows."""
+        build = Build(
+            app_id=app.id,
+            user_id=user.id if user else None,
+            status=BuildStatus.SUCCEEDED,
+            commit=commit,
+            source_key=running.source_key,  # the same tree: the same source
+            architecture=running.architecture,
+            origin="push",
+            started_at=utcnow(),
+        )
+        session.add(build)
+        self.succeed(
+            session,
+            build,
+            sha256=running.artifact_sha256 or "",
+            key=running.artifact_key or "",
+            size=running.artifact_size or 0,
+            runtime=running.runtime or "",
+            architecture=running.architecture or "x86_64",
+            procfile=dict(running.procfile or {}),
+            log=log,
+        )
+        session.flush()
+        audit.record(
+            session, user, action="build.create", app=app.name, commit=commit, unchanged=True
+        )
+        return build
+
     def cancel(self, session: Session, build: Build, *, user: User) -> Build:
         """Pending builds end here; running ones are stopped by their worker (it watches)."""
         if build.status not in (BuildStatus.PENDING, BuildStatus.RUNNING):

@@ -29,6 +29,7 @@ from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import BuildFailed
 from laambda.services.build import build_service
 from laambda.services.release import release_service
+from laambda.trace import mark
 from laambda.worker.context import WorkerContext
 from laambda.worker.logstream import LogPublisher, cancel_requested
 from laambda.worker.rollout import Rollout
@@ -69,6 +70,7 @@ class BuildRunner:
             return None  # another worker is running it right now
 
     def _run(self, build_id: int) -> str | None:
+        mark("worker.start", build_id)
         job = self._start(build_id)
         if job is None:
             return None
@@ -111,6 +113,7 @@ class BuildRunner:
             done.set()
         if cancel.is_set() or cancel_requested(self.context.streams, job.uid):
             return self._cancelled(build_id, lines, stream)
+        mark("worker.built", build_id)
         release_id, live = self._release(build_id, result, lines)
         if release_id is None:
             return self._outcome(build_id, lines, stream, BuildStatus.SUCCEEDED, live)
@@ -125,13 +128,20 @@ class BuildRunner:
         stream: LogPublisher,
     ) -> str:
         """Apply the build's release with its lines in the push, and tell how it ended."""
-        applied = Rollout(self.context).apply(release_id, log=lambda line: emit(_deploy_line(line)))
+        mark("worker.released", build_id)
+        # pruning old versions waits until the pusher has heard the outcome
+        rollout = Rollout(self.context, defer_prune=True)
+        applied = rollout.apply(release_id, log=lambda line: emit(_deploy_line(line)))
+        mark("worker.deployed", build_id)
         if applied is not None and applied.status == ReleaseStatus.SUCCEEDED:
             detail = f"Released v{applied.version}: {', '.join(applied.functions)}"
-            return self._outcome(build_id, lines, stream, BuildStatus.SUCCEEDED, detail)
-        reason = applied.error if applied is not None else None
-        detail = f"release failed: {reason or 'the release was not applied'}"
-        return self._outcome(build_id, lines, stream, BuildStatus.FAILED, detail)
+            status = self._outcome(build_id, lines, stream, BuildStatus.SUCCEEDED, detail)
+        else:
+            reason = applied.error if applied is not None else None
+            detail = f"release failed: {reason or 'the release was not applied'}"
+            status = self._outcome(build_id, lines, stream, BuildStatus.FAILED, detail)
+        rollout.housekeeping()
+        return status
 
     def _outcome(
         self, build_id: int, lines: list[str], stream: LogPublisher, status: str, detail: str
@@ -140,6 +150,7 @@ class BuildRunner:
         lines.append(f"-----> {detail}" if status == BuildStatus.SUCCEEDED else f" !     {detail}")
         self._save_log(build_id, lines)
         stream.finish(status, detail)
+        mark("worker.done", build_id)
         return status
 
     def _cancelled(self, build_id: int, lines: list[str], stream: LogPublisher) -> str:

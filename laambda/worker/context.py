@@ -17,6 +17,7 @@ from laambda.config import Settings, get_settings
 from laambda.crypto import Cipher
 from laambda.db.session import forget_connections_after_fork, get_engine, make_sessionmaker
 from laambda.deploy import aws
+from laambda.deploy.calls import RateLimiter
 from laambda.deploy.lambda_ import Deployer
 from laambda.deploy.s3 import ObjectStore
 
@@ -33,6 +34,7 @@ class WorkerContext:
     store: ObjectStore
     streams: redis.Redis
     _clients: dict[str, LambdaClient] = field(default_factory=dict)
+    _limiters: dict[str, RateLimiter] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -53,8 +55,17 @@ class WorkerContext:
         with self._lock:
             if region not in self._clients:
                 self._clients[region] = aws.lambda_client(self.settings, region)
-            client = self._clients[region]
-        return Deployer(client, self.store, concurrency=self.settings.deploy_concurrency, log=log)
+                self._limiters[region] = RateLimiter(
+                    self.settings.lambda_rate, self.settings.lambda_get_function_rate
+                )
+            client, limiter = self._clients[region], self._limiters[region]
+        return Deployer(
+            client,
+            self.store,
+            concurrency=self.settings.deploy_concurrency,
+            log=log,
+            limiter=limiter,
+        )
 
 
 @lru_cache(maxsize=1)

@@ -89,8 +89,19 @@ class Applied:
 
 
 class Rollout:
-    def __init__(self, context: WorkerContext) -> None:
+    def __init__(self, context: WorkerContext, *, defer_prune: bool = False) -> None:
+        """`defer_prune`: pruning old versions waits for `housekeeping()`, so that a push
+        is told its outcome before it (pruning reads and deletes versions of every function,
+        calls that share Lambda's control-plane quota with the deploy)."""
         self.context = context
+        self.defer_prune = defer_prune
+        self.deferred: list[Callable[[], None]] = []
+
+    def housekeeping(self) -> None:
+        """Run what applying deferred (pruning), under the app's apply lock again: a
+        release applied meanwhile has versions no release records yet, never to be pruned."""
+        while self.deferred:
+            self.deferred.pop(0)()
 
     def apply(self, release_id: int, *, log: Log | None = None) -> Applied | None:
         """Make release `release_id` live, or record why it failed; how it ended (also when
@@ -182,7 +193,16 @@ class Rollout:
             release = session.get_one(Release, release_id)
             release_service.succeed(session, release, versions=outcome.versions, log=lines)
         apply_event_sources(self.context, release_id, plan.region, plan.serving, emit)
-        self._prune(plan, outcome.held, deployer.prune, emit)
+        if self.defer_prune:
+            held, prune = outcome.held, deployer.prune
+
+            def later() -> None:
+                with advisory_lock(self.context.engine, LockKind.APPLY, plan.app_id):
+                    self._prune(plan, held, prune, emit)
+
+            self.deferred.append(later)
+        else:
+            self._prune(plan, outcome.held, deployer.prune, emit)
         return Applied(ReleaseStatus.SUCCEEDED, plan.version, sorted(outcome.versions))
 
     def _move(self, deployer: Deployer, plan: Plan, emit: Log | None = None) -> DeployOutcome:
