@@ -314,8 +314,9 @@ def _current(calls: LambdaCalls, name: str, app: str) -> FunctionConfigurationTy
         raise
     owner = found.get("Tags", {}).get(APP_TAG)
     if owner != app:
+        # which app holds it is not said: it may be another tenant's
         raise DeployFailed(
-            f"{name}: a Lambda function of that name exists and is not app {app!r}'s "
-            f"(its {APP_TAG} tag is {owner!r}); rename the Procfile entry or delete that function"
+            f"{name}: a Lambda function of that name exists and is not app {app!r}'s (another "
+            "app's, or not made by laambda); rename the Procfile entry, or ask the operator"
         )
     return found["Configuration"]

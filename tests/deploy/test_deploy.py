@@ -237,12 +237,14 @@ class TestRemovedEntries:
             Handler="theirs.handler",
             Runtime="python3.12",
             Code={"S3Bucket": object_store.bucket, "S3Key": artifact_key(artifact.sha256)},
+            Tags={"laambda:app": "another-tenant"},
         )
 
-        with pytest.raises(DeployFailed, match="exists and is not app"):
+        with pytest.raises(DeployFailed, match="exists and is not app") as refused:
             deployer.deploy(
                 app, [spec("web")], artifact=artifact.path, sha256=artifact.sha256, description="D"
             )
+        assert "another-tenant" not in str(refused.value)  # another tenant's app is not named
 
         config = lambda_client.get_function(FunctionName=f"{app}-web")["Configuration"]
         assert config["Handler"] == "theirs.handler"
