@@ -1,0 +1,355 @@
+"""laambda on several hosts at once: hosts are network namespaces this test makes (netns.py).
+
+- `services`: Redis, the local cloud (moto's server) and a package index, each bound to the
+  host's address; PostgreSQL is the machine's, reached through a relay on the bridge (it
+  listens on loopback only);
+- `api`: the REST API; `receiver-a`, `receiver-b`: the git receivers; `worker-a`, `worker-b`:
+  the workers. Each has its own data directory and knows the others only by their addresses.
+
+20 apps are pushed at once, spread over both receivers: first with one worker host (the
+dependencies installed, then a code change), then with both (a code change, which the second
+host builds from the first one's cached dependencies). Every push is released exactly once,
+versions are consecutive, the same tree gives the same artifact on either host. Then a worker
+host is killed (every process of its namespace, SIGKILL) in the middle of a build: the other
+host finishes it within a minute and nothing is half-live. The timings go to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from laambda.config import Settings, settings_env
+from laambda.db.models import App, Build, Release, User
+from laambda.db.session import session_scope
+from laambda.deploy import aws
+from laambda.domain.status import ReleaseStatus
+from laambda.services.app import app_service
+from laambda.services.key import key_service
+from laambda.services.user import user_service
+from tests.multihost.netns import Host, Network, unavailable, wait_for_port
+from tests.receiver.conftest import SSH_OPTIONS, commit, git
+from tests.worker.conftest import python_app
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+APPS = 20
+RECOVERY_SECONDS = 60
+BIN = Path(sys.executable).parent
+INDEX = Path("/opt/pypi")  # a static PEP 503 index of wheels (simple/ and files/)
+REQUIREMENT = "tqdm==4.70.1"
+
+
+@dataclass
+class Fleet:
+    net: Network
+    settings: Settings  # what every host shares; each host adds its own name and data directory
+    services: Host
+    api: Host
+    receivers: list[Host]
+    workers: list[Host]
+    sessions: sessionmaker[Session]
+    key: Path
+    tmp: Path
+
+    def env(self, host: Host, **extra: object) -> dict[str, str]:
+        settings = self.settings.model_copy(
+            update={"host_name": host.name, "data_dir": host.data_dir, **extra}
+        )
+        return dict(os.environ) | settings_env(settings)
+
+    def start_worker(self, host: Host) -> None:
+        self.net.start(host, [str(BIN / "laambda"), "worker", "--concurrency", "2"], self.env(host))
+
+    def health(self) -> dict[str, object]:
+        answer: dict[str, object] = httpx.get(
+            f"http://{self.api.ip}:5000/health", timeout=10
+        ).json()
+        return answer
+
+    def wait_for_workers(self, names: set[str], timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            workers = self.health()["parts"]["workers"]  # type: ignore[index]
+            if set(workers["hosts"]) == names:
+                return
+            if time.monotonic() > deadline:
+                tails = "\n".join(h.tail() for h in self.workers)
+                raise AssertionError(f"/health shows {workers}, not {names}:\n{tails}")
+            time.sleep(0.5)
+
+    def push(
+        self, app: str, repo: Path, receiver: Host
+    ) -> tuple[subprocess.CompletedProcess[str], float]:
+        ssh = f"ssh -i {self.key} {SSH_OPTIONS} -o LogLevel=ERROR"
+        started = time.monotonic()
+        done = subprocess.run(
+            ["git", "push", f"ssh://git@{receiver.ip}:2222/{app}", "main"],
+            cwd=repo,
+            env=os.environ | {"GIT_SSH_COMMAND": ssh},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        return done, time.monotonic() - started
+
+
+@pytest.fixture
+def fleet(
+    database_url: str, committed_sessions: sessionmaker[Session], tmp_path: Path
+) -> Iterator[Fleet]:
+    if reason := unavailable():
+        pytest.skip(reason)
+    if not (INDEX / "simple").is_dir():
+        pytest.skip(f"no package index at {INDEX} to serve the hosts (they have no internet)")
+    net = Network(tmp_path / "hosts")
+    try:
+        services = net.host("services")
+        api = net.host("api")
+        receivers = [net.host("receiver-a"), net.host("receiver-b")]
+        workers = [net.host("worker-a"), net.host("worker-b")]
+        url = make_url(database_url)
+        relay_host, relay_port = net.relay((url.host or "127.0.0.1", url.port or 5432))
+        index = f"http://{services.ip}:8000/simple"
+        settings = Settings(
+            database_url=url.set(host=relay_host, port=relay_port).render_as_string(
+                hide_password=False
+            ),
+            broker_url=f"redis://{services.ip}:6379/0",
+            redis_url=f"redis://{services.ip}:6379/0",
+            aws_endpoint_url=f"http://{services.ip}:5000",
+            artifact_bucket="laambda-fleet",
+            queue=f"laambda-fleet-{uuid.uuid4().hex[:6]}",
+            applier="celery",
+            builder="wheels",
+            allowed_indexes=[index],
+            build_egress_hosts=[f"{services.ip}:8000"],
+            build_egress_networks=[net.cidr],
+            sweep_interval=3,
+            recovery_interval=3,
+            ssh_port=2222,
+            api_port=5000,
+            default_role="arn:aws:iam::123456789012:role/lambda-basic",
+        )
+        plain = dict(os.environ)
+        net.start(services, ["redis-server", "--bind", services.ip, "--port", "6379", "--save", "",
+                             "--appendonly", "no", "--protected-mode", "no"], plain)  # fmt: skip
+        moto = (
+            "import sys; from laambda.local import moto_versions; moto_versions.install(); "
+            "from moto.server import main; main(sys.argv[1:])"
+        )
+        net.start(services, [sys.executable, "-c", moto, "-H", services.ip, "-p", "5000"], plain)
+        net.start(services, [sys.executable, "-m", "http.server", "8000", "--bind", services.ip,
+                             "--directory", str(INDEX)], plain)  # fmt: skip
+        for port in (6379, 5000, 8000):
+            wait_for_port((services.ip, port), 60, services)
+        key = tmp_path / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        made = Fleet(net, settings, services, api, receivers, workers, committed_sessions, key,
+                     tmp_path)  # fmt: skip
+        net.start(api, [str(BIN / "laambda"), "api", "--host", api.ip, "--port", "5000"],
+                  made.env(api))  # fmt: skip
+        for receiver in receivers:
+            net.start(
+                receiver,
+                [str(BIN / "laambda"), "receiver"],
+                made.env(receiver, ssh_host=receiver.ip),
+            )
+        wait_for_port((api.ip, 5000), 60, api)
+        for receiver in receivers:
+            wait_for_port((receiver.ip, 2222), 60, receiver)
+        local = settings.model_copy(update={"aws_endpoint_url": settings.aws_endpoint_url})
+        iam = aws.client("iam", local)
+        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+        yield made
+    finally:
+        net.close()
+
+
+def _setup_apps(fleet: Fleet, count: int, prefix: str) -> list[str]:
+    names = [f"{prefix}{n:02d}" for n in range(count)]
+    with session_scope(fleet.sessions) as session:
+        user = session.scalar(select(User).where(User.email == "ops@example.com"))
+        if user is None:
+            user, _ = user_service.create(session, "ops@example.com", is_admin=True)
+            key_service.add(session, user, fleet.key.with_suffix(".pub").read_text(), name=None)
+        for name in names:
+            app_service.create(session, user, name=name, settings=fleet.settings)
+    return names
+
+
+def _files(marker: str, requirements: str = REQUIREMENT) -> dict[str, str]:
+    files = python_app(["web"], marker=marker)
+    files["requirements.txt"] = f"{requirements}\n"
+    return files
+
+
+def _push_all(fleet: Fleet, repos: dict[str, Path], version: int) -> tuple[float, list[float]]:
+    """Push every app at once, alternating receivers; (total seconds, each push's seconds)."""
+    started = time.monotonic()
+
+    def one(item: tuple[int, str]) -> float:
+        index, app = item
+        done, seconds = fleet.push(app, repos[app], fleet.receivers[index % 2])
+        assert done.returncode == 0, f"{app}: {done.stderr}"
+        assert f"Released v{version}" in done.stderr, f"{app}: {done.stderr}"
+        return seconds
+
+    with ThreadPoolExecutor(len(repos)) as pool:
+        seconds = list(pool.map(one, enumerate(sorted(repos))))
+    return time.monotonic() - started, seconds
+
+
+def _builds(fleet: Fleet, app: str) -> list[Build]:
+    with session_scope(fleet.sessions) as session:
+        row = session.scalars(select(App).where(App.name == app)).one()
+        return list(session.scalars(select(Build).where(Build.app_id == row.id).order_by(Build.id)))
+
+
+def _releases(fleet: Fleet, app: str) -> list[Release]:
+    with session_scope(fleet.sessions) as session:
+        row = session.scalars(select(App).where(App.name == app)).one()
+        query = select(Release).where(Release.app_id == row.id).order_by(Release.version)
+        return list(session.scalars(query))
+
+
+def _until(check: Callable[[], bool], timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def test_a_fleet_of_hosts_builds_and_releases_each_push_once(fleet: Fleet) -> None:
+    worker_a, worker_b = fleet.workers
+    fleet.start_worker(worker_a)
+    fleet.wait_for_workers({"worker-a"})
+    apps = _setup_apps(fleet, APPS, "fleet")
+    repos = {}
+    for app in apps:
+        repo = fleet.tmp / "clones" / app
+        repo.mkdir(parents=True)
+        git(repo, "init", "-q", "-b", "main")
+        commit(repo, _files("v1"), "first")
+        repos[app] = repo
+
+    # one worker host: the first push installs the dependencies, the second changes code only
+    _push_all(fleet, repos, 1)
+    for repo in repos.values():
+        commit(repo, _files("v2"), "second")
+    one_total, one_each = _push_all(fleet, repos, 2)
+
+    # a second worker host, which has built nothing yet
+    fleet.start_worker(worker_b)
+    fleet.wait_for_workers({"worker-a", "worker-b"})
+    for repo in repos.values():
+        commit(repo, _files("v3"), "third")
+    two_total, two_each = _push_all(fleet, repos, 3)
+
+    # every push released exactly once, as consecutive versions
+    third: dict[str, Build] = {}
+    for app in apps:
+        builds = _builds(fleet, app)
+        releases = _releases(fleet, app)
+        assert [b.status for b in builds] == ["succeeded"] * 3, app
+        assert [(r.version, r.status) for r in releases] == [
+            (v, ReleaseStatus.SUCCEEDED) for v in (1, 2, 3)
+        ], app
+        assert [r.build_id for r in releases] == [b.id for b in builds], app
+        third[app] = builds[-1]
+    # the second host took part, from the cache entries the first one made: it never installed
+    # anything, and each build it ran says it used the cache
+    from_b = sorted(p.name for p in (worker_b.data_dir / "build-cache").iterdir())
+    assert 0 < len(from_b) < APPS, from_b
+    for app in from_b:
+        assert "Installing requirements.txt (cached: 1 package)" in third[app].log, third[app].log
+        assert "Installing wheels" not in third[app].log
+    # identical trees, identical artifacts, whichever host built them
+    assert len({build.artifact_sha256 for build in third.values()}) == 1
+
+    # the fleet as an operator sees it, from the API host
+    metrics = httpx.get(f"http://{fleet.api.ip}:5000/metrics", timeout=10).text
+    assert f'laambda_build_duration_seconds_count{{outcome="succeeded"}} {3 * APPS}.0' in metrics
+    assert 'laambda_aws_calls_total{operation="UpdateAlias",service="lambda"}' in metrics
+
+    # a worker host dies in the middle of a build: the other one finishes it
+    crash = _setup_apps(fleet, 1, "crash")[0]
+    repo = fleet.tmp / "clones" / crash
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    # dependencies no host has cached: the build installs them, which takes a while
+    commit(repo, _files("crash", f"{REQUIREMENT}\nsix==1.17.0"), "first")
+    pushed: list[subprocess.CompletedProcess[str]] = []
+    pusher = threading.Thread(
+        target=lambda: pushed.append(fleet.push(crash, repo, fleet.receivers[0])[0]), daemon=True
+    )
+    pusher.start()
+    building: list[Host] = []
+
+    def installing() -> bool:
+        for host in fleet.workers:
+            for pid in host.pids():
+                try:
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"bwrap" in command:
+                    building.append(host)
+                    return True
+        return False
+
+    _until(installing, 120, f"a worker host installing {crash}'s dependencies")
+    dead, alive = building[0], next(h for h in fleet.workers if h is not building[0])
+    assert _builds(fleet, crash)[0].status == "running"
+    killed = fleet.net.kill(dead)
+    assert killed
+    finished = _until(
+        lambda: [r.status for r in _releases(fleet, crash)] == [ReleaseStatus.SUCCEEDED],
+        RECOVERY_SECONDS,
+        f"{alive.name} finishing {crash}'s build and release after {dead.name} died",
+    )
+    builds = _builds(fleet, crash)
+    assert [b.status for b in builds] == ["succeeded"]
+    # nothing half-live: `live` is on the one release's version, and the branch on its commit
+    release = _releases(fleet, crash)[0]
+    lam = aws.lambda_client(fleet.settings)
+    live = lam.get_alias(FunctionName=f"{crash}-web", Name="live")
+    assert live["FunctionVersion"] == (release.function_versions or {})[f"{crash}-web"]
+    pusher.join(timeout=120)
+    ssh = f"ssh -i {fleet.key} {SSH_OPTIONS} -o LogLevel=ERROR"
+    remote = subprocess.run(
+        ["git", "ls-remote", f"ssh://git@{fleet.receivers[1].ip}:2222/{crash}", "refs/heads/main"],
+        env=os.environ | {"GIT_SSH_COMMAND": ssh},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert remote.stdout.split()[0] == builds[0].commit == git(repo, "rev-parse", "HEAD")
+    # the dead host drops out of /health once its heartbeat expires
+    fleet.wait_for_workers({alive.name}, timeout=40)
+
+    report = (
+        f"fleet: {APPS} concurrent pushes (code change, cached dependencies): "
+        f"1 worker host {one_total:.1f} s total, median {statistics.median(one_each):.1f} s; "
+        f"2 worker hosts {two_total:.1f} s total, median {statistics.median(two_each):.1f} s; "
+        f"build finished {finished:.1f} s after its host was killed"
+    )
+    sys.stderr.write(report + "\n")  # shown with -s; BENCHMARKS.md quotes it
+    Path(os.environ.get("LAAMBDA_FLEET_REPORT", fleet.tmp / "fleet.txt")).write_text(report + "\n")
