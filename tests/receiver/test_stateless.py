@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -14,7 +15,9 @@ from laambda.db.models import App, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from receiver import bundles
 from receiver.bundles import bundle_key
+from receiver.repos import repository
 from tests.receiver.conftest import Person, Site, commit, git, serving
 from tests.worker.conftest import python_app
 
@@ -81,3 +84,25 @@ def test_a_lost_disk_and_a_second_receiver_still_take_pushes(site: Site) -> None
     env = os.environ | {"GIT_SSH_COMMAND": alice.ssh(site.port)}
     subprocess.run(["git", "clone", "-q", site.url("stateless"), str(fetched)], env=env, check=True)
     assert git(fetched, "rev-parse", "HEAD") == git(repo, "rev-parse", "HEAD")
+
+
+def test_a_copy_left_by_an_earlier_app_of_the_same_name_is_not_reused(
+    tmp_path: Path, object_store: ObjectStore
+) -> None:
+    path = tmp_path / "repos" / "thumbs.git"
+    old = repository(tmp_path, "thumbs")
+    bundles.mark(old, "app:1")
+    subprocess.run(["git", "config", "laambda.example", "old"], cwd=old, check=True)
+
+    bundles.claim(path, "app:1")  # its own copy stays
+    assert (path / "HEAD").exists()
+    bundles.claim(path, "app:2")  # the app made again under the name: the old copy goes
+    assert not path.exists()
+    fresh = repository(tmp_path, "thumbs")
+    bundles.mark(fresh, "app:2")
+    assert bundles.refs(fresh) == ""
+    # no bundle kept yet for it: nothing restored, the client sends the whole history
+    missing = "0" * 40
+    assert bundles.restore(fresh, object_store, bundle_key("apps", 2), [missing]) is False
+    assert bundles.save(fresh, object_store, bundle_key("apps", 2)) is False  # no refs: none
+    assert not object_store.exists(bundle_key("apps", 2))
