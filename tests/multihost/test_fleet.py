@@ -16,7 +16,9 @@ host finishes it within a minute and nothing is half-live. The timings go to BEN
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,8 +53,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 APPS = 20
 RECOVERY_SECONDS = 60
 BIN = Path(sys.executable).parent
-INDEX = Path("/opt/pypi")  # a static PEP 503 index of wheels (simple/ and files/)
 REQUIREMENT = "tqdm==4.70.1"
+WHEELS = {"tqdm": "tqdm-4.70.1-py3-none-any.whl", "six": "six-1.17.0-py2.py3-none-any.whl"}
+# where the machine may keep wheels already; otherwise pip downloads them (the hosts themselves
+# have no way out of their network, so their package index is served from `services`)
+WHEEL_FOLDERS = (Path("/opt/pypi/files"), Path("/opt/wheels"))
 # LAAMBDA_FLEET_BENCH=1 adds a round of pushes with one worker host, like the one with two, and
 # writes both timings (to LAAMBDA_FLEET_REPORT): the numbers of BENCHMARKS.md
 BENCH = os.environ.get("LAAMBDA_FLEET_BENCH") == "1"
@@ -118,8 +123,7 @@ def fleet(
 ) -> Iterator[Fleet]:
     if reason := unavailable():
         pytest.skip(reason)
-    if not (INDEX / "simple").is_dir():
-        pytest.skip(f"no package index at {INDEX} to serve the hosts (they have no internet)")
+    index_root = _package_index(tmp_path / "index")
     net = Network(tmp_path / "hosts")
     try:
         services = net.host("services")
@@ -158,7 +162,7 @@ def fleet(
         )
         net.start(services, [sys.executable, "-c", moto, "-H", services.ip, "-p", "5000"], plain)
         net.start(services, [sys.executable, "-m", "http.server", "8000", "--bind", services.ip,
-                             "--directory", str(INDEX)], plain)  # fmt: skip
+                             "--directory", str(index_root)], plain)  # fmt: skip
         for port in (6379, 5000, 8000):
             wait_for_port((services.ip, port), 60, services)
         key = tmp_path / "id_ed25519"
@@ -182,6 +186,28 @@ def fleet(
         yield made
     finally:
         net.close()
+
+
+def _package_index(root: Path) -> Path:
+    """A static PEP 503 index (simple/<name>/index.html -> files/<wheel>) of WHEELS."""
+    files = root / "files"
+    files.mkdir(parents=True)
+    for name, wheel in WHEELS.items():
+        found = next((f / wheel for f in WHEEL_FOLDERS if (f / wheel).is_file()), None)
+        if found is not None:
+            shutil.copyfile(found, files / wheel)
+        else:
+            version = wheel.split("-")[1]
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary",
+                 ":all:", "-d", str(files), f"{name}=={version}"],
+                check=True,
+            )  # fmt: skip
+        digest = hashlib.sha256((files / wheel).read_bytes()).hexdigest()
+        page = root / "simple" / name / "index.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(f'<a href="../../files/{wheel}#sha256={digest}">{wheel}</a>\n')
+    return root
 
 
 def _setup_apps(fleet: Fleet, count: int, prefix: str) -> list[str]:
