@@ -1,4 +1,4 @@
-"""Hosts for one test: Linux network namespaces on a bridge of their own, and a TCP relay.
+"""Hosts for one test: Linux network namespaces on a bridge of their own.
 
 Each host is a namespace (`ip netns add`) with one veth pair: one end inside, holding the host's
 address, the other on a bridge in the root namespace, which holds the `.1` address. Hosts reach
@@ -16,7 +16,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,7 +73,6 @@ class Network:
         self.gateway = f"{self.subnet}.1"
         self.root = root
         self.hosts: list[Host] = []
-        self.relays: list[Relay] = []
         _ip("link", "add", self.bridge, "type", "bridge")
         _ip("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
         _ip("link", "set", self.bridge, "up")
@@ -131,19 +129,10 @@ class Network:
                 process.wait(timeout=10)
         return killed
 
-    def relay(self, target: tuple[str, int]) -> tuple[str, int]:
-        """A TCP relay on the bridge's address to `target` in the root namespace (a server
-        that listens on loopback only); the address hosts connect to."""
-        relay = Relay((self.gateway, 0), target)
-        self.relays.append(relay)
-        return self.gateway, relay.port
-
     def close(self) -> None:
         for host in self.hosts:
             self.kill(host)
             subprocess.run(["ip", "netns", "del", host.ns], capture_output=True)
-        for relay in self.relays:
-            relay.close()
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
 
 
@@ -160,56 +149,3 @@ def wait_for_port(address: tuple[str, int], timeout: float, what: Host | None = 
                     + (f":\n{what.tail()}" if what else "")
                 ) from None
             time.sleep(0.2)
-
-
-class Relay:
-    """Copies bytes both ways between each accepted connection and one to `target`; a side
-    that closes closes the other (so a killed client's database session ends at once)."""
-
-    def __init__(self, listen: tuple[str, int], target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.create_server(listen)
-        self.port: int = self.listener.getsockname()[1]
-        self.open: set[socket.socket] = set()
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(self.target, timeout=10)
-                server.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.open.update((client, server))
-            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-                end.close()
-            with self.lock:
-                self.open.difference_update((source, sink))
-
-    def close(self) -> None:
-        self.listener.close()
-        with self.lock:
-            ends = list(self.open)
-        for end in ends:
-            with contextlib.suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-            end.close()

@@ -1,8 +1,7 @@
 """laambda on several hosts at once: hosts are network namespaces this test makes (netns.py).
 
-- `services`: Redis, the local cloud (moto's server) and a package index, each bound to the
-  host's address; PostgreSQL is the machine's, reached through a relay on the bridge (it
-  listens on loopback only);
+- `services`: PostgreSQL, Redis, the local cloud (moto's server) and a package index, each of
+  the fleet's own and bound to the host's address;
 - `api`: the REST API; `receiver-a`, `receiver-b`: the git receivers; `worker-a`, `worker-b`:
   the workers. Each has its own data directory and knows the others only by their addresses.
 
@@ -18,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pwd
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -32,11 +33,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.config import Settings, settings_env
+from laambda.db import migrate
 from laambda.db.models import App, Build, Release, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws
@@ -58,6 +59,12 @@ WHEELS = {"tqdm": "tqdm-4.70.1-py3-none-any.whl", "six": "six-1.17.0-py2.py3-non
 # where the machine may keep wheels already; otherwise pip downloads them (the hosts themselves
 # have no way out of their network, so their package index is served from `services`)
 WHEEL_FOLDERS = (Path("/opt/pypi/files"), Path("/opt/wheels"))
+# Debian's PostgreSQL server programs (scripts/services.sh says to install them), the newest
+PG_BIN = max(
+    (str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")),
+    key=lambda path: int(Path(path).parent.name) if Path(path).parent.name.isdigit() else 0,
+    default="/usr/lib/postgresql/15/bin",
+)
 # LAAMBDA_FLEET_BENCH=1 adds a round of pushes with one worker host, like the one with two, and
 # writes both timings (to LAAMBDA_FLEET_REPORT): the numbers of BENCHMARKS.md
 BENCH = os.environ.get("LAAMBDA_FLEET_BENCH") == "1"
@@ -118,25 +125,25 @@ class Fleet:
 
 
 @pytest.fixture
-def fleet(
-    database_url: str, committed_sessions: sessionmaker[Session], tmp_path: Path
-) -> Iterator[Fleet]:
+def fleet(tmp_path: Path) -> Iterator[Fleet]:
     if reason := unavailable():
         pytest.skip(reason)
+    if shutil.which("initdb", path=PG_BIN) is None or not _has_user("postgres"):
+        pytest.skip(f"no PostgreSQL server programs in {PG_BIN} (or no postgres user) to run")
     index_root = _package_index(tmp_path / "index")
     net = Network(tmp_path / "hosts")
+    # PostgreSQL refuses to run as root, and root's temporary folders are closed to others
+    pgdata = Path(tempfile.mkdtemp(prefix="laambda-fleet-pg-"))
+    engine: Engine | None = None
     try:
         services = net.host("services")
         api = net.host("api")
         receivers = [net.host("receiver-a"), net.host("receiver-b")]
         workers = [net.host("worker-a"), net.host("worker-b")]
-        url = make_url(database_url)
-        relay_host, relay_port = net.relay((url.host or "127.0.0.1", url.port or 5432))
+        database_url = f"postgresql+psycopg://postgres@{services.ip}:5432/postgres"
         index = f"http://{services.ip}:8000/simple"
         settings = Settings(
-            database_url=url.set(host=relay_host, port=relay_port).render_as_string(
-                hide_password=False
-            ),
+            database_url=database_url,
             broker_url=f"redis://{services.ip}:6379/0",
             redis_url=f"redis://{services.ip}:6379/0",
             aws_endpoint_url=f"http://{services.ip}:5000",
@@ -154,6 +161,7 @@ def fleet(
             default_role="arn:aws:iam::123456789012:role/lambda-basic",
         )
         plain = dict(os.environ)
+        _postgres(net, services, pgdata, plain)
         net.start(services, ["redis-server", "--bind", services.ip, "--port", "6379", "--save", "",
                              "--appendonly", "no", "--protected-mode", "no"], plain)  # fmt: skip
         moto = (
@@ -163,11 +171,14 @@ def fleet(
         net.start(services, [sys.executable, "-c", moto, "-H", services.ip, "-p", "5000"], plain)
         net.start(services, [sys.executable, "-m", "http.server", "8000", "--bind", services.ip,
                              "--directory", str(index_root)], plain)  # fmt: skip
-        for port in (6379, 5000, 8000):
+        for port in (5432, 6379, 5000, 8000):
             wait_for_port((services.ip, port), 60, services)
+        migrate.upgrade(database_url)
+        engine = create_engine(database_url, pool_size=5)
+        sessions = sessionmaker(bind=engine, expire_on_commit=False)
         key = tmp_path / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        made = Fleet(net, settings, services, api, receivers, workers, committed_sessions, key,
+        made = Fleet(net, settings, services, api, receivers, workers, sessions, key,
                      tmp_path)  # fmt: skip
         net.start(api, [str(BIN / "laambda"), "api", "--host", api.ip, "--port", "5000"],
                   made.env(api))  # fmt: skip
@@ -185,7 +196,39 @@ def fleet(
         iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
         yield made
     finally:
+        if engine is not None:
+            engine.dispose()
         net.close()
+        shutil.rmtree(pgdata, ignore_errors=True)
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _postgres(net: Network, host: Host, pgdata: Path, env: dict[str, str]) -> None:
+    """A PostgreSQL of the fleet's own in the host, on its address: as many connections as 20
+    pushes at once take (each holds its app's push lock), apart from other tests' servers."""
+    shutil.chown(pgdata, "postgres")
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", f"{PG_BIN}/initdb", "-D", str(pgdata / "data"),
+         "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    with (pgdata / "data" / "pg_hba.conf").open("a") as hba:
+        hba.write(f"host all all {net.cidr} trust\n")  # the fleet's network only
+    net.start(
+        host,
+        ["runuser", "-u", "postgres", "--", f"{PG_BIN}/postgres", "-D", str(pgdata / "data"),
+         "-c", f"listen_addresses={host.ip}", "-c", "port=5432", "-c", "max_connections=300",
+         "-c", f"unix_socket_directories={pgdata}", "-c", "fsync=off",
+         "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+        env,
+    )  # fmt: skip
 
 
 def _package_index(root: Path) -> Path:
