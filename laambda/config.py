@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -31,6 +32,8 @@ class Settings(BaseSettings):
     # build logs stream through Redis to the git receiver, on whichever host it runs
     redis_url: str = "redis://127.0.0.1:6379/0"
     data_dir: Path = Path.home() / ".local" / "share" / "laambda"
+    # this host's name in /health and /metrics (workers announce themselves under it)
+    host_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=200)
 
     # secrets: config vars are encrypted at rest with a key derived from this
     secret_key: str = Field(min_length=32)

@@ -28,9 +28,13 @@ from laambda.config import Settings, get_settings, settings_env
 from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App, Pipeline
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
+from laambda.deploy import aws
+from laambda.deploy.s3 import ObjectStore
 from laambda.services.audit import audit
 from laambda.services.pipeline import pipeline_service
+from laambda.services.teardown import pipeline_repository_path, repository_path
 from laambda.trace import mark
+from receiver import bundles
 from receiver.auth import AccessDenied, Gate, Pusher
 from receiver.branch import align, align_pipeline, live_commit
 from receiver.commands import CommandRefused, GitCommand, parse_command
@@ -110,6 +114,8 @@ class Receiver:
         self.gate = Gate(self.sessions)
         self.key: paramiko.PKey | None = None
         self.env = os.environ | settings_env(settings)
+        # where each repository is kept between pushes (receiver/bundles.py)
+        self.store = ObjectStore(aws.s3_client(settings), settings.artifact_bucket)
         self.listener: socket.socket | None = None
         self.hooks: HookServer | None = None
         self.stopping = threading.Event()
@@ -205,6 +211,7 @@ class Receiver:
                     )
                     return
                 self._align_any(git, key)
+                before = self._refs(git)
             else:
                 # a fetch never waits for a push: the running push moves the branch itself
                 with (
@@ -212,10 +219,15 @@ class Receiver:
                     advisory_lock(self.engine, kind, key, timeout=0),
                 ):
                     self._align_any(git, key)
+                before = None
             status = self._git(channel, git, pusher)
-        log.info("%s %s %s: exit %d", pusher.email, git.verb, label, status)
-        channel.send_exit_status(status)
-        channel.close()
+            log.info("%s %s %s: exit %d", pusher.email, git.verb, label, status)
+            channel.send_exit_status(status)
+            channel.close()
+            if before is not None and self._refs(git) != before:
+                # after the pusher heard, before the lock goes: the next push, whichever
+                # receiver takes it, finds this one's refs in the store
+                bundles.save(self._repo(git), self.store, self._bundle_key(git, key))
 
     def _align_any(self, git: GitCommand, key: int) -> None:
         if git.pipeline:
@@ -265,7 +277,13 @@ class Receiver:
         try:
             with session_scope(self.sessions) as session:
                 commit = live_commit(session, session.get_one(App, app_id))
-            moved = align(repository(self.settings.data_dir, app), commit)
+            owner = f"app:{app_id}"
+            bundles.claim(repository_path(self.settings.data_dir, app), owner)
+            repo = repository(self.settings.data_dir, app)
+            bundles.mark(repo, owner)
+            wanted = [commit] if commit else []
+            bundles.restore(repo, self.store, bundles.bundle_key("apps", app_id), wanted)
+            moved = align(repo, commit)
             if moved is not None and commit is not None:
                 with session_scope(self.sessions) as session:
                     audit.record(
@@ -284,7 +302,12 @@ class Receiver:
                     f"refs/heads/{app.branch}": live_commit(session, app)
                     for app in pipeline_service.followed(session, row)
                 }
+            owner = f"pipeline:{pipeline_id}"
+            bundles.claim(pipeline_repository_path(self.settings.data_dir, pipeline), owner)
             repo = pipeline_repository(self.settings.data_dir, pipeline)
+            bundles.mark(repo, owner)
+            wanted = [commit for commit in followed.values() if commit]
+            bundles.restore(repo, self.store, bundles.bundle_key("pipelines", pipeline_id), wanted)
             changed = align_pipeline(repo, followed)
             if changed:
                 with session_scope(self.sessions) as session:
@@ -293,6 +316,21 @@ class Receiver:
                     )
         except (SQLAlchemyError, subprocess.CalledProcessError, OSError):
             log.exception("could not align pipeline %s's branches with its apps", pipeline)
+
+    def _repo(self, git: GitCommand) -> Path:
+        if git.pipeline:
+            return pipeline_repository(self.settings.data_dir, git.app)
+        return repository(self.settings.data_dir, git.app)
+
+    def _refs(self, git: GitCommand) -> str | None:
+        try:
+            return bundles.refs(self._repo(git))
+        except (subprocess.CalledProcessError, OSError):
+            return None
+
+    @staticmethod
+    def _bundle_key(git: GitCommand, key: int) -> str:
+        return bundles.bundle_key("pipelines" if git.pipeline else "apps", key)
 
     def _git(self, channel: paramiko.Channel, git: GitCommand, pusher: Pusher) -> int:
         assert self.hooks is not None

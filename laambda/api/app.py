@@ -7,13 +7,13 @@ from typing import Any
 import redis
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
 from laambda.api.deps import refuse_nul, refuse_unknown_query
+from laambda.api.fleet import fleet_registry, health_parts, metrics_response
 from laambda.api.routes import (
     access,
     activity,
@@ -77,18 +77,25 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
 
     @api.get("/health", tags=["health"], responses=ERROR_RESPONSES)
     def health() -> JSONResponse:
-        """200 {"status": "ok"} when the database answers; under `laambda up`, also each part
-        it runs ({"worker": {"status": "up", "pid": …, "restarts": 0, "log": …}, …}), and 503
-        {"status": "degraded"} while one of them is not up."""
-        with api.state.sessions() as session:
-            session.execute(text("select 1"))
+        """200 {"status": "ok", "parts": {...}} when every part is up: database, redis,
+        object_store and, when releases go to workers, the worker hosts seen recently
+        (laambda/api/fleet.py); under `laambda up`, also each part it runs ({"worker":
+        {"status": "up", "pid": …, "restarts": 0, "log": …}, …}). 503 {"status": "degraded"}
+        while one of them is not up, naming why."""
+        parts = health_parts(api.state)
         report = getattr(api.state, "parts", None)
-        if report is None:
-            return JSONResponse({"status": "ok"})
-        parts = report()
+        if report is not None:
+            parts |= report()
         healthy = all(part["status"] == "up" for part in parts.values())
         body = {"status": "ok" if healthy else "degraded", "parts": parts}
         return JSONResponse(body, status_code=200 if healthy else 503)
+
+    registry = fleet_registry(api.state)
+
+    @api.get("/metrics", tags=["health"], include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics of the whole fleet (laambda/api/fleet.py)."""
+        return metrics_response(registry)
 
     api.add_exception_handler(LaambdaError, _laambda_error)  # type: ignore[arg-type]
     api.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

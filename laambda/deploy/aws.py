@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from laambda.fleet import count_aws_calls
+
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
@@ -28,12 +30,14 @@ def _config(max_pool: int, read_timeout: int = 60) -> Config:
 
 
 def _client(service: str, settings: Settings, region: str | None, read_timeout: int = 60) -> Any:
-    return boto3.session.Session().client(
+    client = boto3.session.Session().client(
         service,  # type: ignore[call-overload]
         region_name=region or settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,
         config=_config(max(10, settings.deploy_concurrency * 2), read_timeout),
     )
+    count_aws_calls(client, settings)  # /metrics: calls and throttles (laambda/fleet.py)
+    return client
 
 
 def lambda_client(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,6 +51,13 @@ def pipeline_repository_path(data_dir: Path, pipeline: str) -> Path:
     """Where the git receiver keeps a pipeline's bare repository, the one remote
     (`ssh://HOST/pipelines/NAME`) whose branches deploy to the apps that follow them."""
     return data_dir / "repos" / "pipelines" / f"{pipeline}.git"
+
+
+def repository_bundle_key(kind: Literal["apps", "pipelines"], owner_id: int) -> str:
+    """Where receivers keep an app's or pipeline's repository in the object store, as one git
+    bundle replaced after each push (receiver/bundles.py); keyed by id, so a name taken again
+    never restores the old history."""
+    return f"repos/{kind}/{owner_id}.bundle"
 
 
 def remove_repository(data_dir: Path, app: str) -> bool:
@@ -172,6 +179,9 @@ class Teardown:
         sources = store.delete_prefix(f"{SOURCES_PREFIX}/{app.name}/")
         if sources:
             removed.append(f"{sources} source tarballs")
+        if store.exists(repository_bundle_key("apps", app.id)):
+            store.delete(repository_bundle_key("apps", app.id))
+            removed.append("the git repository's copy")
         cached = purge_cache(store, settings, app.name)
         if cached:
             removed.append(f"{cached} dependency cache entries")

@@ -3,10 +3,23 @@ a deploy cut short is run again; every task is idempotent for that reason."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from sqlalchemy.exc import OperationalError
 
 from laambda.config import Settings
 from laambda.domain.strategy import MAX_SECONDS as CANARY_MAX_SECONDS
+
+# A database that refuses a connection for a while (too many clients, a failover) makes a task
+# try again later rather than end: a build or release whose task ended that way would stay
+# pending, with its pusher waiting, until someone pushed again. Both tasks are idempotent.
+DATABASE_RETRIES: dict[str, Any] = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 2,  # seconds, doubled each time, with jitter
+    "retry_backoff_max": 30,
+    "max_retries": 8,
+}
 
 celery_app = Celery(
     "laambda", include=["laambda.worker.tasks.build", "laambda.worker.tasks.release"]

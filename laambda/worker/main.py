@@ -16,6 +16,7 @@ import time
 from celery.signals import worker_process_init, worker_ready
 
 from laambda.config import get_settings
+from laambda.fleet import announce_forever
 from laambda.worker.celery_app import configure
 from laambda.worker.context import forget_context_after_fork, get_context
 from laambda.worker.enqueue import CeleryQueue
@@ -53,6 +54,10 @@ def _sweep_forever(stop: threading.Event) -> None:
 @worker_ready.connect
 def _start_sweeper(**_: object) -> None:
     threading.Thread(target=_sweep_forever, args=(threading.Event(),), daemon=True).start()
+    # /health lists the worker hosts seen recently (laambda/fleet.py)
+    threading.Thread(
+        target=announce_forever, args=(get_settings(), threading.Event()), daemon=True
+    ).start()
 
 
 @worker_process_init.connect

@@ -99,7 +99,9 @@ class TestAuth:
         assert "invalid token" in response.json()["detail"]
 
     def test_health_needs_no_token(self, client: TestClient) -> None:
-        assert client.get("/health").json() == {"status": "ok"}
+        parts = client.get("/health").json()["parts"]
+        assert parts["database"] == {"status": "up"}
+        assert "workers" not in parts  # releases are applied inline: no worker is needed
 
 
 class TestDestroy:

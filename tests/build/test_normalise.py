@@ -140,3 +140,7 @@ def test_same_commit_same_sha256_from_two_virtualenvs_at_two_paths(tmp_path: Pat
     assert ".lock" not in names
     assert not [n for n in names if n.endswith(("INSTALLER", "REQUESTED", "direct_url.json"))]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # no host path at all: neither build's data directory, work folder or virtualenv
+    with zipfile.ZipFile(results[1]["path"]) as archive:
+        holding = [n for n in archive.namelist() if str(tmp_path).encode() in archive.read(n)]
+    assert holding == []

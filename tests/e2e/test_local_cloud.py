@@ -116,6 +116,10 @@ def test_local_cloud_runs_functions_and_survives_a_restart(
     parts = _health(platform)["parts"]
     assert isinstance(parts, dict)
     assert {name: part["status"] for name, part in parts.items()} == {
+        "database": "up",
+        "redis": "up",
+        "object_store": "up",
+        "workers": "up",  # the worker hosts seen (one here), laambda/api/fleet.py
         "worker": "up",
         "receiver": "up",
         "queue": "up",

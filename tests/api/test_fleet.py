@@ -1,0 +1,202 @@
+"""/health and /metrics: the fleet as any API replica sees it through the shared parts."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+import redis
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.orm import Session, sessionmaker
+
+from laambda.api.app import create_app
+from laambda.config import Settings
+from laambda.db.base import utcnow
+from laambda.deploy import aws
+from laambda.fleet import announce, count_aws_calls, seen_workers
+from laambda.services.applier import InlineApplier
+from tests import factories
+from tests.conftest import LiveWorker
+
+
+@pytest.fixture
+def fleet_settings(database_url: str, moto_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        aws_endpoint_url=moto_url,
+        applier="celery",
+        queue=f"laambda-fleet-{uuid.uuid4().hex[:8]}",
+        artifact_bucket=f"laambda-fleet-{uuid.uuid4().hex[:8]}",
+    )
+
+
+@pytest.fixture
+def broker(fleet_settings: Settings) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(fleet_settings.redis_url)
+    yield client
+    if leftovers := client.keys(f"*{fleet_settings.queue}*"):
+        client.delete(*leftovers)
+    client.close()
+
+
+@pytest.fixture
+def fleet_client(fleet_settings: Settings, sessions: sessionmaker[Session]) -> Iterator[TestClient]:
+    api = create_app(fleet_settings)
+    api.state.sessions = sessions
+    api.state.applier = InlineApplier(sessions)
+    with TestClient(api) as client:
+        yield client
+
+
+def _metrics(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_health_names_each_part_and_the_worker_hosts_seen(
+    fleet_client: TestClient, fleet_settings: Settings, broker: redis.Redis
+) -> None:
+    response = fleet_client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["parts"]["database"] == {"status": "up"}
+    assert body["parts"]["redis"] == {"status": "up"}
+    assert body["parts"]["object_store"]["status"] == "up"
+    assert body["parts"]["workers"] == {
+        "status": "down",
+        "reason": "no worker seen recently",
+        "hosts": {},
+    }
+
+    # two worker hosts announce themselves (as `laambda worker` does every few seconds)
+    for host in ("worker-a", "worker-b"):
+        announce(broker, fleet_settings.model_copy(update={"host_name": host}), concurrency=2)
+    response = fleet_client.get("/health")
+    assert response.status_code == 200, response.text
+    workers = response.json()["parts"]["workers"]
+    assert workers["status"] == "up"
+    assert sorted(workers["hosts"]) == ["worker-a", "worker-b"]
+    assert workers["hosts"]["worker-a"]["processes"] == 1
+    assert workers["hosts"]["worker-a"]["seen_seconds_ago"] < 5
+
+
+def test_health_says_which_part_is_down(
+    fleet_settings: Settings, sessions: sessionmaker[Session], broker: redis.Redis
+) -> None:
+    announce(broker, fleet_settings)
+    away = fleet_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    api = create_app(away)
+    api.state.sessions = sessions
+    with TestClient(api) as client:
+        response = client.get("/health")
+    assert response.status_code == 503
+    parts = response.json()["parts"]
+    assert parts["redis"]["status"] == "down"
+    assert parts["redis"]["reason"]  # redis-py's words: "Error 111 connecting to ..."
+    assert parts["workers"]["status"] == "down"
+    assert parts["database"] == {"status": "up"}
+
+
+def test_metrics_count_builds_queue_and_aws_calls(
+    fleet_client: TestClient, fleet_settings: Settings, broker: redis.Redis, db: Session
+) -> None:
+    app = factories.app(name="metered")
+    now = utcnow()
+    factories.build(
+        app_id=app.id, status="succeeded", started_at=now - timedelta(seconds=7), finished_at=now
+    )
+    factories.build(
+        app_id=app.id, status="failed", started_at=now - timedelta(seconds=200), finished_at=now
+    )
+    factories.build(app_id=app.id, status="pending")
+    db.commit()
+    broker.lpush(fleet_settings.queue, "task-1", "task-2")
+    s3 = aws.s3_client(fleet_settings)
+    s3.create_bucket(Bucket=fleet_settings.artifact_bucket)
+    s3.head_bucket(Bucket=fleet_settings.artifact_bucket)
+
+    samples = _metrics(fleet_client)
+    succeeded = (("outcome", "succeeded"),)
+    assert samples[("laambda_build_duration_seconds_count", succeeded)] >= 1
+    assert samples[("laambda_build_duration_seconds_bucket", (("le", "10.0"), *succeeded))] >= 1
+    failed = (("outcome", "failed"),)
+    assert (
+        samples[("laambda_build_duration_seconds_bucket", (("le", "120.0"), *failed))]
+        < (samples[("laambda_build_duration_seconds_bucket", (("le", "300.0"), *failed))])
+    )
+    assert samples[("laambda_builds_in_progress", (("status", "pending"),))] >= 1
+    assert samples[("laambda_queue_depth", (("queue", fleet_settings.queue),))] == 2
+    calls = (("operation", "HeadBucket"), ("service", "s3"))
+    assert samples[("laambda_aws_calls_total", calls)] >= 1
+
+
+class _Throttling(BaseHTTPRequestHandler):
+    """Lambda's answer when an account's request rate is exceeded (HTTP 429)."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"Type": "User", "message": "Rate exceeded"}).encode()
+        self.send_response(429)
+        self.send_header("x-amzn-ErrorType", "TooManyRequestsException")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.mark.usefixtures("broker")  # for its cleanup of the counts
+def test_throttled_calls_are_counted_with_their_retries(
+    fleet_client: TestClient, fleet_settings: Settings
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Throttling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = boto3.session.Session().client(
+            "lambda",
+            region_name="us-east-1",
+            endpoint_url=f"http://127.0.0.1:{server.server_port}",
+            config=Config(retries={"total_max_attempts": 2, "mode": "standard"}),
+        )
+        count_aws_calls(client, fleet_settings)
+        with pytest.raises(ClientError, match="TooManyRequestsException"):
+            client.get_function(FunctionName="busy")
+    finally:
+        server.shutdown()
+        server.server_close()
+    samples = _metrics(fleet_client)
+    labels = (("operation", "GetFunction"), ("service", "lambda"))
+    assert samples[("laambda_aws_calls_total", labels)] == 2  # the call and its retry
+    assert samples[("laambda_aws_throttles_total", labels)] == 2
+
+
+def test_a_running_worker_announces_itself(live_worker: LiveWorker) -> None:
+    client = redis.Redis.from_url(live_worker.settings.redis_url)
+    try:
+        deadline = time.monotonic() + 15
+        while not (seen := seen_workers(client, live_worker.settings.queue)):
+            assert time.monotonic() < deadline, live_worker.tail()
+            time.sleep(0.5)
+    finally:
+        client.close()
+    assert [worker.pid for worker in seen] == [live_worker.process.pid]
+    assert seen[0].host == live_worker.settings.host_name
