@@ -117,10 +117,36 @@ class UserService:
         rows = session.execute(select(App.id, App.name).where(App.id.in_(ids))).all()
         return {int(app_id): str(name) for app_id, name in rows}
 
-    def revoke_token(self, session: Session, user: User, token_id: int) -> None:
+    def revoke_token(
+        self,
+        session: Session,
+        user: User,
+        token_id: int,
+        *,
+        in_use: ApiToken | None = None,
+        current: bool = False,
+    ) -> None:
+        """Revoke one of `user`'s tokens. `in_use` is the token the request is signed with:
+        revoking it signs the caller out (and may lock out the only admin), so it is refused
+        (Conflict) unless `current` says the caller means it. NotFound for another's token."""
         row = session.get(ApiToken, token_id)
         if row is None or row.user_id != user.id:
             raise NotFound(f"token {token_id} does not exist")
+        if in_use is not None and row.id == in_use.id and not current:
+            others = [
+                t for t in self.list_tokens(session, user) if t.id != row.id and t.scope is None
+            ]
+            after = (
+                "you keep your other tokens"
+                if others
+                else "you have no other token: only an admin (`laambda users:create`) or "
+                "`laambda admin create-token EMAIL` on the server can give you one"
+            )
+            raise Conflict(
+                f"token {row.id} '{row.name}' ({row.prefix}…) is the one this request is "
+                f"signed with: revoking it signs you out, and {after}; to revoke it anyway "
+                "pass ?current=true (`laambda tokens:revoke` asks first)"
+            )
         audit.record(session, user, action="token.delete", name=row.name, prefix=row.prefix)
         session.delete(row)
         session.flush()
