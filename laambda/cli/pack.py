@@ -80,7 +80,9 @@ def _leave_out_links(tarball: Path) -> tuple[str, ...]:
     known = known_paths([relative(m.name) for m in members])
     dropped: dict[str, str] = {}
     for name, target in links.items():
-        outcome = "outside" if not link_inside(name, target) else resolve_link(name, links, known)[0]
+        outcome = (
+            "outside" if not link_inside(name, target) else resolve_link(name, links, known)[0]
+        )
         if outcome in _LEFT_OUT:
             dropped[name] = outcome
     if not dropped:

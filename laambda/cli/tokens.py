@@ -79,6 +79,12 @@ def create_token(
     until = f", expires {row['expires_at'][:16].replace('T', ' ')}" if row["expires_at"] else ""
     out.print(f"Created {what} '{row['name']}' ({row['prefix']}…{until})", markup=False)
     out.print(f"token (shown once): {row['token']}", markup=False)
+    if row.get("app"):
+        out.print(
+            f"Keep it as secret as {row['app']}'s config: a deploy runs the code it sends with "
+            "the app's config vars, which that code can read",
+            markup=False,
+        )
 
 
 @command(tokens, "tokens:revoke")

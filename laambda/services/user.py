@@ -78,9 +78,10 @@ class UserService:
         expires_in: timedelta | None = None,
     ) -> tuple[ApiToken, str]:
         """A new token of `user` and the token itself (shown once; only its hash is kept).
-        With `app`, a deploy token: it may start builds of that app and read them, nothing
-        else (the caller has checked that `user` may push the app). `expires_in`: refused
-        from then on; None: until revoked."""
+        With `app`, a deploy token: through the API it may only start builds of that app and
+        read them (the caller has checked that `user` may push the app); as a build runs the
+        uploaded code with the app's config, it is as sensitive as the app's config vars.
+        `expires_in`: refused from then on; None: until revoked."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = ApiToken(
             user_id=user.id,

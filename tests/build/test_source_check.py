@@ -92,9 +92,7 @@ class TestRefused:
             ([("lib/top", "..")], "it points at a folder that holds it"),
         ],
     )
-    def test_symlink_loops(
-        self, tmp_path: Path, members: list[tuple[str, str]], why: str
-    ) -> None:
+    def test_symlink_loops(self, tmp_path: Path, members: list[tuple[str, str]], why: str) -> None:
         links = [_special(name, tarfile.SYMTYPE, target) for name, target in members]
         message = _refused(tmp_path, [_file("app.py"), *links])
         name, target = members[0]

@@ -39,7 +39,8 @@ def test_no_host_path_is_told(exc: Exception, told: str) -> None:
     assert message == (
         f"{told} (reference 3f2a9c01b7de: the operator finds the details in the worker's log)"
     )
-    assert "/tmp" not in message and "breaker-data" not in message
+    assert "/tmp" not in message
+    assert "breaker-data" not in message
 
 
 def test_relative_paths_and_urls_are_kept() -> None:
