@@ -175,6 +175,8 @@ def check_members(
     leaves the tree through other links, or loops (resolve_link), is refused too."""
     checked: list[tuple[tarfile.TarInfo, str]] = []
     files: set[str] = set()
+    placed: set[str] = set()  # files and hard links, as written
+    folders: set[str] = set()  # named, or holding a member
     total = 0
     try:
         while (member := archive.next()) is not None:
@@ -186,6 +188,7 @@ def check_members(
                 )
             name = clean_name(member.name)
             _check_kind(member, name, files, limits)
+            _check_place(member, name, placed, folders)
             if member.isfile():
                 files.add(name)
                 total += member.size
@@ -227,6 +230,34 @@ def _check_link_chains(checked: list[tuple[tarfile.TarInfo, str]]) -> None:
                 f"the source archive holds a symlink '{name}' -> '{target}', which loops "
                 f"({why}); refused: remove it"
             )
+
+
+def _check_place(member: tarfile.TarInfo, name: str, files: set[str], folders: set[str]) -> None:
+    """A member may not be both a file and a folder, nor be inside a file: no file system
+    holds that (it failed the build with "File exists")."""
+    parts = name.split("/")
+    above = ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+    inside = next((path for path in above if path in files), None)
+    if inside is not None:
+        raise SourceRefused(
+            f"the source archive holds '{shortened(name)}' inside '{shortened(inside)}', which "
+            "it also holds as a file; refused: a path is a file or a folder, not both"
+        )
+    if (member.isfile() or member.islnk()) and name in folders:
+        raise SourceRefused(
+            f"the source archive holds '{shortened(name)}' as a file and as a folder; refused: "
+            "a path is a file or a folder, not both"
+        )
+    if member.isdir() and name in files:
+        raise SourceRefused(
+            f"the source archive holds '{shortened(name)}' as a file and as a folder; refused: "
+            "a path is a file or a folder, not both"
+        )
+    folders.update(above)
+    if member.isdir():
+        folders.add(name)
+    elif member.isfile() or member.islnk():
+        files.add(name)
 
 
 def _check_kind(member: tarfile.TarInfo, name: str, files: set[str], limits: SourceLimits) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import tarfile
 import time
 from pathlib import Path
@@ -254,6 +255,29 @@ class TestFollowedLinks:
             "another, so it points at nothing"
             for name, target in sorted(links)
         ]
+
+    @pytest.mark.parametrize(
+        ("members", "message"),
+        [
+            (["x", "x/y.py"], "holds 'x/y.py' inside 'x', which it also holds as a file"),
+            (["lib/a/b.py", "lib/a"], "holds 'lib/a' as a file and as a folder"),
+            (["x", "x/"], "holds 'x' as a file and as a folder"),
+        ],
+    )
+    def test_a_path_both_file_and_folder_is_refused(
+        self, tmp_path: Path, members: list[str], message: str
+    ) -> None:
+        """It failed the build with "internal error: [Errno 17] File exists: '/data/…'"."""
+        entries = []
+        for name in members:
+            info = tarfile.TarInfo(name)
+            if name.endswith("/"):
+                info.type = tarfile.DIRTYPE
+                entries.append((info, None))
+            else:
+                entries.append(_file(name))
+        with pytest.raises(SourceRefused, match=re.escape(message)):
+            _unpack(_tar(tmp_path / "src.tar", entries), tmp_path / "dest")
 
     def test_a_name_too_long_for_the_file_system_is_refused(self, tmp_path: Path) -> None:
         tarball = _tar(tmp_path / "src.tar", [_file("app.py"), _file("a" * 5000)])
