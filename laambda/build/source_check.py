@@ -175,7 +175,8 @@ def check_members(
     leaves the tree through other links, or loops (resolve_link), is refused too."""
     checked: list[tuple[tarfile.TarInfo, str]] = []
     files: set[str] = set()
-    placed: set[str] = set()  # files and hard links, as written
+    placed: set[str] = set()  # files, hard links and symlinks, as written
+    symlinks: set[str] = set()
     folders: set[str] = set()  # named, or holding a member
     total = 0
     try:
@@ -188,7 +189,7 @@ def check_members(
                 )
             name = clean_name(member.name)
             _check_kind(member, name, files, limits)
-            _check_place(member, name, placed, folders)
+            _check_place(member, name, placed, folders, symlinks)
             if member.isfile():
                 files.add(name)
                 total += member.size
@@ -232,16 +233,20 @@ def _check_link_chains(checked: list[tuple[tarfile.TarInfo, str]]) -> None:
             )
 
 
-def _check_place(member: tarfile.TarInfo, name: str, files: set[str], folders: set[str]) -> None:
-    """A member may not be both a file and a folder, nor be inside a file: no file system
-    holds that (it failed the build with "File exists")."""
+def _check_place(
+    member: tarfile.TarInfo, name: str, files: set[str], folders: set[str], links: set[str]
+) -> None:
+    """A member may not be both a file and a folder, nor be inside a file or a symlink: no
+    file system holds that (it failed the build with "File exists"). `files` (files, hard and
+    symbolic links), `folders` and `links` (symlinks) are what came before; updated."""
     parts = name.split("/")
     above = ["/".join(parts[:depth]) for depth in range(1, len(parts))]
     inside = next((path for path in above if path in files), None)
     if inside is not None:
+        kind = "symlink" if inside in links else "file"
         raise SourceRefused(
             f"the source archive holds '{shortened(name)}' inside '{shortened(inside)}', which "
-            "it also holds as a file; refused: a path is a file or a folder, not both"
+            f"it also holds as a {kind}; refused: a path is a {kind} or a folder, not both"
         )
     if (member.isfile() or member.islnk()) and name in folders:
         raise SourceRefused(
@@ -258,6 +263,9 @@ def _check_place(member: tarfile.TarInfo, name: str, files: set[str], folders: s
         folders.add(name)
     elif member.isfile() or member.islnk():
         files.add(name)
+    elif member.issym():
+        files.add(name)
+        links.add(name)
 
 
 def _check_kind(member: tarfile.TarInfo, name: str, files: set[str], limits: SourceLimits) -> None:

@@ -262,18 +262,21 @@ class TestFollowedLinks:
             (["x", "x/y.py"], "holds 'x/y.py' inside 'x', which it also holds as a file"),
             (["lib/a/b.py", "lib/a"], "holds 'lib/a' as a file and as a folder"),
             (["x", "x/"], "holds 'x' as a file and as a folder"),
+            (["d>nothere", "d/x>y"], "holds 'd/x' inside 'd', which it also holds as a symlink"),
         ],
     )
     def test_a_path_both_file_and_folder_is_refused(
         self, tmp_path: Path, members: list[str], message: str
     ) -> None:
         """It failed the build with "internal error: [Errno 17] File exists: '/data/…'"."""
-        entries = []
+        entries: list[tuple[tarfile.TarInfo, bytes | None]] = []
         for name in members:
             info = tarfile.TarInfo(name)
             if name.endswith("/"):
                 info.type = tarfile.DIRTYPE
                 entries.append((info, None))
+            elif ">" in name:
+                entries.append(_link(*name.split(">")))
             else:
                 entries.append(_file(name))
         with pytest.raises(SourceRefused, match=re.escape(message)):
