@@ -276,7 +276,8 @@ class TestFollowedLinks:
                 info.type = tarfile.DIRTYPE
                 entries.append((info, None))
             elif ">" in name:
-                entries.append(_link(*name.split(">")))
+                link, target = name.split(">")
+                entries.append(_link(link, target))
             else:
                 entries.append(_file(name))
         with pytest.raises(SourceRefused, match=re.escape(message)):
