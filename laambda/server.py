@@ -20,7 +20,7 @@ from laambda.api.app import create_app
 from laambda.config import Settings, get_settings
 from laambda.db import migrate as migrations
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
-from laambda.errors import LaambdaError
+from laambda.errors import Conflict, LaambdaError
 from laambda.local import running
 from laambda.services.user import user_service
 from laambda.worker.main import run_worker
@@ -93,6 +93,25 @@ def create_user(email: str, *, is_admin: bool) -> None:
             role = "admin" if user.is_admin else "user"
     except LaambdaError as exc:
         typer.echo(f"laambda: {exc.message}", err=True)
+        if isinstance(exc, Conflict):
+            typer.echo(f"a new token for them: laambda admin create-token {email}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"created {role} {user.email}")
+    typer.echo(f"token (shown once): {token}")
+
+
+def create_token(email: str, *, name: str) -> None:
+    """Give an existing user a new full API token and print it (shown once): the way back in
+    for a user, the only admin say, who revoked their last token."""
+    settings = _settings()
+    sessions = make_sessionmaker(get_engine(settings.database_url))
+    try:
+        with _database(settings.database_url), session_scope(sessions) as session:
+            user = user_service.get_by_email(session, email)
+            row, token = user_service.create_token(session, user, name=name)
+            made = f"created token '{row.name}' ({row.prefix}…) for {user.email}"
+    except LaambdaError as exc:
+        typer.echo(f"laambda: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(made)
     typer.echo(f"token (shown once): {token}")

@@ -98,7 +98,9 @@ def get_token(
 TokenDep = Annotated[ApiToken, Depends(get_token)]
 
 
-def _refuse_scope(session: Session, token: ApiToken) -> PermissionDenied:
+def scope_refusal(session: Session, token: ApiToken) -> PermissionDenied:
+    """The 403 for a deploy token used beyond its scope: "this token may only deploy APP: …"
+    (also said by the dashboard's sign-in, laambda/web/auth.py)."""
     app = session.get(App, token.app_id) if token.app_id is not None else None
     name = app.name if app is not None else "its app"
     return PermissionDenied(
@@ -111,7 +113,7 @@ def get_current_user(session: SessionDep, token: TokenDep) -> User:
     """The caller, for every route but those that opt into deploy tokens: an app-scoped token
     is refused here (403), so a new route that takes CurrentUser cannot forget the check."""
     if token.scope is not None:
-        raise _refuse_scope(session, token)
+        raise scope_refusal(session, token)
     return token.user
 
 
@@ -125,7 +127,7 @@ def get_deployer(app: AppName, session: SessionDep, token: TokenDep) -> User:
     if token.scope is not None:
         scoped = session.get(App, token.app_id) if token.app_id is not None else None
         if token.scope != DEPLOY_SCOPE or scoped is None or scoped.name != app:
-            raise _refuse_scope(session, token)
+            raise scope_refusal(session, token)
     return token.user
 
 

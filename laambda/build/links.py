@@ -29,6 +29,7 @@ _WHY = {
     "outside": "it points outside the repository",
     "dangling": "what it points at is not in the repository",
     "loop": "it points at a folder that holds it, so following it would never end",
+    "eloop": "it loops: the links lead into one another, so it points at nothing",
 }
 
 
@@ -52,7 +53,7 @@ class _Item:
     """One entry of a real folder: a file, a folder, or a link and what it resolves to."""
 
     path: Path  # where it is (its folder is a real one)
-    kind: str  # "file", "dir", "link-file", "link-dir", "outside" or "dangling"
+    kind: str  # "file", "dir", "link-file", "link-dir", "outside", "dangling" or "eloop"
     target: Path  # the real file or folder (itself when not a link)
     size: int  # bytes of the file it is or points at
 
@@ -76,7 +77,10 @@ class _Tree:
     def _item(self, directory: Path, entry: os.DirEntry[str]) -> _Item | None:
         path = directory / entry.name
         if entry.is_symlink():
-            target = path.resolve()
+            try:
+                target = path.resolve()
+            except (RuntimeError, OSError):  # a loop of links (ELOOP)
+                return _Item(path, "eloop", path, 0)
             if target != self.root and self.root not in target.parents:
                 return _Item(path, "outside", target, 0)
             if target.is_file():

@@ -25,8 +25,10 @@ from laambda.build.source_check import (
     SourceRefused,
     check_members,
     human_size,
+    known_paths,
     link_inside,
     relative,
+    resolve_link,
 )
 from laambda.errors import BuildFailed
 
@@ -47,7 +49,8 @@ def unpack_source(
 
     `max_unpacked_bytes` bounds the tree with its in-tree symlinks followed (each counted as the
     bytes it expands to). Raises SourceRefused (a BuildFailed) for a tarball that is too large,
-    damaged or shaped to escape; symlinks leaving the tree are dropped with a line to `log`, and
+    damaged or shaped to escape; symlinks leaving the tree, looping or leading to nothing are
+    dropped with a line to `log` (an upload has had the first two refused already), and
     git submodules (which `git archive` leaves as empty folders) are reported there too.
     Each member is first checked by the rules of laambda/build/source_check.py (with
     `max_entries` and `refuse_outside_links` as an upload is checked), before anything is written.
@@ -92,8 +95,12 @@ def unpack_source(
                     )
             elif member.islnk():
                 _copy_hard_link(root, name, member.linkname)
+        looping = _looping(links, [name for _, name in checked if name])
         for name, linkname in links:
-            _make_link(root, name, linkname, log)
+            if name in looping:
+                log(f"       dropped symlink {name} -> {linkname}: {LOOP}")
+            else:
+                _make_link(root, name, linkname, log)
     try:
         follow_links(root, max_bytes=max_unpacked_bytes, log=log)
     except LinksTooLarge as exc:
@@ -110,6 +117,17 @@ def unpack_source(
     except BuildFailed as exc:
         raise SourceRefused(exc.message) from None
     _report_submodules(root, _empty_folders(members, names), log)
+
+
+LOOP = "it loops: the links lead into one another, so it points at nothing"
+
+
+def _looping(links: list[tuple[str, str]], names: list[str]) -> set[str]:
+    """The links that lead into one another by the archive's own list (resolve_link); those
+    leading to a folder that holds them are dropped when followed (laambda/build/links.py)."""
+    table = dict(links)
+    known = known_paths(names)
+    return {name for name in table if resolve_link(name, table, known)[0] == "loop"}
 
 
 def _write_file(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
@@ -145,7 +163,12 @@ def _make_link(root: Path, name: str, linkname: str, log: Callable[[str], None])
     if target.exists() or target.is_symlink():
         return
     os.symlink(linkname, target)
-    resolved = target.resolve()
+    try:
+        resolved = target.resolve()
+    except (RuntimeError, OSError):  # a loop, or a path the file system cannot take
+        target.unlink()
+        log(f"       dropped symlink {name} -> {linkname}: {LOOP}")
+        return
     if resolved != root and root not in resolved.parents:
         target.unlink()
         log(f"       dropped symlink {name} -> {linkname}: it points outside the repository")

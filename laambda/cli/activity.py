@@ -21,6 +21,7 @@ _SUMMARY_KEYS = (
     "commit",
     "build",
     "purged",
+    "token",
 )
 
 
@@ -64,6 +65,8 @@ def summary(detail: dict[str, Any]) -> str:
             value = f"commit {str(value)[:7]}"
         elif key == "build":
             value = f"build {value}"
+        elif key == "token":  # the deploy token that uploaded a build: name (prefix…)
+            value = f"via token {value}"
         elif key == "purged":
             value = f"{value} cached {'entry' if value == 1 else 'entries'} removed"
         parts.append(str(value))

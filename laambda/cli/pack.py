@@ -5,6 +5,10 @@ folder asked for, when it is below the repository's top), with the commit's sha.
 the folder's files that git would not ignore: `git ls-files --others --exclude-standard` run
 against a throwaway repository honours every `.gitignore` in the tree exactly as git does;
 without git installed, only `.git` folders are left out (and the user is told).
+
+Either way, symlinks the server would refuse in an upload (laambda/build/source_check.py: ones
+leading out of the folder, or looping) are left out of the tarball, each with a warning naming
+it, as a `git push` of the same tree drops them with a line.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from laambda.build.source_check import known_paths, link_inside, relative, resolve_link
 from laambda.cli.client import CliError
 
 
@@ -51,8 +56,48 @@ def pack(folder: Path, tarball: Path) -> Packed:
         raise CliError(f"{folder} is not a folder")
     inside = _git(folder, "rev-parse", "--is-inside-work-tree")
     if inside is not None and inside.strip() == "true":
-        return _archive(folder, tarball)
-    return _plain(folder, tarball)
+        packed = _archive(folder, tarball)
+    else:
+        packed = _plain(folder, tarball)
+    left_out = _leave_out_links(tarball)
+    if not left_out:
+        return packed
+    return Packed(packed.tarball, packed.origin, packed.commit, packed.warnings + left_out)
+
+
+_LEFT_OUT = {
+    "outside": "it points outside the folder",
+    "loop": "it loops (the links lead into one another)",
+    "holder": "it points at a folder that holds it",
+}
+
+
+def _leave_out_links(tarball: Path) -> tuple[str, ...]:
+    """Rewrite `tarball` without the symlinks an upload may not hold; a warning for each."""
+    with tarfile.open(tarball, "r:gz") as archive:
+        members = archive.getmembers()
+    links = {relative(m.name): m.linkname for m in members if m.issym()}
+    known = known_paths([relative(m.name) for m in members])
+    dropped: dict[str, str] = {}
+    for name, target in links.items():
+        outcome = (
+            "outside" if not link_inside(name, target) else resolve_link(name, links, known)[0]
+        )
+        if outcome in _LEFT_OUT:
+            dropped[name] = outcome
+    if not dropped:
+        return ()
+    kept = tarball.with_name(tarball.name + ".kept")
+    with tarfile.open(tarball, "r:gz") as source, tarfile.open(kept, "w:gz") as out:
+        for member in source:
+            if member.issym() and relative(member.name) in dropped:
+                continue
+            out.addfile(member, source.extractfile(member) if member.isfile() else None)
+    kept.replace(tarball)
+    return tuple(
+        f"left out symlink {name} -> {links[name]}: {_LEFT_OUT[why]}"
+        for name, why in sorted(dropped.items())
+    )
 
 
 def _archive(folder: Path, tarball: Path) -> Packed:

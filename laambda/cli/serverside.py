@@ -12,7 +12,9 @@ from typing import Annotated
 import typer
 
 serverside = typer.Typer()
-admin = typer.Typer(no_args_is_help=True, help="Manage users directly in the database.")
+admin = typer.Typer(
+    no_args_is_help=True, help="Manage users and their tokens directly in the database."
+)
 
 
 @serverside.command("api")
@@ -69,3 +71,15 @@ def create_user(
     from laambda import server
 
     server.create_user(email, is_admin=is_admin)
+
+
+@admin.command("create-token")
+def create_token(
+    email: str,
+    name: Annotated[str, typer.Option(help="what it is for")] = "admin create-token",
+) -> None:
+    """Give an existing user a new API token and print it (shown once): the way back in when
+    the last token was revoked. Needs only the database settings (LAAMBDA_DATABASE_URL)."""
+    from laambda import server
+
+    server.create_token(email, name=name)

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
+from laambda.cli import credentials
 from laambda.cli.client import CliError
-from laambda.cli.common import JsonOption, api, command, out, print_json
+from laambda.cli.common import JsonOption, api, command, err, out, print_json
 
 tokens = typer.Typer()
 
@@ -78,11 +79,28 @@ def create_token(
     until = f", expires {row['expires_at'][:16].replace('T', ' ')}" if row["expires_at"] else ""
     out.print(f"Created {what} '{row['name']}' ({row['prefix']}…{until})", markup=False)
     out.print(f"token (shown once): {row['token']}", markup=False)
+    if row.get("app"):
+        out.print(
+            f"Keep it as secret as {row['app']}'s config: a deploy runs the code it sends with "
+            "the app's config vars, which that code can read",
+            markup=False,
+        )
 
 
 @command(tokens, "tokens:revoke")
-def revoke_token(token: Annotated[str, typer.Argument(help="its ID or prefix (lmb_…)")]) -> None:
-    """Revoke one of your tokens by ID or prefix: it is refused from now on."""
+def revoke_token(
+    token: Annotated[str, typer.Argument(help="its ID or prefix (lmb_…)")],
+    confirm: Annotated[
+        str | None,
+        typer.Option(
+            help="the token's ID or prefix again, to revoke the token this CLI signs in with "
+            "without the question"
+        ),
+    ] = None,
+) -> None:
+    """Revoke one of your tokens by ID or prefix: it is refused from now on. Revoking the
+    token this CLI signs in with asks first: it signs you out, maybe for good."""
+    own = credentials.load().token or ""
     client = api()
     rows: list[dict[str, Any]] = client.get("/tokens")
     wanted = token.removesuffix("…")
@@ -95,7 +113,19 @@ def revoke_token(token: Annotated[str, typer.Argument(help="its ID or prefix (lm
         raise CliError(f"you have no token '{token}': `laambda tokens` lists them")
     if len(found) > 1:
         raise CliError(f"'{token}' names {len(found)} tokens: give its ID (`laambda tokens`)")
-    client.delete(f"/tokens/{found[0]['id']}")
-    out.print(
-        f"Revoked token {found[0]['id']} '{found[0]['name']}' ({found[0]['prefix']}…)", markup=False
-    )
+    row = found[0]
+    current = bool(own) and own.startswith(row["prefix"])
+    if current and (confirm or "").removesuffix("…") not in (str(row["id"]), row["prefix"]):
+        err.print(
+            f" !     token {row['id']} '{row['name']}' ({row['prefix']}…) is the one this CLI "
+            "signs in with: revoking it signs you out, and without another token only an "
+            "admin or `laambda admin create-token` on the server can let you back in",
+            markup=False,
+        )
+        typed = typer.prompt("Type its prefix to revoke it anyway")
+        if typed.removesuffix("…") not in (str(row["id"]), row["prefix"]):
+            raise CliError(f"'{typed}' is not '{row['prefix']}': nothing was revoked")
+    client.delete(f"/tokens/{row['id']}", current="true" if current else None)
+    out.print(f"Revoked token {row['id']} '{row['name']}' ({row['prefix']}…)", markup=False)
+    if current:
+        out.print("You are signed out: `laambda login` with another token", markup=False)

@@ -78,9 +78,10 @@ class UserService:
         expires_in: timedelta | None = None,
     ) -> tuple[ApiToken, str]:
         """A new token of `user` and the token itself (shown once; only its hash is kept).
-        With `app`, a deploy token: it may start builds of that app and read them, nothing
-        else (the caller has checked that `user` may push the app). `expires_in`: refused
-        from then on; None: until revoked."""
+        With `app`, a deploy token: through the API it may only start builds of that app and
+        read them (the caller has checked that `user` may push the app); as a build runs the
+        uploaded code with the app's config, it is as sensitive as the app's config vars.
+        `expires_in`: refused from then on; None: until revoked."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = ApiToken(
             user_id=user.id,
@@ -117,10 +118,36 @@ class UserService:
         rows = session.execute(select(App.id, App.name).where(App.id.in_(ids))).all()
         return {int(app_id): str(name) for app_id, name in rows}
 
-    def revoke_token(self, session: Session, user: User, token_id: int) -> None:
+    def revoke_token(
+        self,
+        session: Session,
+        user: User,
+        token_id: int,
+        *,
+        in_use: ApiToken | None = None,
+        current: bool = False,
+    ) -> None:
+        """Revoke one of `user`'s tokens. `in_use` is the token the request is signed with:
+        revoking it signs the caller out (and may lock out the only admin), so it is refused
+        (Conflict) unless `current` says the caller means it. NotFound for another's token."""
         row = session.get(ApiToken, token_id)
         if row is None or row.user_id != user.id:
             raise NotFound(f"token {token_id} does not exist")
+        if in_use is not None and row.id == in_use.id and not current:
+            others = [
+                t for t in self.list_tokens(session, user) if t.id != row.id and t.scope is None
+            ]
+            after = (
+                "you keep your other tokens"
+                if others
+                else "you have no other token: only an admin (`laambda users:create`) or "
+                "`laambda admin create-token EMAIL` on the server can give you one"
+            )
+            raise Conflict(
+                f"token {row.id} '{row.name}' ({row.prefix}…) is the one this request is "
+                f"signed with: revoking it signs you out, and {after}; to revoke it anyway "
+                "pass ?current=true (`laambda tokens:revoke` asks first)"
+            )
         audit.record(session, user, action="token.delete", name=row.name, prefix=row.prefix)
         session.delete(row)
         session.flush()

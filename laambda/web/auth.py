@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
-from laambda.api.deps import CurrentUser, SessionDep, SettingsDep
+from laambda.api.deps import CurrentUser, SessionDep, SettingsDep, scope_refusal
 from laambda.api.schemas.app import APP_NAME_PATTERN
 from laambda.errors import NotAuthenticated
 from laambda.services.user import user_service
@@ -106,7 +106,7 @@ def sign_in_with_token(
             status_code=403,
         )
     try:
-        user = user_service.authenticate(session, token.strip())
+        row = user_service.resolve(session, token.strip())
     except NotAuthenticated:
         return _sign_in_page(
             request,
@@ -115,6 +115,10 @@ def sign_in_with_token(
             "or run `laambda dashboard` for a sign-in link",
             status_code=401,
         )
+    if row.scope is not None:  # a deploy token: as the API says it (api/deps.py)
+        refusal = scope_refusal(session, row)
+        return _sign_in_page(request, next, message=refusal.message, status_code=403)
+    user = row.user
     session_token = sign_in_service.start(session, user, settings=settings)
     return _signed_in(request, session_token, next, settings.dashboard_session_hours)
 

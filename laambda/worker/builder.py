@@ -9,7 +9,9 @@ resumes applying that release. A build that would change nothing makes no releas
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
 import threading
 import uuid
@@ -33,6 +35,8 @@ from laambda.trace import mark
 from laambda.worker.context import WorkerContext
 from laambda.worker.logstream import LogPublisher, cancel_requested
 from laambda.worker.rollout import Rollout
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,16 @@ class BuildRunner:
                 self.context.store.delete(job.source_key)  # a refused tarball is not kept
             return BuildStatus.FAILED
         except Exception as exc:
-            message = redact(f"internal error: {exc}")
+            # the operator's record, with the traceback; the user's says no host path
+            reference = uuid.uuid4().hex[:12]
+            _logger.exception("build %s failed: internal error %s", build_id, reference)
+            message = redact(
+                internal_error(exc, data_dir=self.context.settings.data_dir, reference=reference)
+            )
+            lines.append(f" !     {message}")
             self._end(build_id, lines, error=message)
             stream.finish(BuildStatus.FAILED, message)
-            raise
+            return BuildStatus.FAILED
         finally:
             done.set()
         if cancel.is_set() or cancel_requested(self.context.streams, job.uid):
@@ -257,6 +267,27 @@ class BuildRunner:
             if cancel_requested(self.context.streams, uid):
                 cancel.set()
                 return
+
+
+# an absolute path: "/" not within a word, a relative path or a URL, up to a space or quote
+_HOST_PATH = re.compile(r"(?<![\w.~/:-])/[^\s'\"]*")
+
+
+def internal_error(exc: BaseException, *, data_dir: Path, reference: str) -> str:
+    """What a user is told of an unexpected error in a build: the error, its paths in the
+    source folder made relative to it and every other host path hidden, and `reference` to
+    find the traceback in the worker's log. E.g. "internal error: [Errno 36] File name too
+    long: 'app/x.py' (reference 3f2a…: …)"."""
+    text = str(exc) or type(exc).__name__
+    for root in sorted({str(data_dir), str(data_dir.resolve())}, key=len, reverse=True):
+        source = re.escape(root.rstrip("/")) + r"/builds/[^/\s'\"]+/build/source"
+        text = re.sub(source + r"/", "", text)
+        text = re.sub(source + r"(?![^\s'\"])", ".", text)
+    text = _HOST_PATH.sub("<host path>", text)
+    return (
+        f"internal error: {text} (reference {reference}: the operator finds the details in "
+        "the worker's log)"
+    )
 
 
 def _deploy_line(line: str) -> str:

@@ -140,8 +140,10 @@ class TestScope:
         page = client.get("/sign-in")
         nonce = page.text.split('name="csrf" value="')[1].split('"')[0]
         answer = client.post("/sign-in", data={"token": token, "csrf": nonce})
-        assert answer.status_code == 401
+        assert answer.status_code == 403
+        assert f"{REFUSED}: it may start builds of thumbs and read them" in answer.text
         assert "signed in" not in answer.text.lower()
+        assert "laambda_session" not in answer.headers.get("set-cookie", "")
 
 
 @pytest.mark.usefixtures("app_row")

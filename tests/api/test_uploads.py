@@ -84,6 +84,22 @@ def limits(api: FastAPI) -> None:
             413,
             "the source archive is over the limit of 4 KB (LAAMBDA_MAX_SOURCE_BYTES)",
         ),
+        (
+            _tgz(
+                _member("app.py"),
+                _member("a", tarfile.SYMTYPE, "b"),
+                _member("b", tarfile.SYMTYPE, "a"),
+            ),
+            422,
+            "the source archive holds a symlink 'a' -> 'b', which loops (the links lead into one "
+            "another, so it points at nothing); refused: remove it",
+        ),
+        (
+            _tgz(_member("a" * 5000)),
+            422,
+            f"the source archive holds a path '{'a' * 40}… (5000 bytes)' over the limit of 3072 "
+            "bytes for a whole path; refused: shorten it",
+        ),
         (b"PK\x03\x04 a zip file", 422, "the upload is not a gzip'd tar file"),
         (b"", 422, "the upload is empty"),
     ],
@@ -96,6 +112,8 @@ def limits(api: FastAPI) -> None:
         "hardlink-out",
         "entries",
         "too-big",
+        "symlink-loop",
+        "name-too-long",
         "not-gzip",
         "empty",
     ],

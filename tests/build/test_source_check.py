@@ -71,6 +71,58 @@ class TestRefused:
             "outside the source; refused"
         )
 
+    def test_symlink_leaving_the_tree_through_other_links(self, tmp_path: Path) -> None:
+        message = _refused(
+            tmp_path,
+            [
+                _special("a", tarfile.SYMTYPE, "b/passwd"),
+                _special("b", tarfile.SYMTYPE, "c"),
+                _special("c", tarfile.SYMTYPE, "up/.."),
+                _special("up", tarfile.SYMTYPE, "."),
+            ],
+        )
+        assert message.startswith("the source archive holds a symlink 'a' -> 'b/passwd', which ")
+        assert "leads outside the source through other links; refused" in message
+
+    @pytest.mark.parametrize(
+        ("members", "why"),
+        [
+            ([("a", "b"), ("b", "a")], "the links lead into one another, so it points at nothing"),
+            ([("self", "self")], "the links lead into one another, so it points at nothing"),
+            ([("lib/top", "..")], "it points at a folder that holds it"),
+        ],
+    )
+    def test_symlink_loops(self, tmp_path: Path, members: list[tuple[str, str]], why: str) -> None:
+        links = [_special(name, tarfile.SYMTYPE, target) for name, target in members]
+        message = _refused(tmp_path, [_file("app.py"), *links])
+        name, target = members[0]
+        assert message.startswith(
+            f"the source archive holds a symlink '{name}' -> '{target}', which loops ({why}"
+        )
+        assert message.endswith("refused: remove it")
+
+    @pytest.mark.parametrize(
+        ("name", "rule"),
+        [
+            ("a" * 5000, "over the limit of 3072 bytes for a whole path"),
+            ("lib/" + "é" * 128 + "/x.py", "with a name over the limit of 255 bytes"),
+            ("/".join(["d" * 200] * 16), "over the limit of 3072 bytes for a whole path"),
+        ],
+    )
+    def test_names_too_long_for_a_file_system(self, tmp_path: Path, name: str, rule: str) -> None:
+        """One rule for every path (the limits of Linux file systems), named with the entry cut
+        short, for uploads and pushes alike; never "File name too long" from the build."""
+        for limits in (UPLOAD, SourceLimits(max_unpacked_bytes=10**6)):
+            message = _refused(tmp_path, [_file("app.py"), _file(name)], limits)
+            assert message.startswith(f"the source archive holds a path '{name[:40]}… (")
+            assert rule in message
+            assert len(message) < 300
+
+    def test_link_target_too_long(self, tmp_path: Path) -> None:
+        message = _refused(tmp_path, [_special("x", tarfile.SYMTYPE, "b" * 300)])
+        assert message.startswith(f"the source archive holds a link target '{'b' * 40}… (300 ")
+        assert "over the limit of 255 bytes" in message
+
     @pytest.mark.parametrize("target", ["/etc/passwd", "../secret", "not-in-the-archive.txt"])
     def test_hard_link_to_anything_but_an_earlier_file(self, tmp_path: Path, target: str) -> None:
         message = _refused(tmp_path, [_file("a.txt"), _special("hard", tarfile.LNKTYPE, target)])
@@ -133,3 +185,23 @@ class TestAccepted:
     def test_pushes_keep_outside_symlinks_for_unpack_to_drop(self, tmp_path: Path) -> None:
         tarball = _tgz(tmp_path / "src.tar.gz", [_special("up", tarfile.SYMTYPE, "/etc")])
         assert check_upload(tarball, SourceLimits(max_unpacked_bytes=10**6)) == 1
+
+    def test_pushes_keep_looping_symlinks_for_unpack_to_drop(self, tmp_path: Path) -> None:
+        tarball = _tgz(
+            tmp_path / "src.tar.gz",
+            [_special("a", tarfile.SYMTYPE, "b"), _special("b", tarfile.SYMTYPE, "a")],
+        )
+        assert check_upload(tarball, SourceLimits(max_unpacked_bytes=10**6)) == 2
+
+    def test_uploads_keep_links_to_nothing_for_unpack_to_drop(self, tmp_path: Path) -> None:
+        """`.env -> .env.local` where the target is ignored and so not sent: dropped later."""
+        tarball = _tgz(
+            tmp_path / "src.tar.gz",
+            [_file("app.py"), _special(".env", tarfile.SYMTYPE, ".env.local")],
+        )
+        assert check_upload(tarball, UPLOAD) == 2
+
+    def test_longest_names_allowed(self, tmp_path: Path) -> None:
+        name = "/".join(["d" * 255] * 12)  # 3071 bytes
+        tarball = _tgz(tmp_path / "src.tar.gz", [_file(name)])
+        assert check_upload(tarball, UPLOAD) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import tarfile
 import time
 from pathlib import Path
@@ -237,6 +238,56 @@ class TestFollowedLinks:
             "       dropped symlink self -> .: it points at a folder that holds it, "
             "so following it would never end",
         ]
+
+    @pytest.mark.parametrize(
+        "links", [[("a", "b"), ("b", "a")], [("self", "self")], [("x", "y/z"), ("y", "x")]]
+    )
+    def test_links_that_lead_into_one_another_are_dropped_with_a_line(
+        self, tmp_path: Path, links: list[tuple[str, str]]
+    ) -> None:
+        """The push of a loop builds without it (it was "internal error: Symlink loop from
+        '/data/builds/…'")."""
+        members = [_file("app.py", b"A\n"), *(_link(name, target) for name, target in links)]
+        lines = _unpack(_tar(tmp_path / "src.tar", members), tmp_path / "dest")
+        assert _files(tmp_path / "dest") == {"app.py": b"A\n"}
+        assert lines == [
+            f"       dropped symlink {name} -> {target}: it loops: the links lead into one "
+            "another, so it points at nothing"
+            for name, target in sorted(links)
+        ]
+
+    @pytest.mark.parametrize(
+        ("members", "message"),
+        [
+            (["x", "x/y.py"], "holds 'x/y.py' inside 'x', which it also holds as a file"),
+            (["lib/a/b.py", "lib/a"], "holds 'lib/a' as a file and as a folder"),
+            (["x", "x/"], "holds 'x' as a file and as a folder"),
+            (["d>nothere", "d/x>y"], "holds 'd/x' inside 'd', which it also holds as a symlink"),
+        ],
+    )
+    def test_a_path_both_file_and_folder_is_refused(
+        self, tmp_path: Path, members: list[str], message: str
+    ) -> None:
+        """It failed the build with "internal error: [Errno 17] File exists: '/data/…'"."""
+        entries: list[tuple[tarfile.TarInfo, bytes | None]] = []
+        for name in members:
+            info = tarfile.TarInfo(name)
+            if name.endswith("/"):
+                info.type = tarfile.DIRTYPE
+                entries.append((info, None))
+            elif ">" in name:
+                link, target = name.split(">")
+                entries.append(_link(link, target))
+            else:
+                entries.append(_file(name))
+        with pytest.raises(SourceRefused, match=re.escape(message)):
+            _unpack(_tar(tmp_path / "src.tar", entries), tmp_path / "dest")
+
+    def test_a_name_too_long_for_the_file_system_is_refused(self, tmp_path: Path) -> None:
+        tarball = _tar(tmp_path / "src.tar", [_file("app.py"), _file("a" * 5000)])
+        with pytest.raises(SourceRefused, match=r"over the limit of 3072 bytes for a whole path"):
+            _unpack(tarball, tmp_path / "dest")
+        assert not (tmp_path / "dest" / "app.py").exists()
 
     def test_a_chain_that_leaves_the_tree_only_once_all_links_exist_is_dropped(
         self, tmp_path: Path

@@ -65,3 +65,30 @@ def test_without_git_everything_but_dot_git_is_sent_and_the_user_told(
 def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(CliError, match="is not a folder"):
         pack(tmp_path / "missing", tmp_path / "out.tar.gz")
+
+
+@pytest.mark.parametrize("git", [False, True])
+def test_links_the_server_refuses_are_left_out_with_a_warning(tmp_path: Path, git: bool) -> None:
+    """A plain folder (or a repository) with a stray link out deploys without it, as a push of
+    the same tree drops it; links inside are kept for the server to follow."""
+    folder = _tree(tmp_path / "plain", {"app.py": "A", "lib/real.py": "R"})
+    (folder / "passwdlink").symlink_to("/etc/passwd")
+    (folder / "up").symlink_to("../..")
+    (folder / "a").symlink_to("b")
+    (folder / "b").symlink_to("a")
+    (folder / "alias.py").symlink_to("lib/real.py")
+    if git:
+        subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
+        subprocess.run(["git", "add", "-A"], cwd=folder, check=True)
+        subprocess.run([*GIT, "commit", "-qm", "one"], cwd=folder, check=True)
+    packed = pack(folder, tmp_path / "out.tar.gz")
+    assert _names(packed.tarball) == {"app.py", "lib/real.py", "alias.py"}
+    assert packed.warnings == (
+        "left out symlink a -> b: it loops (the links lead into one another)",
+        "left out symlink b -> a: it loops (the links lead into one another)",
+        "left out symlink passwdlink -> /etc/passwd: it points outside the folder",
+        "left out symlink up -> ../..: it points outside the folder",
+    )
+    with tarfile.open(packed.tarball, "r:gz") as archive:
+        assert archive.getmember("alias.py").linkname == "lib/real.py"
+        assert archive.extractfile("app.py").read() == b"A"  # type: ignore[union-attr]

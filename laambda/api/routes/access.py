@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 
-from laambda.api.deps import AdminUser, AppName, CurrentUser, RowId, SessionDep
+from laambda.api.deps import AdminUser, AppName, CurrentUser, RowId, SessionDep, TokenDep
 from laambda.api.schemas.access import (
     CollaboratorCreate,
     KeyCreate,
@@ -76,8 +76,18 @@ def create_token(body: TokenCreate, session: SessionDep, user: CurrentUser) -> T
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"], status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: RowId, session: SessionDep, user: CurrentUser) -> None:
-    user_service.revoke_token(session, user, token_id)
+def revoke_token(
+    token_id: RowId,
+    session: SessionDep,
+    user: CurrentUser,
+    token: TokenDep,
+    current: Annotated[
+        bool, Query(description="true to revoke the very token this request is signed with")
+    ] = False,
+) -> None:
+    """Revoke one of your tokens. The token this request is signed with is refused (409)
+    unless `?current=true`: revoking it signs you out, maybe for good."""
+    user_service.revoke_token(session, user, token_id, in_use=token, current=current)
 
 
 @router.get("/keys", tags=["keys"])

@@ -99,7 +99,8 @@ async def upload_build(
 ) -> BuildCreated:
     """Build and release an uploaded source, as `git push` does (`laambda deploy`). The
     tarball is checked before it is kept, each refusal naming the entry and the rule: no
-    absolute paths, no `..`, no device or FIFO files, no links leaving the source, at most
+    absolute paths, no `..`, no device or FIFO files, no links leaving the source (also
+    through other links) or looping, no name over 255 bytes or path over 3,072, at most
     LAAMBDA_MAX_SOURCE_ENTRIES entries, LAAMBDA_MAX_SOURCE_BYTES uploaded and
     LAAMBDA_MAX_UNPACKED_BYTES unpacked. Answers 202 with the queued build; follow
     `links.stream` for its log and outcome."""
