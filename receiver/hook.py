@@ -7,12 +7,13 @@ pusher and how often to show a progress line in LAAMBDA_PUSH_* variables.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
+from pathlib import Path
 
 from laambda.config import get_settings
 from laambda.errors import LaambdaError
+from receiver.failure import unexpected
 from receiver.pipeline_push import PipelinePush
 from receiver.push import KEEPALIVE_SECONDS, Push, parse_updates
 
@@ -23,6 +24,13 @@ def _say(line: str) -> None:
         sys.stdout.flush()
     except (BrokenPipeError, OSError):
         pass  # the pusher went away; the build goes on and is recorded
+
+
+def _data_dir() -> Path | None:
+    try:
+        return get_settings().data_dir
+    except Exception:  # settings unreadable: the details are dropped, never shown
+        return None
 
 
 def main() -> int:
@@ -45,9 +53,9 @@ def main() -> int:
         return 0 if push.run(parse_updates(sys.stdin)) else 1
     except LaambdaError as exc:
         _say(f" !     Push rejected: {exc.message}")
-    except Exception as exc:  # the pusher gets one line, the receiver's log the rest
-        logging.getLogger("laambda.receiver").exception("pre-receive failed")
-        _say(f" !     Push rejected: laambda failed to take the push ({type(exc).__name__})")
+    except Exception:  # the pusher gets one line, the receiver's log the rest
+        what = os.environ.get("LAAMBDA_PUSH_PIPELINE") or os.environ.get("LAAMBDA_PUSH_APP")
+        _say(f" !     Push rejected: {unexpected(_data_dir(), f'push to {what}')}")
     return 1
 
 

@@ -29,12 +29,13 @@ from laambda.db.models import Pipeline, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from laambda.domain.branch_name import branch_problem
 from laambda.domain.review_app import procfile_entry_names
 from laambda.errors import PermissionDenied
 from laambda.services.app import app_service
 from laambda.services.pipeline import pipeline_service
 from laambda.services.release import release_service
-from laambda.services.review_app import aws_cloud, review_app_service
+from laambda.services.review_app import aws_cloud, is_review_app, review_app_service
 from receiver.push import KEEPALIVE_SECONDS, Push, RefUpdate, Say
 
 
@@ -72,6 +73,9 @@ class PipelinePush:
                 f"'{update.ref}' is not a branch: a pipeline's branches deploy its apps"
             )
         branch = update.ref.removeprefix("refs/heads/")
+        # the rule `apps:update --branch` applies, before the database sees the name
+        if (problem := branch_problem(branch)) is not None:
+            return self._refuse(f"a pipeline's branches deploy its apps, and {problem}")
         if update.new.strip("0") == "":
             return self._delete(branch)
         return self._deploy(branch, update.new)
@@ -132,7 +136,7 @@ class PipelinePush:
             if app is None:
                 self.say(f"-----> Deleted {branch}: no app follows it")
                 return True
-            if not app.review_app:
+            if not is_review_app(app):
                 return self._refuse(
                     f"'{branch}' deploys {app.name} ({app.stage}): deleting it is not allowed; "
                     "make the app follow another branch first"

@@ -51,7 +51,8 @@ def review_app_name(
 ) -> str:
     """The name of the review app of `branch` in `pipeline`: `<pipeline>-<slug>` when that is
     a valid app name within the limit and not taken, else cut to make room for `-<hash>` of
-    the branch (a different hash for each collision). NoReviewAppName when the limit leaves
+    the branch (a different hash for each collision); always with the hash when the branch
+    has no slug. NoReviewAppName when the limit leaves
     fewer than MIN_NAME characters."""
     limit = name_limit(longest_entry)
     if limit < MIN_NAME:
@@ -61,8 +62,15 @@ def review_app_name(
             f"`<app>-<entry>`); shorten the entry names to at most "
             f"{MAX_FUNCTION_NAME - 1 - MIN_NAME} characters"
         )
-    plain = "-".join(part for part in (pipeline, slug(branch)) if part)
-    if len(plain) <= limit and app_name_problem(plain) is None and not taken(plain):
+    branch_slug = slug(branch)
+    plain = "-".join(part for part in (pipeline, branch_slug) if part)
+    # with no slug (a branch of no letter or digit) the name would be the pipeline's own
+    if (
+        branch_slug
+        and len(plain) <= limit
+        and app_name_problem(plain) is None
+        and not taken(plain)
+    ):
         return plain
     salt = 0
     while True:
@@ -85,7 +93,7 @@ def procfile_entry_names(text: str) -> list[str]:
     return names
 
 
-_DURATION = re.compile(r"^(\d{1,6})([smhdw]?)$")
+_DURATION = re.compile(r"^(\d+)([smhdw]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_TTL_SECONDS = 365 * 86400
 
@@ -94,6 +102,8 @@ def ttl_seconds(text: str) -> int:
     """`3d`, `12h`, `90m`, `2w` or plain seconds -> seconds, from one minute to a year.
     ValueError says what was wrong and how to write it."""
     found = _DURATION.fullmatch(text.strip().lower())
+    if found is not None and len(found.group(1)) > 9:
+        raise ValueError(f"a review app TTL is between 1m and 365d, not {text.strip()[:40]}")
     if found is None:
         shown = text[:40]
         raise ValueError(

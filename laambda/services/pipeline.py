@@ -2,8 +2,12 @@
 
 A pipeline is seen by its owner, admins, and the collaborators of any of its apps; it is
 destroyed by its owner or an admin. Putting an app in a pipeline, taking it out, or changing
-its stage or branch needs the pipeline to be seen and the app to be the user's to change
-(`app_service.get_for`). An app is in at most one pipeline.
+its stage or branch needs both the pipeline's owner (or an admin) and the app's owner (or an
+admin): a collaborator of one app must not steer what the pipeline's promotions deploy, nor
+move an app someone else owns. An app is in at most one pipeline.
+
+Review apps are made and destroyed by pushes (services/review_app.py) and live and die with
+their branch: none of them is added, taken out, moved, or given another stage or branch here.
 
 Branches (Heroku pipelines with GitHub-style branch deploys): an app follows at most one
 branch of the pipeline's repository, and a branch is followed by at most one app of the
@@ -44,6 +48,10 @@ from laambda.services.audit import audit
 from laambda.services.teardown import pipeline_repository_path
 
 DEFAULT_BRANCH = "main"
+REVIEW_APPS_STAY = (
+    "review apps live and die with their branch: make an app with apps:create and "
+    "pipelines:add it, or promote to one"
+)
 STAGE_NAMES = ", ".join(stage.value for stage in ASSIGNABLE_STAGES)
 
 
@@ -150,8 +158,10 @@ class PipelineService:
         in the module's docstring. Conflict when the app is in a pipeline already or the
         branch is followed by another app; InvalidInput for a stage or branch git or the
         pipeline cannot take."""
-        row = app_service.get_for(session, user, app, lock=True)
-        pipeline = self.get_for(session, user, name, lock=True)
+        if app_service.get_for(session, user, app, lock=True).review_app:
+            raise Conflict(f"'{app}' is a review app; {REVIEW_APPS_STAY}")
+        row = self._owned_app(session, user, app, to=f"put it in pipeline '{name}'")
+        pipeline = self.get_owned(session, user, name, to="add apps to it", lock=True)
         if row.pipeline_id is not None:
             current = self.of_app(session, row)
             where = current.name if current else "another pipeline"
@@ -184,7 +194,13 @@ class PipelineService:
         pipeline = self.of_app(session, row)
         if pipeline is None:
             raise InvalidInput(f"'{app}' is in no pipeline")
-        self.get_for(session, user, pipeline.name, lock=True)
+        if row.review_app:
+            raise Conflict(
+                f"'{app}' is a review app; {REVIEW_APPS_STAY} "
+                f"(`laambda reviewapps:destroy {app} -p {pipeline.name}` destroys it)"
+            )
+        row = self._owned_app(session, user, app, to="take it out of its pipeline")
+        self.get_owned(session, user, pipeline.name, to="take apps out of it", lock=True)
         _detach(row)
         session.flush()
         audit.record(session, user, action="pipeline.remove", app=app, pipeline=pipeline.name)
@@ -196,9 +212,12 @@ class PipelineService:
         """Change where `app` sits: `changes` holds any of "pipeline" (a name: move it there;
         None: take it out), "stage" and "branch" (None: follow no branch). Each change of
         branch is recorded. The rules are those of `add`."""
-        row = app_service.get_for(session, user, app, lock=True)
         if not changes:
-            return row
+            return app_service.get_for(session, user, app)
+        row = app_service.get_for(session, user, app, lock=True)
+        if row.review_app:
+            raise Conflict(f"'{app}' is a review app; {REVIEW_APPS_STAY}")
+        row = self._owned_app(session, user, app, to="change its place in a pipeline")
         if "pipeline" in changes:
             target = changes["pipeline"]
             current = self.of_app(session, row)
@@ -223,7 +242,9 @@ class PipelineService:
                 f"'{app}' is in no pipeline: give one (`laambda apps:update {app} "
                 "--pipeline NAME --stage STAGE`)"
             )
-        pipeline = self.get_for(session, user, pipeline.name, lock=True)
+        pipeline = self.get_owned(
+            session, user, pipeline.name, to="change the stage or branch of its apps", lock=True
+        )
         if changes.get("stage") is not None:
             stage = self._stage(changes["stage"], app)
             if stage.value != row.stage:
@@ -252,6 +273,10 @@ class PipelineService:
             row.branch = branch
         session.flush()
         return row
+
+    def _owned_app(self, session: Session, user: User, app: str, *, to: str) -> App:
+        """The app, locked, if the user owns it or is an admin (`app_service.get_owned`)."""
+        return app_service.get_owned(session, user, app, to=to, lock=True)
 
     def _stage(self, stage: str | None, app: str) -> Stage:
         if stage is None:

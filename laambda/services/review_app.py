@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
@@ -57,6 +57,20 @@ def aws_cloud(settings: Settings) -> Cloud:
     )
 
 
+# what makes an app a review app that pushes, the TTL and `reviewapps:destroy` may destroy:
+# made as one (the flag), still in the review stage, and still in a pipeline. Each is kept by
+# services/pipeline.py; all three are asked so that a row changed some other way is never
+# destroyed as a review app.
+_IS_REVIEW_APP = and_(
+    App.review_app.is_(True), App.stage == Stage.REVIEW.value, App.pipeline_id.is_not(None)
+)
+
+
+def is_review_app(app: App) -> bool:
+    """Whether `app` is a review app this service may destroy (see _IS_REVIEW_APP)."""
+    return bool(app.review_app) and app.stage == Stage.REVIEW and app.pipeline_id is not None
+
+
 class ReviewAppService:
     # review settings
 
@@ -92,7 +106,8 @@ class ReviewAppService:
         return pipeline
 
     def review_apps(self, session: Session, pipeline: Pipeline) -> list[App]:
-        query = select(App).where(App.pipeline_id == pipeline.id, App.review_app.is_(True))
+        """The pipeline's review apps (`is_review_app`), by name."""
+        query = select(App).where(App.pipeline_id == pipeline.id, _IS_REVIEW_APP)
         return list(session.scalars(query.order_by(App.name)))
 
     def expires_at(self, pipeline: Pipeline, app: App) -> datetime | None:
@@ -109,7 +124,7 @@ class ReviewAppService:
         rows = session.execute(
             select(App, Pipeline)
             .join(Pipeline, App.pipeline_id == Pipeline.id)
-            .where(App.review_app.is_(True), Pipeline.review_ttl_seconds.is_not(None))
+            .where(_IS_REVIEW_APP, Pipeline.review_ttl_seconds.is_not(None))
         )
         return [
             app
@@ -237,7 +252,7 @@ class ReviewAppService:
         """Destroy a review app and everything it made, as `apps:destroy` does (the caller
         checked who may); `reason` ("branch deleted", "TTL passed", "reviewapps:destroy")
         goes to the activity trail. Conflict while a build or release of it is under way."""
-        if not app.review_app:
+        if not is_review_app(app):
             raise InvalidInput(f"'{app.name}' is not a review app; destroy it with apps:destroy")
         pipeline = session.get(Pipeline, app.pipeline_id) if app.pipeline_id else None
         audit.record(
@@ -263,7 +278,7 @@ class ReviewAppService:
         """The review app of the pipeline named by its branch or by its name, locked."""
         query = (
             select(App)
-            .where(App.pipeline_id == pipeline.id, App.review_app.is_(True))
+            .where(App.pipeline_id == pipeline.id, _IS_REVIEW_APP)
             .where(or_(App.branch == branch_or_app, App.name == branch_or_app))
             .with_for_update()
         )
