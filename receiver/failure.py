@@ -44,4 +44,6 @@ def unexpected(data_dir: Path | None, what: str) -> str:
             finally:
                 _log.removeHandler(handler)
                 handler.close()
-    return f"laambda failed to take the push; the operator's receiver log has the details (ref {ref})"
+    return (
+        f"laambda failed to take the push; the operator's receiver log has the details (ref {ref})"
+    )

@@ -19,7 +19,9 @@ the app's own remote and one to the pipeline never deploy it at once.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 
+from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
@@ -28,10 +30,11 @@ from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import Pipeline, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
+from laambda.deploy.calls import is_missing
 from laambda.deploy.s3 import ObjectStore
 from laambda.domain.branch_name import branch_problem
 from laambda.domain.review_app import procfile_entry_names
-from laambda.errors import PermissionDenied
+from laambda.errors import LaambdaError, PermissionDenied
 from laambda.services.app import app_service
 from laambda.services.pipeline import pipeline_service
 from laambda.services.release import release_service
@@ -88,6 +91,7 @@ class PipelinePush:
             app = pipeline_service.follower(session, pipeline, branch)
             if app is None and not pipeline.review_apps:
                 return self._refuse(self._unfollowed(session, pipeline, branch))
+            created = app is None
             if app is None:
                 app = review_app_service.create(
                     session,
@@ -96,7 +100,8 @@ class PipelinePush:
                     pusher=user,
                     settings=self.settings,
                     cipher=Cipher(self.settings.secret_key),
-                    longest_entry=max(map(len, entries), default=0),
+                    entries=entries,
+                    function_exists=self._function_exists(session, pipeline),
                 )
                 self.say(f"-----> Created review app {app.name} for branch {branch}")
             else:
@@ -126,7 +131,53 @@ class PipelinePush:
             return self._refuse(f"another push to {target} is still being deployed; try again")
         if released and review:
             self._show_functions(target)
+        if not released and created:
+            self._discard(target, branch)
         return released
+
+    def _function_exists(self, session: Session, pipeline: Pipeline) -> Callable[[str], bool]:
+        """Whether Lambda holds a function of a name, in the region a new review app of the
+        pipeline would use (GetFunction; any answer but "not found" counts as held)."""
+        region = review_app_service.region(session, pipeline, self.settings)
+        client = aws.lambda_client(self.settings, region)
+
+        def exists(name: str) -> bool:
+            try:
+                client.get_function(FunctionName=name)
+            except ClientError as exc:
+                return not is_missing(exc)
+            return True
+
+        return exists
+
+    def _discard(self, name: str, branch: str) -> None:
+        """Destroy the review app this push made when its first deploy failed: the push is
+        refused, so git never made the branch, and a review app nobody can delete with
+        `git push laambda :BRANCH` must not stay. The next push of the branch makes it anew."""
+        self.say(f"-----> The first deploy of review app {name} failed: destroying it")
+        try:
+            with session_scope(self.sessions) as session:
+                user = session.get_one(User, self.user_id)
+                pipeline = pipeline_service.get_for(session, user, self.pipeline)
+                app = pipeline_service.follower(session, pipeline, branch, lock=True)
+                if app is None or app.name != name or not is_review_app(app):
+                    return
+                review_app_service.destroy(
+                    session,
+                    app,
+                    actor=user,
+                    reason="first deploy failed",
+                    settings=self.settings,
+                    store=ObjectStore(aws.s3_client(self.settings), self.settings.artifact_bucket),
+                    cloud=aws_cloud(self.settings),
+                )
+        except LaambdaError as refused:
+            self.say(
+                f" !     Review app {name} is left: {refused.message}; destroy it with "
+                f"`laambda reviewapps:destroy {branch} -p {self.pipeline}`"
+            )
+            return
+        self.say(f"-----> Review app {name} destroyed; push {branch} again to make it anew")
 
     def _delete(self, branch: str) -> bool:
         with session_scope(self.sessions) as session:

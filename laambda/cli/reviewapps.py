@@ -55,11 +55,9 @@ def list_review_apps(pipeline: PipelineOption = None, as_json: JsonOption = Fals
     if not row["apps"]:
         out.print(f"No review apps: push a branch to ssh://…/pipelines/{name}", markup=False)
     for app in row["apps"]:
-        deployed = ago(app["last_deployed_at"]) if app["last_deployed_at"] else "never"
         expires = f", expires {app['expires_at'][:16]}Z" if app["expires_at"] else ""
-        out.print(
-            f"{app['name']}  branch {app['branch']}, deployed {deployed}{expires}", markup=False
-        )
+        branch = f"branch {app['branch']}" if app["branch"] else "no branch"
+        out.print(f"{app['name']}  {branch}, {_last_deploy(app)}{expires}", markup=False)
 
 
 @command(reviewapps, "reviewapps:enable")
@@ -91,7 +89,8 @@ def destroy(branch_or_app: str, pipeline: PipelineOption = None) -> None:
         row = api().delete(f"/pipelines/{name}/review-apps/{quote(branch_or_app, safe='/')}")
     for line in row["removed"]:
         out.print(f"  removed {line}", markup=False)
-    out.print(f"Destroyed {row['name']} (branch {row['branch']})", markup=False)
+    branch = f" (branch {row['branch']})" if row["branch"] else ""
+    out.print(f"Destroyed {row['name']}{branch}", markup=False)
 
 
 def review_config(pipeline: str | None, changes: dict[str, str | None] | None = None) -> None:
@@ -112,6 +111,18 @@ def review_config(pipeline: str | None, changes: dict[str, str | None] | None = 
             "(review apps made from now on start with it)",
             markup=False,
         )
+
+
+def _last_deploy(app: dict[str, Any]) -> str:
+    """ "deployed 3m ago", "last deploy failed 3m ago", "deploying (pushed 3m ago)"."""
+    outcome, when = app.get("last_deploy"), app["last_deployed_at"]
+    if when is None or outcome is None:
+        return "never deployed"
+    if outcome == "succeeded":
+        return f"deployed {ago(when)}"
+    if outcome == "deploying":
+        return f"deploying (pushed {ago(when)})"
+    return f"last deploy {outcome} {ago(when)}"
 
 
 def _status(row: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ MAX_APP_NAME = 30  # laambda's app name rule (domain/app_name.py)
 HASH_LENGTH = 6
 # the shortest name that still says something: a letter, a dash and the branch's hash
 MIN_NAME = 1 + 1 + HASH_LENGTH
+MAX_TRIES = 50  # hashed names tried before giving up
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -53,7 +54,7 @@ def review_app_name(
     a valid app name within the limit and not taken, else cut to make room for `-<hash>` of
     the branch (a different hash for each collision); always with the hash when the branch
     has no slug. NoReviewAppName when the limit leaves
-    fewer than MIN_NAME characters."""
+    fewer than MIN_NAME characters or when MAX_TRIES hashed names are all taken."""
     limit = name_limit(longest_entry)
     if limit < MIN_NAME:
         raise NoReviewAppName(
@@ -65,12 +66,7 @@ def review_app_name(
     branch_slug = slug(branch)
     plain = "-".join(part for part in (pipeline, branch_slug) if part)
     # with no slug (a branch of no letter or digit) the name would be the pipeline's own
-    if (
-        branch_slug
-        and len(plain) <= limit
-        and app_name_problem(plain) is None
-        and not taken(plain)
-    ):
+    if branch_slug and len(plain) <= limit and app_name_problem(plain) is None and not taken(plain):
         return plain
     salt = 0
     while True:
@@ -80,6 +76,11 @@ def review_app_name(
         if app_name_problem(candidate) is None and not taken(candidate):
             return candidate
         salt += 1
+        if salt >= MAX_TRIES:
+            raise NoReviewAppName(
+                f"the {MAX_TRIES} names tried for it are all taken, or would share function "
+                f"names with an app's (such as {candidate}); rename the branch"
+            )
 
 
 def procfile_entry_names(text: str) -> list[str]:
