@@ -3,7 +3,6 @@ apps, one per branch pushed to its repository that no other app follows."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -11,7 +10,7 @@ import typer
 
 from laambda.cli.client import CliError
 from laambda.cli.common import JsonOption, ago, api, command, out, print_json
-from laambda.cli.gitremote import remote_url
+from laambda.cli.gitremote import pipeline_from_url, remote_url
 
 reviewapps = typer.Typer()
 
@@ -24,10 +23,6 @@ PipelineOption = Annotated[
         "ssh://…/pipelines/NAME)",
     ),
 ]
-# ssh://git@host:2222/pipelines/NAME(.git) or git@host:pipelines/NAME(.git)
-_PIPELINE_URL = re.compile(
-    r"(?:^ssh://[^/]+/|^[^/:]+:)/?pipelines/(?P<name>[a-z0-9-]+?)(?:\.git)?/?$"
-)
 
 
 def pipeline_name(pipeline: str | None) -> str:
@@ -35,13 +30,13 @@ def pipeline_name(pipeline: str | None) -> str:
     if pipeline:
         return pipeline
     url = remote_url()
-    found = _PIPELINE_URL.match(url.strip()) if url else None
+    found = pipeline_from_url(url) if url else None
     if found is None:
         raise CliError(
             "which pipeline? pass -p PIPELINE, or run this inside a repository whose "
             "`laambda` remote is ssh://…/pipelines/PIPELINE"
         )
-    return found.group("name")
+    return found
 
 
 @command(reviewapps, "reviewapps")

@@ -169,8 +169,10 @@ def diff(
     upstream: Annotated[str | None, Query(alias="from", min_length=1, max_length=100)] = None,
     downstream: Annotated[str | None, Query(alias="to", min_length=1, max_length=100)] = None,
 ) -> DiffRead:
-    """The commits `from` runs that `to` does not, newest first (defaults: the stage below
-    `to`, the stage above `from`, or the two highest stages with apps)."""
+    """The commits `from` runs that `to` does not, newest first (defaults: the app of the
+    stage below `to`, of the stage above `from`, or of the two highest stages with apps; 409
+    naming them when that stage has several apps, and when `from` is in the last stage).
+    `note` says why commits could not be compared (an upload with no commit)."""
     result = promotion_service.diff(
         session,
         user,
@@ -187,6 +189,7 @@ def diff(
         commits=[CommitRead(sha=c.sha, author=c.author, subject=c.subject) for c in result.commits],
         source="git" if result.source == "git" else "builds",
         up_to_date=result.up_to_date,
+        note=result.note,
     )
 
 
