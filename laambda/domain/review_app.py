@@ -51,10 +51,10 @@ def review_app_name(
     taken: Callable[[str], bool] = lambda _: False,
 ) -> str:
     """The name of the review app of `branch` in `pipeline`: `<pipeline>-<slug>` when that is
-    a valid app name within the limit and not taken, else cut to make room for `-<hash>` of
-    the branch (a different hash for each collision); always with the hash when the branch
-    has no slug. NoReviewAppName when the limit leaves
-    fewer than MIN_NAME characters or when MAX_TRIES hashed names are all taken."""
+    a valid app name within the limit and not taken (and the slug is not empty), else cut to
+    make room for `-<hash>` of the branch, then `<pipeline>-<hash>` with a different hash
+    for each further collision. NoReviewAppName when the limit leaves fewer than MIN_NAME
+    characters or when MAX_TRIES hashed names are all taken."""
     limit = name_limit(longest_entry)
     if limit < MIN_NAME:
         raise NoReviewAppName(
@@ -71,7 +71,10 @@ def review_app_name(
     salt = 0
     while True:
         suffix = branch_hash(branch, salt)
-        prefix = plain[: limit - HASH_LENGTH - 1].rstrip("-")
+        # after the first try the slug is dropped: a name taken because another app's name
+        # starts it (see services/review_app.py) would stay taken with any other hash
+        start = plain if salt == 0 else pipeline
+        prefix = start[: limit - HASH_LENGTH - 1].rstrip("-")
         candidate = f"{prefix}-{suffix}"  # the pipeline's name starts it: a letter
         if app_name_problem(candidate) is None and not taken(candidate):
             return candidate
