@@ -18,6 +18,7 @@ the app's own remote and one to the pipeline never deploy it at once.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable
 
@@ -30,7 +31,6 @@ from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import Pipeline, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
-from laambda.deploy.calls import is_missing
 from laambda.deploy.s3 import ObjectStore
 from laambda.domain.branch_name import branch_problem
 from laambda.domain.review_app import procfile_entry_names
@@ -40,6 +40,9 @@ from laambda.services.pipeline import pipeline_service
 from laambda.services.release import release_service
 from laambda.services.review_app import aws_cloud, is_review_app, review_app_service
 from receiver.push import KEEPALIVE_SECONDS, Push, RefUpdate, Say
+
+# a name Lambda takes for a function (API_CreateFunction, FunctionName)
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class PipelinePush:
@@ -137,15 +140,19 @@ class PipelinePush:
 
     def _function_exists(self, session: Session, pipeline: Pipeline) -> Callable[[str], bool]:
         """Whether Lambda holds a function of a name, in the region a new review app of the
-        pipeline would use (GetFunction; any answer but "not found" counts as held)."""
+        pipeline would use (GetFunction). A name Lambda would not take (a Procfile entry the
+        build will refuse) is held by nobody; an error other than "not found" is taken as
+        not held, and a first deploy that then fails destroys the review app again."""
         region = review_app_service.region(session, pipeline, self.settings)
         client = aws.lambda_client(self.settings, region)
 
         def exists(name: str) -> bool:
+            if not _FUNCTION_NAME.fullmatch(name):
+                return False
             try:
                 client.get_function(FunctionName=name)
-            except ClientError as exc:
-                return not is_missing(exc)
+            except ClientError:
+                return False
             return True
 
         return exists
