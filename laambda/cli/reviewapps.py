@@ -111,9 +111,9 @@ def review_config(pipeline: str | None, changes: dict[str, str | None] | None = 
 def _last_deploy(app: dict[str, Any]) -> str:
     """ "deployed 3m ago", "last deploy failed 3m ago", "deploying (pushed 3m ago)"."""
     outcome, when = app.get("last_deploy"), app["last_deployed_at"]
-    if when is None or outcome is None:
+    if when is None:
         return "never deployed"
-    if outcome == "succeeded":
+    if outcome in (None, "succeeded"):
         return f"deployed {ago(when)}"
     if outcome == "deploying":
         return f"deploying (pushed {ago(when)})"
