@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.models import App, AuditEvent, Pipeline, User
+from laambda.errors import InvalidInput
 from laambda.services.review_app import review_app_service
 from tests import factories
 from tests.pipelines import add_pipeline
@@ -225,3 +227,57 @@ def test_the_list_shows_how_the_last_deploy_went(
     db.commit()
     listed = client.get("/v1/pipelines/shop/review-apps", headers=alice[1]).json()["apps"]
     assert listed[0]["last_deploy"] == "failed"
+
+
+def test_only_review_apps_in_the_review_stage_of_a_pipeline_expire_or_are_destroyed(
+    db: Session, alice: tuple[User, Auth], app_row: App, api_settings: Settings
+) -> None:
+    pipeline = add_pipeline(
+        db,
+        "shop",
+        alice[0],
+        follow={app_row.name: ("staging", "develop")},
+        review_apps=True,
+        ttl_seconds=60,
+    )
+    old = DEPLOYED - timedelta(days=30)
+    due = factories.app(
+        name="shop-due",
+        owner_id=alice[0].id,
+        pipeline_id=pipeline.id,
+        stage="review",
+        branch="due",
+        review_app=True,
+        last_deployed_at=old,
+    )
+    # rows flagged review_app that an older laambda let move or leave: never destroyed as one
+    moved = factories.app(
+        name="shop-grad",
+        owner_id=alice[0].id,
+        pipeline_id=pipeline.id,
+        stage="production",
+        branch=None,
+        review_app=True,
+        last_deployed_at=old,
+    )
+    loose = factories.app(
+        name="shop-loose",
+        owner_id=alice[0].id,
+        stage="review",
+        review_app=True,
+        last_deployed_at=old,
+    )
+    db.commit()
+    assert [app.name for app in review_app_service.expired(db)] == [due.name]
+    for row in (moved, loose):
+        with pytest.raises(InvalidInput, match="is not a review app"):
+            review_app_service.destroy(
+                db,
+                row,
+                actor=None,
+                reason="TTL passed",
+                settings=api_settings,
+                store=None,  # type: ignore[arg-type]  # refused before it is used
+                cloud=None,  # type: ignore[arg-type]
+            )
+    assert [app.name for app in review_app_service.review_apps(db, pipeline)] == [due.name]
