@@ -36,9 +36,9 @@ from laambda.domain.branch_name import branch_problem
 from laambda.domain.review_app import procfile_entry_names
 from laambda.errors import LaambdaError, PermissionDenied
 from laambda.services.app import app_service
-from laambda.services.pipeline import pipeline_service
+from laambda.services.pipeline import is_review_app, pipeline_service
 from laambda.services.release import release_service
-from laambda.services.review_app import aws_cloud, is_review_app, review_app_service
+from laambda.services.review_app import aws_cloud, review_app_service
 from receiver.push import KEEPALIVE_SECONDS, Push, RefUpdate, Say
 
 # a name Lambda takes for a function (API_CreateFunction, FunctionName)

@@ -26,7 +26,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,21 @@ REVIEW_APPS_STAY = (
     "pipelines:add it, or promote to one"
 )
 STAGE_NAMES = ", ".join(stage.value for stage in ASSIGNABLE_STAGES)
+
+
+# what makes an app a review app that pushes, the TTL and `reviewapps:destroy` may destroy:
+# made as one (the flag), still in the review stage, and still in a pipeline. Each is kept by
+# this service; all three are asked so that a row changed some other way is never
+# destroyed as a review app.
+IS_REVIEW_APP = and_(
+    App.review_app.is_(True), App.stage == Stage.REVIEW.value, App.pipeline_id.is_not(None)
+)
+
+
+def is_review_app(app: App) -> bool:
+    """Whether `app` is a review app (see IS_REVIEW_APP): only those are destroyed by pushes,
+    the TTL and `reviewapps:destroy`, and none of them is moved by this service."""
+    return bool(app.review_app) and app.stage == Stage.REVIEW and app.pipeline_id is not None
 
 
 class PipelineService:
@@ -158,7 +173,7 @@ class PipelineService:
         in the module's docstring. Conflict when the app is in a pipeline already or the
         branch is followed by another app; InvalidInput for a stage or branch git or the
         pipeline cannot take."""
-        if app_service.get_for(session, user, app, lock=True).review_app:
+        if is_review_app(app_service.get_for(session, user, app, lock=True)):
             raise Conflict(f"'{app}' is a review app; {REVIEW_APPS_STAY}")
         row = self._owned_app(session, user, app, to=f"put it in pipeline '{name}'")
         pipeline = self.get_owned(session, user, name, to="add apps to it", lock=True)
@@ -175,6 +190,7 @@ class PipelineService:
                 branch = DEFAULT_BRANCH
         self._check_branch(session, pipeline, branch, app=row)
         row.pipeline_id, row.stage, row.branch = pipeline.id, chosen.value, branch
+        row.review_app = False  # a row an older laambda let leave the review stage
         session.flush()
         audit.record(
             session,
@@ -194,7 +210,7 @@ class PipelineService:
         pipeline = self.of_app(session, row)
         if pipeline is None:
             raise InvalidInput(f"'{app}' is in no pipeline")
-        if row.review_app:
+        if is_review_app(row):
             raise Conflict(
                 f"'{app}' is a review app; {REVIEW_APPS_STAY} "
                 f"(`laambda reviewapps:destroy {app} -p {pipeline.name}` destroys it)"
@@ -215,7 +231,7 @@ class PipelineService:
         if not changes:
             return app_service.get_for(session, user, app)
         row = app_service.get_for(session, user, app, lock=True)
-        if row.review_app:
+        if is_review_app(row):
             raise Conflict(f"'{app}' is a review app; {REVIEW_APPS_STAY}")
         row = self._owned_app(session, user, app, to="change its place in a pipeline")
         if "pipeline" in changes:
@@ -344,6 +360,7 @@ def _rank(stage: str | None) -> int:
 
 
 def _detach(app: App) -> None:
+    app.review_app = False
     app.pipeline_id = None
     app.stage = None
     app.branch = None

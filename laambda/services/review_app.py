@@ -40,7 +40,7 @@ from laambda.domain.review_app import NoReviewAppName, review_app_name, ttl_seco
 from laambda.errors import InvalidInput, NotFound
 from laambda.services.app import app_service
 from laambda.services.audit import audit
-from laambda.services.pipeline import pipeline_service
+from laambda.services.pipeline import IS_REVIEW_APP, is_review_app, pipeline_service
 from laambda.services.teardown import remove_repository, teardown
 
 # the apps a review app takes its region, role and runtime from, first found first
@@ -63,20 +63,6 @@ def aws_cloud(settings: Settings) -> Cloud:
         triggers=lambda region: triggers.for_region(settings, region),
         logs=lambda region: aws.client("logs", settings, region),
     )
-
-
-# what makes an app a review app that pushes, the TTL and `reviewapps:destroy` may destroy:
-# made as one (the flag), still in the review stage, and still in a pipeline. Each is kept by
-# services/pipeline.py; all three are asked so that a row changed some other way is never
-# destroyed as a review app.
-_IS_REVIEW_APP = and_(
-    App.review_app.is_(True), App.stage == Stage.REVIEW.value, App.pipeline_id.is_not(None)
-)
-
-
-def is_review_app(app: App) -> bool:
-    """Whether `app` is a review app this service may destroy (see _IS_REVIEW_APP)."""
-    return bool(app.review_app) and app.stage == Stage.REVIEW and app.pipeline_id is not None
 
 
 class ReviewAppService:
@@ -115,7 +101,7 @@ class ReviewAppService:
 
     def review_apps(self, session: Session, pipeline: Pipeline) -> list[App]:
         """The pipeline's review apps (`is_review_app`), by name."""
-        query = select(App).where(App.pipeline_id == pipeline.id, _IS_REVIEW_APP)
+        query = select(App).where(App.pipeline_id == pipeline.id, IS_REVIEW_APP)
         return list(session.scalars(query.order_by(App.name)))
 
     def expires_at(self, pipeline: Pipeline, app: App) -> datetime | None:
@@ -132,7 +118,7 @@ class ReviewAppService:
         rows = session.execute(
             select(App, Pipeline)
             .join(Pipeline, App.pipeline_id == Pipeline.id)
-            .where(_IS_REVIEW_APP, Pipeline.review_ttl_seconds.is_not(None))
+            .where(IS_REVIEW_APP, Pipeline.review_ttl_seconds.is_not(None))
         )
         return [
             app
@@ -293,7 +279,7 @@ class ReviewAppService:
         """The review app of the pipeline named by its branch or by its name, locked."""
         query = (
             select(App)
-            .where(App.pipeline_id == pipeline.id, _IS_REVIEW_APP)
+            .where(App.pipeline_id == pipeline.id, IS_REVIEW_APP)
             .where(or_(App.branch == branch_or_app, App.name == branch_or_app))
             .with_for_update()
         )

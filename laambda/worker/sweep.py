@@ -36,8 +36,9 @@ from laambda.db.session import session_scope
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import LaambdaError
 from laambda.services.build import build_service
+from laambda.services.pipeline import is_review_app
 from laambda.services.release import release_service
-from laambda.services.review_app import aws_cloud, is_review_app, review_app_service
+from laambda.services.review_app import aws_cloud, review_app_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.enqueue import CeleryQueue
 from laambda.worker.logstream import LogPublisher

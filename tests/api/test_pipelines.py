@@ -569,6 +569,11 @@ class TestReviewAppsStayReviewApps:
         gone = client.delete("/v1/pipelines/shop/review-apps/shop-grad", headers=auth)
         assert gone.status_code == 404
         assert db.get(App, review.id) is not None
+        # and such a row can be taken out by its owner, and is no longer flagged
+        out = client.delete("/v1/pipelines/shop/apps/shop-grad", headers=auth)
+        assert out.status_code == 200, out.text
+        db.expire_all()
+        assert db.get_one(App, review.id).review_app is False
 
 
 class TestWhoChangesAPipelinesApps:
