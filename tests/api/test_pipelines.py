@@ -149,6 +149,7 @@ class TestRefusals:
             ("a b", "it holds a space"),
             ("x.lock", "ends with '.lock'"),
             ("a/.b", "starts with '.'"),
+            ("refs/heads/x", "a full ref name, not a branch name: name the branch alone, 'x'"),
         ):
             answer = client.post(
                 "/v1/pipelines/shop/apps",

@@ -37,7 +37,7 @@ from laambda.api.schemas.pipeline import (
 )
 from laambda.config import Settings
 from laambda.db.models import Pipeline
-from laambda.services.pipeline import pipeline_service
+from laambda.services.pipeline import is_review_app, pipeline_service
 from laambda.services.promotion import promotion_service
 from laambda.services.release import release_service
 from laambda.services.review_app import review_app_service
@@ -205,7 +205,7 @@ def read_pipeline(session: Session, pipeline: Pipeline, settings: Settings) -> P
                 name=app.name,
                 stage=app.stage,
                 branch=app.branch,
-                review_app=app.review_app,
+                review_app=is_review_app(app),
                 version=live.version if live else None,
                 status=live.status if live else None,
                 description=live.description if live else None,
