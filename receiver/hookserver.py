@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import secrets
 import shutil
@@ -34,10 +33,10 @@ from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
 from laambda.errors import LaambdaError
+from receiver.failure import unexpected
 from receiver.pipeline_push import PipelinePush
 from receiver.push import Push, Say, parse_updates
 
-log = logging.getLogger("laambda.receiver")
 SOCKET_ENV = "LAAMBDA_PUSH_SOCKET"
 TOKEN_ENV = "LAAMBDA_PUSH_TOKEN"
 
@@ -133,9 +132,8 @@ class HookServer:
             except LaambdaError as exc:
                 say(f" !     Push rejected: {exc.message}")
                 accepted = False
-            except Exception as exc:  # the pusher gets one line, the receiver's log the rest
-                log.exception("pre-receive failed")
-                say(f" !     Push rejected: laambda failed to take the push ({type(exc).__name__})")
+            except Exception:  # the pusher gets one line, the receiver's log the rest
+                say(f" !     Push rejected: {unexpected(self.settings.data_dir, 'pre-receive')}")
                 accepted = False
             send({"exit": 0 if accepted else 1})
 

@@ -18,10 +18,12 @@ the app's own remote and one to the pipeline never deploy it at once.
 
 from __future__ import annotations
 
+import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
@@ -31,13 +33,17 @@ from laambda.db.models import Pipeline, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from laambda.domain.branch_name import branch_problem
 from laambda.domain.review_app import procfile_entry_names
-from laambda.errors import PermissionDenied
+from laambda.errors import LaambdaError, PermissionDenied
 from laambda.services.app import app_service
-from laambda.services.pipeline import pipeline_service
+from laambda.services.pipeline import is_review_app, pipeline_service
 from laambda.services.release import release_service
 from laambda.services.review_app import aws_cloud, review_app_service
 from receiver.push import KEEPALIVE_SECONDS, Push, RefUpdate, Say
+
+# a name Lambda takes for a function (API_CreateFunction, FunctionName)
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class PipelinePush:
@@ -80,6 +86,9 @@ class PipelinePush:
                 f"'{update.ref}' is not a branch: a pipeline's branches deploy its apps"
             )
         branch = update.ref.removeprefix("refs/heads/")
+        # the rule `apps:update --branch` applies, before the database sees the name
+        if (problem := branch_problem(branch)) is not None:
+            return self._refuse(f"a pipeline's branches deploy its apps, and {problem}")
         if update.new.strip("0") == "":
             return self._delete(branch)
         return self._deploy(branch, update.new)
@@ -92,6 +101,7 @@ class PipelinePush:
             app = pipeline_service.follower(session, pipeline, branch)
             if app is None and not pipeline.review_apps:
                 return self._refuse(self._unfollowed(session, pipeline, branch))
+            created = app is None
             if app is None:
                 app = review_app_service.create(
                     session,
@@ -100,7 +110,8 @@ class PipelinePush:
                     pusher=user,
                     settings=self.settings,
                     cipher=Cipher(self.settings.secret_key),
-                    longest_entry=max(map(len, entries), default=0),
+                    entries=entries,
+                    function_exists=self._function_exists(session, pipeline),
                 )
                 self.say(f"-----> Created review app {app.name} for branch {branch}")
             else:
@@ -133,7 +144,57 @@ class PipelinePush:
             return self._refuse(f"another push to {target} is still being deployed; try again")
         if released and review:
             self._show_functions(target)
+        if not released and created:
+            self._discard(target, branch)
         return released
+
+    def _function_exists(self, session: Session, pipeline: Pipeline) -> Callable[[str], bool]:
+        """Whether Lambda holds a function of a name, in the region a new review app of the
+        pipeline would use (GetFunction). A name Lambda would not take (a Procfile entry the
+        build will refuse) is held by nobody; an error other than "not found" is taken as
+        not held, and a first deploy that then fails destroys the review app again."""
+        region = review_app_service.region(session, pipeline, self.settings)
+        client = aws.lambda_client(self.settings, region)
+
+        def exists(name: str) -> bool:
+            if not _FUNCTION_NAME.fullmatch(name):
+                return False
+            try:
+                client.get_function(FunctionName=name)
+            except ClientError:
+                return False
+            return True
+
+        return exists
+
+    def _discard(self, name: str, branch: str) -> None:
+        """Destroy the review app this push made when its first deploy failed: the push is
+        refused, so git never made the branch, and a review app nobody can delete with
+        `git push laambda :BRANCH` must not stay. The next push of the branch makes it anew."""
+        self.say(f"-----> The first deploy of review app {name} failed: destroying it")
+        try:
+            with session_scope(self.sessions) as session:
+                user = session.get_one(User, self.user_id)
+                pipeline = pipeline_service.get_for(session, user, self.pipeline)
+                app = pipeline_service.follower(session, pipeline, branch, lock=True)
+                if app is None or app.name != name or not is_review_app(app):
+                    return
+                review_app_service.destroy(
+                    session,
+                    app,
+                    actor=user,
+                    reason="first deploy failed",
+                    settings=self.settings,
+                    store=ObjectStore(aws.s3_client(self.settings), self.settings.artifact_bucket),
+                    cloud=aws_cloud(self.settings),
+                )
+        except LaambdaError as refused:
+            self.say(
+                f" !     Review app {name} is left: {refused.message}; destroy it with "
+                f"`laambda reviewapps:destroy {branch} -p {self.pipeline}`"
+            )
+            return
+        self.say(f"-----> Review app {name} destroyed; push {branch} again to make it anew")
 
     def _delete(self, branch: str) -> bool:
         with session_scope(self.sessions) as session:
@@ -143,7 +204,7 @@ class PipelinePush:
             if app is None:
                 self.say(f"-----> Deleted {branch}: no app follows it")
                 return True
-            if not app.review_app:
+            if not is_review_app(app):
                 return self._refuse(
                     f"'{branch}' deploys {app.name} ({app.stage}): deleting it is not allowed; "
                     "make the app follow another branch first"

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from laambda.cli import credentials
 from laambda.cli.client import ApiClient, CliError
-from laambda.cli.gitremote import app_from_url, remote_url
+from laambda.cli.gitremote import app_from_url, pipeline_from_url, remote_url
 from laambda.domain.status import ReleaseStatus
 
 P = ParamSpec("P")
@@ -59,6 +59,8 @@ def resolve_app(app: str | None) -> str:
         return app
     url = remote_url()
     found = app_from_url(url) if url else None
+    if found is None and url and (pipeline := pipeline_from_url(url)):
+        raise CliError(f"this repository's remote is pipeline {pipeline}: pass -a APP")
     if found is None:
         raise CliError(
             "which app? pass -a APP, or run this inside a repository with a `laambda` git "

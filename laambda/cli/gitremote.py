@@ -15,6 +15,18 @@ def app_from_url(url: str) -> str | None:
     return match.group("app") if match else None
 
 
+# ssh://git@host:2222/pipelines/NAME(.git) or git@host:pipelines/NAME(.git)
+_PIPELINE_URL = re.compile(
+    r"(?:^ssh://[^/]+/|^[^/:]+:)/?pipelines/(?P<name>[a-z0-9-]+?)(?:\.git)?/?$"
+)
+
+
+def pipeline_from_url(url: str) -> str | None:
+    """`ssh://git@host:2222/pipelines/NAME` and `git@host:pipelines/NAME` give NAME."""
+    match = _PIPELINE_URL.match(url.strip())
+    return match.group("name") if match else None
+
+
 def remote_url(cwd: str | None = None) -> str | None:
     """The `laambda` remote's URL of the repository at `cwd` (default: the current folder)."""
     done = subprocess.run(

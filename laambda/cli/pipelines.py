@@ -19,6 +19,7 @@ from laambda.cli.common import (
     settle,
 )
 from laambda.cli.common import resolve_app as resolve
+from laambda.cli.gitremote import pipeline_from_url, remote_url
 
 pipelines = typer.Typer()
 
@@ -90,10 +91,12 @@ def info(
     pipeline: PipelineOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A pipeline (default: the one of the repository's app): its stages in order, each
-    app's branch, live release and commit."""
+    """A pipeline (default: the repository's `laambda` remote's, a pipeline's or an app's):
+    its stages in order, each app's branch, live release and commit."""
     client = api()
     chosen = name or pipeline
+    if not chosen and (url := remote_url()):
+        chosen = pipeline_from_url(url)
     if not chosen:
         try:
             chosen = _pipeline_of(client, resolve(None))
@@ -185,6 +188,8 @@ def diff(
     not: what a promotion would bring."""
     client = api()
     upstream = app
+    if upstream is None and pipeline is None and (url := remote_url()):
+        pipeline = pipeline_from_url(url)  # inside the pipeline's repository
     if upstream is None and pipeline is None:
         upstream = resolve(None)
     chosen = pipeline or _pipeline_of(client, upstream or "")
@@ -192,6 +197,9 @@ def diff(
     row = client.get(f"/pipelines/{chosen}/diff", **params)
     if as_json:
         return print_json(row)
+    if row.get("note"):
+        out.print(row["note"], markup=False)
+        return
     if row["up_to_date"]:
         out.print(f"{row['downstream']} is up to date with {row['upstream']}", markup=False)
         return

@@ -3,7 +3,6 @@ apps, one per branch pushed to its repository that no other app follows."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -11,7 +10,7 @@ import typer
 
 from laambda.cli.client import CliError
 from laambda.cli.common import JsonOption, ago, api, command, out, print_json
-from laambda.cli.gitremote import remote_url
+from laambda.cli.gitremote import pipeline_from_url, remote_url
 
 reviewapps = typer.Typer()
 
@@ -24,10 +23,6 @@ PipelineOption = Annotated[
         "ssh://…/pipelines/NAME)",
     ),
 ]
-# ssh://git@host:2222/pipelines/NAME(.git) or git@host:pipelines/NAME(.git)
-_PIPELINE_URL = re.compile(
-    r"(?:^ssh://[^/]+/|^[^/:]+:)/?pipelines/(?P<name>[a-z0-9-]+?)(?:\.git)?/?$"
-)
 
 
 def pipeline_name(pipeline: str | None) -> str:
@@ -35,13 +30,13 @@ def pipeline_name(pipeline: str | None) -> str:
     if pipeline:
         return pipeline
     url = remote_url()
-    found = _PIPELINE_URL.match(url.strip()) if url else None
+    found = pipeline_from_url(url) if url else None
     if found is None:
         raise CliError(
             "which pipeline? pass -p PIPELINE, or run this inside a repository whose "
             "`laambda` remote is ssh://…/pipelines/PIPELINE"
         )
-    return found.group("name")
+    return found
 
 
 @command(reviewapps, "reviewapps")
@@ -55,11 +50,9 @@ def list_review_apps(pipeline: PipelineOption = None, as_json: JsonOption = Fals
     if not row["apps"]:
         out.print(f"No review apps: push a branch to ssh://…/pipelines/{name}", markup=False)
     for app in row["apps"]:
-        deployed = ago(app["last_deployed_at"]) if app["last_deployed_at"] else "never"
         expires = f", expires {app['expires_at'][:16]}Z" if app["expires_at"] else ""
-        out.print(
-            f"{app['name']}  branch {app['branch']}, deployed {deployed}{expires}", markup=False
-        )
+        branch = f"branch {app['branch']}" if app["branch"] else "no branch"
+        out.print(f"{app['name']}  {branch}, {_last_deploy(app)}{expires}", markup=False)
 
 
 @command(reviewapps, "reviewapps:enable")
@@ -91,7 +84,8 @@ def destroy(branch_or_app: str, pipeline: PipelineOption = None) -> None:
         row = api().delete(f"/pipelines/{name}/review-apps/{quote(branch_or_app, safe='/')}")
     for line in row["removed"]:
         out.print(f"  removed {line}", markup=False)
-    out.print(f"Destroyed {row['name']} (branch {row['branch']})", markup=False)
+    branch = f" (branch {row['branch']})" if row["branch"] else ""
+    out.print(f"Destroyed {row['name']}{branch}", markup=False)
 
 
 def review_config(pipeline: str | None, changes: dict[str, str | None] | None = None) -> None:
@@ -112,6 +106,18 @@ def review_config(pipeline: str | None, changes: dict[str, str | None] | None = 
             "(review apps made from now on start with it)",
             markup=False,
         )
+
+
+def _last_deploy(app: dict[str, Any]) -> str:
+    """ "deployed 3m ago", "last deploy failed 3m ago", "deploying (pushed 3m ago)"."""
+    outcome, when = app.get("last_deploy"), app["last_deployed_at"]
+    if when is None:
+        return "never deployed"
+    if outcome in (None, "succeeded"):
+        return f"deployed {ago(when)}"
+    if outcome == "deploying":
+        return f"deploying (pushed {ago(when)})"
+    return f"last deploy {outcome} {ago(when)}"
 
 
 def _status(row: dict[str, Any]) -> None:

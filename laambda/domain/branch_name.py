@@ -31,6 +31,10 @@ def _why(name: str) -> str | None:
         return "it is empty"
     if len(name) > MAX_BRANCH:
         return f"it is {len(name)} characters long, over {MAX_BRANCH}"
+    if name.startswith("refs/"):
+        bare = name.removeprefix("refs/heads/") if name.startswith("refs/heads/") else None
+        alone = f": name the branch alone, '{bare[:60]}'" if bare else ""
+        return f"it is a full ref name, not a branch name{alone}"
     if name in ("@", "HEAD"):
         return f"'{name}' is reserved by git"
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):

@@ -18,6 +18,7 @@ MAX_APP_NAME = 30  # laambda's app name rule (domain/app_name.py)
 HASH_LENGTH = 6
 # the shortest name that still says something: a letter, a dash and the branch's hash
 MIN_NAME = 1 + 1 + HASH_LENGTH
+MAX_TRIES = 50  # hashed names tried before giving up
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -50,9 +51,10 @@ def review_app_name(
     taken: Callable[[str], bool] = lambda _: False,
 ) -> str:
     """The name of the review app of `branch` in `pipeline`: `<pipeline>-<slug>` when that is
-    a valid app name within the limit and not taken, else cut to make room for `-<hash>` of
-    the branch (a different hash for each collision). NoReviewAppName when the limit leaves
-    fewer than MIN_NAME characters."""
+    a valid app name within the limit and not taken (and the slug is not empty), else cut to
+    make room for `-<hash>` of the branch, then `<pipeline>-<hash>` with a different hash
+    for each further collision. NoReviewAppName when the limit leaves fewer than MIN_NAME
+    characters or when MAX_TRIES hashed names are all taken."""
     limit = name_limit(longest_entry)
     if limit < MIN_NAME:
         raise NoReviewAppName(
@@ -61,17 +63,27 @@ def review_app_name(
             f"`<app>-<entry>`); shorten the entry names to at most "
             f"{MAX_FUNCTION_NAME - 1 - MIN_NAME} characters"
         )
-    plain = "-".join(part for part in (pipeline, slug(branch)) if part)
-    if len(plain) <= limit and app_name_problem(plain) is None and not taken(plain):
+    branch_slug = slug(branch)
+    plain = "-".join(part for part in (pipeline, branch_slug) if part)
+    # with no slug (a branch of no letter or digit) the name would be the pipeline's own
+    if branch_slug and len(plain) <= limit and app_name_problem(plain) is None and not taken(plain):
         return plain
     salt = 0
     while True:
         suffix = branch_hash(branch, salt)
-        prefix = plain[: limit - HASH_LENGTH - 1].rstrip("-")
+        # after the first try the slug is dropped: a name taken because another app's name
+        # starts it (see services/review_app.py) would stay taken with any other hash
+        start = plain if salt == 0 else pipeline
+        prefix = start[: limit - HASH_LENGTH - 1].rstrip("-")
         candidate = f"{prefix}-{suffix}"  # the pipeline's name starts it: a letter
         if app_name_problem(candidate) is None and not taken(candidate):
             return candidate
         salt += 1
+        if salt >= MAX_TRIES:
+            raise NoReviewAppName(
+                f"the {MAX_TRIES} names tried for it are all taken, or would share function "
+                f"names with an app's (such as {candidate}); rename the branch"
+            )
 
 
 def procfile_entry_names(text: str) -> list[str]:
@@ -85,7 +97,7 @@ def procfile_entry_names(text: str) -> list[str]:
     return names
 
 
-_DURATION = re.compile(r"^(\d{1,6})([smhdw]?)$")
+_DURATION = re.compile(r"^(\d+)([smhdw]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_TTL_SECONDS = 365 * 86400
 
@@ -94,6 +106,8 @@ def ttl_seconds(text: str) -> int:
     """`3d`, `12h`, `90m`, `2w` or plain seconds -> seconds, from one minute to a year.
     ValueError says what was wrong and how to write it."""
     found = _DURATION.fullmatch(text.strip().lower())
+    if found is not None and len(found.group(1)) > 9:
+        raise ValueError(f"a review app TTL is between 1m and 365d, not {text.strip()[:40]}")
     if found is None:
         shown = text[:40]
         raise ValueError(

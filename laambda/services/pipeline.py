@@ -2,8 +2,12 @@
 
 A pipeline is seen by its owner, admins, and the collaborators of any of its apps; it is
 destroyed by its owner or an admin. Putting an app in a pipeline, taking it out, or changing
-its stage or branch needs the pipeline to be seen and the app to be the user's to change
-(`app_service.get_for`). An app is in at most one pipeline.
+its stage or branch needs both the pipeline's owner (or an admin) and the app's owner (or an
+admin): a collaborator of one app must not steer what the pipeline's promotions deploy, nor
+move an app someone else owns. An app is in at most one pipeline.
+
+Review apps are made and destroyed by pushes (services/review_app.py) and live and die with
+their branch: none of them is added, taken out, moved, or given another stage or branch here.
 
 Branches (Heroku pipelines with GitHub-style branch deploys): an app follows at most one
 branch of the pipeline's repository, and a branch is followed by at most one app of the
@@ -22,7 +26,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,7 +48,26 @@ from laambda.services.audit import audit
 from laambda.services.teardown import pipeline_repository_path
 
 DEFAULT_BRANCH = "main"
+REVIEW_APPS_STAY = (
+    "review apps live and die with their branch: make an app with apps:create and "
+    "pipelines:add it, or promote to one"
+)
 STAGE_NAMES = ", ".join(stage.value for stage in ASSIGNABLE_STAGES)
+
+
+# what makes an app a review app that pushes, the TTL and `reviewapps:destroy` may destroy:
+# made as one (the flag), still in the review stage, and still in a pipeline. Each is kept by
+# this service; all three are asked so that a row changed some other way is never
+# destroyed as a review app.
+IS_REVIEW_APP = and_(
+    App.review_app.is_(True), App.stage == Stage.REVIEW.value, App.pipeline_id.is_not(None)
+)
+
+
+def is_review_app(app: App) -> bool:
+    """Whether `app` is a review app (see IS_REVIEW_APP): only those are destroyed by pushes,
+    the TTL and `reviewapps:destroy`, and none of them is moved by this service."""
+    return bool(app.review_app) and app.stage == Stage.REVIEW and app.pipeline_id is not None
 
 
 class PipelineService:
@@ -150,8 +173,10 @@ class PipelineService:
         in the module's docstring. Conflict when the app is in a pipeline already or the
         branch is followed by another app; InvalidInput for a stage or branch git or the
         pipeline cannot take."""
-        row = app_service.get_for(session, user, app, lock=True)
-        pipeline = self.get_for(session, user, name, lock=True)
+        if is_review_app(app_service.get_for(session, user, app, lock=True)):
+            raise Conflict(f"'{app}' is a review app; {REVIEW_APPS_STAY}")
+        row = self._owned_app(session, user, app, to=f"put it in pipeline '{name}'")
+        pipeline = self.get_owned(session, user, name, to="add apps to it", lock=True)
         if row.pipeline_id is not None:
             current = self.of_app(session, row)
             where = current.name if current else "another pipeline"
@@ -165,6 +190,7 @@ class PipelineService:
                 branch = DEFAULT_BRANCH
         self._check_branch(session, pipeline, branch, app=row)
         row.pipeline_id, row.stage, row.branch = pipeline.id, chosen.value, branch
+        row.review_app = False  # a row an older laambda let leave the review stage
         session.flush()
         audit.record(
             session,
@@ -184,7 +210,13 @@ class PipelineService:
         pipeline = self.of_app(session, row)
         if pipeline is None:
             raise InvalidInput(f"'{app}' is in no pipeline")
-        self.get_for(session, user, pipeline.name, lock=True)
+        if is_review_app(row):
+            raise Conflict(
+                f"'{app}' is a review app; {REVIEW_APPS_STAY} "
+                f"(`laambda reviewapps:destroy {app} -p {pipeline.name}` destroys it)"
+            )
+        row = self._owned_app(session, user, app, to="take it out of its pipeline")
+        self.get_owned(session, user, pipeline.name, to="take apps out of it", lock=True)
         _detach(row)
         session.flush()
         audit.record(session, user, action="pipeline.remove", app=app, pipeline=pipeline.name)
@@ -196,9 +228,12 @@ class PipelineService:
         """Change where `app` sits: `changes` holds any of "pipeline" (a name: move it there;
         None: take it out), "stage" and "branch" (None: follow no branch). Each change of
         branch is recorded. The rules are those of `add`."""
-        row = app_service.get_for(session, user, app, lock=True)
         if not changes:
-            return row
+            return app_service.get_for(session, user, app)
+        row = app_service.get_for(session, user, app, lock=True)
+        if is_review_app(row):
+            raise Conflict(f"'{app}' is a review app; {REVIEW_APPS_STAY}")
+        row = self._owned_app(session, user, app, to="change its place in a pipeline")
         if "pipeline" in changes:
             target = changes["pipeline"]
             current = self.of_app(session, row)
@@ -223,7 +258,9 @@ class PipelineService:
                 f"'{app}' is in no pipeline: give one (`laambda apps:update {app} "
                 "--pipeline NAME --stage STAGE`)"
             )
-        pipeline = self.get_for(session, user, pipeline.name, lock=True)
+        pipeline = self.get_owned(
+            session, user, pipeline.name, to="change the stage or branch of its apps", lock=True
+        )
         if changes.get("stage") is not None:
             stage = self._stage(changes["stage"], app)
             if stage.value != row.stage:
@@ -252,6 +289,10 @@ class PipelineService:
             row.branch = branch
         session.flush()
         return row
+
+    def _owned_app(self, session: Session, user: User, app: str, *, to: str) -> App:
+        """The app, locked, if the user owns it or is an admin (`app_service.get_owned`)."""
+        return app_service.get_owned(session, user, app, to=to, lock=True)
 
     def _stage(self, stage: str | None, app: str) -> Stage:
         if stage is None:
@@ -319,6 +360,7 @@ def _rank(stage: str | None) -> int:
 
 
 def _detach(app: App) -> None:
+    app.review_app = False
     app.pipeline_id = None
     app.stage = None
     app.branch = None

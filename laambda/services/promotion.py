@@ -74,6 +74,7 @@ class Diff:
     commits: list[Commit]
     source: str
     up_to_date: bool
+    note: str | None = None  # why commits could not be compared, when they could not
 
 
 class PromotionService:
@@ -168,11 +169,15 @@ class PromotionService:
         down_build = release_service.current_build(session, down)
         up_commit = up_build.commit if up_build else None
         down_commit = down_build.commit if down_build else None
-        same = down_build is not None and (
-            up_build is None or up_build.artifact_sha256 == down_build.artifact_sha256
-        )
-        if up_build is None or same:
+        if up_build is None:
+            note = f"{up.name} runs no build yet: nothing to promote"
+            return Diff(up, down, None, down_commit, [], "builds", up_to_date=False, note=note)
+        if down_build is not None and up_build.artifact_sha256 == down_build.artifact_sha256:
             return Diff(up, down, up_commit, down_commit, [], "builds", up_to_date=True)
+        for row, commit in ((up, up_commit), (down, down_commit)):
+            if commit is None and (row is up or down_build is not None):
+                note = f"{row.name} runs an upload with no commit: cannot compare commits"
+                return Diff(up, down, up_commit, down_commit, [], "builds", False, note=note)
         for repo in (
             pipeline_repository_path(data_dir, pipeline.name),
             repository_path(data_dir, up.name),
@@ -198,18 +203,23 @@ class PromotionService:
                 pipeline_service.app_of(session, pipeline, given)  # AppNotFound
         populated = {Stage(a.stage) for a in apps if a.stage}
 
-        def first_of(stage: Stage | None) -> App | None:
-            return next((a for a in apps if a.stage == stage), None) if stage else None
-
         up = by_name[upstream] if upstream else None
         down = by_name[downstream] if downstream else None
         if up is None and down is None:
             top = max(populated, key=lambda s: s.rank, default=None)
-            down = first_of(top)
+            down = self._only(apps, top, "in the last stage", "--to") if top else None
         if up is None and down is not None:
-            up = first_of(previous_stage(Stage(down.stage or Stage.PRODUCTION), populated))
+            earlier = previous_stage(Stage(down.stage or Stage.PRODUCTION), populated)
+            if earlier is not None:
+                up = self._only(apps, earlier, f"upstream of {down.name}", "-a")
         if down is None and up is not None:
-            down = first_of(next_stage(Stage(up.stage or Stage.REVIEW), populated))
+            following = next_stage(Stage(up.stage or Stage.REVIEW), populated)
+            if following is None:
+                raise Conflict(
+                    f"nothing downstream of {up.name}: it is in the last stage of pipeline "
+                    f"'{pipeline.name}' ({up.stage})"
+                )
+            down = self._only(apps, following, f"downstream of {up.name}", "--to")
         if up is None or down is None or up.id == down.id:
             raise Conflict(
                 f"pipeline '{pipeline.name}' has no two stages to compare: name them "
@@ -218,6 +228,18 @@ class PromotionService:
         for row in (up, down):
             app_service.get_for(session, user, row.name)
         return up, down
+
+    def _only(self, apps: Sequence[App], stage: Stage, where: str, option: str) -> App:
+        """The one app of `stage`; Conflict naming them when there are several, so a diff is
+        never quietly against one of the apps a promotion would deploy."""
+        found = [a for a in apps if a.stage == stage]
+        if len(found) > 1:
+            names = ", ".join(a.name for a in found)
+            raise Conflict(
+                f"{len(found)} apps are {where} ({stage.value}: {names}); name the one to "
+                f"compare with {option} APP"
+            )
+        return found[0]
 
     def _from_builds(
         self, session: Session, up: App, up_build: Build, down_build: Build | None

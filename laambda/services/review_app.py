@@ -11,18 +11,26 @@ its review settings and config takes its owner or an admin.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.base import utcnow
-from laambda.db.models import App, Collaborator, ConfigVar, EventSource, Pipeline, User
+from laambda.db.models import (
+    App,
+    Build,
+    Collaborator,
+    ConfigVar,
+    EventSource,
+    Pipeline,
+    User,
+)
 from laambda.deploy import aws, triggers
 from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import Triggers
@@ -32,7 +40,7 @@ from laambda.domain.review_app import NoReviewAppName, review_app_name, ttl_seco
 from laambda.errors import InvalidInput, NotFound
 from laambda.services.app import app_service
 from laambda.services.audit import audit
-from laambda.services.pipeline import pipeline_service
+from laambda.services.pipeline import IS_REVIEW_APP, is_review_app, pipeline_service
 from laambda.services.teardown import remove_repository, teardown
 
 # the apps a review app takes its region, role and runtime from, first found first
@@ -92,7 +100,8 @@ class ReviewAppService:
         return pipeline
 
     def review_apps(self, session: Session, pipeline: Pipeline) -> list[App]:
-        query = select(App).where(App.pipeline_id == pipeline.id, App.review_app.is_(True))
+        """The pipeline's review apps (`is_review_app`), by name."""
+        query = select(App).where(App.pipeline_id == pipeline.id, IS_REVIEW_APP)
         return list(session.scalars(query.order_by(App.name)))
 
     def expires_at(self, pipeline: Pipeline, app: App) -> datetime | None:
@@ -109,7 +118,7 @@ class ReviewAppService:
         rows = session.execute(
             select(App, Pipeline)
             .join(Pipeline, App.pipeline_id == Pipeline.id)
-            .where(App.review_app.is_(True), Pipeline.review_ttl_seconds.is_not(None))
+            .where(IS_REVIEW_APP, Pipeline.review_ttl_seconds.is_not(None))
         )
         return [
             app
@@ -170,21 +179,28 @@ class ReviewAppService:
         pusher: User,
         settings: Settings,
         cipher: Cipher,
-        longest_entry: int = 0,
+        entries: Sequence[str] = (),
+        function_exists: Callable[[str], bool] | None = None,
     ) -> App:
         """The review app of `branch` (see domain/review_app.py for its name), owned by the
         pipeline's owner with the pusher as a collaborator, in the region and with the role,
         runtime and architecture of the pipeline's staging (else production, development)
         app or the platform's defaults, starting with the pipeline's review config and that
         app's function URLs (for the same Procfile entries). Call with
-        the pipeline's push lock held. InvalidInput when no name fits or no role is known."""
+        the pipeline's push lock held. `entries` are the pushed Procfile's entry names;
+        `function_exists` says whether a Lambda function of a name exists already (in the
+        region the review app will use). InvalidInput when no name fits or no role is known.
+
+        A name is taken (`_name_taken`) when the review app's functions `<name>-<entry>`
+        could be another app's, so its first release would find them made already."""
         owner = session.get(User, pipeline.owner_id) if pipeline.owner_id else None
         owner = owner or pusher
         template = self._template(session, pipeline)
 
         def taken(candidate: str) -> bool:
-            return bool(session.scalar(select(exists().where(App.name == candidate))))
+            return _name_taken(session, pipeline, candidate, entries, function_exists)
 
+        longest_entry = max(map(len, entries), default=0)
         try:
             name = review_app_name(pipeline.name, branch, longest_entry=longest_entry, taken=taken)
         except NoReviewAppName as refused:
@@ -237,7 +253,7 @@ class ReviewAppService:
         """Destroy a review app and everything it made, as `apps:destroy` does (the caller
         checked who may); `reason` ("branch deleted", "TTL passed", "reviewapps:destroy")
         goes to the activity trail. Conflict while a build or release of it is under way."""
-        if not app.review_app:
+        if not is_review_app(app):
             raise InvalidInput(f"'{app.name}' is not a review app; destroy it with apps:destroy")
         pipeline = session.get(Pipeline, app.pipeline_id) if app.pipeline_id else None
         audit.record(
@@ -263,7 +279,7 @@ class ReviewAppService:
         """The review app of the pipeline named by its branch or by its name, locked."""
         query = (
             select(App)
-            .where(App.pipeline_id == pipeline.id, App.review_app.is_(True))
+            .where(App.pipeline_id == pipeline.id, IS_REVIEW_APP)
             .where(or_(App.branch == branch_or_app, App.name == branch_or_app))
             .with_for_update()
         )
@@ -295,10 +311,52 @@ class ReviewAppService:
             for row in rows
         ]
 
+    def region(self, session: Session, pipeline: Pipeline, settings: Settings) -> str:
+        """The AWS region a review app of the pipeline made now would run in."""
+        template = self._template(session, pipeline)
+        return (template.region if template else None) or settings.aws_region
+
     def _template(self, session: Session, pipeline: Pipeline) -> App | None:
         apps = session.scalars(select(App).where(App.pipeline_id == pipeline.id))
         by_stage = {app.stage: app for app in apps}
         return next((by_stage[s] for s in TEMPLATE_STAGES if s in by_stage), None)
+
+
+def _name_taken(
+    session: Session,
+    pipeline: Pipeline,
+    candidate: str,
+    entries: Sequence[str],
+    function_exists: Callable[[str], bool] | None,
+) -> bool:
+    """Whether a review app may not be called `candidate`. Function names are
+    `<app>-<entry>`, so two apps share one when one's name is the other's followed by a dash
+    and more. Taken, then, when an app is called `candidate`; when an app's name starts with
+    `<candidate>-`; when `candidate` starts with `<A>-` for an app A (another tenant's app
+    `shop-feature` with an entry `signup-web` owns `shop-feature-signup-web`), except for the
+    app named after the pipeline itself (often its production app; every review app name
+    starts with it), which takes the name only when one of its built Procfile entries gives
+    a function the review app would have; and when Lambda already holds a function
+    `<candidate>-<entry>` for one of `entries`."""
+    prefixes = [candidate[:i] for i, char in enumerate(candidate) if char == "-"]
+    clash = or_(
+        App.name == candidate,
+        App.name.startswith(f"{candidate}-", autoescape=True),
+        and_(App.name.in_(prefixes), App.name != pipeline.name),
+    )
+    if session.scalar(select(exists().where(clash))):
+        return True
+    wanted = {f"{candidate}-{entry}" for entry in entries}
+    if pipeline.name in prefixes:
+        named = session.scalar(select(App).where(App.name == pipeline.name))
+        if named is not None:
+            built = session.scalars(
+                select(Build.procfile).where(Build.app_id == named.id, Build.procfile.is_not(None))
+            )
+            made = {f"{named.name}-{entry}" for procfile in built for entry in procfile or {}}
+            if wanted & made:
+                return True
+    return function_exists is not None and any(function_exists(name) for name in sorted(wanted))
 
 
 review_app_service = ReviewAppService()

@@ -36,6 +36,7 @@ from laambda.db.session import session_scope
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import LaambdaError
 from laambda.services.build import build_service
+from laambda.services.pipeline import is_review_app
 from laambda.services.release import release_service
 from laambda.services.review_app import aws_cloud, review_app_service
 from laambda.worker.context import WorkerContext
@@ -131,8 +132,8 @@ class Sweeper:
             try:
                 with session_scope(self.context.sessions) as session:
                     app = session.get(App, app_id, with_for_update=True)
-                    if app is None:
-                        continue
+                    if app is None or not is_review_app(app):
+                        continue  # gone, or (changed meanwhile) no review app to destroy
                     name = app.name
                     review_app_service.destroy(
                         session,

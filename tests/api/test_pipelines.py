@@ -149,6 +149,7 @@ class TestRefusals:
             ("a b", "it holds a space"),
             ("x.lock", "ends with '.lock'"),
             ("a/.b", "starts with '.'"),
+            ("refs/heads/x", "a full ref name, not a branch name: name the branch alone, 'x'"),
         ):
             answer = client.post(
                 "/v1/pipelines/shop/apps",
@@ -471,3 +472,158 @@ class TestDiff:
         stranger = client.get("/v1/pipelines/shop/diff?from=thumbs", headers=auth)
         assert stranger.status_code == 404
         assert stranger.json()["detail"] == "pipeline 'shop' has no app 'thumbs'"
+
+    @pytest.mark.usefixtures("history")
+    def test_several_downstream_apps_an_upload_and_the_last_stage(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+    ) -> None:
+        last = client.get("/v1/pipelines/shop/diff?from=shop-prod", headers=auth)
+        assert last.status_code == 409
+        assert last.json()["detail"].startswith("nothing downstream of shop-prod")
+
+        # an upload (no commit) in staging is not "up to date"
+        staging = db.scalars(select(App).where(App.name == "shop-staging")).one()
+        deploy(db, staging, alice[0], api_settings, commit=None, artifact_sha256="f" * 64)
+        upload = client.get("/v1/pipelines/shop/diff?from=shop-staging", headers=auth).json()
+        assert upload["up_to_date"] is False
+        assert upload["commits"] == []
+        assert (
+            upload["note"] == "shop-staging runs an upload with no commit: cannot compare commits"
+        )
+
+        # with two production apps, the diff asks which one instead of picking the first
+        _app(db, alice[0], "shop-prod-eu")
+        added = client.post(
+            "/v1/pipelines/shop/apps",
+            json={"app": "shop-prod-eu", "stage": "production"},
+            headers=auth,
+        )
+        assert added.status_code == 201, added.text
+        for query in ("?from=shop-staging", ""):
+            which = client.get(f"/v1/pipelines/shop/diff{query}", headers=auth)
+            assert which.status_code == 409, query
+            assert "shop-prod, shop-prod-eu" in which.json()["detail"]
+        named = client.get(
+            "/v1/pipelines/shop/diff?from=shop-staging&to=shop-prod-eu", headers=auth
+        )
+        assert named.status_code == 200, named.text
+
+
+class TestReviewAppsStayReviewApps:
+    def test_no_stage_branch_or_pipeline_change_and_the_sweep_spares_former_ones(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        make_user: Callable[..., tuple[User, Auth]],
+    ) -> None:
+        _app(db, alice[0], "shop-staging")
+        _pipeline(client, auth)
+        _pipeline(client, auth, "other")
+        client.post("/v1/pipelines/shop/apps", json={"app": "shop-staging"}, headers=auth)
+        pipeline_id = db.scalars(select(App.pipeline_id).where(App.name == "shop-staging")).one()
+        review = _app(
+            db,
+            alice[0],
+            "shop-grad",
+            pipeline_id=pipeline_id,
+            stage="review",
+            branch="grad",
+            review_app=True,
+        )
+        carol, carol_auth = make_user("carol@example.com")
+        db.add(Collaborator(app_id=review.id, user_id=carol.id))
+        db.commit()
+        said = "review apps live and die with their branch"
+        for who in (auth, carol_auth):
+            for change in (
+                {"stage": "development", "branch": None},
+                {"stage": "production"},
+                {"branch": "other"},
+                {"pipeline": None},
+                {"pipeline": "other", "stage": "staging"},
+            ):
+                answer = client.patch("/v1/apps/shop-grad", json=change, headers=who)
+                assert answer.status_code == 409, (change, answer.text)
+                assert said in answer.json()["detail"]
+        removed = client.delete("/v1/pipelines/shop/apps/shop-grad", headers=auth)
+        assert removed.status_code == 409
+        assert said in removed.json()["detail"]
+        moved = client.post(
+            "/v1/pipelines/other/apps", json={"app": "shop-grad", "stage": "staging"}, headers=auth
+        )
+        assert moved.status_code == 409
+        db.expire_all()
+        row = db.get_one(App, review.id)
+        assert (row.stage, row.branch, row.pipeline_id) == ("review", "grad", pipeline_id)
+
+        # a row that is no longer in the review stage is never destroyed as a review app
+        row.stage = "development"
+        db.commit()
+        assert client.get("/v1/pipelines/shop/review-apps", headers=auth).json()["apps"] == []
+        gone = client.delete("/v1/pipelines/shop/review-apps/shop-grad", headers=auth)
+        assert gone.status_code == 404
+        assert db.get(App, review.id) is not None
+        # and such a row can be taken out by its owner, and is no longer flagged
+        out = client.delete("/v1/pipelines/shop/apps/shop-grad", headers=auth)
+        assert out.status_code == 200, out.text
+        db.expire_all()
+        assert db.get_one(App, review.id).review_app is False
+
+
+class TestWhoChangesAPipelinesApps:
+    def test_a_collaborator_neither_adds_moves_nor_removes_apps(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        make_user: Callable[..., tuple[User, Auth]],
+    ) -> None:
+        staging = _app(db, alice[0], "shop-staging")
+        _pipeline(client, auth)
+        client.post("/v1/pipelines/shop/apps", json={"app": "shop-staging"}, headers=auth)
+        eve, eve_auth = make_user("eve@example.com")
+        db.add(Collaborator(app_id=staging.id, user_id=eve.id))
+        _app(db, eve, "shop-hotfix")
+        db.commit()
+        # eve sees the pipeline (she works on one of its apps) but cannot put her app in it
+        hotfix = client.post(
+            "/v1/pipelines/shop/apps",
+            json={"app": "shop-hotfix", "stage": "production", "branch": "evil"},
+            headers=eve_auth,
+        )
+        assert hotfix.status_code == 403
+        assert (
+            "only the owner of pipeline 'shop' or an admin may add apps"
+            in (hotfix.json()["detail"])
+        )
+        for change in ({"stage": "production"}, {"branch": "evil"}, {"pipeline": None}):
+            answer = client.patch("/v1/apps/shop-staging", json=change, headers=eve_auth)
+            assert answer.status_code == 403, change
+            assert "only the owner of 'shop-staging'" in answer.json()["detail"]
+        out = client.delete("/v1/pipelines/shop/apps/shop-staging", headers=eve_auth)
+        assert out.status_code == 403
+        # nor move an app she only collaborates on into a pipeline of her own
+        client.post("/v1/pipelines", json={"name": "eves"}, headers=eve_auth)
+        taken = client.patch(
+            "/v1/apps/shop-staging", json={"pipeline": "eves", "stage": "staging"}, headers=eve_auth
+        )
+        assert taken.status_code == 403
+        db.expire_all()
+        row = db.get_one(App, staging.id)
+        assert (row.stage, row.branch) == ("staging", None)
+        assert db.scalars(select(App.pipeline_id).where(App.name == "shop-hotfix")).one() is None
+        # and the owner may not put eve's app in, either: both owners are needed
+        theirs = client.post(
+            "/v1/pipelines/shop/apps",
+            json={"app": "shop-hotfix", "stage": "production"},
+            headers=auth,
+        )
+        assert theirs.status_code == 403

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laambda.db.models import App, AuditEvent, User
+from laambda.config import Settings
+from laambda.crypto import Cipher
+from laambda.db.models import App, AuditEvent, Pipeline, User
+from laambda.errors import InvalidInput
+from laambda.services.review_app import review_app_service
 from tests import factories
 from tests.pipelines import add_pipeline
 
@@ -139,3 +145,139 @@ def test_destroying_a_pipeline_destroys_its_review_apps_and_keeps_its_other_apps
     assert staging.pipeline_id is None
     trail = db.scalars(select(AuditEvent.detail).where(AuditEvent.action == "reviewapp.destroy"))
     assert [detail["reason"] for detail in trail] == ["pipelines:destroy"]
+
+
+def _create(
+    db: Session, pipeline: Pipeline, user: User, settings: Settings, branch: str, **kw: Any
+) -> App:
+    return review_app_service.create(
+        db,
+        pipeline,
+        branch=branch,
+        pusher=user,
+        settings=settings,
+        cipher=Cipher(settings.secret_key),
+        **kw,
+    )
+
+
+def test_review_app_names_never_share_function_names_with_other_apps(
+    db: Session,
+    alice: tuple[User, Auth],
+    app_row: App,
+    api_settings: Settings,
+    make_user: Callable[..., tuple[User, Auth]],
+) -> None:
+    pipeline = add_pipeline(
+        db, "shop", alice[0], follow={app_row.name: ("staging", "develop")}, review_apps=True
+    )
+    eve = make_user("eve@example.com")[0]
+    # eve's shop-feature with entry signup-web owns the function shop-feature-signup-web
+    factories.app(name="shop-feature", owner_id=eve.id)
+    # and an app whose name starts with the plain candidate would share functions too
+    factories.app(name="shop-fix-login-web", owner_id=eve.id)
+    db.commit()
+    signup = _create(db, pipeline, alice[0], api_settings, "feature/signup", entries=["web"])
+    assert not signup.name.startswith("shop-feature-")
+    assert signup.name.startswith("shop-")
+    fix = _create(db, pipeline, alice[0], api_settings, "fix/login", entries=["web"])
+    assert fix.name != "shop-fix-login"
+    assert not "shop-fix-login-web".startswith(f"{fix.name}-")
+
+    # an app named after the pipeline takes a name only when its built entries would clash
+    shop = factories.app(name="shop", owner_id=alice[0].id)
+    factories.build(app_id=shop.id, procfile={"docs-web": "main.handler"})
+    db.commit()
+    docs = _create(db, pipeline, alice[0], api_settings, "docs", entries=["web"])
+    assert docs.name != "shop-docs"
+    api = _create(db, pipeline, alice[0], api_settings, "api", entries=["web"])
+    assert api.name == "shop-api"
+
+    # a Lambda function of the name, made outside laambda, takes it as well
+    held = {"shop-held-web"}
+    made = _create(
+        db,
+        pipeline,
+        alice[0],
+        api_settings,
+        "held",
+        entries=["web"],
+        function_exists=held.__contains__,
+    )
+    assert made.name != "shop-held"
+
+
+def test_the_list_shows_how_the_last_deploy_went(
+    client: TestClient, db: Session, alice: tuple[User, Auth], app_row: App
+) -> None:
+    pipeline = add_pipeline(db, "shop", alice[0], follow={app_row.name: ("staging", "develop")})
+    review = factories.app(
+        name="shop-feature-z",
+        owner_id=alice[0].id,
+        pipeline_id=pipeline.id,
+        stage="review",
+        branch="feature/z",
+        review_app=True,
+        last_deployed_at=DEPLOYED,
+    )
+    db.commit()
+    listed = client.get("/v1/pipelines/shop/review-apps", headers=alice[1]).json()["apps"]
+    assert listed[0]["last_deploy"] is None
+    factories.build(app_id=review.id, status="failed")
+    db.commit()
+    listed = client.get("/v1/pipelines/shop/review-apps", headers=alice[1]).json()["apps"]
+    assert listed[0]["last_deploy"] == "failed"
+
+
+def test_only_review_apps_in_the_review_stage_of_a_pipeline_expire_or_are_destroyed(
+    db: Session, alice: tuple[User, Auth], app_row: App, api_settings: Settings
+) -> None:
+    pipeline = add_pipeline(
+        db,
+        "shop",
+        alice[0],
+        follow={app_row.name: ("staging", "develop")},
+        review_apps=True,
+        ttl_seconds=60,
+    )
+    old = DEPLOYED - timedelta(days=30)
+    due = factories.app(
+        name="shop-due",
+        owner_id=alice[0].id,
+        pipeline_id=pipeline.id,
+        stage="review",
+        branch="due",
+        review_app=True,
+        last_deployed_at=old,
+    )
+    # rows flagged review_app that an older laambda let move or leave: never destroyed as one
+    moved = factories.app(
+        name="shop-grad",
+        owner_id=alice[0].id,
+        pipeline_id=pipeline.id,
+        stage="production",
+        branch=None,
+        review_app=True,
+        last_deployed_at=old,
+    )
+    loose = factories.app(
+        name="shop-loose",
+        owner_id=alice[0].id,
+        stage="review",
+        review_app=True,
+        last_deployed_at=old,
+    )
+    db.commit()
+    assert [app.name for app in review_app_service.expired(db)] == [due.name]
+    for row in (moved, loose):
+        with pytest.raises(InvalidInput, match="is not a review app"):
+            review_app_service.destroy(
+                db,
+                row,
+                actor=None,
+                reason="TTL passed",
+                settings=api_settings,
+                store=None,  # type: ignore[arg-type]  # refused before it is used
+                cloud=None,  # type: ignore[arg-type]
+            )
+    assert [app.name for app in review_app_service.review_apps(db, pipeline)] == [due.name]

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from laambda.db.base import utcnow
 from laambda.db.models import App, User
 from laambda.db.session import session_scope
+from tests import factories
 from tests.cli.conftest import Cli
 from tests.pipelines import add_pipeline
 
@@ -51,6 +52,18 @@ def test_review_apps_and_their_config(cli: Cli) -> None:
     url = "ssh://git@127.0.0.1:2222/pipelines/shop"
     subprocess.run(["git", "remote", "add", "laambda", url], cwd=repo, check=True)
     assert "shop-feature-x  branch feature/x" in cli("reviewapps", cwd=repo).stdout
+    # so does pipelines:info; a command about one app asks which
+    assert cli("pipelines:info", cwd=repo).stdout.startswith("=== shop")
+    which = cli("config", cwd=repo)
+    assert which.returncode == 1
+    assert which.stderr.strip() == "laambda: this repository's remote is pipeline shop: pass -a APP"
+    # a failed deploy is said to be one, not "deployed"
+    with session_scope(cli.sessions) as session:
+        review = session.scalars(select(App).where(App.name == "shop-feature-x")).one()
+        factories.bind(session)
+        factories.build(app_id=review.id, status="failed")
+    failed = cli("reviewapps", "-p", "shop").stdout
+    assert "shop-feature-x  branch feature/x, last deploy failed just now" in failed
 
     setting = cli("config:set", "--review", "-p", "shop", "BUCKET=previews", "DEBUG=1")
     assert setting.returncode == 0, setting.stderr

@@ -55,3 +55,23 @@ def test_the_message_names_the_rule() -> None:
     )
     assert "over 255" in (branch_problem("b" * 256) or "")
     assert branch_problem("") is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("refs/heads/x", "it is a full ref name, not a branch name: name the branch alone, 'x'"),
+        ("refs/tags/v1", "it is a full ref name, not a branch name"),
+    ],
+)
+def test_full_ref_names_are_refused(name: str, says: str) -> None:
+    """git takes `refs/heads/x` as a branch of that long name; laambda asks for `x`."""
+    problem = branch_problem(name)
+    assert problem is not None
+    assert says in problem
+
+
+def test_over_255_characters_is_refused() -> None:
+    problem = branch_problem("b" * 256)
+    assert problem is not None
+    assert "256 characters long, over 255" in problem

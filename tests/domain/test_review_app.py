@@ -76,6 +76,16 @@ def test_a_branch_without_letters_still_gets_a_valid_name() -> None:
     assert name.startswith("shop")
 
 
+@pytest.mark.parametrize("branch", ["ブランチ", "ÄÖ", "---"])
+def test_an_empty_slug_is_never_the_pipelines_own_name(branch: str) -> None:
+    assert review_app_name("shop", branch) == f"shop-{branch_hash(branch)}"
+
+
+def test_a_name_every_candidate_of_which_is_taken_is_refused() -> None:
+    with pytest.raises(NoReviewAppName, match="rename the branch"):
+        review_app_name("shop", "feature-x", taken=lambda _: True)
+
+
 def test_procfile_entry_names_are_read_leniently() -> None:
     text = "\ufeff# comment\nweb: app.handler\n\n  worker : jobs.run\nnot a line\n"
     assert procfile_entry_names(text) == ["web", "worker"]
@@ -91,7 +101,13 @@ def test_ttl(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "says"),
-    [("soon", "not a duration"), ("3y", "not a duration"), ("5s", "between 1m and 365d")],
+    [
+        ("soon", "not a duration"),
+        ("3y", "not a duration"),
+        ("5s", "between 1m and 365d"),
+        ("1000000000d", "between 1m and 365d, not 1000000000d"),
+        ("9999999d", "between 1m and 365d"),
+    ],
 )
 def test_bad_ttl(text: str, says: str) -> None:
     with pytest.raises(ValueError, match=says):

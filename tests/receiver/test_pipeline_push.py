@@ -251,3 +251,37 @@ def test_a_review_app_whose_ttl_passed_is_destroyed_by_the_sweep(site: Site) -> 
     again = site.push(repo, alice, url, "old-idea")
     assert again.returncode == 0, again.stderr
     assert "Created review app ttl-old-idea" in again.stderr
+
+
+def test_a_bad_branch_name_and_a_failed_first_deploy_leave_nothing(site: Site) -> None:
+    alice = site.person("alice@example.com")
+    make_pipeline(site.sessions, "lab", alice.user, follow={}, review_apps=True)
+    url = pipeline_url(site, "lab")
+    repo = site.repo("lab", python_app(["web"]))
+
+    # a branch name the apps.branch column cannot hold is refused by the rule apps:update uses
+    long = "/".join(["b" * 99] * 3)  # 299 characters; each part fits a file name
+    refused = site.push(repo, alice, url, f"HEAD:refs/heads/{long}")
+    assert refused.returncode != 0
+    assert "is not a valid branch name: it is 299 characters long, over 255" in refused.stderr
+    for leak in ("Traceback", "psycopg", "StringDataRightTruncation", ".venv"):
+        assert leak not in refused.stderr
+    with session_scope(site.sessions) as session:
+        assert session.scalars(select(App).where(App.name.startswith("lab-"))).all() == []
+
+    # a review app whose first deploy fails is destroyed again: the push is refused, so git
+    # never made the branch a `git push :branch` would delete
+    git(repo, "checkout", "-q", "-b", "broken")
+    commit(repo, {"Procfile": "Not An Entry!: web_mod.handler\n"}, "break the Procfile")
+    failed = site.push(repo, alice, url, "broken")
+    assert failed.returncode != 0
+    assert "Created review app lab-broken for branch broken" in failed.stderr
+    assert "The first deploy of review app lab-broken failed: destroying it" in failed.stderr
+    assert "Review app lab-broken destroyed" in failed.stderr
+    with session_scope(site.sessions) as session:
+        assert session.scalars(select(App).where(App.name == "lab-broken")).first() is None
+        reasons = session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.action == "reviewapp.destroy")
+        ).all()
+        assert [r["reason"] for r in reasons] == ["first deploy failed"]
+    assert remote_heads(site, alice, url) == {}

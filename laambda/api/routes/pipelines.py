@@ -37,7 +37,7 @@ from laambda.api.schemas.pipeline import (
 )
 from laambda.config import Settings
 from laambda.db.models import Pipeline
-from laambda.services.pipeline import pipeline_service
+from laambda.services.pipeline import is_review_app, pipeline_service
 from laambda.services.promotion import promotion_service
 from laambda.services.release import release_service
 from laambda.services.review_app import review_app_service
@@ -169,8 +169,10 @@ def diff(
     upstream: Annotated[str | None, Query(alias="from", min_length=1, max_length=100)] = None,
     downstream: Annotated[str | None, Query(alias="to", min_length=1, max_length=100)] = None,
 ) -> DiffRead:
-    """The commits `from` runs that `to` does not, newest first (defaults: the stage below
-    `to`, the stage above `from`, or the two highest stages with apps)."""
+    """The commits `from` runs that `to` does not, newest first (defaults: the app of the
+    stage below `to`, of the stage above `from`, or of the two highest stages with apps; 409
+    naming them when that stage has several apps, and when `from` is in the last stage).
+    `note` says why commits could not be compared (an upload with no commit)."""
     result = promotion_service.diff(
         session,
         user,
@@ -187,6 +189,7 @@ def diff(
         commits=[CommitRead(sha=c.sha, author=c.author, subject=c.subject) for c in result.commits],
         source="git" if result.source == "git" else "builds",
         up_to_date=result.up_to_date,
+        note=result.note,
     )
 
 
@@ -202,7 +205,7 @@ def read_pipeline(session: Session, pipeline: Pipeline, settings: Settings) -> P
                 name=app.name,
                 stage=app.stage,
                 branch=app.branch,
-                review_app=app.review_app,
+                review_app=is_review_app(app),
                 version=live.version if live else None,
                 status=live.status if live else None,
                 description=live.description if live else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.api.cloud import Cloud as ApiCloud
@@ -17,15 +18,18 @@ from laambda.api.schemas.review_app import (
     ReviewAppsRead,
     ReviewConfigChanged,
 )
-from laambda.db.models import Pipeline
+from laambda.db.models import App, Build, Pipeline
 from laambda.domain.env_vars import KEY_PATTERN
+from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.services.app import app_service
 from laambda.services.pipeline import pipeline_service
+from laambda.services.release import release_service
 from laambda.services.review_app import Cloud, review_app_service
 
 router = APIRouter(prefix="/pipelines/{pipeline}", tags=["review apps"])
 PipelineName = Annotated[str, Path(min_length=1, max_length=100, description="the pipeline")]
 MASK = "********"
+DEPLOYING = "deploying"
 
 
 @router.get("/review-apps")
@@ -123,11 +127,27 @@ def _read(session: Session, pipeline: Pipeline) -> ReviewAppsRead:
                 branch=app.branch,
                 created_at=app.created_at,
                 last_deployed_at=app.last_deployed_at,
+                last_deploy=_last_deploy(session, app),
                 expires_at=review_app_service.expires_at(pipeline, app),
             )
             for app in review_app_service.review_apps(session, pipeline)
         ],
     )
+
+
+def _last_deploy(session: Session, app: App) -> str | None:
+    """The outcome of the app's newest build and, once built, of the release it made."""
+    build = session.scalar(
+        select(Build).where(Build.app_id == app.id).order_by(Build.id.desc()).limit(1)
+    )
+    if build is None:
+        return None
+    if build.status != BuildStatus.SUCCEEDED:
+        return str(build.status) if build.status in BuildStatus.ENDED else DEPLOYING
+    release = release_service.of_build(session, build)
+    if release is None or release.status not in ReleaseStatus.ENDED:
+        return DEPLOYING
+    return str(release.status)
 
 
 def review_cloud(cloud: ApiCloud) -> Cloud:

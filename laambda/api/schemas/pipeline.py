@@ -123,3 +123,8 @@ class DiffRead(BaseModel):
         "holds both commits)"
     )
     up_to_date: bool
+    note: str | None = Field(
+        default=None,
+        description="why the commits could not be compared (an upload with no commit, "
+        "nothing built yet); commits is empty and up_to_date false then",
+    )

@@ -25,6 +25,12 @@ class ReviewAppRead(BaseModel):
     branch: str | None
     created_at: datetime
     last_deployed_at: datetime | None
+    last_deploy: str | None = Field(
+        default=None,
+        description="how the last push went: succeeded, failed, cancelled, abandoned (its "
+        "build or release), or deploying while its build or release is under way; null "
+        "before any push",
+    )
     expires_at: datetime | None
 
 
