@@ -1,18 +1,20 @@
 """Receivers keep no state of their own: each bare repository is also kept in the object store.
 
 After a push moves a ref, the receiver writes the whole repository as one git bundle
-(`git bundle create --all`, git-bundle(1)) to `repos/apps/<app id>.bundle` (or
-`repos/pipelines/<pipeline id>.bundle`), replacing the one before. A receiver that lacks the
-repository (a new host behind the load balancer, a lost disk), or whose copy lacks the live
+(`git bundle create --all`, git-bundle(1)) to `repos/apps/<app id>-<created>.bundle`
+(or `repos/pipelines/<pipeline id>-<created>.bundle`), replacing the one before. A
+receiver that lacks the repository (a new host behind the load balancer, a lost disk), or whose copy lacks the live
 release's commit (the push before went through another receiver), fetches the bundle's branches
 into its copy before git shows the refs; `receiver/branch.py` then puts the deploy branch on the
 live commit as always. With no bundle (the first push, or one made before receivers kept
 them) the repository starts empty and the client sends the whole history, so a push is never
 refused for want of what another host saw.
 
-Keys hold the app's id, not its name: an app destroyed and made again under its name never
-restores the old history. A copy on disk records the id it belongs to (git config
-`laambda.owner`); one left by an earlier app of the same name is replaced, not reused.
+Keys hold the app's id and creation time, not its name (services/teardown.py
+`repository_owner`): an app destroyed and made again under its name, or an app of a database
+made afresh beside an old object store, never restores another's history. A copy on disk
+records the owner it belongs to (git config `laambda.owner`); one left by an earlier app of
+the same name is replaced, not reused.
 
 Everything here runs with the app's (or pipeline's) push lock held, so two receivers never
 write one bundle at once and a restore never sees half of one (S3 replaces an object whole).
@@ -26,7 +28,6 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -35,18 +36,17 @@ from laambda.errors import ObjectMissing
 from laambda.services.teardown import repository_bundle_key
 
 log = logging.getLogger("laambda.receiver")
-Kind = Literal["apps", "pipelines"]
 _OWNER = "laambda.owner"
 
 
-def bundle_key(kind: Kind, owner_id: int) -> str:
-    """The object store key of an app's or pipeline's repository bundle."""
-    return repository_bundle_key(kind, owner_id)
+def bundle_key(owner: str) -> str:
+    """The object store key of the repository bundle of `owner` (teardown.repository_owner)."""
+    return repository_bundle_key(owner)
 
 
 def claim(repo: Path, owner: str) -> None:
-    """Make sure the copy at `repo` belongs to `owner` ("app:7"): a copy another app of the same
-    name left is removed (git's repository is made again by receiver/repos.py). A copy with no
+    """Make sure the copy at `repo` belongs to `owner` (teardown.repository_owner): a copy
+    another app of the same name left is removed (git's repository is made again by receiver/repos.py). A copy with no
     owner recorded (made before receivers recorded one) is taken as this owner's."""
     if not (repo / "HEAD").exists():
         return

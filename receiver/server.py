@@ -32,7 +32,11 @@ from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
 from laambda.services.audit import audit
 from laambda.services.pipeline import pipeline_service
-from laambda.services.teardown import pipeline_repository_path, repository_path
+from laambda.services.teardown import (
+    pipeline_repository_path,
+    repository_owner,
+    repository_path,
+)
 from laambda.trace import mark
 from receiver import bundles
 from receiver.auth import AccessDenied, Gate, Pusher
@@ -276,13 +280,13 @@ class Receiver:
         receiver/branch.py); a failure is logged and the command served as it is."""
         try:
             with session_scope(self.sessions) as session:
-                commit = live_commit(session, session.get_one(App, app_id))
-            owner = f"app:{app_id}"
+                row = session.get_one(App, app_id)
+                commit, owner = live_commit(session, row), repository_owner(row)
             bundles.claim(repository_path(self.settings.data_dir, app), owner)
             repo = repository(self.settings.data_dir, app)
             bundles.mark(repo, owner)
             wanted = [commit] if commit else []
-            bundles.restore(repo, self.store, bundles.bundle_key("apps", app_id), wanted)
+            bundles.restore(repo, self.store, bundles.bundle_key(owner), wanted)
             moved = align(repo, commit)
             if moved is not None and commit is not None:
                 with session_scope(self.sessions) as session:
@@ -302,12 +306,12 @@ class Receiver:
                     f"refs/heads/{app.branch}": live_commit(session, app)
                     for app in pipeline_service.followed(session, row)
                 }
-            owner = f"pipeline:{pipeline_id}"
+                owner = repository_owner(row)
             bundles.claim(pipeline_repository_path(self.settings.data_dir, pipeline), owner)
             repo = pipeline_repository(self.settings.data_dir, pipeline)
             bundles.mark(repo, owner)
             wanted = [commit for commit in followed.values() if commit]
-            bundles.restore(repo, self.store, bundles.bundle_key("pipelines", pipeline_id), wanted)
+            bundles.restore(repo, self.store, bundles.bundle_key(owner), wanted)
             changed = align_pipeline(repo, followed)
             if changed:
                 with session_scope(self.sessions) as session:
@@ -328,9 +332,12 @@ class Receiver:
         except (subprocess.CalledProcessError, OSError):
             return None
 
-    @staticmethod
-    def _bundle_key(git: GitCommand, key: int) -> str:
-        return bundles.bundle_key("pipelines" if git.pipeline else "apps", key)
+    def _bundle_key(self, git: GitCommand, key: int) -> str:
+        with session_scope(self.sessions) as session:
+            row: App | Pipeline = (
+                session.get_one(Pipeline, key) if git.pipeline else session.get_one(App, key)
+            )
+            return bundles.bundle_key(repository_owner(row))
 
     def _git(self, channel: paramiko.Channel, git: GitCommand, pusher: Pusher) -> int:
         assert self.hooks is not None

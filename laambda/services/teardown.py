@@ -20,14 +20,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.build.cache import purge_cache
 from laambda.config import Settings
-from laambda.db.models import App, Build, EventSource, Release, User
+from laambda.db.models import App, Build, EventSource, Pipeline, Release, User
 from laambda.deploy.functions import function_name
 from laambda.deploy.removal import app_functions, delete_function, delete_log_group
 from laambda.deploy.s3 import ObjectStore
@@ -53,11 +53,18 @@ def pipeline_repository_path(data_dir: Path, pipeline: str) -> Path:
     return data_dir / "repos" / "pipelines" / f"{pipeline}.git"
 
 
-def repository_bundle_key(kind: Literal["apps", "pipelines"], owner_id: int) -> str:
-    """Where receivers keep an app's or pipeline's repository in the object store, as one git
-    bundle replaced after each push (receiver/bundles.py); keyed by id, so a name taken again
-    never restores the old history."""
-    return f"repos/{kind}/{owner_id}.bundle"
+def repository_owner(row: App | Pipeline) -> str:
+    """Whose repository a copy on disk or a bundle is: "apps/7-20261130T120000123456" (kind,
+    id and creation time), so neither an app made again under its name nor an app of a
+    database made afresh beside an old object store ever gets another one's history."""
+    kind = "apps" if isinstance(row, App) else "pipelines"
+    return f"{kind}/{row.id}-{row.created_at:%Y%m%dT%H%M%S%f}"
+
+
+def repository_bundle_key(owner: str) -> str:
+    """Where receivers keep a repository (`repository_owner`) in the object store, as one git
+    bundle replaced after each push (receiver/bundles.py)."""
+    return f"repos/{owner}.bundle"
 
 
 def remove_repository(data_dir: Path, app: str) -> bool:
@@ -179,8 +186,8 @@ class Teardown:
         sources = store.delete_prefix(f"{SOURCES_PREFIX}/{app.name}/")
         if sources:
             removed.append(f"{sources} source tarballs")
-        if store.exists(repository_bundle_key("apps", app.id)):
-            store.delete(repository_bundle_key("apps", app.id))
+        if store.exists(bundle := repository_bundle_key(repository_owner(app))):
+            store.delete(bundle)
             removed.append("the git repository's copy")
         cached = purge_cache(store, settings, app.name)
         if cached:

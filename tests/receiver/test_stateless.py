@@ -15,6 +15,7 @@ from laambda.db.models import App, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from laambda.services.teardown import repository_owner
 from receiver import bundles
 from receiver.bundles import bundle_key
 from receiver.repos import repository
@@ -50,7 +51,7 @@ def test_a_lost_disk_and_a_second_receiver_still_take_pushes(site: Site) -> None
     first = site.push(repo, alice, "laambda")
     assert first.returncode == 0, first.stderr
     store = ObjectStore(aws.s3_client(site.settings), site.settings.artifact_bucket)
-    assert store.exists(bundle_key("apps", app.id))
+    assert store.exists(bundle_key(repository_owner(app)))
 
     # the disk is lost: the repository comes back from the store before git shows the refs
     shutil.rmtree(site.settings.data_dir / "repos")
@@ -103,6 +104,7 @@ def test_a_copy_left_by_an_earlier_app_of_the_same_name_is_not_reused(
     assert bundles.refs(fresh) == ""
     # no bundle kept yet for it: nothing restored, the client sends the whole history
     missing = "0" * 40
-    assert bundles.restore(fresh, object_store, bundle_key("apps", 2), [missing]) is False
-    assert bundles.save(fresh, object_store, bundle_key("apps", 2)) is False  # no refs: none
-    assert not object_store.exists(bundle_key("apps", 2))
+    never_kept = bundle_key("apps/2-20261130T000000000000")
+    assert bundles.restore(fresh, object_store, never_kept, [missing]) is False
+    assert bundles.save(fresh, object_store, never_kept) is False  # no refs: none
+    assert not object_store.exists(never_kept)
