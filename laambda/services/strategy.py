@@ -60,15 +60,16 @@ class StrategyService:
         session.flush()
         return self.of(app)
 
-    def in_canary(self, session: Session, app: App) -> Release | None:
-        """The app's release in a canary (at most one: releases of an app apply one by one)."""
-        return session.scalar(
+    def in_canary(self, session: Session, app: App, *, lock: bool = True) -> Release | None:
+        """The app's release in a canary (at most one: releases of an app apply one by one),
+        locked unless `lock` is False (for reading only)."""
+        query = (
             select(Release)
             .where(Release.app_id == app.id, Release.status == ReleaseStatus.CANARY)
             .order_by(Release.version.desc())
             .limit(1)
-            .with_for_update()
         )
+        return session.scalar(query.with_for_update() if lock else query)
 
     def request(
         self, session: Session, app: App, decision: CanaryDecision, *, user: User
@@ -101,6 +102,11 @@ class StrategyService:
         )
         session.flush()
         return release
+
+    @staticmethod
+    def note_errors(release: Release, count: int) -> None:
+        """The canary's Errors + Throttles at the watching worker's last read."""
+        release.canary_errors = count
 
     def abort_for_rollback(
         self, session: Session, app: App, *, target: int, user: User | None
