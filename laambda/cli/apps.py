@@ -134,7 +134,9 @@ def info(
         out.print(f"{label + ':':<12}{row[key] or '-'}", markup=False)
     out.print(f"{'Arch:':<12}{row['architecture']}")
     if releases:
-        out.print(f"{'Release:':<12}v{releases[0]['version']} {releases[0]['description']}")
+        last = releases[0]
+        status = "" if last["status"] == "succeeded" else f" [{_status(last)}]"
+        out.print(f"{'Release:':<12}v{last['version']} {last['description']}{status}", markup=False)
     for fn in functions:
         out.print(
             f"{'Function:':<12}{fn['function_name']} ({fn['handler']}, "
