@@ -127,7 +127,9 @@ def test_a_canary_whose_code_raises_is_rolled_back(platform: Platform) -> None:
 
     pushed = push.result()
     assert pushed.outcome.status == "failed", pushed.text
-    assert "-----> Canary: 50% of traffic on v2 for 6 s; 0 errors so far" in pushed.text, pushed.text
+    assert "-----> Canary: 50% of traffic on v2 for 6 s; 0 errors so far" in pushed.text, (
+        pushed.text
+    )
     assert "canary: 5 errors in" in pushed.outcome.detail
     assert "live is back on v1" in pushed.outcome.detail
     # every alias fully back on v1's versions; the new function is gone
