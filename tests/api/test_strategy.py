@@ -259,3 +259,10 @@ def test_a_window_a_waiting_push_would_not_outlast_is_refused(
     assert detail.startswith("canary: the window (")
     assert "may be at most 9 minutes: a push waiting behind a canary gives up after " in detail
     assert "LAAMBDA_PUSH_LOCK_TIMEOUT (600 s)" in detail
+
+
+def test_the_document_says_the_longest_window(client: TestClient) -> None:
+    """The OpenAPI document's bounds are this installation's (LAAMBDA_PUSH_LOCK_TIMEOUT 600 s)."""
+    document = client.get("/openapi.json").json()
+    fields = document["components"]["schemas"]["DeployStrategyUpdate"]["properties"]
+    assert (fields["seconds"]["maximum"], fields["minutes"]["maximum"]) == (540, 9)
