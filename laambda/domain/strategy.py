@@ -142,9 +142,13 @@ def window(seconds: float) -> str:
     return f"{whole} s"
 
 
-def ends_note(version: int, ends_at: datetime) -> str:
+def ends_note(version: int, ends_at: datetime, ending: str | None = None) -> str:
     """What a release made during a canary waits for: 'waiting for the canary of v7 to end
-    (at 10:42:07 UTC; `laambda releases:promote` / `releases:abort` end it now)'."""
+    (at 10:42:07 UTC; `laambda releases:promote` / `releases:abort` end it now)', or with
+    `ending` (the reason of a decision already taken) 'waiting for the canary of v7 to end
+    (ending now: canary aborted by rollback to v6)'."""
+    if ending:
+        return f"waiting for the canary of v{version} to end (ending now: {ending})"
     return (
         f"waiting for the canary of v{version} to end (at {ends_at.astimezone(UTC):%H:%M:%S} UTC; "
         "`laambda releases:promote` / `releases:abort` end it now)"

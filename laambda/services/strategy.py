@@ -151,7 +151,8 @@ class StrategyService:
             canary = by_app.get(row.app_id)
             if canary is None or canary.version >= row.version or canary.canary_ends_at is None:
                 continue
-            notes[row.id] = ends_note(canary.version, canary.canary_ends_at)
+            ending = canary.canary_reason if canary.canary_decision else None
+            notes[row.id] = ends_note(canary.version, canary.canary_ends_at, ending)
         return notes
 
     def live(self, session: Session, app: App) -> dict[str, LiveShare]:
