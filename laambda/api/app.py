@@ -30,6 +30,7 @@ from laambda.api.routes import (
     run,
 )
 from laambda.api.schemas.error import ERROR_RESPONSES
+from laambda.api.schemas.strategy import window_limits
 from laambda.config import Settings, get_settings
 from laambda.crypto import Cipher
 from laambda.db.session import get_engine, make_sessionmaker
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     api.include_router(builds.cache_router, **_common)
     api.include_router(dashboard_links, **_common)
     mount_dashboard(api)
+    window_limits(api, settings.push_lock_timeout)
 
     @api.get("/health", tags=["health"], responses=ERROR_RESPONSES)
     def health() -> JSONResponse:

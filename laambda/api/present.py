@@ -13,6 +13,7 @@ from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.models import App, Pipeline, Release, User
 from laambda.services.config import ChangeResult
+from laambda.services.strategy import strategy_service
 
 
 def emails(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
@@ -25,10 +26,15 @@ def emails(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
 
 
 def releases(session: Session, rows: list[Release]) -> list[ReleaseRead]:
+    """Each release with who made it and, when it waits behind a canary, what for."""
     by_id = emails(session, [row.user_id for row in rows])
+    waits = strategy_service.waits(session, rows)
     return [
         ReleaseRead.model_validate(row).model_copy(
-            update={"user": by_id.get(row.user_id) if row.user_id else None}
+            update={
+                "user": by_id.get(row.user_id) if row.user_id else None,
+                "waiting": waits.get(row.id),
+            }
         )
         for row in rows
     ]

@@ -111,9 +111,13 @@ def update(
 
 
 @command(apps, "apps:info")
-def info(app: AppOption = None, as_json: JsonOption = False) -> None:
-    """An app: region, role, functions and current release."""
-    name = resolve(app)
+def info(
+    app_name: Annotated[str | None, typer.Argument(metavar="APP", help="the app")] = None,
+    app: AppOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """An app: region, role, functions (what `live` serves) and current release."""
+    name = resolve(app_name or app)
     client = api()
     row = client.get(f"/apps/{name}")
     functions = client.get(f"/apps/{name}/functions")
@@ -130,17 +134,28 @@ def info(app: AppOption = None, as_json: JsonOption = False) -> None:
         out.print(f"{label + ':':<12}{row[key] or '-'}", markup=False)
     out.print(f"{'Arch:':<12}{row['architecture']}")
     if releases:
-        out.print(f"{'Release:':<12}v{releases[0]['version']} {releases[0]['description']}")
+        last = releases[0]
+        status = "" if last["status"] == "succeeded" else f" [{_status(last)}]"
+        out.print(f"{'Release:':<12}v{last['version']} {last['description']}{status}", markup=False)
     for fn in functions:
         out.print(
             f"{'Function:':<12}{fn['function_name']} ({fn['handler']}, "
-            f"{fn['memory']} MB, {fn['timeout']} s)",
+            f"{fn['memory']} MB, {fn['timeout']} s, live: {live_version(fn)})",
             markup=False,
         )
 
 
+def live_version(fn: dict[str, Any]) -> str:
+    """What a function's `live` serves: '3', '3 (50% → 4)' during a canary, '-' before any."""
+    version = fn.get("lambda_version") or "-"
+    if fn.get("canary_version"):
+        return f"{version} ({fn.get('canary_percent')}% → {fn['canary_version']})"
+    return str(version)
+
+
 @command(apps, "apps:destroy")
 def destroy(
+    app_name: Annotated[str | None, typer.Argument(metavar="APP", help="the app")] = None,
     app: AppOption = None,
     confirm: Annotated[
         str | None, typer.Option(help="the app's name, to skip the question")
@@ -149,7 +164,7 @@ def destroy(
     """Destroy an app and everything laambda made for it: its functions, event sources,
     schedules and URLs in AWS, its git repository, build cache and artifacts (owner or admin).
     Safe to run again when it stopped half-way."""
-    name = resolve(app)
+    name = resolve(app_name or app)
     if confirm != name:
         typed = typer.prompt(f"This destroys {name}. Type its name to confirm")
         if typed != name:
@@ -355,7 +370,7 @@ def functions(app: AppOption = None, as_json: JsonOption = False) -> None:
             row["handler"],
             f"{row['memory']} MB",
             f"{row['timeout']} s",
-            row["lambda_version"] or "-",
+            live_version(row),
         )
     out.print(table)
 

@@ -90,10 +90,15 @@ SETTLE_SECONDS = 120.0
 def settle(client: ApiClient, app: str, release: dict[str, Any]) -> dict[str, Any]:
     """Wait until the release has ended (ReleaseStatus.ENDED), at most SETTLE_SECONDS; one
     superseded by a newer release that carries it is followed to that one's end. Returns the
-    release as the API last showed it, with `carried_by` naming the one first asked for."""
+    release as the API last showed it, with `carried_by` naming the one first asked for.
+    What it waits for (a canary, the API's `waiting`) is printed once."""
     asked = release["version"]
     deadline = time.monotonic() + SETTLE_SECONDS
+    told = False
     while time.monotonic() < deadline:
+        if release.get("waiting") and not told:
+            out.print(f"v{release['version']} is {release['waiting']}", markup=False)
+            told = True
         if release["status"] == "abandoned" and release.get("superseded_by"):
             release = client.get(f"/apps/{app}/releases/{release['superseded_by']}")
             continue

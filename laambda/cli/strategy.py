@@ -30,7 +30,12 @@ def set_strategy(
         int | None, typer.Option("--percent", help="Share of traffic on the new versions, 1..99.")
     ] = None,
     minutes: Annotated[
-        int | None, typer.Option("--minutes", help="How long the canary runs, 1..60.")
+        int | None,
+        typer.Option(
+            "--minutes",
+            help="How long the canary runs; it must end a minute before "
+            "LAAMBDA_PUSH_LOCK_TIMEOUT (9 minutes by default).",
+        ),
     ] = None,
     seconds: Annotated[
         int | None,

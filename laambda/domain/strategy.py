@@ -12,6 +12,7 @@ Pure: validation, and the words the pusher and `laambda releases` show.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from laambda.errors import InvalidInput
@@ -20,6 +21,9 @@ MIN_PERCENT, MAX_PERCENT = 1, 99
 MIN_SECONDS, MAX_SECONDS = 1, 3600  # the window: up to an hour
 MAX_MINUTES = MAX_SECONDS // 60
 MAX_ERRORS = 1_000_000
+# a push waiting behind a canary gives up after LAAMBDA_PUSH_LOCK_TIMEOUT; the window ends
+# this much earlier, leaving time to move every alias and apply the waiting release
+PUSH_MARGIN_SECONDS = 60
 
 
 class StrategyKind(StrEnum):
@@ -57,11 +61,14 @@ def strategy(
     minutes: int | None = None,
     seconds: int | None = None,
     max_errors: int | None = None,
+    push_lock_timeout: float | None = None,
 ) -> DeployStrategy:
     """A validated strategy; raises InvalidInput naming what is wrong and what is allowed.
 
     A canary needs `percent` (1..99) and a window as `minutes` (1..60) or `seconds`
-    (1..3600, for short windows), not both; `max_errors` defaults to 0.
+    (1..3600, for short windows), not both; `max_errors` defaults to 0. Given
+    `push_lock_timeout` (seconds, the setting LAAMBDA_PUSH_LOCK_TIMEOUT), the window must also
+    end PUSH_MARGIN_SECONDS before it: a push waiting behind the canary would give up first.
     """
     try:
         chosen = StrategyKind(kind)
@@ -91,12 +98,28 @@ def strategy(
         raise InvalidInput(f"canary: seconds must be {MIN_SECONDS}..{MAX_SECONDS}, not {seconds}")
     if max_errors is not None and not 0 <= max_errors <= MAX_ERRORS:
         raise InvalidInput(f"canary: max-errors must be 0..{MAX_ERRORS}, not {max_errors}")
+    total = seconds if seconds is not None else (minutes or 0) * 60
+    if push_lock_timeout is not None:
+        longest = longest_window(push_lock_timeout)
+        if total > longest:
+            raise InvalidInput(
+                f"canary: the window ({window(total)}) may be at most {window(longest)}: a "
+                f"push waiting behind a canary gives up after LAAMBDA_PUSH_LOCK_TIMEOUT "
+                f"({push_lock_timeout:.0f} s) and the window must end {PUSH_MARGIN_SECONDS} s "
+                "before; choose a shorter window, or ask the operator to raise that setting"
+            )
     return DeployStrategy(
         kind=StrategyKind.CANARY,
         percent=percent,
-        seconds=seconds if seconds is not None else (minutes or 0) * 60,
+        seconds=total,
         max_errors=max_errors or 0,
     )
+
+
+def longest_window(push_lock_timeout: float) -> int:
+    """The longest canary window, in seconds, that a push waiting behind it outlasts (at
+    least MIN_SECONDS, at most MAX_SECONDS)."""
+    return max(MIN_SECONDS, min(MAX_SECONDS, int(push_lock_timeout) - PUSH_MARGIN_SECONDS))
 
 
 class CanaryDecision(StrEnum):
@@ -117,6 +140,19 @@ def window(seconds: float) -> str:
         minutes = whole // 60
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
     return f"{whole} s"
+
+
+def ends_note(version: int, ends_at: datetime, ending: str | None = None) -> str:
+    """What a release made during a canary waits for: 'waiting for the canary of v7 to end
+    (at 10:42:07 UTC; `laambda releases:promote` / `releases:abort` end it now)', or with
+    `ending` (the reason of a decision already taken) 'waiting for the canary of v7 to end
+    (ending now: canary aborted by rollback to v6)'."""
+    if ending:
+        return f"waiting for the canary of v{version} to end (ending now: {ending})"
+    return (
+        f"waiting for the canary of v{version} to end (at {ends_at.astimezone(UTC):%H:%M:%S} UTC; "
+        "`laambda releases:promote` / `releases:abort` end it now)"
+    )
 
 
 def problems(errors: int, throttles: int) -> str:

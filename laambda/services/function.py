@@ -15,6 +15,7 @@ from laambda.errors import InvalidInput, NotFound
 from laambda.services.applier import ReleaseApplier
 from laambda.services.config import ChangeResult
 from laambda.services.release import release_service
+from laambda.services.strategy import strategy_service
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class FunctionInfo:
     memory: int
     timeout: int
     lambda_version: str | None
+    # during a canary: the version `live` sends canary_percent % of invocations to
+    canary_version: str | None = None
+    canary_percent: int | None = None
 
 
 class FunctionService:
@@ -33,7 +37,7 @@ class FunctionService:
         build = release_service.current_build(session, app)
         if current is None or build is None or not build.procfile:
             return []
-        versions = current.function_versions or {}
+        live = strategy_service.live(session, app)
         infos = []
         for name, handler in build.procfile.items():
             resources = resources_for(name, current.function_settings)
@@ -45,7 +49,9 @@ class FunctionService:
                     handler=str(handler),
                     memory=resources.memory,
                     timeout=resources.timeout,
-                    lambda_version=versions.get(function_name),
+                    lambda_version=share.version if (share := live.get(function_name)) else None,
+                    canary_version=share.canary_version if share else None,
+                    canary_percent=share.canary_percent if share else None,
                 )
             )
         return infos

@@ -30,6 +30,7 @@ from laambda.domain.release import (
 from laambda.domain.status import ReleaseStatus
 from laambda.errors import ReleaseNotFound, RollbackRefused
 from laambda.services.audit import audit
+from laambda.services.strategy import strategy_service
 
 if TYPE_CHECKING:
     from laambda.services.applier import ReleaseApplier
@@ -379,6 +380,8 @@ class ReleaseService:
         except RollbackProblem as exc:
             raise RollbackRefused(f"cannot roll back '{app.name}': {exc}") from None
         target = self.get(session, app, target_version)
+        # never through the canary's versions fully live: the canary goes back first
+        strategy_service.abort_for_rollback(session, app, target=target_version, user=user)
         config: dict[str, str] = cipher.decrypt_json(target.config_encrypted)
         self._restore(session, app, config, target.function_settings, cipher)
         return self.create(

@@ -10,9 +10,12 @@ from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse
 
 from laambda.api.deps import ApplierDep, CipherDep, SessionDep
+from laambda.domain.strategy import CanaryDecision
+from laambda.errors import NotFound
 from laambda.services.app import app_service
 from laambda.services.config import config_service
 from laambda.services.release import release_service
+from laambda.services.strategy import strategy_service
 from laambda.web.deps import FormViewerDep
 from laambda.web.view import PageRoute
 
@@ -36,6 +39,19 @@ def rollback(
     release_service.rollback(
         session, locked, user=viewer.user, version=version, cipher=cipher, applier=applier
     )
+    return _to_releases(app)
+
+
+@router.post("/apps/{app}/canary/{decision}")
+def end_canary(
+    app: str, decision: str, viewer: FormViewerDep, session: SessionDep
+) -> RedirectResponse:
+    """Promote or abort the running canary now (what `laambda releases:promote|abort` ask)."""
+    asked = {"promote": CanaryDecision.PROMOTE, "abort": CanaryDecision.ABORT}.get(decision)
+    if asked is None:
+        raise NotFound(f"no such canary action '{decision}': use promote or abort")
+    locked = app_service.get_for(session, viewer.user, app, lock=True)
+    strategy_service.request(session, locked, asked, user=viewer.user)
     return _to_releases(app)
 
 

@@ -4,6 +4,7 @@ check every API route makes, and reads through the same services the API uses.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -20,6 +21,7 @@ from laambda.services.config import config_service
 from laambda.services.event_source import event_source_service
 from laambda.services.function import function_service
 from laambda.services.release import release_service
+from laambda.services.strategy import strategy_service
 from laambda.web.deps import Viewer, ViewerDep
 from laambda.web.view import FINISHED, PageRoute, render
 
@@ -70,6 +72,8 @@ def app_page(
     functions = function_service.list(session, row)
     sources = {f.name: event_source_service.list_for(session, row, f.name) for f in functions}
     live = release_service.current(session, row)
+    canary = strategy_service.in_canary(session, row, lock=False)
+    ends = canary.canary_ends_at if canary is not None else None
     return _page(
         request,
         viewer,
@@ -79,6 +83,8 @@ def app_page(
         functions=functions,
         sources=sources,
         live=live,
+        canary=canary,
+        canary_ends=f"{ends.astimezone(UTC):%H:%M:%S} UTC" if ends else None,
         tab="overview",
     )
 

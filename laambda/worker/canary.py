@@ -46,6 +46,7 @@ from laambda.domain.strategy import (
 )
 from laambda.errors import DeployFailed, LaambdaError
 from laambda.services.release import release_service
+from laambda.services.strategy import strategy_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
 
@@ -172,6 +173,7 @@ class CanaryWatch:
                 try:
                     errors, throttles = self._problems(now)
                     unread = None
+                    self._note(errors + throttles)
                 except LaambdaError as exc:
                     unread = exc.message
                     self.say(f" !     Canary: reading metrics failed ({exc.message}); retrying")
@@ -207,6 +209,12 @@ class CanaryWatch:
             if release.canary_decision is None:
                 return None
             return CanaryDecision(release.canary_decision), release.canary_reason or ""
+
+    def _note(self, count: int) -> None:
+        """Errors and throttles so far, on the release for `laambda releases` and the dashboard."""
+        with session_scope(self.context.sessions) as session:
+            release = session.get_one(Release, self.canary.release_id)
+            strategy_service.note_errors(release, count)
 
     def _problems(self, now: datetime) -> tuple[int, int]:
         """Errors and Throttles of the new versions through `live` since the canary began."""

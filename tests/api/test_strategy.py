@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
-from laambda.db.models import App, AuditEvent, User
+from laambda.db.models import App, AuditEvent, Release, User
 from tests.api.test_releases import deploy, mark
 
 Auth = dict[str, str]
@@ -150,3 +150,119 @@ class TestPromoteAbort:
         )
         actions = db.scalars(select(AuditEvent.action).where(AuditEvent.app_name == "thumbs")).all()
         assert "release.canary_abort" in actions
+
+
+def _in_canary(db: Session, release: Release, *, ends_at: datetime) -> None:
+    """`release` in a canary of thumbs-create (stable version 3, new version 4) at 50%."""
+    release.canary_percent = 50
+    release.canary_max_errors = 0
+    release.canary_started_at = datetime.now(UTC)
+    release.canary_ends_at = ends_at
+    release.canary_versions = {"thumbs-create": "4", "thumbs-resize": "1"}
+    release.canary_previous = {"thumbs-create": "3", "thumbs-resize": None}
+    mark(db, release, "canary")
+
+
+class TestDuringACanary:
+    ENDS = datetime(2026, 11, 30, 10, 42, 7, tzinfo=UTC) + timedelta(days=365)
+
+    def test_functions_show_what_live_serves(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        first = deploy(db, app_row, alice[0], api_settings)
+        first.function_versions = {"thumbs-create": "3"}
+        db.commit()
+        _in_canary(db, deploy(db, app_row, alice[0], api_settings), ends_at=self.ENDS)
+        functions = client.get("/v1/apps/thumbs/functions", headers=auth).json()
+        shown = {f["function_name"]: f for f in functions}
+        create, resize = shown["thumbs-create"], shown["thumbs-resize"]
+        # live serves version 3, half of its invocations going to version 4
+        assert (create["lambda_version"], create["canary_version"], create["canary_percent"]) == (
+            "3",
+            "4",
+            50,
+        )
+        # new in the canary: fully on its only version
+        assert (resize["lambda_version"], resize["canary_version"]) == ("1", None)
+
+    def test_a_release_behind_it_says_what_it_waits_for(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        _in_canary(db, deploy(db, app_row, alice[0], api_settings), ends_at=self.ENDS)
+        behind = deploy(db, app_row, alice[0], api_settings)
+        db.refresh(behind)
+        mark(db, behind, "pending")
+        listed = {
+            r["version"]: r for r in client.get("/v1/apps/thumbs/releases", headers=auth).json()
+        }
+        assert listed[2]["waiting"] == (
+            "waiting for the canary of v1 to end (at 10:42:07 UTC; `laambda releases:promote` "
+            "/ `releases:abort` end it now)"
+        )
+        assert listed[1]["waiting"] is None
+
+    def test_a_rollback_aborts_it_first(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        canary = deploy(db, app_row, alice[0], api_settings)
+        _in_canary(db, canary, ends_at=self.ENDS)
+        rolled = client.post("/v1/apps/thumbs/rollback", json={}, headers=auth)
+        assert rolled.status_code == 201, rolled.text
+        assert rolled.json()["description"] == "Rollback to v1"
+        db.refresh(canary)
+        assert (canary.canary_decision, canary.canary_reason) == (
+            "abort",
+            "canary aborted by rollback to v1",
+        )
+        events = db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "release.canary_abort")
+        ).all()
+        assert [(e.detail["version"], e.detail["reason"]) for e in events] == [
+            (2, "canary aborted by rollback to v1")
+        ]
+
+
+@pytest.mark.usefixtures("app_row")
+@pytest.mark.parametrize(
+    ("window", "accepted"),
+    [({"seconds": 540}, True), ({"seconds": 541}, False), ({"minutes": 30}, False)],
+)
+def test_a_window_a_waiting_push_would_not_outlast_is_refused(
+    client: TestClient, auth: Auth, window: dict[str, int], accepted: bool
+) -> None:
+    body = {"strategy": "canary", "percent": 10, **window}
+    answer = client.put("/v1/apps/thumbs/deploy-strategy", json=body, headers=auth)
+    if accepted:
+        assert answer.status_code == 200, answer.text
+        return
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    assert detail.startswith("canary: the window (")
+    assert "may be at most 9 minutes: a push waiting behind a canary gives up after " in detail
+    assert "LAAMBDA_PUSH_LOCK_TIMEOUT (600 s)" in detail
+
+
+def test_the_document_says_the_longest_window(client: TestClient) -> None:
+    """The OpenAPI document's bounds are this installation's (LAAMBDA_PUSH_LOCK_TIMEOUT 600 s)."""
+    document = client.get("/openapi.json").json()
+    fields = document["components"]["schemas"]["DeployStrategyUpdate"]["properties"]
+    assert (fields["seconds"]["maximum"], fields["minutes"]["maximum"]) == (540, 9)

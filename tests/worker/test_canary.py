@@ -4,6 +4,7 @@ pushes followed as the pusher sees them."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from laambda.api import present
 from laambda.db.models import App, AuditEvent, Release, User
 from laambda.db.session import session_scope
 from laambda.domain.strategy import CanaryDecision, strategy
@@ -283,6 +285,10 @@ def test_a_release_made_during_a_canary_waits_for_it(platform: Platform) -> None
     config_id = platform.change_config(app, {"BUCKET": "later"})
     time.sleep(1.5)
     assert release(platform, app, 3).status == "pending"  # the canary of v2 still runs
+    with session_scope(platform.sessions) as session:
+        waiting = present.releases(session, [session.get_one(Release, config_id)])[0].waiting
+    assert waiting is not None
+    assert waiting.startswith("waiting for the canary of v2 to end (at "), waiting
     pushed = push.result()
     assert pushed.outcome.detail == "Released v2: queued-web", pushed.text
     changed = platform.wait_release(config_id)
@@ -292,3 +298,66 @@ def test_a_release_made_during_a_canary_waits_for_it(platform: Platform) -> None
     assert changed.canary_started_at is not None
     assert changed.canary_started_at >= v2.applied_at  # one canary at a time
     assert alias(platform, "queued-web")["FunctionVersion"] == "3"
+
+
+class AliasWatch:
+    """Every state `live` of one function goes through, read every 20 ms in a thread."""
+
+    def __init__(self, platform: Platform, function: str) -> None:
+        self.seen: list[tuple[str, str]] = []
+        self.stop = threading.Event()
+
+        def watch() -> None:
+            while not self.stop.is_set():
+                now = alias(platform, function)
+                weights = now.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})  # type: ignore[attr-defined]
+                state = (str(now["FunctionVersion"]), json.dumps(weights, sort_keys=True))
+                if not self.seen or self.seen[-1] != state:
+                    self.seen.append(state)
+                time.sleep(0.02)
+
+        self.thread = threading.Thread(target=watch, daemon=True)
+        self.thread.start()
+
+    def done(self) -> list[tuple[str, str]]:
+        self.stop.set()
+        self.thread.join(5)
+        return self.seen
+
+
+@pytest.mark.usefixtures("local_runtime")
+def test_a_rollback_during_a_canary_aborts_it_first(platform: Platform) -> None:
+    """The canary's versions never get all of `live`: the canary is aborted (its release
+    fails, naming the rollback), then the rollback applies; a release made behind the canary
+    says what it waits for."""
+    app = platform.create_app("regret")
+    first = platform.push(app, python_app(["web"], marker="1"), commit="5" * 40)
+    assert first.outcome.status == "succeeded", first.text + first.outcome.detail
+    use_canary(platform, app, percent=50, seconds=8)
+
+    push = Background(platform, app, python_app(["web"], marker="2"), "6" * 40)
+    running = wait_canary(platform, app)
+    watch = AliasWatch(platform, "regret-web")
+    started = time.monotonic()
+    rollback_id = platform.rollback(app)
+    with session_scope(platform.sessions) as session:
+        shown = present.releases(session, [session.get_one(Release, rollback_id)])[0]
+    assert shown.version == 3
+    assert running.canary_ends_at is not None
+    assert shown.waiting == (
+        "waiting for the canary of v2 to end (ending now: canary aborted by rollback to v1)"
+    )
+    rolled = platform.wait_release(rollback_id)
+    seen = watch.done()
+    assert ("2", "{}") not in seen, seen  # the canary's version never had all of live
+    assert rolled.status == "succeeded", rolled.log
+    assert time.monotonic() - started < 8  # not after the window
+    assert seen[-1] == ("1", "{}"), seen
+    pushed = push.result(timeout=60)
+    assert pushed.outcome.status == "failed", pushed.text
+    v2 = release(platform, app, 2)
+    assert (v2.status, v2.error) == (
+        "failed",
+        "canary aborted by rollback to v1; live is back on v1",
+    )
+    assert invoke_live(platform, "regret-web", 4) == ["1"] * 4

@@ -11,6 +11,7 @@ from laambda.api.deps import (
     CurrentUser,
     Offset,
     SessionDep,
+    SettingsDep,
     Version,
 )
 from laambda.api.schemas.release import ReleaseDetail, ReleaseRead, RollbackRequest
@@ -88,16 +89,22 @@ def show_strategy(app: AppName, session: SessionDep, user: CurrentUser) -> Deplo
 
 @router.put("/deploy-strategy")
 def set_strategy(
-    app: AppName, body: DeployStrategyUpdate, session: SessionDep, user: CurrentUser
+    app: AppName,
+    body: DeployStrategyUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
 ) -> DeployStrategyRead:
     """All at once (the default), or a canary: `percent` of traffic on the new versions for
-    the window, rolled back on more than `max_errors` errors. Applies from the next release."""
+    the window, rolled back on more than `max_errors` errors. Applies from the next release.
+    The window must end a minute before LAAMBDA_PUSH_LOCK_TIMEOUT (422 otherwise)."""
     chosen = strategy(
         body.strategy,
         percent=body.percent,
         minutes=body.minutes,
         seconds=body.seconds,
         max_errors=body.max_errors,
+        push_lock_timeout=settings.push_lock_timeout,
     )
     locked = app_service.get_for(session, user, app, lock=True)
     return _strategy_read(strategy_service.set(session, locked, chosen, user=user))

@@ -13,7 +13,12 @@ class FunctionRead(BaseModel):
     handler: str
     memory: int
     timeout: int
+    # the version `live` serves (during a canary: the stable one, still getting most traffic)
     lambda_version: str | None
+    # during a canary of this function: the new version and the % of `live`'s invocations it
+    # gets (Lambda's AdditionalVersionWeights); None otherwise
+    canary_version: str | None = None
+    canary_percent: int | None = None
 
 
 class FunctionUpdate(BaseModel):

@@ -32,6 +32,11 @@ class ReleaseRead(BaseModel):
     canary_max_errors: int | None = None
     canary_decision: str | None = None
     canary_reason: str | None = None
+    # Errors + Throttles of its versions at the worker's last read; None before the first
+    canary_errors: int | None = None
+    # a pending release made while an earlier release's canary runs: what it waits for,
+    # "waiting for the canary of v7 to end (at 10:42:07 UTC; …)"; None otherwise
+    waiting: str | None = None
 
 
 class ReleaseDetail(ReleaseRead):

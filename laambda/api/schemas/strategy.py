@@ -2,10 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from laambda.domain.strategy import MAX_ERRORS, MAX_MINUTES, MAX_PERCENT, MAX_SECONDS, MIN_PERCENT
+from laambda.domain.strategy import (
+    MAX_ERRORS,
+    MAX_MINUTES,
+    MAX_PERCENT,
+    MAX_SECONDS,
+    MIN_PERCENT,
+    longest_window,
+)
 
 
 class DeployStrategyRead(BaseModel):
@@ -58,3 +66,20 @@ class DeployStrategyUpdate(BaseModel):
     minutes: int | SkipJsonSchema[None] = _range(1, MAX_MINUTES)
     seconds: int | SkipJsonSchema[None] = _range(1, MAX_SECONDS)
     max_errors: int | SkipJsonSchema[None] = _range(0, MAX_ERRORS)
+
+
+def window_limits(api: FastAPI, push_lock_timeout: float) -> None:
+    """Make the OpenAPI document say the longest window this installation accepts: the
+    window must end PUSH_MARGIN_SECONDS before LAAMBDA_PUSH_LOCK_TIMEOUT (a setting, so the
+    bound is known only here, not when the model is declared)."""
+    longest = longest_window(push_lock_timeout)
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # FastAPI caches it: changed once, in place
+        fields = document["components"]["schemas"]["DeployStrategyUpdate"]["properties"]
+        fields["seconds"]["maximum"] = longest
+        fields["minutes"]["maximum"] = longest // 60
+        return document
+
+    api.openapi = openapi  # type: ignore[method-assign]

@@ -68,5 +68,7 @@ class Release(IdMixin, CreatedMixin, Model):
     canary_previous: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     canary_decision: Mapped[str | None] = mapped_column(String(20))
     canary_reason: Mapped[str | None] = mapped_column(Text)
+    # Errors + Throttles of the canary's versions at the worker's last read (None before it)
+    canary_errors: Mapped[int | None] = mapped_column(Integer)
 
     build: Mapped[Build | None] = relationship(lazy="raise")
