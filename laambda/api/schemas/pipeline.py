@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -13,6 +13,8 @@ from laambda.domain.branch_name import BRANCH_RULE, MAX_BRANCH
 
 StageName = Literal["development", "staging", "production"]
 APP_REF = {"minLength": 1, "maxLength": 100, **NO_NUL}
+# an app named in a list: the document states what the validator below enforces
+AppRef = Annotated[str, Field(json_schema_extra=APP_REF)]
 BRANCH = Field(
     default=None,
     min_length=1,
@@ -79,7 +81,7 @@ class PipelineDestroyed(BaseModel):
 
 class PromoteRequest(BaseModel):
     app: str = Field(json_schema_extra=APP_REF, description="the upstream app")
-    to: list[str] | None = Field(
+    to: list[AppRef] | None = Field(
         default=None,
         max_length=20,
         description="downstream apps (default: every app of the next stage that has apps)",
