@@ -44,6 +44,9 @@ def create(
     role: Annotated[str | None, typer.Option(help="IAM role ARN the functions run as")] = None,
     region: Annotated[str | None, typer.Option(help="AWS region")] = None,
     arch: Annotated[str | None, typer.Option(help="x86_64 or arm64")] = None,
+    runtime: Annotated[
+        str | None, typer.Option(help="pin a Lambda runtime, e.g. python3.12 (default: detect)")
+    ] = None,
     pipeline: Annotated[
         str | None, typer.Option("--pipeline", "-p", help="join this pipeline")
     ] = None,
@@ -64,6 +67,7 @@ def create(
         "role": role,
         "region": region,
         "architecture": arch,
+        "runtime": runtime,
         "pipeline": {k: v for k, v in place.items() if v} if pipeline else None,
     }
     with out.status(f"Creating {name}…"):

@@ -13,15 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
+from laambda.db.base import utcnow
 from laambda.db.models import App, Collaborator, User
 from laambda.domain.app_name import app_name_problem
 from laambda.domain.regions import region_problem
+from laambda.domain.runtime import ARCHITECTURES, check_runtime
 from laambda.domain.tenancy import role_problem
-from laambda.errors import AppExists, AppNotFound, InvalidInput, PermissionDenied
+from laambda.errors import AppExists, AppNotFound, BuildFailed, InvalidInput, PermissionDenied
 from laambda.services.audit import audit
 from laambda.services.user import user_service
-
-ARCHITECTURES = ("x86_64", "arm64")
 
 
 class AppService:
@@ -38,8 +38,9 @@ class AppService:
         runtime: str | None = None,
     ) -> App:
         """A new app owned by `user`. InvalidInput names what is wrong with the name, role
-        (LAAMBDA_ALLOWED_ROLES, unless the user is an admin), region (AWS Lambda's list) or
-        architecture; AppExists when the name is taken."""
+        (LAAMBDA_ALLOWED_ROLES, unless the user is an admin), region (AWS Lambda's list),
+        architecture or pinned runtime (one Lambda still accepts); AppExists when the name
+        is taken."""
         if (problem := app_name_problem(name)) is not None:
             raise InvalidInput(problem)
         role = role or settings.default_role
@@ -63,6 +64,11 @@ class AppService:
             raise InvalidInput(problem)
         if architecture is not None and architecture not in ARCHITECTURES:
             raise InvalidInput(f"architecture must be one of {', '.join(ARCHITECTURES)}")
+        if runtime is not None:
+            try:
+                check_runtime(runtime, today=utcnow().date(), source="--runtime")
+            except BuildFailed as refused:
+                raise InvalidInput(refused.message) from None
         if session.scalar(select(exists().where(App.name == name))):
             raise AppExists(f"app '{name}' already exists; choose another name")
         app = App(

@@ -52,6 +52,19 @@ class TestCreate:
         assert response.status_code == 422
         assert response.json()["detail"].startswith("architecture: ")
 
+    def test_a_pinned_runtime_is_kept_and_one_lambda_refuses_is_named(
+        self, client: TestClient, auth: Auth
+    ) -> None:
+        body = {"name": "thumbs", "runtime": "python3.12"}
+        created = client.post("/v1/apps", json=body, headers=auth)
+        assert created.status_code == 201, created.text
+        assert created.json()["runtime"] == "python3.12"
+        retired = client.post(
+            "/v1/apps", json={"name": "legacy", "runtime": "python3.9"}, headers=auth
+        )
+        assert retired.status_code == 422, retired.text
+        assert "python3.9 (--runtime) is no longer accepted by Lambda" in retired.json()["detail"]
+
 
 class TestListAndAccess:
     def test_lists_only_the_callers_apps(

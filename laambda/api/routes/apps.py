@@ -30,6 +30,7 @@ def create_app(
         role=body.role,
         region=body.region,
         architecture=body.architecture,
+        runtime=body.runtime,
     )
     if (place := body.pipeline) is not None:
         pipeline_service.add(

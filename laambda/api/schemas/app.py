@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from laambda.api.schemas.error import NO_NUL
 from laambda.domain.app_name import APP_NAME_RULE, app_name_problem
 from laambda.domain.regions import REGIONS
+from laambda.domain.runtime import ALL_RUNTIMES
 
 # the same names as app_name.APP_NAME without two dashes in a row, as JSON Schema can say it
 APP_NAME_PATTERN = "^[a-z](-?[a-z0-9])+$"
@@ -24,6 +25,12 @@ class AppPlace(BaseModel):
     branch: str | None = Field(
         default=None, min_length=1, max_length=255, description="the branch it follows", **_NO_NUL
     )
+
+
+# what Lambda accepts today (the document is made when the API starts)
+RUNTIME_IDENTIFIERS = sorted(
+    runtime.identifier for runtime in ALL_RUNTIMES if runtime.block_update > date.today()
+)
 
 
 class AppCreate(BaseModel):
@@ -47,6 +54,13 @@ class AppCreate(BaseModel):
         json_schema_extra={"enum": [*sorted(REGIONS), None]},
     )
     architecture: Literal["x86_64", "arm64"] | None = None
+    runtime: str | None = Field(
+        default=None,
+        max_length=30,
+        description="pin a Lambda runtime (python3.12 …) instead of detecting it on each "
+        "build; promotion refuses an artifact built for another",
+        json_schema_extra={"enum": [*RUNTIME_IDENTIFIERS, None]},
+    )
     pipeline: AppPlace | None = Field(default=None, description="join this pipeline's stage")
 
     @field_validator("name")
