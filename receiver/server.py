@@ -216,6 +216,8 @@ class Receiver:
                     return
                 self._align_any(git, key)
                 before = self._refs(git)
+                # named now, while the app is there: it may be destroyed while git runs
+                bundle = self._bundle_key(git, key)
             else:
                 # a fetch never waits for a push: the running push moves the branch itself
                 with (
@@ -223,15 +225,15 @@ class Receiver:
                     advisory_lock(self.engine, kind, key, timeout=0),
                 ):
                     self._align_any(git, key)
-                before = None
+                before, bundle = None, None
             status = self._git(channel, git, pusher)
             log.info("%s %s %s: exit %d", pusher.email, git.verb, label, status)
             channel.send_exit_status(status)
             channel.close()
-            if before is not None and self._refs(git) != before:
+            if bundle is not None and self._refs(git) != before:
                 # after the pusher heard, before the lock goes: the next push, whichever
                 # receiver takes it, finds this one's refs in the store
-                bundles.save(self._repo(git), self.store, self._bundle_key(git, key))
+                bundles.save(self._repo(git), self.store, bundle)
 
     def _align_any(self, git: GitCommand, key: int) -> None:
         if git.pipeline:
@@ -332,12 +334,17 @@ class Receiver:
         except (subprocess.CalledProcessError, OSError):
             return None
 
-    def _bundle_key(self, git: GitCommand, key: int) -> str:
-        with session_scope(self.sessions) as session:
-            row: App | Pipeline = (
-                session.get_one(Pipeline, key) if git.pipeline else session.get_one(App, key)
-            )
-            return bundles.bundle_key(repository_owner(row))
+    def _bundle_key(self, git: GitCommand, key: int) -> str | None:
+        """Where the repository of the app (or pipeline) `key` is kept; None once it is gone."""
+        try:
+            with session_scope(self.sessions) as session:
+                row: App | Pipeline | None = (
+                    session.get(Pipeline, key) if git.pipeline else session.get(App, key)
+                )
+                return None if row is None else bundles.bundle_key(repository_owner(row))
+        except SQLAlchemyError:
+            log.exception("could not name the repository bundle of %s", git.app)
+            return None
 
     def _git(self, channel: paramiko.Channel, git: GitCommand, pusher: Pusher) -> int:
         assert self.hooks is not None
