@@ -390,7 +390,8 @@ def test_a_fleet_of_hosts_builds_and_releases_each_push_once(fleet: Fleet) -> No
                     return True
         return False
 
-    _until(installing, 120, f"a worker host installing {crash}'s dependencies")
+    # it queues behind the 20 pushes' builds on a loaded 2-core machine
+    _until(installing, 300, f"a worker host installing {crash}'s dependencies")
     dead, alive = building[0], next(h for h in fleet.workers if h is not building[0])
     assert _builds(fleet, crash)[0].status == "running"
     killed = fleet.net.kill(dead)
