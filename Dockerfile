@@ -1,20 +1,38 @@
 # One image for every part of laambda: the command picks the part (see docker-compose.yml).
-FROM python:3.12-slim-bookworm
+# It installs the wheel built from this checkout, with exactly the locked dependencies (their
+# hashes checked by pip), and without the `local` extra: PostgreSQL, Redis and AWS are real.
+#
+# PYTHON_IMAGE: a Debian bookworm with Python 3.11+ (venv and pip); the public image by default.
+# Where no registry can be reached, scripts/compose-images.sh passes one made from Debian's
+# packages.
+ARG PYTHON_IMAGE=python:3.12-slim-bookworm
+
+# 1. the wheel, and the locked requirements of a production install
+FROM ${PYTHON_IMAGE} AS wheel
+WORKDIR /src
+COPY pyproject.toml uv.lock README.md ./
+RUN uv_version="$(python3 -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')" \
+ && python3 -m venv /uv \
+ && /uv/bin/pip install --no-cache-dir "uv==${uv_version}" \
+ && mkdir /dist \
+ && /uv/bin/python -m uv export --frozen --no-emit-project --no-dev -o /dist/requirements.txt
+COPY laambda ./laambda
+COPY receiver ./receiver
+RUN /uv/bin/python -m uv build --wheel --out-dir /dist .
+
+# 2. the image: the system programs builds and pushes use, then the dependencies (a layer kept
+# while uv.lock stays the same), then the wheel
+FROM ${PYTHON_IMAGE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git openssh-client zip bubblewrap \
  && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY pyproject.toml uv.lock README.md alembic.ini ./
-# exactly the locked versions, their hashes checked by pip (uv itself at its locked version)
-RUN uv_version="$(python -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')" \
- && pip install --no-cache-dir "uv==${uv_version}" \
- && python -m uv export --frozen --no-emit-project --no-dev -o /tmp/requirements.txt \
- && pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt \
+COPY --from=wheel /dist/requirements.txt /tmp/requirements.txt
+RUN python3 -m venv /opt/laambda \
+ && /opt/laambda/bin/pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
-COPY laambda ./laambda
-COPY receiver ./receiver
-COPY migrations ./migrations
-RUN pip install --no-cache-dir --no-deps -e .
-ENV LAAMBDA_DATA_DIR=/data
+COPY --from=wheel /dist/*.whl /tmp/
+RUN /opt/laambda/bin/pip install --no-cache-dir --no-deps /tmp/laambda-*.whl && rm /tmp/*.whl
+ENV PATH=/opt/laambda/bin:$PATH \
+    LAAMBDA_DATA_DIR=/data
 VOLUME /data
 CMD ["laambda", "api"]

@@ -13,7 +13,7 @@ UV_VERSION = $(shell $(PYTHON) -c 'import tomllib; print(next(p["version"] for p
 $(BIN)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv sync -q --frozen --extra test
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv sync -q --frozen --extra test --extra local
 	touch $@
 
 # pin the dependencies of pyproject.toml again (then commit uv.lock)
@@ -46,7 +46,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy laambda receiver tests migrations bench
+	$(BIN)/mypy laambda receiver tests bench
 
 pytest: venv services tools browser
 	$(BIN)/pytest

@@ -35,11 +35,15 @@ def test_every_compose_service_runs_a_real_entry_point() -> None:
         assert subcommand in commands, f"{name}: `laambda {subcommand}` is not a command"
 
 
-def test_dockerfile_installs_the_package_with_its_entry_point() -> None:
+def test_dockerfile_installs_the_built_wheel_with_its_entry_point() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "pip install" in dockerfile
-    for folder in ("laambda", "receiver", "migrations"):
+    for folder in ("laambda", "receiver"):
         assert f"COPY {folder} " in dockerfile
+    assert "uv build --wheel" in dockerfile
+    assert "--require-hashes" in dockerfile
+    assert " -e ." not in dockerfile  # not the checkout, editable
+    # the migrations ship inside the package the wheel is built from
+    assert (ROOT / "laambda" / "migrations" / "env.py").is_file()
 
 
 def test_env_example_documents_every_setting() -> None:

