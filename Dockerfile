@@ -18,13 +18,14 @@ RUN uv_version="$(python3 -c 'import tomllib; print(next(p["version"] for p in t
  && /uv/bin/python -m uv export --frozen --no-emit-project --no-dev -o /dist/requirements.txt
 COPY laambda ./laambda
 COPY receiver ./receiver
-RUN /uv/bin/python -m uv build --wheel --out-dir /dist .
+# the system's certificates, as pip uses them (a proxy's CA added to the base image counts)
+RUN UV_SYSTEM_CERTS=1 /uv/bin/python -m uv build --wheel --out-dir /dist .
 
 # 2. the image: the system programs builds and pushes use, then the dependencies (a layer kept
 # while uv.lock stays the same), then the wheel
 FROM ${PYTHON_IMAGE}
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git openssh-client zip bubblewrap \
+ && apt-get install -y --no-install-recommends git openssh-client zip bubblewrap tzdata \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=wheel /dist/requirements.txt /tmp/requirements.txt
 RUN python3 -m venv /opt/laambda \

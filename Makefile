@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test venv lock services engine tools browser lint typecheck pytest bench clean
+.PHONY: up test venv lock services engine compose-images tools browser lint typecheck pytest bench clean
 
 # Exactly the versions in uv.lock (the tests passed with them), pip included: the venv's own
 # pip brings the locked uv, uv makes the venv match the lock. After changing a dependency in
@@ -29,6 +29,11 @@ services:
 
 engine:
 	bash scripts/container-engine.sh >/dev/null
+
+# the images docker-compose.yml runs, made here from Debian's packages (no registry needed);
+# prints the LAAMBDA_*_IMAGE variables to export (README: "The compose layout")
+compose-images:
+	@eval "$$(bash scripts/container-engine.sh)"; bash scripts/compose-images.sh
 
 # system programs builds need (bubblewrap, the build sandbox), installed when missing
 tools:
