@@ -57,7 +57,15 @@ def receiver() -> None:
 @serverside.command("up")
 def up() -> None:
     """Run the whole platform on this machine."""
-    from laambda.up import up as run_up
+    try:
+        from laambda.up import up as run_up
+    except ModuleNotFoundError as exc:  # a production install: no `local` extra
+        typer.echo(
+            f"laambda: `laambda up` needs the one-machine parts ({exc.name} is not installed): "
+            "pip install 'laambda[local]'",
+            err=True,
+        )
+        raise typer.Exit(2) from None
 
     run_up()
 

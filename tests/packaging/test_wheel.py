@@ -111,3 +111,19 @@ def test_a_production_install_has_and_needs_none_of_the_local_parts(
     env = _env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
     done = _run([str(installed / "python"), "-c", probe], cwd=tmp_path, env=env)
     assert done.stdout.strip() == "ok"
+
+
+def test_laambda_up_without_the_local_extra_says_what_to_install(
+    installed: Path, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    done = subprocess.run(
+        [str(installed / "laambda"), "up"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "pip install 'laambda[local]'" in done.stderr
