@@ -5,7 +5,9 @@ address, the other on a bridge in the root namespace, which holds the `.1` addre
 each other and the root namespace through the bridge, and nothing else: no route leaves it. A
 host's processes are started with `ip netns exec`; `kill` sends SIGKILL to every process the
 namespace holds (`ip netns pids`), as a host losing its power would stop them all at once.
-Everything is removed by `close`, also after a failure.
+A host can be given a CPU budget (`Network.limit_cpu`): its processes then run in a cgroup of
+their own with a CFS quota, so that hosts of a benchmark have a fixed size each however many
+cores the machine running them has. Everything is removed by `close`, also after a failure.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Host:
     ip: str
     data_dir: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    cgroup: Path | None = None  # the cgroup its processes start in, when its CPU is limited
 
     @property
     def log(self) -> Path:
@@ -98,11 +101,41 @@ class Network:
         _ip("link", "set", "lo", "up", ns=ns)
         return host
 
+    def limit_cpu(self, host: Host, cpus: float) -> None:
+        """Give `host` `cpus` CPUs' worth of time (0.5: half of one core, whichever core) for
+        the processes started in it from now on: a cgroup with a CFS quota of `cpus` x the
+        100 ms period (cgroup v1's cpu controller, or v2's `cpu.max`).
+
+        Raises RuntimeError when this machine has no cgroup CPU controller that root can use.
+        """
+        period = 100_000  # microseconds
+        quota = max(1000, int(cpus * period))
+        v1 = Path("/sys/fs/cgroup/cpu")
+        if (v1 / "cpu.cfs_quota_us").exists():
+            group = v1 / host.ns
+            group.mkdir()
+            (group / "cpu.cfs_period_us").write_text(str(period))
+            (group / "cpu.cfs_quota_us").write_text(str(quota))
+        elif (Path("/sys/fs/cgroup") / "cpu.max").exists() or Path(
+            "/sys/fs/cgroup/cgroup.controllers"
+        ).exists():
+            group = Path("/sys/fs/cgroup") / host.ns
+            group.mkdir()
+            (group / "cpu.max").write_text(f"{quota} {period}")
+        else:
+            raise RuntimeError("no cgroup CPU controller here to limit a host's CPU")
+        host.cgroup = group
+
     def start(self, host: Host, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-        """Run `argv` in the host (its data directory as the working one), output to its log."""
+        """Run `argv` in the host (its data directory as the working one, in its cgroup when
+        its CPU is limited), output to its log."""
+        command = ["ip", "netns", "exec", host.ns, *argv]
+        if host.cgroup is not None:  # the shell joins the cgroup, then becomes the command
+            join = f'echo $$ > {host.cgroup / "cgroup.procs"} && exec "$@"'
+            command = ["sh", "-c", join, "sh", *command]
         with host.log.open("ab") as log:
             process = subprocess.Popen(
-                ["ip", "netns", "exec", host.ns, *argv],
+                command,
                 env=dict(env),
                 cwd=host.data_dir,
                 stdout=log,
@@ -133,6 +166,9 @@ class Network:
         for host in self.hosts:
             self.kill(host)
             subprocess.run(["ip", "netns", "del", host.ns], capture_output=True)
+            if host.cgroup is not None:
+                with contextlib.suppress(OSError):
+                    host.cgroup.rmdir()
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
 
 
