@@ -12,6 +12,7 @@ from laambda.api.schemas.release import ChangeRead, ReleaseDetail, ReleaseRead
 from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.models import App, Pipeline, Release, User
+from laambda.domain.function import architecture_or_default
 from laambda.services.config import ChangeResult
 from laambda.services.strategy import strategy_service
 
@@ -85,7 +86,7 @@ def _app(row: App, settings: Settings, owner: str | None) -> AppRead:
         region=row.region,
         role_arn=row.role_arn,
         runtime=row.runtime,
-        architecture=row.architecture or "x86_64",
+        architecture=architecture_or_default(row.architecture),
         created_at=row.created_at,
         owner=owner,
         git_url=f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/{row.name}",

@@ -22,10 +22,10 @@ from laambda.build.detect import detect
 from laambda.build.unpack import unpack_source
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
+from laambda.domain.function import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from laambda.domain.limits import MB, check_artifact, top_level
 from laambda.domain.procfile import NO_PROCFILE, check_handlers, parse_procfile
 from laambda.domain.requirements import decode
-from laambda.domain.runtime import ARCHITECTURES
 from laambda.errors import BuildFailed
 
 _LANGUAGE = {"python": "Python", "node": "Node.js"}
@@ -49,7 +49,7 @@ def build_source(
     settings: Settings,
     store: ObjectStore | None,
     log: Callable[[str], None],
-    architecture: str = "x86_64",
+    architecture: str = DEFAULT_ARCHITECTURE,
     runtime: str | None = None,
     cancel: threading.Event | None = None,
     today: date | None = None,

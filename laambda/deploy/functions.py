@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from laambda.deploy import aliases
 from laambda.deploy.calls import LambdaCalls, is_missing
+from laambda.domain.function import architecture_or_default, function_name
 from laambda.errors import DeployFailed
 
 if TYPE_CHECKING:
@@ -74,10 +75,6 @@ class Prepared:
             if changed
         ]
         return f" ({', '.join(changes)})" if changes else ""
-
-
-def function_name(app: str, entry: str) -> str:
-    return f"{app}-{entry}"
 
 
 def prepare(
@@ -301,7 +298,7 @@ def _live(calls: LambdaCalls, name: str) -> Mapping[str, Any] | None:
 
 
 def _architecture(config: Mapping[str, Any]) -> str:
-    return str((config.get("Architectures") or ["x86_64"])[0])
+    return architecture_or_default(str((config.get("Architectures") or [""])[0]))
 
 
 def _current(calls: LambdaCalls, name: str, app: str) -> FunctionConfigurationTypeDef | None:

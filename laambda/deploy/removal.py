@@ -16,8 +16,6 @@ from laambda.deploy.calls import LambdaCalls, error_code, error_message, is_miss
 from laambda.deploy.functions import APP_TAG
 from laambda.errors import AwsRefused
 
-PAGE = 50
-
 
 def app_functions(
     calls: LambdaCalls, app: str, *, candidates: Callable[[str], bool] | None = None
@@ -99,14 +97,5 @@ def delete_all(
 
 def _functions(calls: LambdaCalls) -> Iterator[tuple[str, str]]:
     """(name, ARN) of every function in the region, page by page."""
-    marker: str | None = None
-    while True:
-        if marker:
-            page = calls.call(calls.client.list_functions, MaxItems=PAGE, Marker=marker)
-        else:
-            page = calls.call(calls.client.list_functions, MaxItems=PAGE)
-        for function in page.get("Functions", []):
-            yield function["FunctionName"], function["FunctionArn"]
-        marker = page.get("NextMarker")
-        if not marker:
-            return
+    for function in calls.items(calls.client.list_functions, "Functions"):
+        yield function["FunctionName"], function["FunctionArn"]

@@ -215,14 +215,9 @@ class Triggers:
                 raise
 
     def _list_mappings(self, **filters: str) -> Iterator[dict[str, Any]]:
-        marker: str | None = None
-        while True:
-            arguments: dict[str, Any] = {**filters, **({"Marker": marker} if marker else {})}
-            page = self.calls.call(self.calls.client.list_event_source_mappings, **arguments)
-            yield from page.get("EventSourceMappings", [])  # type: ignore[misc]
-            marker = page.get("NextMarker")
-            if not marker:
-                return
+        yield from self.calls.items(
+            self.calls.client.list_event_source_mappings, "EventSourceMappings", **filters
+        )
 
     # schedules: an EventBridge rule, its target `live`, and the permission to invoke it
 

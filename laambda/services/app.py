@@ -16,8 +16,9 @@ from laambda.config import Settings
 from laambda.db.base import utcnow
 from laambda.db.models import App, Collaborator, User
 from laambda.domain.app_name import app_name_problem
+from laambda.domain.function import ARCHITECTURES
 from laambda.domain.regions import region_problem
-from laambda.domain.runtime import ARCHITECTURES, check_runtime
+from laambda.domain.runtime import check_runtime
 from laambda.domain.tenancy import role_problem
 from laambda.errors import AppExists, AppNotFound, BuildFailed, InvalidInput, PermissionDenied
 from laambda.services.audit import audit

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from laambda.db.base import utcnow
 from laambda.db.models import App, Build, Release, User
 from laambda.db.session import after_commit
+from laambda.domain.function import architecture_or_default
 from laambda.domain.status import BuildStatus
 from laambda.errors import BuildNotFound, Conflict
 from laambda.services.audit import audit
@@ -64,7 +65,7 @@ class BuildService:
             status=BuildStatus.PENDING,
             commit=commit,
             source_key=source_key,
-            architecture=app.architecture or "x86_64",
+            architecture=architecture_or_default(app.architecture),
             origin=origin,
         )
         session.add(build)
@@ -108,7 +109,7 @@ class BuildService:
             key=running.artifact_key or "",
             size=running.artifact_size or 0,
             runtime=running.runtime or "",
-            architecture=running.architecture or "x86_64",
+            architecture=architecture_or_default(running.architecture),
             procfile=dict(running.procfile or {}),
             log=log,
         )

@@ -16,14 +16,13 @@ from sqlalchemy.orm import Session
 
 from laambda.db.base import utcnow
 from laambda.db.models import App, EventSource, User
-from laambda.deploy.functions import function_name
 from laambda.deploy.triggers import Applied, Triggers
 from laambda.domain.event_source import SourceSpec, parse_source
+from laambda.domain.function import function_name, require_entry
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.errors import (
     EventSourceExists,
     EventSourceNotFound,
-    FunctionNotFound,
     InvalidInput,
     LaambdaError,
 )
@@ -211,15 +210,7 @@ class EventSourceService:
                 "goes live, never from an event source; add the source to another function"
             )
         build = release_service.current_build(session, app)
-        if build is None or not build.procfile:
-            raise FunctionNotFound(
-                f"app '{app.name}' has no functions yet: push code with a Procfile first"
-            )
-        if function not in build.procfile:
-            raise FunctionNotFound(
-                f"app '{app.name}' has no function '{function}'; its Procfile has: "
-                + ", ".join(build.procfile)
-            )
+        require_entry(app.name, function, list(build.procfile or {}) if build else [])
 
 
 def _canonical(source: str) -> str:

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from laambda.db.models import App
-from laambda.deploy.functions import function_name
 from laambda.deploy.observe import Invocation, Metrics, Observer
+from laambda.domain.function import function_name, require_entry
 from laambda.domain.observe import Cursor, LogLine, next_page
-from laambda.errors import FunctionNotFound, InvalidInput
+from laambda.errors import InvalidInput
 from laambda.services.release import release_service
 
 MAX_PAYLOAD = 6 * 1024 * 1024  # Lambda's limit for a synchronous invocation
@@ -38,11 +38,7 @@ class OperateService:
         procfile = list(build.procfile) if build is not None and build.procfile else []
         if function is None:
             return procfile
-        if function not in procfile:
-            has = ", ".join(procfile) if procfile else "none yet: push code with a Procfile"
-            raise FunctionNotFound(
-                f"app '{app.name}' has no function '{function}'; its functions: {has}"
-            )
+        require_entry(app.name, function, procfile)
         return [function]
 
     def invoke(

@@ -25,6 +25,7 @@ from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App, Build, User
 from laambda.db.session import session_scope
 from laambda.deploy.lambda_ import artifact_key
+from laambda.domain.function import architecture_or_default
 from laambda.domain.redact import Redactor, platform_secrets
 from laambda.domain.release import unchanged_message
 from laambda.domain.status import BuildStatus, ReleaseStatus
@@ -195,7 +196,7 @@ class BuildRunner:
                 uid=build.uid,
                 app=app.name,
                 app_id=app.id,
-                architecture=app.architecture or "x86_64",
+                architecture=architecture_or_default(app.architecture),
                 runtime=app.runtime,
                 source_key=build.source_key or "",
                 commit=build.commit or "",

@@ -31,10 +31,10 @@ from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aliases
 from laambda.deploy.calls import LambdaCalls
-from laambda.deploy.functions import function_name
 from laambda.deploy.lambda_ import Deployer
 from laambda.deploy.observe import Observer, for_region
 from laambda.deploy.pool import run_all
+from laambda.domain.function import function_name
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.status import ReleaseStatus
 from laambda.domain.strategy import (

@@ -27,8 +27,9 @@ from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aliases
 from laambda.deploy.gate import Gate, SmokeCheck
-from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec, function_name
+from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec
 from laambda.deploy.observe import invoker
+from laambda.domain.function import architecture_or_default, function_name
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.resources import resources_for
 from laambda.domain.status import ReleaseStatus
@@ -398,7 +399,7 @@ def _specs(
                 name=name,
                 handler=str(handler),
                 runtime=build.runtime or "",
-                architecture=build.architecture or app.architecture or "x86_64",
+                architecture=architecture_or_default(build.architecture or app.architecture),
                 role=app.role_arn,
                 memory=resources.memory,
                 timeout=resources.timeout,

@@ -213,7 +213,7 @@ class TestRefusals:
         assert response.json() == {
             "error": "FunctionNotFound",
             "detail": f"app '{live_app.name}' has no function 'nope'; "
-            "its Procfile has: create, resize",
+            "its functions: create, resize",
         }
 
     def test_the_release_phase_takes_no_event_source(

@@ -16,7 +16,7 @@ from laambda.api.schemas.operate import (
     LogsRead,
     MetricsRead,
 )
-from laambda.deploy.functions import function_name
+from laambda.domain.function import function_name
 from laambda.domain.observe import Cursor, parse_since
 from laambda.services.app import app_service
 from laambda.services.operate import operate_service

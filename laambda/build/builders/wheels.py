@@ -28,6 +28,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from laambda.build.builders.base import InstallPlan, Log, run_streaming
+from laambda.domain.function import linux_machine
 from laambda.domain.runtime import Runtime
 from laambda.errors import BuildFailed
 
@@ -245,7 +246,7 @@ def _binary_sibling(package: str, index: str, runtime: Runtime, architecture: st
 def _lambda_tags(runtime: Runtime, architecture: str) -> set[Tag]:
     """The wheel tags Lambda's runtime accepts: its CPython, abi3 and pure wheels, for every
     manylinux level up to the runtime's glibc (PEP 600, with the legacy aliases)."""
-    machine = "aarch64" if architecture == "arm64" else "x86_64"
+    machine = linux_machine(architecture)
     major, minor = (int(p) for p in runtime.version.split("."))
     glibc = int(runtime.glibc.split("_")[1])
     platforms = [f"manylinux_2_{g}_{machine}" for g in range(glibc, 4, -1)]
