@@ -20,8 +20,8 @@ from pathlib import Path
 
 from laambda.build.artifact import file_sha256
 from laambda.config import Settings
-from laambda.deploy.s3 import ObjectStore
 from laambda.errors import ObjectMissing
+from laambda.objectstore import ObjectStore
 
 CACHE_FORMAT = 2  # 2: normalised trees (build/normalise.py), npm for Lambda's platform
 PREFIX = "build-cache"

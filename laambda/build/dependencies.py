@@ -21,9 +21,9 @@ from laambda.build.cache import DependencyCache, cache_key
 from laambda.build.detect import write_dependency_files
 from laambda.build.normalise import normalise_tree
 from laambda.config import Settings
-from laambda.deploy.s3 import ObjectStore
 from laambda.domain.runtime import Detection
 from laambda.errors import BuildFailed
+from laambda.objectstore import ObjectStore
 
 
 def choose_builder(settings: Settings, language: str) -> Builder:

@@ -21,12 +21,12 @@ from laambda.build.artifact import tree_entries, write_zip, zip_entries
 from laambda.build.detect import detect
 from laambda.build.unpack import unpack_source
 from laambda.config import Settings
-from laambda.deploy.s3 import ObjectStore
 from laambda.domain.function import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from laambda.domain.limits import MB, check_artifact, top_level
 from laambda.domain.procfile import NO_PROCFILE, check_handlers, parse_procfile
 from laambda.domain.requirements import decode
 from laambda.errors import BuildFailed
+from laambda.objectstore import ObjectStore
 
 _LANGUAGE = {"python": "Python", "node": "Node.js"}
 

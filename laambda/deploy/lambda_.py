@@ -36,7 +36,7 @@ from laambda.errors import DeployFailed
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
-    from laambda.deploy.s3 import ObjectStore
+    from laambda.objectstore import ObjectStore
 
 Gate = Callable[[list[Prepared]], None]
 

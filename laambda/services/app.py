@@ -90,6 +90,15 @@ class AppService:
         session.flush()
         return app
 
+    def all(self, session: Session) -> list[App]:
+        """Every app, by name."""
+        return list(session.scalars(select(App).order_by(App.name)))
+
+    def lock(self, session: Session, app_id: int) -> App | None:
+        """The app by id with its row locked until the transaction ends, as every change of
+        its builds and releases locks it; None once it is destroyed."""
+        return session.get(App, app_id, with_for_update=True)
+
     def list_for(self, session: Session, user: User) -> list[App]:
         query = select(App).order_by(App.name)
         if not user.is_admin:

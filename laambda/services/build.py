@@ -37,6 +37,10 @@ class BuildService:
         )
         return list(session.scalars(query))
 
+    def latest(self, session: Session, app: App) -> Build | None:
+        """The app's newest build, whatever its status; None before its first."""
+        return next(iter(self.list(session, app, limit=1)), None)
+
     def get(self, session: Session, app: App, build_id: int) -> Build:
         build = session.get(Build, build_id)
         if build is None or build.app_id != app.id:

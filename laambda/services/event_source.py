@@ -194,6 +194,16 @@ class EventSourceService:
             row.applied_at = utcnow()
             row.url = applied.url
 
+    def urls(self, session: Session, app_name: str) -> list[tuple[str, str]]:
+        """(entry, function URL) of each function of the app that has a URL, by entry."""
+        rows = session.execute(
+            select(EventSource.function, EventSource.url)
+            .join(App, App.id == EventSource.app_id)
+            .where(App.name == app_name, EventSource.url.is_not(None))
+            .order_by(EventSource.function)
+        ).all()
+        return [(str(entry), str(url)) for entry, url in rows]
+
     def _rows(self, session: Session, app: App, function: str) -> list[EventSource]:
         query = (
             select(EventSource)

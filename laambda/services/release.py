@@ -66,6 +66,11 @@ class ReleaseService:
         )
         return session.scalar(query)
 
+    def lock(self, session: Session, release_id: int) -> Release:
+        """The release by id with its row locked until the transaction ends (a canary's
+        decision and a request to end it take this lock, so the first one wins)."""
+        return session.get_one(Release, release_id, with_for_update=True)
+
     def current_build(self, session: Session, app: App) -> Build | None:
         release = self.current(session, app)
         if release is None or release.build_id is None:

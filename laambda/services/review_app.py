@@ -32,13 +32,13 @@ from laambda.db.models import (
     User,
 )
 from laambda.deploy import aws, triggers
-from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import Triggers
 from laambda.domain.env_vars import size_problem, var_problem
 from laambda.domain.function import function_name
 from laambda.domain.pipeline import Stage
 from laambda.domain.review_app import NoReviewAppName, review_app_name, ttl_seconds
 from laambda.errors import InvalidInput, NotFound
+from laambda.objectstore import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.audit import audit
 from laambda.services.pipeline import IS_REVIEW_APP, is_review_app, pipeline_service

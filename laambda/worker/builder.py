@@ -30,6 +30,7 @@ from laambda.domain.redact import Redactor, platform_secrets
 from laambda.domain.release import unchanged_message
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import BuildFailed
+from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.release import release_service
 from laambda.trace import mark
@@ -244,7 +245,8 @@ class BuildRunner:
                 procfile=dict(result.procfile),
                 log=lines,
             )
-            app = session.get_one(App, build.app_id, with_for_update=True)
+            app = app_service.lock(session, build.app_id)
+            assert app is not None  # its build row (read above) would be gone with it
             live = release_service.unchanged(session, app, build, self.context.cipher)
             if live is not None:
                 return None, unchanged_message(live.version)

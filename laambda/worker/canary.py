@@ -234,7 +234,7 @@ class CanaryWatch:
     def _decide(self, decision: CanaryDecision, reason: str) -> tuple[CanaryDecision, str]:
         """Record the platform's decision unless a request (locked the same way) came first."""
         with session_scope(self.context.sessions) as session:
-            release = session.get_one(Release, self.canary.release_id, with_for_update=True)
+            release = release_service.lock(session, self.canary.release_id)
             if release.canary_decision is not None:  # a request came first: it wins
                 return CanaryDecision(release.canary_decision), release.canary_reason or ""
             release_service.decide_canary(

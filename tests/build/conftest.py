@@ -25,7 +25,7 @@ from docker.errors import DockerException
 from laambda.build.pipeline import BuildResult, build_source
 from laambda.config import Settings
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "tests" / "fixtures" / "apps"

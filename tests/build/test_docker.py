@@ -15,9 +15,9 @@ from laambda.build.builders.base import InstallPlan
 from laambda.build.builders.docker import DockerBuilder
 from laambda.build.pipeline import build_source
 from laambda.config import Settings
-from laambda.deploy.s3 import ObjectStore
 from laambda.domain.runtime import ALL_RUNTIMES
 from laambda.errors import BuildFailed
+from laambda.objectstore import ObjectStore
 from tests.build.conftest import (
     APPS,
     ROOT,

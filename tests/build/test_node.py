@@ -12,8 +12,8 @@ import pytest
 from laambda.build.builders.node import loads_on_lambda, native_packages
 from laambda.build.pipeline import build_source
 from laambda.config import Settings
-from laambda.deploy.s3 import ObjectStore
 from laambda.errors import BuildFailed
+from laambda.objectstore import ObjectStore
 from tests.build.conftest import BuildFn, make_builder, tar_of, tar_of_app, zip_names
 
 pytestmark = pytest.mark.slow

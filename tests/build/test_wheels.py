@@ -13,8 +13,8 @@ import pytest
 from laambda.build.builders.wheels import _refuse_host_binaries
 from laambda.build.cache import purge_cache
 from laambda.config import Settings
-from laambda.deploy.s3 import ObjectStore
 from laambda.errors import BuildFailed
+from laambda.objectstore import ObjectStore
 from tests.build.conftest import Build, BuildFn, make_builder, tar_of, tar_of_app, zip_names
 
 pytestmark = pytest.mark.slow

@@ -1,16 +1,13 @@
-"""Dashboard sign-in: one-time links, browser sessions and the CSRF token of each session.
+"""Dashboard sign-in: one-time links and browser sessions.
 
 A link (from `laambda dashboard`) is good once and for a few minutes; using it, or an API
 token typed into the sign-in page, starts a session. Only SHA-256 hashes of link and session
 tokens are stored (as for API tokens), and signing out deletes the session's row, so a copied
-cookie stops working too. The CSRF token is an HMAC of the session token under the server's
-secret key: nothing more to store, and it dies with the session (OWASP's "synchronizer token").
+cookie stops working too. The dashboard's CSRF token lives in laambda/web/csrf.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from datetime import timedelta
 
@@ -89,16 +86,6 @@ class SignInService:
 
     def _forget_expired(self, session: Session) -> None:
         session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
-
-
-def csrf_token(secret_key: str, session_token: str) -> str:
-    """The token every form of a session carries (hex HMAC-SHA256 of the session token)."""
-    key = hashlib.sha256(b"laambda-dashboard-csrf:" + secret_key.encode()).digest()
-    return hmac.new(key, session_token.encode(), hashlib.sha256).hexdigest()
-
-
-def csrf_ok(secret_key: str, session_token: str, sent: str) -> bool:
-    return hmac.compare_digest(csrf_token(secret_key, session_token), sent)
 
 
 sign_in_service = SignInService()
