@@ -62,7 +62,7 @@ def outcome_event(event: LogEvent) -> str:
 
 def replay(log: str, outcome: LogEvent) -> Iterator[str]:
     """An ended build from its stored log. The worker ends that log with the line it also sent
-    as the outcome's detail (worker/builder.py `_outcome`): that line becomes the detail, so
+    as the outcome's detail (worker/build_runner.py `_outcome`): that line becomes the detail, so
     the replay reads like the live stream did."""
     lines = log.splitlines()
     prefix = _PREFIXES[outcome.status == BuildStatus.SUCCEEDED]

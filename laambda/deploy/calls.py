@@ -160,7 +160,9 @@ class LambdaCalls:
         """Call, retrying throttling and conflicts (an update still in progress)."""
         return self._retrying(THROTTLED | BUSY, method, *args, **kwargs)
 
-    def create(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    def call_without_conflict_retry(
+        self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Call something whose conflict means 'already there': retrying would not help."""
         return self._retrying(THROTTLED, method, *args, **kwargs)
 

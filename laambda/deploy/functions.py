@@ -59,7 +59,6 @@ class Prepared:
     name: str
     version: str
     live: str | None
-    fresh: bool = False
     code_updated: bool = False
     config_updated: bool = False
 
@@ -82,8 +81,8 @@ def prepare(
 ) -> Prepared:
     """Create or update the function and publish a version; `live` is not touched.
 
-    `fresh` says the function has never been live (created now, or by an attempt that
-    died), so a failed deploy may delete it.
+    `live` None says the function has no `live` alias yet (created now, or by an attempt
+    that died).
     """
     name = function_name(app, spec.name)
     current = _current(calls, name, app)
@@ -130,7 +129,6 @@ def prepare(
         name=name,
         version=version,
         live=live,
-        fresh=live is None,
         code_updated=code_updated,
         config_updated=config_updated,
     )
@@ -140,7 +138,7 @@ def _create(
     calls: LambdaCalls, app: str, name: str, spec: FunctionSpec, code: Code, description: str
 ) -> Prepared:
     """A new function, tagged as the app's, its first version published as it is created."""
-    created = calls.create(
+    created = calls.call_without_conflict_retry(
         calls.client.create_function,
         FunctionName=name,
         Role=spec.role,
@@ -162,7 +160,7 @@ def _create(
     else:
         _check(name, created, spec, code)
         version = created["Version"]
-    return Prepared(name=name, version=version, live=None, fresh=True)
+    return Prepared(name=name, version=version, live=None)
 
 
 def _publish(

@@ -46,7 +46,9 @@ def prune_versions(calls: LambdaCalls, name: str, keep: Collection[str]) -> list
     deleted = []
     for version in doomed:
         try:
-            calls.create(calls.client.delete_function, FunctionName=name, Qualifier=version)
+            calls.call_without_conflict_retry(
+                calls.client.delete_function, FunctionName=name, Qualifier=version
+            )
         except ClientError as exc:
             # gone already, or an alias moved onto it meanwhile: either way it is not ours to delete
             if is_missing(exc) or error_code(exc) == "ResourceConflictException":

@@ -1,6 +1,6 @@
 """Builds: what the API shows, and every change of a build's state.
 
-The worker runs builds (worker/builder.py) but moves a Build from one BuildStatus to the
+The worker runs builds (worker/build_runner.py) but moves a Build from one BuildStatus to the
 next only through this service, so each transition is written once.
 """
 

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laambda.build.cache import purge_cache
+from laambda.building.cache import purge_cache
 from laambda.config import Settings
 from laambda.db.models import App, Build, EventSource, Pipeline, Release, User
 from laambda.deploy.removal import app_functions, delete_function, delete_log_group

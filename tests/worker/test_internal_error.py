@@ -11,7 +11,7 @@ import pytest
 from laambda.db.models import App, Build
 from laambda.db.session import session_scope
 from laambda.services.build import build_service
-from laambda.worker.builder import internal_error
+from laambda.worker.build_runner import internal_error
 from laambda.worker.logstream import follow
 from tests.worker.conftest import Platform
 

@@ -80,7 +80,7 @@ def logs(
     page = operate_service.logs(
         session,
         row,
-        function=function,
+        entry=function,
         since=parse_since(since, now=datetime.now(UTC)),
         cursor=Cursor.decode(next_token) if next_token else None,
         limit=limit,
@@ -127,7 +127,7 @@ def metrics(
     found = operate_service.metrics(
         session,
         row,
-        function=function,
+        entry=function,
         since=start,
         until=until,
         observer=cloud.observer(row.region),
