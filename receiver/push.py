@@ -33,6 +33,7 @@ from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.domain.release import unchanged_message
 from laambda.errors import LaambdaError
+from laambda.logstream import LogEvent, connect, follow
 from laambda.objectstore import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.build import build_service
@@ -40,7 +41,6 @@ from laambda.services.outcome import STILL_WORKING, decided, relay
 from laambda.services.release import release_service
 from laambda.trace import mark
 from laambda.worker.enqueue import CeleryQueue
-from laambda.worker.logstream import LogEvent, connect, follow
 from receiver.branch import DEPLOY_BRANCHES, keep_objects, live_commit
 
 # how a build ended, shared with `laambda deploy` (laambda/services/outcome.py)

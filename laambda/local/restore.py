@@ -36,7 +36,7 @@ def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tu
             for app in app_service.all(session):
                 release = release_service.current(session, app)
                 if release is not None and release.status == "succeeded" and release.build_id:
-                    release.status = "applying"  # applied again, as after a dead worker
+                    release_service.reapply(session, release)
                     numbers = {
                         name: int(number) - 1
                         for name, number in (release.function_versions or {}).items()
@@ -58,9 +58,7 @@ def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tu
                 continue
             failed += 1
             with session_scope(context.sessions) as session:
-                release = session.get_one(Release, release_id)
-                error = release.error
-                release.status, release.error = "succeeded", None
+                error = release_service.keep_live(session, session.get_one(Release, release_id))
             log(f"{name}: v{version} could not be put back into the local cloud: {error}")
         return done, failed
     finally:

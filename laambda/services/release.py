@@ -351,6 +351,20 @@ class ReleaseService:
         back on release v`restored`, which is the app's current release again."""
         self.fail(session, release, error=f"{error}; live is back on v{restored}", log=log)
 
+    def reapply(self, session: Session, release: Release) -> None:
+        """succeeded -> applying: the live release is applied again to a cloud that lost it
+        (a fresh local cloud), as a release left applying by a dead worker is."""
+        release.status = ReleaseStatus.APPLYING
+        session.flush()
+
+    def keep_live(self, session: Session, release: Release) -> str | None:
+        """Back to succeeded after applying it again failed: it stays the live release (it
+        was live; the cloud refusing it again does not fail it). Returns the error cleared."""
+        error = release.error
+        release.status, release.error = ReleaseStatus.SUCCEEDED, None
+        session.flush()
+        return error
+
     def add_log(self, session: Session, release: Release, log: Sequence[str]) -> None:
         release.log = (release.log or "") + "".join(f"{line}\n" for line in log)
         session.flush()

@@ -30,12 +30,12 @@ from laambda.domain.redact import Redactor, platform_secrets
 from laambda.domain.release import unchanged_message
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import BuildFailed
+from laambda.logstream import LogPublisher, cancel_requested
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.release import release_service
 from laambda.trace import mark
 from laambda.worker.context import WorkerContext
-from laambda.worker.logstream import LogPublisher, cancel_requested
 from laambda.worker.rollout import Rollout
 
 _logger = logging.getLogger(__name__)

@@ -35,6 +35,7 @@ from laambda.db.models import Build, Release
 from laambda.db.session import session_scope
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import LaambdaError
+from laambda.logstream import LogPublisher
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.pipeline import is_review_app
@@ -42,7 +43,6 @@ from laambda.services.release import release_service
 from laambda.services.review_app import aws_cloud, review_app_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.enqueue import CeleryQueue
-from laambda.worker.logstream import LogPublisher
 
 # a pending release normally waits in the queue; only one waiting this long is sent again
 PENDING_GRACE_SECONDS = 60.0
