@@ -32,7 +32,7 @@ APP = ROOT / "tests" / "fixtures" / "apps" / "thumbs"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LAAMBDA_SECRET_KEY", "benchmark-secret-key-that-is-long-enough-01234")
 
-from laambda.build.pipeline import build_source  # noqa: E402
+from laambda.building.pipeline import build_source  # noqa: E402
 from laambda.config import Settings  # noqa: E402
 
 

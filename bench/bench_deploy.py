@@ -57,8 +57,8 @@ from laambda.config import Settings  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
 from laambda.deploy.calls import RateLimiter  # noqa: E402
 from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec  # noqa: E402
-from laambda.deploy.s3 import ObjectStore  # noqa: E402
 from laambda.local.quota import RATE, QuotaProxy  # noqa: E402
+from laambda.objectstore import ObjectStore  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
 

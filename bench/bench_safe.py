@@ -32,9 +32,9 @@ from laambda.deploy import aws
 from laambda.deploy.gate import Gate, SmokeCheck
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.observe import invoker
-from laambda.deploy.s3 import ObjectStore
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.local import moto_lambda
+from laambda.objectstore import ObjectStore
 
 CODE = """\
 def handler(event, context):

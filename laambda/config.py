@@ -18,8 +18,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from laambda.errors import SettingsError
 
-Architecture = Literal["x86_64", "arm64"]
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(

@@ -57,12 +57,6 @@ class RollbackRefused(LaambdaError):
     status_code = 409
 
 
-class NothingChanged(LaambdaError):
-    """A change that alters nothing: no release is made."""
-
-    status_code = 409
-
-
 class BuildFailed(LaambdaError):
     """The source could not be turned into an artifact; the message says why and how to fix it."""
 

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from laambda.deploy.s3 import ObjectStore
 from laambda.errors import ObjectMissing
+from laambda.objectstore import ObjectStore
 from laambda.services.teardown import repository_bundle_key
 
 log = logging.getLogger("laambda.receiver")

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from laambda.config import Settings
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
 from laambda.errors import LaambdaError
+from laambda.objectstore import ObjectStore
 from receiver.failure import unexpected
 from receiver.pipeline_push import PipelinePush
 from receiver.push import Push, Say, parse_updates

@@ -32,10 +32,10 @@ from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import Pipeline, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
 from laambda.domain.branch_name import branch_problem
 from laambda.domain.review_app import procfile_entry_names
 from laambda.errors import LaambdaError, PermissionDenied
+from laambda.objectstore import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.pipeline import is_review_app, pipeline_service
 from laambda.services.release import release_service

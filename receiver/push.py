@@ -31,16 +31,16 @@ from laambda.db.base import utcnow
 from laambda.db.models import Build, User
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
 from laambda.domain.release import unchanged_message
 from laambda.errors import LaambdaError
+from laambda.logstream import LogEvent, connect, follow
+from laambda.objectstore import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.outcome import STILL_WORKING, decided, relay
 from laambda.services.release import release_service
 from laambda.trace import mark
 from laambda.worker.enqueue import CeleryQueue
-from laambda.worker.logstream import LogEvent, connect, follow
 from receiver.branch import DEPLOY_BRANCHES, keep_objects, live_commit
 
 # how a build ended, shared with `laambda deploy` (laambda/services/outcome.py)
@@ -173,10 +173,8 @@ class Push:
         so this is what the worker would conclude, without the build."""
         with session_scope(self.sessions) as session:
             user = session.get_one(User, self.user_id)
-            app = app_service.get_for(session, user, self.app)
-            session.refresh(
-                app, with_for_update=True
-            )  # as the worker decides: no release meanwhile
+            # locked as the worker locks it to decide: no release meanwhile
+            app = app_service.get_for(session, user, self.app, lock=True)
             running = release_service.current_build(session, app)
             shown = live_commit(session, app)
             if running is None or running.artifact_sha256 is None or shown is None:

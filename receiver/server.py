@@ -29,7 +29,7 @@ from laambda.db.locks import LockKind, LockTimeout, advisory_lock
 from laambda.db.models import App, Pipeline
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 from laambda.services.audit import audit
 from laambda.services.pipeline import pipeline_service
 from laambda.services.teardown import (

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the system programs laambda runs, from Debian's packages, when they are missing.
 #
-#   bubblewrap (bwrap)  the sandbox every build's installer runs in (laambda/build/sandbox.py)
+#   bubblewrap (bwrap)  the sandbox every build's installer runs in (laambda/building/sandbox.py)
 #
 # Idempotent and quick when everything is there. Needs root (or sudo) only to install.
 # Usage:  bash scripts/system-tools.sh

@@ -28,8 +28,8 @@ os.environ.pop("AWS_PROFILE", None)
 
 from laambda.config import Settings, settings_env  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
-from laambda.deploy.s3 import ObjectStore  # noqa: E402
 from laambda.local import moto_versions  # noqa: E402
+from laambda.objectstore import ObjectStore  # noqa: E402
 from laambda.worker.enqueue import CeleryQueue  # noqa: E402
 
 pytest_plugins = ["tests.db_fixtures"]

@@ -62,7 +62,7 @@ def test_every_dependency_has_a_lower_and_an_upper_bound(requirement: Requiremen
 
 
 def test_the_lock_pins_the_redis_client_major_the_stream_reader_was_tested_with() -> None:
-    """laambda/worker/logstream.py sets its timeouts for redis-py 8 (tests/receiver)."""
+    """laambda/logstream.py sets its timeouts for redis-py 8 (tests/receiver)."""
     packages = tomllib.loads((ROOT / "uv.lock").read_text())["package"]
     redis = next(p for p in packages if p["name"] == "redis")
     assert redis["version"].split(".")[0] == "8"

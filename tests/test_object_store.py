@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from laambda.deploy.s3 import ObjectStore
 from laambda.errors import ObjectMissing
+from laambda.objectstore import ObjectStore
 
 
 def test_put_file_never_overwrites(object_store: ObjectStore, tmp_path: Path) -> None:

@@ -25,10 +25,10 @@ from laambda.db.models import App, Build, User
 from laambda.db.session import session_scope
 from laambda.domain.status import BuildStatus
 from laambda.errors import LaambdaError
+from laambda.logstream import LogEvent, follow, stream_exists
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.outcome import STILL_WORKING, decided, settle
-from laambda.worker.logstream import LogEvent, follow, stream_exists
 
 # the stream is quiet at most this long before the client hears a keep-alive comment
 KEEPALIVE_SECONDS = 15.0
@@ -62,7 +62,7 @@ def outcome_event(event: LogEvent) -> str:
 
 def replay(log: str, outcome: LogEvent) -> Iterator[str]:
     """An ended build from its stored log. The worker ends that log with the line it also sent
-    as the outcome's detail (worker/builder.py `_outcome`): that line becomes the detail, so
+    as the outcome's detail (worker/build_runner.py `_outcome`): that line becomes the detail, so
     the replay reads like the live stream did."""
     lines = log.splitlines()
     prefix = _PREFIXES[outcome.status == BuildStatus.SUCCEEDED]

@@ -16,8 +16,8 @@ from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.models import ApiToken, App, User
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
 from laambda.errors import InvalidInput, NotAuthenticated, PermissionDenied
+from laambda.objectstore import ObjectStore
 from laambda.services.applier import ReleaseApplier
 from laambda.services.build import BuildQueue
 from laambda.services.user import DEPLOY_SCOPE, user_service

@@ -34,7 +34,6 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import State
@@ -43,6 +42,7 @@ from starlette.responses import Response
 from laambda.config import Settings
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.fleet import aws_calls, seen_workers
+from laambda.services.metrics import metrics_service
 
 log = logging.getLogger("laambda.api")
 _CHECK_SECONDS = 2  # each part's answer to /health is waited for this long at most
@@ -87,7 +87,7 @@ def health_parts(state: State) -> dict[str, dict[str, Any]]:
     sessions: sessionmaker[Session] = state.sessions
     try:
         with sessions() as session:
-            session.execute(text("select 1"))
+            metrics_service.ping(session)
         parts["database"] = {"status": "up"}
     except SQLAlchemyError as exc:
         parts["database"] = _down(exc)
@@ -159,26 +159,21 @@ class FleetCollector(Collector):
     def _durations(self) -> Iterator[Metric]:
         sessions: sessionmaker[Session] = self.state.sessions
         with sessions() as session:
-            builds = _histogram(
+            builds = metrics_service.durations(
                 session,
                 "builds",
                 "finished_at - started_at",
                 [str(s) for s in BuildStatus.ENDED],
                 BUILD_BUCKETS,
             )
-            releases = _histogram(
+            releases = metrics_service.durations(
                 session,
                 "releases",
                 "applied_at - created_at",
                 [str(s) for s in (ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED)],
                 RELEASE_BUCKETS,
             )
-            waiting = session.execute(
-                text(
-                    "select status, count(*) from builds where status in ('pending', 'running') "
-                    "group by status"
-                )
-            ).all()
+            waiting = metrics_service.builds_in_progress(session)
         for name, doc, rows, buckets in (
             ("laambda_build_duration_seconds", "Builds that ended, by outcome", builds,
              BUILD_BUCKETS),
@@ -195,9 +190,8 @@ class FleetCollector(Collector):
             "Builds waiting for or held by a worker",
             labels=["status"],
         )
-        counts: dict[str, int] = {str(row[0]): int(row[1]) for row in waiting}
         for status in ("pending", "running"):
-            in_progress.add_metric([status], counts.get(status, 0))
+            in_progress.add_metric([status], waiting.get(status, 0))
         yield in_progress
 
     def _redis_metrics(self, client: redis.Redis, queue: str) -> Iterator[Metric]:
@@ -230,24 +224,6 @@ class FleetCollector(Collector):
 
 def _le(bucket: float) -> str:
     return f"{bucket:g}" if bucket != int(bucket) else f"{bucket:.1f}"
-
-
-def _histogram(
-    session: Session, table: str, duration: str, outcomes: list[str], buckets: tuple[float, ...]
-) -> list[tuple[str, int, float, list[int]]]:
-    """(outcome, count, sum of seconds, cumulative count per bucket) for the table's rows that
-    ended; the table, duration expression and buckets are this module's constants."""
-    filters = ", ".join(f"count(*) filter (where d <= {b})" for b in buckets)
-    rows = session.execute(
-        text(
-            f"select status, count(*), coalesce(sum(d), 0), {filters} from ("  # noqa: S608 (constants)
-            f"select status, extract(epoch from {duration}) as d from {table} "
-            f"where status = any(:outcomes) and {duration.split(' - ')[0]} is not null"
-            f") as ended where d is not null group by status order by status"
-        ),
-        {"outcomes": outcomes},
-    ).all()
-    return [(r[0], int(r[1]), float(r[2]), [int(c) for c in r[3:]]) for r in rows]
 
 
 def metrics_response(registry: CollectorRegistry) -> Response:

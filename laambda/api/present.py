@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.api.schemas.app import AppRead
 from laambda.api.schemas.release import ChangeRead, ReleaseDetail, ReleaseRead
 from laambda.config import Settings
 from laambda.crypto import Cipher
-from laambda.db.models import App, Pipeline, Release, User
+from laambda.db.models import App, Release
+from laambda.domain.function import architecture_or_default
 from laambda.services.config import ChangeResult
+from laambda.services.pipeline import pipeline_service
 from laambda.services.strategy import strategy_service
+from laambda.services.user import user_service
 
 
 def emails(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
-    """Who made what: user id -> email, for the ids given."""
-    ids = {user_id for user_id in user_ids if user_id is not None}
-    if not ids:
-        return {}
-    rows = session.execute(select(User.id, User.email).where(User.id.in_(ids))).all()
-    return {int(user_id): str(email) for user_id, email in rows}
+    """Who made what: user id -> email, for the ids given (None skipped)."""
+    return user_service.emails(session, user_ids)
 
 
 def releases(session: Session, rows: list[Release]) -> list[ReleaseRead]:
@@ -54,7 +52,7 @@ def change(session: Session, result: ChangeResult) -> ChangeRead:
 def apps(session: Session, rows: list[App], settings: Settings) -> list[AppRead]:
     """The apps, each with its owner's email (None once the owner's account is deleted)."""
     owners = emails(session, [row.owner_id for row in rows])
-    pipelines = _pipeline_names(session, [row.pipeline_id for row in rows])
+    pipelines = pipeline_service.names(session, [row.pipeline_id for row in rows])
     return [
         _app(row, settings, owners.get(row.owner_id) if row.owner_id else None).model_copy(
             update={
@@ -67,14 +65,6 @@ def apps(session: Session, rows: list[App], settings: Settings) -> list[AppRead]
     ]
 
 
-def _pipeline_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {pipeline_id for pipeline_id in ids if pipeline_id is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(Pipeline.id, Pipeline.name).where(Pipeline.id.in_(wanted)))
-    return {int(pipeline_id): str(name) for pipeline_id, name in rows.all()}
-
-
 def app(session: Session, row: App, settings: Settings) -> AppRead:
     return apps(session, [row], settings)[0]
 
@@ -85,7 +75,7 @@ def _app(row: App, settings: Settings, owner: str | None) -> AppRead:
         region=row.region,
         role_arn=row.role_arn,
         runtime=row.runtime,
-        architecture=row.architecture or "x86_64",
+        architecture=architecture_or_default(row.architecture),
         created_at=row.created_at,
         owner=owner,
         git_url=f"ssh://git@{settings.ssh_host}:{settings.ssh_port}/{row.name}",

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from laambda.build.source_check import human_size
+from laambda.building.source_check import human_size
 from laambda.cli.client import ApiClient, CliError
 from laambda.cli.common import AppOption, api, command, err, out
 from laambda.cli.gitremote import app_from_url, remote_url

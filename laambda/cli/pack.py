@@ -6,7 +6,7 @@ the folder's files that git would not ignore: `git ls-files --others --exclude-s
 against a throwaway repository honours every `.gitignore` in the tree exactly as git does;
 without git installed, only `.git` folders are left out (and the user is told).
 
-Either way, symlinks the server would refuse in an upload (laambda/build/source_check.py: ones
+Either way, symlinks the server would refuse in an upload (laambda/building/source_check.py: ones
 leading out of the folder, or looping) are left out of the tarball, each with a warning naming
 it, as a `git push` of the same tree drops them with a line.
 """
@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from laambda.build.source_check import known_paths, link_inside, relative, resolve_link
+from laambda.building.source_check import known_paths, link_inside, relative, resolve_link
 from laambda.cli.client import CliError
 
 

@@ -23,17 +23,17 @@ def api(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
 ) -> None:
     """Run the REST API (server side)."""
-    from laambda import server
+    from laambda import server_commands
 
-    server.api(host=host, port=port)
+    server_commands.api(host=host, port=port)
 
 
 @serverside.command("migrate")
 def migrate() -> None:
     """Create or upgrade the database schema (server side)."""
-    from laambda import server
+    from laambda import server_commands
 
-    server.migrate()
+    server_commands.migrate()
 
 
 @serverside.command("worker")
@@ -41,17 +41,17 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="builds and deploys at once")] = 2,
 ) -> None:
     """Run a worker: builds and deploys (server side)."""
-    from laambda import server
+    from laambda import server_commands
 
-    server.worker(concurrency=concurrency)
+    server_commands.worker(concurrency=concurrency)
 
 
 @serverside.command("receiver")
 def receiver() -> None:
     """Run the SSH git receiver (server side)."""
-    from laambda import server
+    from laambda import server_commands
 
-    server.receiver()
+    server_commands.receiver()
 
 
 @serverside.command("up")
@@ -76,9 +76,9 @@ def create_user(
     is_admin: Annotated[bool, typer.Option("--admin", help="may see and change every app")] = False,
 ) -> None:
     """Create a user and print their API token (shown once)."""
-    from laambda import server
+    from laambda import server_commands
 
-    server.create_user(email, is_admin=is_admin)
+    server_commands.create_user(email, is_admin=is_admin)
 
 
 @admin.command("create-token")
@@ -88,6 +88,6 @@ def create_token(
 ) -> None:
     """Give an existing user a new API token and print it (shown once): the way back in when
     the last token was revoked. Needs only the database settings (LAAMBDA_DATABASE_URL)."""
-    from laambda import server
+    from laambda import server_commands
 
-    server.create_token(email, name=name)
+    server_commands.create_token(email, name=name)

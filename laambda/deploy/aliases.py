@@ -42,7 +42,7 @@ def point(calls: LambdaCalls, name: str, version: str, *, exists: bool) -> None:
         _update(calls, name, version)
         return
     try:
-        calls.create(
+        calls.call_without_conflict_retry(
             calls.client.create_alias, FunctionName=name, Name=ALIAS, FunctionVersion=version
         )
     except ClientError as exc:

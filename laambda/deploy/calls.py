@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
@@ -30,6 +30,9 @@ THROTTLED = frozenset(
 )
 BUSY = frozenset({"ResourceConflictException", "ResourceNotReadyException"})
 MISSING = frozenset({"ResourceNotFoundException"})
+PAGE = (
+    50  # items a page of a Lambda list call: ListAliases and ListVersionsByFunction give 50 at most
+)
 
 
 def error_code(exc: ClientError) -> str:
@@ -157,9 +160,29 @@ class LambdaCalls:
         """Call, retrying throttling and conflicts (an update still in progress)."""
         return self._retrying(THROTTLED | BUSY, method, *args, **kwargs)
 
-    def create(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    def call_without_conflict_retry(
+        self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Call something whose conflict means 'already there': retrying would not help."""
         return self._retrying(THROTTLED, method, *args, **kwargs)
+
+    def items(self, method: Callable[..., Any], key: str, /, **kwargs: Any) -> Iterator[Any]:
+        """Every item under `key` of a Lambda list call that pages with Marker / NextMarker
+        (ListFunctions, ListAliases, ListVersionsByFunction, ListEventSourceMappings), page
+        after page of PAGE.
+
+        Each page is one `call`, so it waits for the rate limiter and is retried on
+        throttling; boto3's paginators call the client directly and would skip both.
+        """
+        marker: str | None = None
+        while True:
+            page = self.call(
+                method, MaxItems=PAGE, **kwargs, **({"Marker": marker} if marker else {})
+            )
+            yield from page.get(key, [])
+            marker = page.get("NextMarker")
+            if not marker:
+                return
 
     def _retrying(
         self, codes: frozenset[str], method: Callable[P, T], *args: P.args, **kwargs: P.kwargs

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from laambda.deploy import aliases
 from laambda.deploy.calls import LambdaCalls, is_missing
+from laambda.domain.function import architecture_or_default, function_name
 from laambda.errors import DeployFailed
 
 if TYPE_CHECKING:
@@ -58,7 +59,6 @@ class Prepared:
     name: str
     version: str
     live: str | None
-    fresh: bool = False
     code_updated: bool = False
     config_updated: bool = False
 
@@ -76,17 +76,13 @@ class Prepared:
         return f" ({', '.join(changes)})" if changes else ""
 
 
-def function_name(app: str, entry: str) -> str:
-    return f"{app}-{entry}"
-
-
 def prepare(
     calls: LambdaCalls, app: str, spec: FunctionSpec, code: Code, *, description: str
 ) -> Prepared:
     """Create or update the function and publish a version; `live` is not touched.
 
-    `fresh` says the function has never been live (created now, or by an attempt that
-    died), so a failed deploy may delete it.
+    `live` None says the function has no `live` alias yet (created now, or by an attempt
+    that died).
     """
     name = function_name(app, spec.name)
     current = _current(calls, name, app)
@@ -133,7 +129,6 @@ def prepare(
         name=name,
         version=version,
         live=live,
-        fresh=live is None,
         code_updated=code_updated,
         config_updated=config_updated,
     )
@@ -143,7 +138,7 @@ def _create(
     calls: LambdaCalls, app: str, name: str, spec: FunctionSpec, code: Code, description: str
 ) -> Prepared:
     """A new function, tagged as the app's, its first version published as it is created."""
-    created = calls.create(
+    created = calls.call_without_conflict_retry(
         calls.client.create_function,
         FunctionName=name,
         Role=spec.role,
@@ -165,7 +160,7 @@ def _create(
     else:
         _check(name, created, spec, code)
         version = created["Version"]
-    return Prepared(name=name, version=version, live=None, fresh=True)
+    return Prepared(name=name, version=version, live=None)
 
 
 def _publish(
@@ -301,7 +296,7 @@ def _live(calls: LambdaCalls, name: str) -> Mapping[str, Any] | None:
 
 
 def _architecture(config: Mapping[str, Any]) -> str:
-    return str((config.get("Architectures") or ["x86_64"])[0])
+    return architecture_or_default(str((config.get("Architectures") or [""])[0]))
 
 
 def _current(calls: LambdaCalls, name: str, app: str) -> FunctionConfigurationTypeDef | None:

@@ -28,7 +28,7 @@ class SmokeCheck:
     """An event sent to one function's new version; healthy means no function error and,
     when `expect_status` is set, a `statusCode` equal to it in the answer (HTTP functions)."""
 
-    function: str  # the Lambda function name, `<app>-<entry>`
+    function_name: str  # the Lambda function name, `<app>-<entry>`
     event: bytes
     expect_status: int | None = None
 
@@ -54,14 +54,14 @@ class Gate:
         if self.release_function is not None and self.release_function in versions:
             self.release_phase(self.release_function, versions[self.release_function])
         for check in self.checks:
-            if check.function in versions:
-                self.smoke(check, versions[check.function])
+            if check.function_name in versions:
+                self.smoke(check, versions[check.function_name])
 
-    def release_phase(self, function: str, version: str) -> None:
+    def release_phase(self, function_name: str, version: str) -> None:
         """Run the release entry once; its log lines go to the pusher, whatever happens."""
-        self.log(f"-----> Running release phase ({function} version {version})")
+        self.log(f"-----> Running release phase ({function_name} version {version})")
         started = time.monotonic()
-        answer = self._invoke(function, version, b"{}", what="release phase")
+        answer = self._invoke(function_name, version, b"{}", what="release phase")
         lines = (answer.log_tail or "").splitlines()
         for line in lines:
             self.log(f"       {line}")
@@ -75,20 +75,20 @@ class Gate:
 
     def smoke(self, check: SmokeCheck, version: str) -> None:
         """Send the check's event to the new version; DeployFailed with the answer if unhealthy."""
-        answer = self._invoke(check.function, version, check.event, what="smoke check")
+        answer = self._invoke(check.function_name, version, check.event, what="smoke check")
         problem = _unhealthy(answer, check.expect_status)
         if problem:
             raise DeployFailed(
-                f"smoke check of {check.function} version {version} failed: {problem}; "
+                f"smoke check of {check.function_name} version {version} failed: {problem}; "
                 f"it answered {_shown(answer.payload)}; nothing was released"
             )
-        self.log(f"{check.function}: smoke check passed")
+        self.log(f"{check.function_name}: smoke check passed")
 
-    def _invoke(self, function: str, version: str, payload: bytes, *, what: str) -> Invocation:
+    def _invoke(self, function_name: str, version: str, payload: bytes, *, what: str) -> Invocation:
         try:
-            return self.observer.invoke(function, payload, tail=True, qualifier=version)
+            return self.observer.invoke(function_name, payload, tail=True, qualifier=version)
         except LaambdaError as exc:
-            raise DeployFailed(f"{what} of {function} could not run: {exc.message}") from None
+            raise DeployFailed(f"{what} of {function_name} could not run: {exc.message}") from None
 
 
 def _unhealthy(answer: Invocation, expect_status: int | None) -> str | None:

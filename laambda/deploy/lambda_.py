@@ -25,22 +25,22 @@ from laambda.deploy.functions import (
     Code,
     FunctionSpec,
     Prepared,
-    function_name,
     never_live,
     pin,
     prepare,
 )
 from laambda.deploy.pool import run_all
+from laambda.domain.function import function_name
 from laambda.errors import DeployFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
-    from laambda.deploy.s3 import ObjectStore
+    from laambda.objectstore import ObjectStore
 
 Gate = Callable[[list[Prepared]], None]
 
-__all__ = ["DeployOutcome", "Deployer", "FunctionSpec", "artifact_key", "function_name"]
+__all__ = ["DeployOutcome", "Deployer", "FunctionSpec", "artifact_key"]
 
 
 def artifact_key(sha256: str) -> str:

@@ -95,13 +95,13 @@ class Observer:
         self.cloudwatch = cloudwatch
 
     def invoke(
-        self, function: str, payload: bytes, *, tail: bool, qualifier: str = ALIAS
+        self, function_name: str, payload: bytes, *, tail: bool, qualifier: str = ALIAS
     ) -> Invocation:
         """Call `live` (or another version or alias) and wait for the result; the function's
         own error is a result too."""
         try:
             answer = self.client.invoke(
-                FunctionName=function,
+                FunctionName=function_name,
                 Qualifier=qualifier,
                 InvocationType="RequestResponse",
                 LogType="Tail" if tail else "None",
@@ -110,12 +110,12 @@ class Observer:
         except ClientError as exc:
             if is_missing(exc):
                 raise FunctionNotFound(
-                    f"{function} has no live release in AWS yet ({error_message(exc)})"
+                    f"{function_name} has no live release in AWS yet ({error_message(exc)})"
                 ) from None
-            raise _refused(f"invoking {function}", exc) from None
+            raise _refused(f"invoking {function_name}", exc) from None
         except BotoCoreError as exc:  # no answer: a timeout or the network
             raise AwsRefused(
-                f"invoking {function}: no answer from AWS ({exc}); it may still be running: "
+                f"invoking {function_name}: no answer from AWS ({exc}); it may still be running: "
                 "see its logs",
                 504,
             ) from None
@@ -129,13 +129,18 @@ class Observer:
         )
 
     def log_events(
-        self, function: str, *, start_ms: int, want: int, skip: Callable[[dict[str, Any]], bool]
+        self,
+        function_name: str,
+        *,
+        start_ms: int,
+        want: int,
+        skip: Callable[[dict[str, Any]], bool],
     ) -> tuple[list[dict[str, Any]], bool]:
         """The function's oldest events from `start_ms` on that `skip` does not drop (at least
         `want` of them when there are), and whether the log group holds more after them."""
         found: list[dict[str, Any]] = []
         more = False  # stays so for a group that does not exist (never invoked)
-        for page, has_more in self._pages(f"/aws/lambda/{function}", start_ms):
+        for page, has_more in self._pages(f"/aws/lambda/{function_name}", start_ms):
             found.extend(event for event in page if not skip(event))
             more = has_more  # after MAX_PAGES pages, too: the group goes on
             if len(found) >= want:
@@ -170,8 +175,8 @@ class Observer:
         """Invocations, errors, throttles (sums), duration average and p99 per function."""
         period = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
         queries = [
-            _query(f"{prefix}_{index}", function, metric, stat, period)
-            for index, function in enumerate(functions)
+            _query(f"{prefix}_{index}", function_name, metric, stat, period)
+            for index, function_name in enumerate(functions)
             for prefix, metric, stat in _QUERIES
         ]
         values: dict[str, float] = {}
@@ -180,14 +185,14 @@ class Observer:
                 chunk = queries[at : at + _QUERIES_PER_CALL]
                 values.update(self._metric_data(chunk, start, end))
             result = {}
-            for index, function in enumerate(functions):
+            for index, function_name in enumerate(functions):
                 count = values.get(f"n_{index}", 0.0)
-                result[function] = Metrics(
+                result[function_name] = Metrics(
                     invocations=values.get(f"invocations_{index}", 0.0),
                     errors=values.get(f"errors_{index}", 0.0),
                     throttles=values.get(f"throttles_{index}", 0.0),
                     duration_avg_ms=values.get(f"duration_{index}", 0.0) / count if count else None,
-                    duration_p99_ms=self._p99(function, start, end, period) if count else None,
+                    duration_p99_ms=self._p99(function_name, start, end, period) if count else None,
                 )
         except ClientError as exc:
             raise _refused("reading metrics", exc) from None
@@ -216,14 +221,14 @@ class Observer:
                 return totals
 
     def canary_problems(
-        self, function: str, version: str, *, start: datetime, end: datetime
+        self, function_name: str, version: str, *, start: datetime, end: datetime
     ) -> tuple[int, int]:
         """(Errors, Throttles) of invocations of `live` that ran `version`, from `start` to
         `end`: the data points Lambda publishes with dimensions FunctionName, Resource
         "<function>:live" and ExecutedVersion ("Types of metrics for Lambda functions")."""
         dimensions = [
-            {"Name": "FunctionName", "Value": function},
-            {"Name": "Resource", "Value": f"{function}:{ALIAS}"},
+            {"Name": "FunctionName", "Value": function_name},
+            {"Name": "Resource", "Value": f"{function_name}:{ALIAS}"},
             {"Name": "ExecutedVersion", "Value": version},
         ]
         sums = []
@@ -245,13 +250,13 @@ class Observer:
             sums.append(round(sum(p.get("Sum", 0.0) for p in answer.get("Datapoints", []))))
         return sums[0], sums[1]
 
-    def _p99(self, function: str, start: datetime, end: datetime, period: int) -> float | None:
+    def _p99(self, function_name: str, start: datetime, end: datetime, period: int) -> float | None:
         """Percentiles do not add up across periods: the highest period's p99, an upper bound
         (the window is usually one period)."""
         answer = self.cloudwatch.get_metric_statistics(
             Namespace="AWS/Lambda",
             MetricName="Duration",
-            Dimensions=[{"Name": "FunctionName", "Value": function}],
+            Dimensions=[{"Name": "FunctionName", "Value": function_name}],
             StartTime=start,
             EndTime=end,
             Period=period,
@@ -265,14 +270,16 @@ class Observer:
         return max(p99s) if p99s else None
 
 
-def _query(query_id: str, function: str, metric: str, stat: str, period: int) -> dict[str, Any]:
+def _query(
+    query_id: str, function_name: str, metric: str, stat: str, period: int
+) -> dict[str, Any]:
     return {
         "Id": query_id,
         "MetricStat": {
             "Metric": {
                 "Namespace": "AWS/Lambda",
                 "MetricName": metric,
-                "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                "Dimensions": [{"Name": "FunctionName", "Value": function_name}],
             },
             "Period": period,
             "Stat": stat,

@@ -13,50 +13,22 @@ from botocore.exceptions import ClientError
 
 from laambda.deploy.calls import LambdaCalls, error_code, is_missing
 
-PAGE = 50  # ListVersionsByFunction and ListAliases return at most 50 a time
-
 
 def versions(calls: LambdaCalls, name: str) -> Iterator[str]:
-    """Every published version of a function, page by page (Marker / NextMarker)."""
-    marker: str | None = None
-    while True:
-        if marker:
-            page = calls.call(
-                calls.client.list_versions_by_function,
-                FunctionName=name,
-                MaxItems=PAGE,
-                Marker=marker,
-            )
-        else:
-            page = calls.call(
-                calls.client.list_versions_by_function, FunctionName=name, MaxItems=PAGE
-            )
-        for item in page.get("Versions", []):
-            if item["Version"] != "$LATEST":
-                yield item["Version"]
-        marker = page.get("NextMarker")
-        if not marker:
-            return
+    """Every published version of a function ($LATEST is not one), page by page."""
+    for item in calls.items(calls.client.list_versions_by_function, "Versions", FunctionName=name):
+        if item["Version"] != "$LATEST":
+            yield str(item["Version"])
 
 
 def aliased(calls: LambdaCalls, name: str) -> set[str]:
     """Versions some alias routes to (`live`, and any a user made): never deleted."""
     found: set[str] = set()
-    marker: str | None = None
-    while True:
-        if marker:
-            page = calls.call(
-                calls.client.list_aliases, FunctionName=name, MaxItems=PAGE, Marker=marker
-            )
-        else:
-            page = calls.call(calls.client.list_aliases, FunctionName=name, MaxItems=PAGE)
-        for alias in page.get("Aliases", []):
-            found.add(alias["FunctionVersion"])
-            weights = alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
-            found.update(weights)
-        marker = page.get("NextMarker")
-        if not marker:
-            return found
+    for alias in calls.items(calls.client.list_aliases, "Aliases", FunctionName=name):
+        found.add(alias["FunctionVersion"])
+        weights = alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
+        found.update(weights)
+    return found
 
 
 def prune_versions(calls: LambdaCalls, name: str, keep: Collection[str]) -> list[str]:
@@ -74,7 +46,9 @@ def prune_versions(calls: LambdaCalls, name: str, keep: Collection[str]) -> list
     deleted = []
     for version in doomed:
         try:
-            calls.create(calls.client.delete_function, FunctionName=name, Qualifier=version)
+            calls.call_without_conflict_retry(
+                calls.client.delete_function, FunctionName=name, Qualifier=version
+            )
         except ClientError as exc:
             # gone already, or an alias moved onto it meanwhile: either way it is not ours to delete
             if is_missing(exc) or error_code(exc) == "ResourceConflictException":

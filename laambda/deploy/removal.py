@@ -16,8 +16,6 @@ from laambda.deploy.calls import LambdaCalls, error_code, error_message, is_miss
 from laambda.deploy.functions import APP_TAG
 from laambda.errors import AwsRefused
 
-PAGE = 50
-
 
 def app_functions(
     calls: LambdaCalls, app: str, *, candidates: Callable[[str], bool] | None = None
@@ -42,12 +40,12 @@ def owned(calls: LambdaCalls, app: str, names: list[str]) -> list[str]:
     found = []
     for name in names:
         try:
-            function = calls.call(calls.client.get_function, FunctionName=name)
+            answer = calls.call(calls.client.get_function, FunctionName=name)
         except ClientError as exc:
             if is_missing(exc):
                 continue
             raise
-        if function.get("Tags", {}).get(APP_TAG) == app:
+        if answer.get("Tags", {}).get(APP_TAG) == app:
             found.append(name)
     return found
 
@@ -55,23 +53,25 @@ def owned(calls: LambdaCalls, app: str, names: list[str]) -> list[str]:
 def delete_function(calls: LambdaCalls, name: str) -> str | None:
     """Delete a function with every version and alias; AWS's message if it refused."""
     try:
-        calls.create(calls.client.delete_function, FunctionName=name)
+        calls.call_without_conflict_retry(calls.client.delete_function, FunctionName=name)
     except ClientError as exc:
         if not is_missing(exc):
             return error_message(exc)
     return None
 
 
-def delete_log_group(logs: Any, function: str) -> bool:
+def delete_log_group(logs: Any, function_name: str) -> bool:
     """Delete the function's CloudWatch Logs group, `/aws/lambda/<function>`, which Lambda
     keeps after the function is gone (a new function of that name would show its lines);
     False when there was none; AwsRefused with AWS's words when it refuses."""
     try:
-        logs.delete_log_group(logGroupName=f"/aws/lambda/{function}")
+        logs.delete_log_group(logGroupName=f"/aws/lambda/{function_name}")
     except ClientError as exc:
         if error_code(exc) == "ResourceNotFoundException":
             return False
-        raise AwsRefused(f"{function}: log group: AWS refused: {error_message(exc)}", 502) from None
+        raise AwsRefused(
+            f"{function_name}: log group: AWS refused: {error_message(exc)}", 502
+        ) from None
     return True
 
 
@@ -99,14 +99,5 @@ def delete_all(
 
 def _functions(calls: LambdaCalls) -> Iterator[tuple[str, str]]:
     """(name, ARN) of every function in the region, page by page."""
-    marker: str | None = None
-    while True:
-        if marker:
-            page = calls.call(calls.client.list_functions, MaxItems=PAGE, Marker=marker)
-        else:
-            page = calls.call(calls.client.list_functions, MaxItems=PAGE)
-        for function in page.get("Functions", []):
-            yield function["FunctionName"], function["FunctionArn"]
-        marker = page.get("NextMarker")
-        if not marker:
-            return
+    for function_name in calls.items(calls.client.list_functions, "Functions"):
+        yield function_name["FunctionName"], function_name["FunctionArn"]

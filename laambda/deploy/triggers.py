@@ -37,7 +37,7 @@ _USER_ERRORS = frozenset(
 
 
 @dataclass(frozen=True)
-class Applied:
+class AppliedSource:
     """What one source now is in AWS: `created` when this call made it, `changed` when it
     updated what was there; neither when AWS held it already."""
 
@@ -47,10 +47,10 @@ class Applied:
     url: str | None = None
 
 
-def rule_name(function: str, expression: str) -> str:
+def rule_name(function_name: str, expression: str) -> str:
     """One EventBridge rule per (function, schedule), findable without being stored."""
-    digest = hashlib.sha256(f"{function} {expression}".encode()).hexdigest()[:10]
-    return f"{function[:53]}-{digest}"
+    digest = hashlib.sha256(f"{function_name} {expression}".encode()).hexdigest()[:10]
+    return f"{function_name[:53]}-{digest}"
 
 
 def for_region(settings: Settings, region: str) -> Triggers:
@@ -66,48 +66,54 @@ class Triggers:
         self.calls = LambdaCalls(client, backoff=backoff)
         self.events = events
 
-    def alias_arn(self, function: str) -> str | None:
+    def alias_arn(self, function_name: str) -> str | None:
         """The ARN of `live`, or None while the function has never been released."""
         try:
-            alias = self.calls.call(self.calls.client.get_alias, FunctionName=function, Name=ALIAS)
+            alias = self.calls.call(
+                self.calls.client.get_alias, FunctionName=function_name, Name=ALIAS
+            )
         except ClientError as exc:
             if is_missing(exc):
                 return None
-            raise _refused(function, "live alias", exc) from None
+            raise _refused(function_name, "live alias", exc) from None
         except BotoCoreError as exc:
-            raise AwsRefused(f"{function}: live alias: no answer from AWS ({exc})") from None
+            raise AwsRefused(f"{function_name}: live alias: no answer from AWS ({exc})") from None
         return alias["AliasArn"]
 
-    def ensure(self, function: str, spec: SourceSpec) -> Applied | None:
+    def ensure(self, function_name: str, spec: SourceSpec) -> AppliedSource | None:
         """Make AWS hold `spec` on the function's `live`; None when there is no `live` yet
         (the release that creates the function applies it)."""
-        target = self.alias_arn(function)
+        target = self.alias_arn(function_name)
         if target is None:
             return None
         try:
             if spec.is_stream:
-                return self._ensure_mapping(function, target, spec)
+                return self._ensure_mapping(function_name, target, spec)
             if spec.kind == "schedule":
-                return self._ensure_schedule(function, target, spec)
-            return self._ensure_url(function, spec)
+                return self._ensure_schedule(function_name, target, spec)
+            return self._ensure_url(function_name, spec)
         except ClientError as exc:
-            raise _refused(function, spec.source, exc) from None
+            raise _refused(function_name, spec.source, exc) from None
         except BotoCoreError as exc:
-            raise AwsRefused(f"{function}: {spec.source}: no answer from AWS ({exc})") from None
+            raise AwsRefused(
+                f"{function_name}: {spec.source}: no answer from AWS ({exc})"
+            ) from None
 
-    def remove(self, function: str, spec: SourceSpec) -> bool:
+    def remove(self, function_name: str, spec: SourceSpec) -> bool:
         """Take `spec` off the function; False when AWS held nothing of it. Works after the
         function itself was deleted (mappings and rules outlive it)."""
         try:
             if spec.is_stream:
-                return self._remove_mapping(function, spec)
+                return self._remove_mapping(function_name, spec)
             if spec.kind == "schedule":
-                return self._remove_schedule(function, spec)
-            return self._remove_url(function)
+                return self._remove_schedule(function_name, spec)
+            return self._remove_url(function_name)
         except ClientError as exc:
-            raise _refused(function, spec.source, exc) from None
+            raise _refused(function_name, spec.source, exc) from None
         except BotoCoreError as exc:
-            raise AwsRefused(f"{function}: {spec.source}: no answer from AWS ({exc})") from None
+            raise AwsRefused(
+                f"{function_name}: {spec.source}: no answer from AWS ({exc})"
+            ) from None
 
     def sweep(self, functions: Collection[str]) -> list[str]:
         """Take off AWS every event source mapping, schedule rule target and function URL
@@ -117,16 +123,16 @@ class Triggers:
         removed: list[str] = []
         try:
             for mapping in list(self._list_mappings()):
-                function = _function_of(mapping.get("FunctionArn", ""))
-                if function in functions:
+                function_name = _function_of(mapping.get("FunctionArn", ""))
+                if function_name in functions:
                     self._delete_mapping(mapping["UUID"])
-                    removed.append(f"{function}: {mapping.get('EventSourceArn', 'mapping')}")
-            for function in sorted(functions):
-                target = self.alias_arn(function)
+                    removed.append(f"{function_name}: {mapping.get('EventSourceArn', 'mapping')}")
+            for function_name in sorted(functions):
+                target = self.alias_arn(function_name)
                 if target is not None:
-                    removed += [f"{function}: rule {rule}" for rule in self._untarget(target)]
-                if self._remove_url(function):
-                    removed.append(f"{function}: function URL")
+                    removed += [f"{function_name}: rule {rule}" for rule in self._untarget(target)]
+                if self._remove_url(function_name):
+                    removed.append(f"{function_name}: function URL")
         except ClientError as exc:
             raise _refused(", ".join(sorted(functions)), "cleanup", exc) from None
         except BotoCoreError as exc:
@@ -157,27 +163,27 @@ class Triggers:
 
     # event source mappings (SQS, Kinesis, DynamoDB streams)
 
-    def mappings(self, function: str, source_arn: str) -> list[dict[str, Any]]:
+    def mappings(self, function_name: str, source_arn: str) -> list[dict[str, Any]]:
         """The mappings from `source_arn` to the function's `live`."""
-        target = self.alias_arn(function)
+        target = self.alias_arn(function_name)
         if target is not None:
             return list(self._list_mappings(FunctionName=target, EventSourceArn=source_arn))
         # the function is gone: find what still points at it by the source's side
         return [
             mapping
             for mapping in self._list_mappings(EventSourceArn=source_arn)
-            if _function_of(mapping.get("FunctionArn", "")) == function
+            if _function_of(mapping.get("FunctionArn", "")) == function_name
         ]
 
-    def _ensure_mapping(self, function: str, target: str, spec: SourceSpec) -> Applied:
+    def _ensure_mapping(self, function_name: str, target: str, spec: SourceSpec) -> AppliedSource:
         assert spec.arn is not None
-        found = self.mappings(function, spec.arn)
+        found = self.mappings(function_name, spec.arn)
         if not found:
             options = _batching(spec)
             if spec.kind in ("kinesis", "dynamodb"):
                 options["StartingPosition"] = "LATEST"  # new records, not the whole retention
             try:
-                self.calls.create(
+                self.calls.call_without_conflict_retry(
                     self.calls.client.create_event_source_mapping,
                     EventSourceArn=spec.arn,
                     FunctionName=target,
@@ -188,8 +194,8 @@ class Triggers:
                 # made meanwhile by another applier: fine, it is what we wanted
                 if error_code(exc) != "ResourceConflictException":
                     raise
-                return self._ensure_mapping(function, target, spec)
-            return Applied(spec.source, created=True)
+                return self._ensure_mapping(function_name, target, spec)
+            return AppliedSource(spec.source, created=True)
         keep, *extra = found
         for mapping in extra:  # two appliers raced: one mapping is enough
             self._delete_mapping(mapping["UUID"])
@@ -197,12 +203,12 @@ class Triggers:
             self.calls.call(
                 self.calls.client.update_event_source_mapping, UUID=keep["UUID"], **_batching(spec)
             )
-            return Applied(spec.source, changed=True)
-        return Applied(spec.source)
+            return AppliedSource(spec.source, changed=True)
+        return AppliedSource(spec.source)
 
-    def _remove_mapping(self, function: str, spec: SourceSpec) -> bool:
+    def _remove_mapping(self, function_name: str, spec: SourceSpec) -> bool:
         assert spec.arn is not None
-        found = self.mappings(function, spec.arn)
+        found = self.mappings(function_name, spec.arn)
         for mapping in found:
             self._delete_mapping(mapping["UUID"])
         return bool(found)
@@ -215,20 +221,15 @@ class Triggers:
                 raise
 
     def _list_mappings(self, **filters: str) -> Iterator[dict[str, Any]]:
-        marker: str | None = None
-        while True:
-            arguments: dict[str, Any] = {**filters, **({"Marker": marker} if marker else {})}
-            page = self.calls.call(self.calls.client.list_event_source_mappings, **arguments)
-            yield from page.get("EventSourceMappings", [])  # type: ignore[misc]
-            marker = page.get("NextMarker")
-            if not marker:
-                return
+        yield from self.calls.items(
+            self.calls.client.list_event_source_mappings, "EventSourceMappings", **filters
+        )
 
     # schedules: an EventBridge rule, its target `live`, and the permission to invoke it
 
-    def _ensure_schedule(self, function: str, target: str, spec: SourceSpec) -> Applied:
+    def _ensure_schedule(self, function_name: str, target: str, spec: SourceSpec) -> AppliedSource:
         assert spec.expression is not None
-        name = rule_name(function, spec.expression)
+        name = rule_name(function_name, spec.expression)
         rule = self._rule(name)
         created = changed = False
         if rule is None or rule.get("ScheduleExpression") != spec.expression:
@@ -236,7 +237,7 @@ class Triggers:
                 Name=name,
                 ScheduleExpression=spec.expression,
                 State="ENABLED",
-                Description=f"laambda: {spec.source} invokes {function}:{ALIAS}",
+                Description=f"laambda: {spec.source} invokes {function_name}:{ALIAS}",
             )["RuleArn"]
             created, changed = rule is None, rule is not None
         else:
@@ -248,10 +249,10 @@ class Triggers:
         if not any(t["Id"] == TARGET_ID and t["Arn"] == target for t in targets):
             self.events.put_targets(Rule=name, Targets=[{"Id": TARGET_ID, "Arn": target}])
             changed = changed or not created
-        if name not in self._statements(function):
-            self.calls.create(
+        if name not in self._statements(function_name):
+            self.calls.call_without_conflict_retry(
                 self.calls.client.add_permission,
-                FunctionName=function,
+                FunctionName=function_name,
                 Qualifier=ALIAS,
                 StatementId=name,
                 Action="lambda:InvokeFunction",
@@ -259,12 +260,12 @@ class Triggers:
                 SourceArn=rule_arn,
             )
             changed = changed or not created
-        return Applied(spec.source, created=created, changed=changed)
+        return AppliedSource(spec.source, created=created, changed=changed)
 
-    def _remove_schedule(self, function: str, spec: SourceSpec) -> bool:
+    def _remove_schedule(self, function_name: str, spec: SourceSpec) -> bool:
         assert spec.expression is not None
-        name = rule_name(function, spec.expression)
-        removed = self._forget_statement(function, name)
+        name = rule_name(function_name, spec.expression)
+        removed = self._forget_statement(function_name, name)
         if self._rule(name) is None:
             return removed
         targets = self.events.list_targets_by_rule(Rule=name).get("Targets", [])
@@ -284,16 +285,16 @@ class Triggers:
 
     # function URLs on `live`, public (NONE) or signed (AWS_IAM)
 
-    def _ensure_url(self, function: str, spec: SourceSpec) -> Applied:
+    def _ensure_url(self, function_name: str, spec: SourceSpec) -> AppliedSource:
         auth = spec.auth or "NONE"
         client = self.calls.client
-        current = self._url(function)
+        current = self._url(function_name)
         created = changed = False
         if current is None:
             current = dict(
-                self.calls.create(
+                self.calls.call_without_conflict_retry(
                     client.create_function_url_config,
-                    FunctionName=function,
+                    FunctionName=function_name,
                     Qualifier=ALIAS,
                     AuthType=auth,  # type: ignore[arg-type]
                 )
@@ -303,18 +304,18 @@ class Triggers:
             current = dict(
                 self.calls.call(
                     client.update_function_url_config,
-                    FunctionName=function,
+                    FunctionName=function_name,
                     Qualifier=ALIAS,
                     AuthType=auth,  # type: ignore[arg-type]
                 )
             )
             changed = True
-        statements = self._statements(function)
+        statements = self._statements(function_name)
         if auth == "NONE":
             if URL_SID not in statements:
-                self.calls.create(
+                self.calls.call_without_conflict_retry(
                     client.add_permission,
-                    FunctionName=function,
+                    FunctionName=function_name,
                     Qualifier=ALIAS,
                     StatementId=URL_SID,
                     Action="lambda:InvokeFunctionUrl",
@@ -323,9 +324,9 @@ class Triggers:
                 )
                 changed = changed or not created
             if URL_INVOKE_SID not in statements:
-                self.calls.create(
+                self.calls.call_without_conflict_retry(
                     client.add_permission,
-                    FunctionName=function,
+                    FunctionName=function_name,
                     Qualifier=ALIAS,
                     StatementId=URL_INVOKE_SID,
                     Action="lambda:InvokeFunction",
@@ -336,14 +337,18 @@ class Triggers:
         else:  # signed URLs only: a public grant left from `http` must go
             for sid in (URL_SID, URL_INVOKE_SID):
                 if sid in statements:
-                    self._forget_statement(function, sid)
-        return Applied(spec.source, created=created, changed=changed, url=current["FunctionUrl"])
+                    self._forget_statement(function_name, sid)
+        return AppliedSource(
+            spec.source, created=created, changed=changed, url=current["FunctionUrl"]
+        )
 
-    def _remove_url(self, function: str) -> bool:
-        removed = [self._forget_statement(function, sid) for sid in (URL_SID, URL_INVOKE_SID)]
+    def _remove_url(self, function_name: str) -> bool:
+        removed = [self._forget_statement(function_name, sid) for sid in (URL_SID, URL_INVOKE_SID)]
         try:
             self.calls.call(
-                self.calls.client.delete_function_url_config, FunctionName=function, Qualifier=ALIAS
+                self.calls.client.delete_function_url_config,
+                FunctionName=function_name,
+                Qualifier=ALIAS,
             )
         except ClientError as exc:
             if is_missing(exc):
@@ -351,10 +356,12 @@ class Triggers:
             raise
         return True
 
-    def _url(self, function: str) -> dict[str, Any] | None:
+    def _url(self, function_name: str) -> dict[str, Any] | None:
         try:
             found = self.calls.call(
-                self.calls.client.get_function_url_config, FunctionName=function, Qualifier=ALIAS
+                self.calls.client.get_function_url_config,
+                FunctionName=function_name,
+                Qualifier=ALIAS,
             )
         except ClientError as exc:
             if is_missing(exc):
@@ -364,10 +371,10 @@ class Triggers:
 
     # the resource policy of `live`
 
-    def _statements(self, function: str) -> set[str]:
+    def _statements(self, function_name: str) -> set[str]:
         try:
             found = self.calls.call(
-                self.calls.client.get_policy, FunctionName=function, Qualifier=ALIAS
+                self.calls.client.get_policy, FunctionName=function_name, Qualifier=ALIAS
             )
         except ClientError as exc:
             if is_missing(exc):
@@ -376,13 +383,13 @@ class Triggers:
         policy = json.loads(found.get("Policy") or "{}")
         return {str(statement.get("Sid")) for statement in policy.get("Statement", [])}
 
-    def _forget_statement(self, function: str, sid: str) -> bool:
-        if sid not in self._statements(function):
+    def _forget_statement(self, function_name: str, sid: str) -> bool:
+        if sid not in self._statements(function_name):
             return False
         try:
             self.calls.call(
                 self.calls.client.remove_permission,
-                FunctionName=function,
+                FunctionName=function_name,
                 Qualifier=ALIAS,
                 StatementId=sid,
             )
@@ -407,6 +414,6 @@ def _function_of(arn: str) -> str:
     return parts[6] if len(parts) > 6 else ""
 
 
-def _refused(function: str, what: str, exc: ClientError) -> AwsRefused:
+def _refused(function_name: str, what: str, exc: ClientError) -> AwsRefused:
     status = 422 if error_code(exc) in _USER_ERRORS else 502
-    return AwsRefused(f"{function}: {what}: AWS refused: {error_message(exc)}", status)
+    return AwsRefused(f"{function_name}: {what}: AWS refused: {error_message(exc)}", status)

@@ -10,9 +10,9 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from laambda.domain.function import MAX_FUNCTION_NAME, function_name
 from laambda.errors import BuildFailed
 
-MAX_FUNCTION_NAME = 64  # Lambda's limit on a function name
 EXAMPLE = "create: CreateThumbnail.handler"
 # Heroku's release phase: this entry runs once per release before `live` moves, never
 # as a function of its own (https://devcenter.heroku.com/articles/release-phase)
@@ -70,10 +70,10 @@ def parse_procfile(text: str, *, app_name: str, language: str = "python") -> Pro
                 f"{where}: the name {shown(name)} may hold only lowercase letters, digits, '-' and "
                 f"'_', starting with a letter or digit; for example '{EXAMPLE}'"
             )
-        function_name = f"{app_name}-{name}"
-        if len(function_name) > MAX_FUNCTION_NAME:
+        deployed = function_name(app_name, name)
+        if len(deployed) > MAX_FUNCTION_NAME:
             raise BuildFailed(
-                f"{where}: the function name '{function_name}' is {len(function_name)} characters"
+                f"{where}: the function name '{deployed}' is {len(deployed)} characters"
                 f" long; Lambda allows {MAX_FUNCTION_NAME}: shorten '{name}' to at most "
                 f"{MAX_FUNCTION_NAME - len(app_name) - 1} characters"
             )

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from laambda.domain.function import MAX_FUNCTION_NAME, architecture_or_default, function_name
 from laambda.domain.pipeline import Stage
-from laambda.domain.procfile import MAX_FUNCTION_NAME
 
 # Heroku's CLI guesses a stage from the app name's suffix the same way (`pipelines:add`)
 _SUFFIXES = (
@@ -67,14 +67,14 @@ def promotion_problem(
             f"'{target}' is pinned to {runtime} and the build runs {artifact.runtime}: "
             "promotion deploys the same artifact, so the runtimes must match"
         )
-    wanted = architecture or "x86_64"
+    wanted = architecture_or_default(architecture)
     if wanted != artifact.architecture:
         return (
             f"'{target}' runs on {wanted} and the build was made for {artifact.architecture}: "
             "promotion deploys the same artifact, so the architectures must match"
         )
     for entry in sorted(artifact.entries):
-        name = f"{target}-{entry}"
+        name = function_name(target, entry)
         if len(name) > MAX_FUNCTION_NAME:
             return (
                 f"the function name '{name}' is {len(name)} characters long; Lambda allows "

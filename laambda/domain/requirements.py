@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 
+from laambda.domain.function import linux_machine
 from laambda.errors import BuildFailed
 
 ALLOWED_SETTING = "LAAMBDA_ALLOWED_INDEXES"
@@ -232,7 +233,7 @@ def target_environment(python_version: str, architecture: str) -> dict[str, str]
         "implementation_name": "cpython",
         "implementation_version": f"{python_version}.0",
         "os_name": "posix",
-        "platform_machine": "aarch64" if architecture == "arm64" else "x86_64",
+        "platform_machine": linux_machine(architecture),
         "platform_python_implementation": "CPython",
         "platform_release": "",
         "platform_system": "Linux",

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 from laambda.domain.app_name import app_name_problem
-from laambda.domain.procfile import MAX_FUNCTION_NAME
+from laambda.domain.function import MAX_FUNCTION_NAME
 
 MAX_APP_NAME = 30  # laambda's app name rule (domain/app_name.py)
 HASH_LENGTH = 6

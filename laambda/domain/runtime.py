@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from laambda.domain.function import linux_machine
 from laambda.domain.manifests import pipfile_python_version
 from laambda.domain.runtime_table import RUNTIMES
 from laambda.errors import BuildFailed
@@ -20,7 +21,6 @@ PYTHON_MARKERS = ("requirements.txt", "pyproject.toml", "Pipfile", "Pipfile.lock
 NODE_MARKERS = ("package.json",)
 VERSION_FILES = (".python-version", "runtime.txt", ".nvmrc")
 LOCK_FILES = ("uv.lock", "poetry.lock", "package-lock.json", "npm-shrinkwrap.json")
-ARCHITECTURES = ("x86_64", "arm64")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Runtime:
 
     def wheel_platform(self, architecture: str) -> str:
         """The manylinux platform tag of this runtime's Amazon Linux, e.g. manylinux_2_17_x86_64."""
-        machine = "aarch64" if architecture == "arm64" else "x86_64"
+        machine = linux_machine(architecture)
         return f"manylinux_{self.glibc}_{machine}"
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from laambda.config import Settings
-from laambda.db.models import App, EventSource, Release
+from laambda.db.models import Release
 from laambda.db.session import session_scope
 from laambda.local import moto_versions
+from laambda.services.app import app_service
+from laambda.services.event_source import event_source_service
 from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.rollout import Rollout
@@ -33,10 +33,10 @@ def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tu
     try:
         with session_scope(context.sessions) as session:
             live = []
-            for app in session.scalars(select(App).order_by(App.name)):
+            for app in app_service.all(session):
                 release = release_service.current(session, app)
                 if release is not None and release.status == "succeeded" and release.build_id:
-                    release.status = "applying"  # applied again, as after a dead worker
+                    release_service.reapply(session, release)
                     numbers = {
                         name: int(number) - 1
                         for name, number in (release.function_versions or {}).items()
@@ -58,9 +58,7 @@ def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tu
                 continue
             failed += 1
             with session_scope(context.sessions) as session:
-                release = session.get_one(Release, release_id)
-                error = release.error
-                release.status, release.error = "succeeded", None
+                error = release_service.keep_live(session, session.get_one(Release, release_id))
             log(f"{name}: v{version} could not be put back into the local cloud: {error}")
         return done, failed
     finally:
@@ -70,10 +68,5 @@ def put_back_live_releases(settings: Settings, log: Callable[[str], None]) -> tu
 def _urls(context: WorkerContext, app_name: str) -> list[str]:
     """The app's function URLs, as `laambda up` prints them once they answer again."""
     with session_scope(context.sessions) as session:
-        rows = session.execute(
-            select(EventSource.function, EventSource.url)
-            .join(App, App.id == EventSource.app_id)
-            .where(App.name == app_name, EventSource.url.is_not(None))
-            .order_by(EventSource.function)
-        ).all()
-    return [f"  {app_name} {function}: {url}" for function, url in rows]
+        urls = event_source_service.urls(session, app_name)
+    return [f"  {app_name} {entry}: {url}" for entry, url in urls]

@@ -16,8 +16,9 @@ from laambda.config import Settings
 from laambda.db.base import utcnow
 from laambda.db.models import App, Collaborator, User
 from laambda.domain.app_name import app_name_problem
+from laambda.domain.function import ARCHITECTURES
 from laambda.domain.regions import region_problem
-from laambda.domain.runtime import ARCHITECTURES, check_runtime
+from laambda.domain.runtime import check_runtime
 from laambda.domain.tenancy import role_problem
 from laambda.errors import AppExists, AppNotFound, BuildFailed, InvalidInput, PermissionDenied
 from laambda.services.audit import audit
@@ -88,6 +89,15 @@ class AppService:
         audit.record(session, user, action="app.create", app=name)
         session.flush()
         return app
+
+    def all(self, session: Session) -> list[App]:
+        """Every app, by name."""
+        return list(session.scalars(select(App).order_by(App.name)))
+
+    def lock(self, session: Session, app_id: int) -> App | None:
+        """The app by id with its row locked until the transaction ends, as every change of
+        its builds and releases locks it; None once it is destroyed."""
+        return session.get(App, app_id, with_for_update=True)
 
     def list_for(self, session: Session, user: User) -> list[App]:
         query = select(App).order_by(App.name)

@@ -1,6 +1,6 @@
 """Builds: what the API shows, and every change of a build's state.
 
-The worker runs builds (worker/builder.py) but moves a Build from one BuildStatus to the
+The worker runs builds (worker/build_runner.py) but moves a Build from one BuildStatus to the
 next only through this service, so each transition is written once.
 """
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from laambda.db.base import utcnow
 from laambda.db.models import App, Build, Release, User
 from laambda.db.session import after_commit
+from laambda.domain.function import architecture_or_default
 from laambda.domain.status import BuildStatus
 from laambda.errors import BuildNotFound, Conflict
 from laambda.services.audit import audit
@@ -35,6 +36,10 @@ class BuildService:
             .offset(offset)
         )
         return list(session.scalars(query))
+
+    def latest(self, session: Session, app: App) -> Build | None:
+        """The app's newest build, whatever its status; None before its first."""
+        return next(iter(self.list(session, app, limit=1)), None)
 
     def get(self, session: Session, app: App, build_id: int) -> Build:
         build = session.get(Build, build_id)
@@ -64,7 +69,7 @@ class BuildService:
             status=BuildStatus.PENDING,
             commit=commit,
             source_key=source_key,
-            architecture=app.architecture or "x86_64",
+            architecture=architecture_or_default(app.architecture),
             origin=origin,
         )
         session.add(build)
@@ -108,7 +113,7 @@ class BuildService:
             key=running.artifact_key or "",
             size=running.artifact_size or 0,
             runtime=running.runtime or "",
-            architecture=running.architecture or "x86_64",
+            architecture=architecture_or_default(running.architecture),
             procfile=dict(running.procfile or {}),
             log=log,
         )

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from laambda.db.models import App, FunctionCheck, User
+from laambda.domain.function import require_entry
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.errors import InvalidInput, NotFound
 from laambda.services.audit import audit
@@ -44,9 +45,7 @@ class CheckService:
             )
         build = release_service.current_build(session, app)
         entries = [e for e in (build.procfile or {}) if e != RELEASE_ENTRY] if build else []
-        if name not in entries:
-            listed = ", ".join(entries) if entries else "none yet: push code with a Procfile first"
-            raise NotFound(f"app '{app.name}' has no function '{name}'; its functions: {listed}")
+        require_entry(app.name, name, entries)
         values = {"event": event, "expect_status": expect_status}
         session.execute(
             insert(FunctionCheck)

@@ -16,14 +16,13 @@ from sqlalchemy.orm import Session
 
 from laambda.db.base import utcnow
 from laambda.db.models import App, EventSource, User
-from laambda.deploy.functions import function_name
-from laambda.deploy.triggers import Applied, Triggers
+from laambda.deploy.triggers import AppliedSource, Triggers
 from laambda.domain.event_source import SourceSpec, parse_source
+from laambda.domain.function import function_name, require_entry
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.errors import (
     EventSourceExists,
     EventSourceNotFound,
-    FunctionNotFound,
     InvalidInput,
     LaambdaError,
 )
@@ -44,17 +43,17 @@ def spec_of(row: EventSource) -> SourceSpec:
 
 
 class EventSourceService:
-    def list_for(self, session: Session, app: App, function: str) -> list[EventSource]:
-        rows = self._rows(session, app, function)
+    def list_for(self, session: Session, app: App, entry: str) -> list[EventSource]:
+        rows = self._rows(session, app, entry)
         if not rows:
-            self._entry(session, app, function)
+            self._entry(session, app, entry)
         return rows
 
     def add(
         self,
         session: Session,
         app: App,
-        function: str,
+        entry: str,
         *,
         source: str,
         batch_size: int | None,
@@ -65,23 +64,23 @@ class EventSourceService:
         the release that creates the function applies it). Callers lock the app row; the
         change is in the audit trail as `user`'s."""
         spec = parse_source(source, batch_size=batch_size)
-        self._entry(session, app, function)
-        rows = self._rows(session, app, function)
+        self._entry(session, app, entry)
+        rows = self._rows(session, app, entry)
         row = next((r for r in rows if r.source == spec.source), None)
         if spec.kind == "http":
             other = next((r for r in rows if r.kind == "http" and r.source != spec.source), None)
             if other is not None:
                 raise EventSourceExists(
-                    f"{function} already has a function URL ({other.source}): "
-                    f"remove it first (event-sources:remove {function} {other.source})"
+                    f"{entry} already has a function URL ({other.source}): "
+                    f"remove it first (event-sources:remove {entry} {other.source})"
                 )
         if row is not None and row.batch_size == spec.batch_size:
-            raise EventSourceExists(f"{function} already has event source {spec.source}")
+            raise EventSourceExists(f"{entry} already has event source {spec.source}")
         created = row is None
         if row is None:
             row = EventSource(
                 app_id=app.id,
-                function=function,
+                function=entry,
                 kind=spec.kind,
                 source=spec.source,
                 batch_size=spec.batch_size,
@@ -90,14 +89,14 @@ class EventSourceService:
         else:
             row.batch_size = spec.batch_size
         session.flush()
-        self._applied(row, triggers.ensure(function_name(app.name, function), spec))
+        self._applied(row, triggers.ensure(function_name(app.name, entry), spec))
         session.flush()
         audit.record(
             session,
             user,
             action="event_source.add" if created else "event_source.update",
             app=app.name,
-            function=function,
+            function=entry,
             source=spec.source,
             batch_size=spec.batch_size,
         )
@@ -107,7 +106,7 @@ class EventSourceService:
         self,
         session: Session,
         app: App,
-        function: str,
+        entry: str,
         *,
         source: str | None = None,
         source_id: int | None = None,
@@ -117,7 +116,7 @@ class EventSourceService:
         """Take one source off AWS and out of the database (the row stays if AWS refuses)."""
         if (source is None) == (source_id is None):
             raise InvalidInput("name the event source to remove: its source or its id")
-        rows = self.list_for(session, app, function)
+        rows = self.list_for(session, app, entry)
         canonical = _canonical(source) if source is not None else None
         row = next(
             (r for r in rows if r.id == source_id or (canonical and r.source == canonical)), None
@@ -126,30 +125,30 @@ class EventSourceService:
             held = ", ".join(r.source for r in rows) or "none"
             wanted = source if source is not None else f"#{source_id}"
             raise EventSourceNotFound(
-                f"{function} has no event source {wanted}; its event sources: {held}"
+                f"{entry} has no event source {wanted}; its event sources: {held}"
             )
-        triggers.remove(function_name(app.name, function), spec_of(row))
+        triggers.remove(function_name(app.name, entry), spec_of(row))
         session.delete(row)
         session.flush()
-        self._removed(session, user, app, function, [row])
+        self._removed(session, user, app, entry, [row])
         return row
 
     def clear(
-        self, session: Session, app: App, function: str, *, triggers: Triggers, user: User
+        self, session: Session, app: App, entry: str, *, triggers: Triggers, user: User
     ) -> list[EventSource]:
         """Remove every source of the function; those removed so far stay removed if AWS
         refuses one (the error names it)."""
         removed = []
-        for row in self.list_for(session, app, function):
-            triggers.remove(function_name(app.name, function), spec_of(row))
+        for row in self.list_for(session, app, entry):
+            triggers.remove(function_name(app.name, entry), spec_of(row))
             session.delete(row)
             session.flush()
             removed.append(row)
-        self._removed(session, user, app, function, removed)
+        self._removed(session, user, app, entry, removed)
         return removed
 
     def _removed(
-        self, session: Session, user: User, app: App, function: str, rows: list[EventSource]
+        self, session: Session, user: User, app: App, entry: str, rows: list[EventSource]
     ) -> None:
         for row in rows:
             audit.record(
@@ -157,7 +156,7 @@ class EventSourceService:
                 user,
                 action="event_source.remove",
                 app=app.name,
-                function=function,
+                function=entry,
                 source=row.source,
             )
 
@@ -190,36 +189,38 @@ class EventSourceService:
                 log(f"!      {where}{exc.message} (will retry next release)")
         session.flush()
 
-    def _applied(self, row: EventSource, applied: Applied | None) -> None:
+    def _applied(self, row: EventSource, applied: AppliedSource | None) -> None:
         if applied is not None:
             row.applied_at = utcnow()
             row.url = applied.url
 
-    def _rows(self, session: Session, app: App, function: str) -> list[EventSource]:
+    def urls(self, session: Session, app_name: str) -> list[tuple[str, str]]:
+        """(entry, function URL) of each function of the app that has a URL, by entry."""
+        rows = session.execute(
+            select(EventSource.function, EventSource.url)
+            .join(App, App.id == EventSource.app_id)
+            .where(App.name == app_name, EventSource.url.is_not(None))
+            .order_by(EventSource.function)
+        ).all()
+        return [(str(entry), str(url)) for entry, url in rows]
+
+    def _rows(self, session: Session, app: App, entry: str) -> list[EventSource]:
         query = (
             select(EventSource)
-            .where(EventSource.app_id == app.id, EventSource.function == function)
+            .where(EventSource.app_id == app.id, EventSource.function == entry)
             .order_by(EventSource.id)
         )
         return list(session.scalars(query))
 
-    def _entry(self, session: Session, app: App, function: str) -> None:
+    def _entry(self, session: Session, app: App, entry: str) -> None:
         """Refuse a function that is not in the current Procfile, and the release phase."""
-        if function == RELEASE_ENTRY:
+        if entry == RELEASE_ENTRY:
             raise InvalidInput(
                 f"'{RELEASE_ENTRY}' is the release phase: it runs once per release before it "
                 "goes live, never from an event source; add the source to another function"
             )
         build = release_service.current_build(session, app)
-        if build is None or not build.procfile:
-            raise FunctionNotFound(
-                f"app '{app.name}' has no functions yet: push code with a Procfile first"
-            )
-        if function not in build.procfile:
-            raise FunctionNotFound(
-                f"app '{app.name}' has no function '{function}'; its Procfile has: "
-                + ", ".join(build.procfile)
-            )
+        require_entry(app.name, entry, list(build.procfile or {}) if build else [])
 
 
 def _canonical(source: str) -> str:

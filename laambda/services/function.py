@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from laambda.crypto import Cipher
 from laambda.db.models import App, FunctionSetting, User
+from laambda.domain.function import function_name, require_entry
 from laambda.domain.release import resources_description
 from laambda.domain.resources import Resources, memory_problem, resources_for, timeout_problem
-from laambda.errors import InvalidInput, NotFound
+from laambda.errors import InvalidInput
 from laambda.services.applier import ReleaseApplier
 from laambda.services.config import ChangeResult
 from laambda.services.release import release_service
@@ -41,15 +42,15 @@ class FunctionService:
         infos = []
         for name, handler in build.procfile.items():
             resources = resources_for(name, current.function_settings)
-            function_name = f"{app.name}-{name}"
+            deployed = function_name(app.name, name)
             infos.append(
                 FunctionInfo(
                     name=name,
-                    function_name=function_name,
+                    function_name=deployed,
                     handler=str(handler),
                     memory=resources.memory,
                     timeout=resources.timeout,
-                    lambda_version=share.version if (share := live.get(function_name)) else None,
+                    lambda_version=share.version if (share := live.get(deployed)) else None,
                     canary_version=share.canary_version if share else None,
                     canary_percent=share.canary_percent if share else None,
                 )
@@ -80,15 +81,8 @@ class FunctionService:
         if problems:
             raise InvalidInput("; ".join(problems))
         build = release_service.current_build(session, app)
-        if build is None or not build.procfile:
-            raise NotFound(
-                f"app '{app.name}' has no functions yet: push code with a Procfile first"
-            )
-        if name not in build.procfile:
-            raise NotFound(
-                f"app '{app.name}' has no function '{name}'; its Procfile has: "
-                + ", ".join(build.procfile)
-            )
+        require_entry(app.name, name, list(build.procfile or {}) if build else [])
+        assert build is not None  # require_entry refused an app without a build
         snapshot = release_service.settings_snapshot(session, app)
         old = resources_for(name, snapshot)
         new = Resources(

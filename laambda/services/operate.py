@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from laambda.db.models import App
-from laambda.deploy.functions import function_name
 from laambda.deploy.observe import Invocation, Metrics, Observer
+from laambda.domain.function import function_name, require_entry
 from laambda.domain.observe import Cursor, LogLine, next_page
-from laambda.errors import FunctionNotFound, InvalidInput
+from laambda.errors import InvalidInput
 from laambda.services.release import release_service
 
 MAX_PAYLOAD = 6 * 1024 * 1024  # Lambda's limit for a synchronous invocation
@@ -32,35 +32,31 @@ class LogsPage:
 
 
 class OperateService:
-    def entries(self, session: Session, app: App, function: str | None = None) -> list[str]:
-        """The app's Procfile entries, or just `function` after checking it is one."""
+    def entries(self, session: Session, app: App, entry: str | None = None) -> list[str]:
+        """The app's Procfile entries, or just `entry` after checking it is one."""
         build = release_service.current_build(session, app)
         procfile = list(build.procfile) if build is not None and build.procfile else []
-        if function is None:
+        if entry is None:
             return procfile
-        if function not in procfile:
-            has = ", ".join(procfile) if procfile else "none yet: push code with a Procfile"
-            raise FunctionNotFound(
-                f"app '{app.name}' has no function '{function}'; its functions: {has}"
-            )
-        return [function]
+        require_entry(app.name, entry, procfile)
+        return [entry]
 
     def invoke(
         self,
         session: Session,
         app: App,
-        function: str,
+        entry: str,
         *,
         payload: Any,
         tail: bool,
         observer: Observer,
     ) -> tuple[Invocation, Any]:
         """Invoke `live` once; the result parsed as JSON when it is JSON."""
-        self.entries(session, app, function)
+        self.entries(session, app, entry)
         body = json.dumps(payload).encode()
         if len(body) > MAX_PAYLOAD:
             raise InvalidInput(f"payload is {len(body)} bytes; Lambda takes at most {MAX_PAYLOAD}")
-        invocation = observer.invoke(function_name(app.name, function), body, tail=tail)
+        invocation = observer.invoke(function_name(app.name, entry), body, tail=tail)
         try:
             result = json.loads(invocation.payload) if invocation.payload else None
         except ValueError:
@@ -72,7 +68,7 @@ class OperateService:
         session: Session,
         app: App,
         *,
-        function: str | None,
+        entry: str | None,
         since: datetime,
         cursor: Cursor | None,
         limit: int,
@@ -82,12 +78,12 @@ class OperateService:
         start = cursor or Cursor(int(since.timestamp() * 1000))
         candidates: list[LogLine] = []
         cut: int | None = None  # a group read only up to here: later lines of others wait
-        for entry in self.entries(session, app, function):
+        for each in self.entries(session, app, entry):
             events, truncated = observer.log_events(
-                function_name(app.name, entry),
+                function_name(app.name, each),
                 start_ms=start.after_ms,
                 want=limit,
-                skip=_shown(entry, start),
+                skip=_shown(each, start),
             )
             if truncated and events:
                 last = max(int(event["timestamp"]) for event in events)
@@ -95,7 +91,7 @@ class OperateService:
             candidates.extend(
                 LogLine(
                     time_ms=int(event["timestamp"]),
-                    function=entry,
+                    function=each,
                     message=str(event.get("message", "")),
                     event_id=str(event["eventId"]),
                     stream=str(event.get("logStreamName", "")),
@@ -112,12 +108,12 @@ class OperateService:
         session: Session,
         app: App,
         *,
-        function: str | None,
+        entry: str | None,
         since: datetime,
         until: datetime,
         observer: Observer,
     ) -> list[tuple[str, Metrics]]:
-        entries = self.entries(session, app, function)
+        entries = self.entries(session, app, entry)
         names = [function_name(app.name, entry) for entry in entries]
         found = observer.metrics(names, start=since, end=until) if names else {}
         return [

@@ -1,7 +1,7 @@
 """How a build ended for whoever watches it: a `git push` (receiver/push.py) or an upload
 followed over HTTP (`GET /v1/apps/{app}/builds/{id}/stream`, `laambda deploy`).
 
-One source of truth: the database. The build's Redis stream (worker/logstream.py) carries its
+One source of truth: the database. The build's Redis stream (logstream.py) carries its
 lines and, at its end, the outcome the worker recorded; whenever the stream is quiet the
 watcher asks the database (`decided`), so a lost or expired stream, or Redis going away,
 cannot leave it waiting or told something else. `settle` is that rule, shared by both; each
@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from laambda.db.models import App, Build, Release
 from laambda.domain.status import BuildStatus, ReleaseStatus
+from laambda.logstream import LogEvent
 from laambda.services.release import release_service
-from laambda.worker.logstream import LogEvent
 
 STILL_WORKING = "-----> … still working"
 WAITING = "-----> … waiting for a worker to take the build"
@@ -70,7 +70,7 @@ def settle(
     quiet: Callable[[], LogEvent] = lambda: LogEvent(line=STILL_WORKING),
 ) -> Iterator[LogEvent]:
     """The build's lines as they come, `quiet()`'s answer whenever the stream is silent (None
-    from worker/logstream.py `follow`), and last its outcome (an event with a status); ends
+    from logstream.py `follow`), and last its outcome (an event with a status); ends
     there. Ends without an outcome only if `events` does."""
     for event in events:
         current = quiet() if event is None else event

@@ -23,7 +23,7 @@ other. Services flush, never commit.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
@@ -121,6 +121,14 @@ class PipelineService:
         if user.is_admin or pipeline.owner_id == user.id:
             return pipeline
         raise PermissionDenied(f"only the owner of pipeline '{name}' or an admin may {to}")
+
+    def names(self, session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+        """Pipeline id -> name for the ids given (None skipped)."""
+        wanted = {pipeline_id for pipeline_id in ids if pipeline_id is not None}
+        if not wanted:
+            return {}
+        rows = session.execute(select(Pipeline.id, Pipeline.name).where(Pipeline.id.in_(wanted)))
+        return {int(pipeline_id): str(name) for pipeline_id, name in rows.all()}
 
     def apps(self, session: Session, pipeline: Pipeline) -> list[App]:
         """The pipeline's apps in promotion order: review apps, development, staging,

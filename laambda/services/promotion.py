@@ -28,6 +28,7 @@ from laambda.crypto import Cipher
 from laambda.db.base import utcnow
 from laambda.db.models import App, Build, Pipeline, Release, User
 from laambda.domain.env_vars import size_problem
+from laambda.domain.function import architecture_or_default
 from laambda.domain.pipeline import Stage
 from laambda.domain.promotion import Artifact, next_stage, previous_stage, promotion_problem
 from laambda.domain.status import BuildStatus, ReleaseStatus
@@ -108,7 +109,7 @@ class PromotionService:
         locked = [app_service.get_for(session, user, target, lock=True) for target in targets]
         artifact = Artifact(
             runtime=source.runtime or "",
-            architecture=source.architecture or "x86_64",
+            architecture=architecture_or_default(source.architecture),
             entries=list(source.procfile or {}),
         )
         for target in locked:

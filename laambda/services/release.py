@@ -66,6 +66,11 @@ class ReleaseService:
         )
         return session.scalar(query)
 
+    def lock(self, session: Session, release_id: int) -> Release:
+        """The release by id with its row locked until the transaction ends (a canary's
+        decision and a request to end it take this lock, so the first one wins)."""
+        return session.get_one(Release, release_id, with_for_update=True)
+
     def current_build(self, session: Session, app: App) -> Build | None:
         release = self.current(session, app)
         if release is None or release.build_id is None:
@@ -345,6 +350,20 @@ class ReleaseService:
         """A release whose worker died mid-move and which then failed: every alias was put
         back on release v`restored`, which is the app's current release again."""
         self.fail(session, release, error=f"{error}; live is back on v{restored}", log=log)
+
+    def reapply(self, session: Session, release: Release) -> None:
+        """succeeded -> applying: the live release is applied again to a cloud that lost it
+        (a fresh local cloud), as a release left applying by a dead worker is."""
+        release.status = ReleaseStatus.APPLYING
+        session.flush()
+
+    def keep_live(self, session: Session, release: Release) -> str | None:
+        """Back to succeeded after applying it again failed: it stays the live release (it
+        was live; the cloud refusing it again does not fail it). Returns the error cleared."""
+        error = release.error
+        release.status, release.error = ReleaseStatus.SUCCEEDED, None
+        session.flush()
+        return error
 
     def add_log(self, session: Session, release: Release, log: Sequence[str]) -> None:
         release.log = (release.log or "") + "".join(f"{line}\n" for line in log)

@@ -32,12 +32,13 @@ from laambda.db.models import (
     User,
 )
 from laambda.deploy import aws, triggers
-from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import Triggers
 from laambda.domain.env_vars import size_problem, var_problem
+from laambda.domain.function import function_name
 from laambda.domain.pipeline import Stage
 from laambda.domain.review_app import NoReviewAppName, review_app_name, ttl_seconds
 from laambda.errors import InvalidInput, NotFound
+from laambda.objectstore import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.audit import audit
 from laambda.services.pipeline import IS_REVIEW_APP, is_review_app, pipeline_service
@@ -346,14 +347,16 @@ def _name_taken(
     )
     if session.scalar(select(exists().where(clash))):
         return True
-    wanted = {f"{candidate}-{entry}" for entry in entries}
+    wanted = {function_name(candidate, entry) for entry in entries}
     if pipeline.name in prefixes:
         named = session.scalar(select(App).where(App.name == pipeline.name))
         if named is not None:
             built = session.scalars(
                 select(Build.procfile).where(Build.app_id == named.id, Build.procfile.is_not(None))
             )
-            made = {f"{named.name}-{entry}" for procfile in built for entry in procfile or {}}
+            made = {
+                function_name(named.name, entry) for procfile in built for entry in procfile or {}
+            }
             if wanted & made:
                 return True
     return function_exists is not None and any(function_exists(name) for name in sorted(wanted))

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from laambda.crypto import Cipher
 from laambda.db.models import App, Build
-from laambda.deploy.functions import function_name
+from laambda.domain.function import function_name, require_entry
 from laambda.domain.resources import resources_for
-from laambda.errors import BuildNotFound, FunctionNotFound
+from laambda.errors import BuildNotFound
 from laambda.services.build import build_service
 from laambda.services.release import release_service
 
@@ -69,11 +69,7 @@ def run_spec(
     has no entry `entry`."""
     build = runnable_build(session, app, build_id)
     procfile = dict(build.procfile or {})
-    if entry not in procfile:
-        has = ", ".join(sorted(procfile)) or "none"
-        raise FunctionNotFound(
-            f"build {build.id} of '{app.name}' has no function '{entry}'; its functions: {has}"
-        )
+    require_entry(app.name, entry, sorted(procfile))
     release = release_service.current(session, app)
     config: dict[str, str] = {}
     snapshot: dict[str, Any] = {}

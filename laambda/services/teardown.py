@@ -25,14 +25,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laambda.build.cache import purge_cache
+from laambda.building.cache import purge_cache
 from laambda.config import Settings
 from laambda.db.models import App, Build, EventSource, Pipeline, Release, User
-from laambda.deploy.functions import function_name
 from laambda.deploy.removal import app_functions, delete_function, delete_log_group
-from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import Triggers
+from laambda.domain.function import function_name
 from laambda.errors import AwsRefused, Conflict
+from laambda.objectstore import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.audit import audit
 from laambda.services.event_source import spec_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -49,6 +49,14 @@ class UserService:
         if user is None:
             raise NotFound(f"user '{email}' does not exist")
         return user
+
+    def emails(self, session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+        """User id -> email for the ids given (None skipped; a deleted user's id is absent)."""
+        ids = {user_id for user_id in user_ids if user_id is not None}
+        if not ids:
+            return {}
+        rows = session.execute(select(User.id, User.email).where(User.id.in_(ids))).all()
+        return {int(user_id): str(email) for user_id, email in rows}
 
     def all(self, session: Session) -> list[User]:
         return list(session.scalars(select(User).order_by(User.id)))

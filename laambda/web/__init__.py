@@ -1,4 +1,8 @@
-"""The dashboard: server-rendered pages beside the API (issue 14), and the offline /docs."""
+"""The dashboard: server-rendered pages beside the API (issue 14), and the offline /docs.
+
+May import: laambda.web, laambda.api (its dependencies, presenters and schemas: the dashboard
+is built on the API), laambda.services and everything below. Never worker/, cli/ or receiver/.
+"""
 
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from laambda.api.deps import CurrentUser, SessionDep, SettingsDep, scope_refusal
 from laambda.api.schemas.app import APP_NAME_PATTERN
 from laambda.errors import NotAuthenticated
+from laambda.services.sign_in import sign_in_service
 from laambda.services.user import user_service
 from laambda.web.deps import COOKIE, FormViewerDep
-from laambda.web.signin import sign_in_service
 from laambda.web.view import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)

@@ -14,7 +14,8 @@ from fastapi import Depends, Form, Request
 from laambda.api.deps import SessionDep, SettingsDep
 from laambda.db.models import User
 from laambda.errors import NotAuthenticated, PermissionDenied
-from laambda.web.signin import csrf_ok, csrf_token, sign_in_service
+from laambda.services.sign_in import sign_in_service
+from laambda.web.csrf import csrf_ok, csrf_token
 
 COOKIE = "laambda_session"
 

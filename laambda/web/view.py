@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
+from laambda.domain.function import architecture_or_default
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import LaambdaError, NotAuthenticated
 
@@ -75,7 +76,13 @@ def iso(stamp: datetime | None) -> str:
     return stamp.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if stamp else ""
 
 
-templates.env.filters.update(ago=ago, iso=iso, status_icon=status_icon, status_tone=status_tone)
+templates.env.filters.update(
+    ago=ago,
+    architecture=architecture_or_default,
+    iso=iso,
+    status_icon=status_icon,
+    status_tone=status_tone,
+)
 templates.env.globals.update(duration=duration, finished=FINISHED)
 
 

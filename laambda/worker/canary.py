@@ -31,10 +31,10 @@ from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aliases
 from laambda.deploy.calls import LambdaCalls
-from laambda.deploy.functions import function_name
 from laambda.deploy.lambda_ import Deployer
 from laambda.deploy.observe import Observer, for_region
 from laambda.deploy.pool import run_all
+from laambda.domain.function import function_name
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.status import ReleaseStatus
 from laambda.domain.strategy import (
@@ -234,7 +234,7 @@ class CanaryWatch:
     def _decide(self, decision: CanaryDecision, reason: str) -> tuple[CanaryDecision, str]:
         """Record the platform's decision unless a request (locked the same way) came first."""
         with session_scope(self.context.sessions) as session:
-            release = session.get_one(Release, self.canary.release_id, with_for_update=True)
+            release = release_service.lock(session, self.canary.release_id)
             if release.canary_decision is not None:  # a request came first: it wins
                 return CanaryDecision(release.canary_decision), release.canary_reason or ""
             release_service.decide_canary(

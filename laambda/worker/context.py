@@ -19,7 +19,7 @@ from laambda.db.session import forget_connections_after_fork, get_engine, make_s
 from laambda.deploy import aws
 from laambda.deploy.calls import RateLimiter
 from laambda.deploy.lambda_ import Deployer
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -11,10 +11,11 @@ import logging
 import threading
 from collections.abc import Callable, Collection
 
-from laambda.db.models import App, Release
+from laambda.db.models import Release
 from laambda.db.session import session_scope
 from laambda.deploy import triggers
 from laambda.deploy.triggers import Triggers
+from laambda.services.app import app_service
 from laambda.services.event_source import event_source_service
 from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
@@ -42,7 +43,7 @@ def apply_event_sources(
     try:
         with session_scope(context.sessions) as session:
             release = session.get(Release, release_id)
-            app = session.get(App, release.app_id, with_for_update=True) if release else None
+            app = app_service.lock(session, release.app_id) if release else None
             if release is None or app is None:  # destroyed meanwhile
                 return
             event_source_service.apply_release(

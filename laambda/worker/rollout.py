@@ -27,8 +27,9 @@ from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aliases
 from laambda.deploy.gate import Gate, SmokeCheck
-from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec, function_name
+from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec
 from laambda.deploy.observe import invoker
+from laambda.domain.function import architecture_or_default, function_name
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.resources import resources_for
 from laambda.domain.status import ReleaseStatus
@@ -79,7 +80,7 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Applied:
+class ReleaseResult:
     """How a release ended: its status, version, function names and why it failed."""
 
     status: ReleaseStatus
@@ -103,7 +104,7 @@ class Rollout:
         while self.deferred:
             self.deferred.pop(0)()
 
-    def apply(self, release_id: int, *, log: Log | None = None) -> Applied | None:
+    def apply(self, release_id: int, *, log: Log | None = None) -> ReleaseResult | None:
         """Make release `release_id` live, or record why it failed; how it ended (also when
         another task ended it first), None when it does not exist."""
         with session_scope(self.context.sessions) as session:
@@ -131,7 +132,7 @@ class Rollout:
             release = strategy_service.in_canary(session, app) if app is not None else None
             return release.id if release is not None else None
 
-    def _watch(self, release_id: int, log: Log | None, *, resumed: bool) -> Applied | None:
+    def _watch(self, release_id: int, log: Log | None, *, resumed: bool) -> ReleaseResult | None:
         canary = canary_watch.load(self.context, release_id)
         if canary is None:
             return self._ended(release_id)
@@ -139,10 +140,10 @@ class Rollout:
         return self._applied(watch.run(resumed=resumed))
 
     @staticmethod
-    def _applied(ended: canary_watch.Ended) -> Applied:
-        return Applied(ended.status, ended.version, ended.functions, ended.error)
+    def _applied(ended: canary_watch.Ended) -> ReleaseResult:
+        return ReleaseResult(ended.status, ended.version, ended.functions, ended.error)
 
-    def _run(self, release_id: int, plan: Plan, log: Log | None) -> Applied:
+    def _run(self, release_id: int, plan: Plan, log: Log | None) -> ReleaseResult:
         lines: list[str] = []
 
         def emit(line: str) -> None:
@@ -171,7 +172,7 @@ class Rollout:
                         session, release, error=reason, restored=restored, log=lines
                     )
                 error = release.error
-            return Applied(ReleaseStatus.FAILED, plan.version, [], error)
+            return ReleaseResult(ReleaseStatus.FAILED, plan.version, [], error)
         if plan.canary is not None and outcome.split:
             strategy = plan.canary
             with session_scope(self.context.sessions) as session:
@@ -203,7 +204,7 @@ class Rollout:
             self.deferred.append(later)
         else:
             self._prune(plan, outcome.held, deployer.prune, emit)
-        return Applied(ReleaseStatus.SUCCEEDED, plan.version, sorted(outcome.versions))
+        return ReleaseResult(ReleaseStatus.SUCCEEDED, plan.version, sorted(outcome.versions))
 
     def _move(self, deployer: Deployer, plan: Plan, emit: Log | None = None) -> DeployOutcome:
         """`emit` given: the release's own move, through its gate; None: a put-back."""
@@ -258,12 +259,12 @@ class Rollout:
         emit(f"live is back on v{restore.version} everywhere")
         return restore.version
 
-    def _ended(self, release_id: int) -> Applied | None:
+    def _ended(self, release_id: int) -> ReleaseResult | None:
         with session_scope(self.context.sessions) as session:
             release = session.get(Release, release_id)
             if release is None:
                 return None
-            return Applied(
+            return ReleaseResult(
                 ReleaseStatus(release.status),
                 release.version,
                 sorted(release.function_versions or {}),
@@ -305,7 +306,7 @@ class Rollout:
             release_phase=release.release_phase,
             checks=tuple(
                 SmokeCheck(
-                    function=function_name(app.name, row.name),
+                    function_name=function_name(app.name, row.name),
                     event=json.dumps(row.event).encode(),
                     expect_status=row.expect_status,
                 )
@@ -398,7 +399,7 @@ def _specs(
                 name=name,
                 handler=str(handler),
                 runtime=build.runtime or "",
-                architecture=build.architecture or app.architecture or "x86_64",
+                architecture=architecture_or_default(build.architecture or app.architecture),
                 role=app.role_arn,
                 memory=resources.memory,
                 timeout=resources.timeout,

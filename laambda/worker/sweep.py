@@ -31,17 +31,18 @@ from datetime import datetime
 
 from laambda.db.base import utcnow
 from laambda.db.locks import LockKind, is_locked
-from laambda.db.models import App, Build, Release
+from laambda.db.models import Build, Release
 from laambda.db.session import session_scope
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import LaambdaError
+from laambda.logstream import LogPublisher
+from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.pipeline import is_review_app
 from laambda.services.release import release_service
 from laambda.services.review_app import aws_cloud, review_app_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.enqueue import CeleryQueue
-from laambda.worker.logstream import LogPublisher
 
 # a pending release normally waits in the queue; only one waiting this long is sent again
 PENDING_GRACE_SECONDS = 60.0
@@ -131,7 +132,7 @@ class Sweeper:
         for app_id in due:
             try:
                 with session_scope(self.context.sessions) as session:
-                    app = session.get(App, app_id, with_for_update=True)
+                    app = app_service.lock(session, app_id)
                     if app is None or not is_review_app(app):
                         continue  # gone, or (changed meanwhile) no review app to destroy
                     name = app.name

@@ -20,7 +20,7 @@ from laambda.config import Settings
 from laambda.db.models import App, Collaborator, User
 from laambda.deploy import aws
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 from tests import factories
 from tests.api.test_releases import deploy
 

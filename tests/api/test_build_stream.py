@@ -13,7 +13,7 @@ import redis
 
 from laambda.api.buildstream import Watched, live, replay
 from laambda.config import Settings
-from laambda.worker.logstream import LogEvent, LogPublisher
+from laambda.logstream import LogEvent, LogPublisher
 
 
 @pytest.fixture

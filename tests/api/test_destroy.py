@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.db.models import App, Build, User
 from laambda.deploy import aws, triggers
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 from laambda.services.teardown import repository_path, teardown
 from tests import factories
 from tests.api import released

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.db.models import App, User
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import rule_name
+from laambda.objectstore import ObjectStore
 from tests.api import released
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ class TestRefusals:
         assert response.json() == {
             "error": "FunctionNotFound",
             "detail": f"app '{live_app.name}' has no function 'nope'; "
-            "its Procfile has: create, resize",
+            "its functions: create, resize",
         }
 
     def test_the_release_phase_takes_no_event_source(

@@ -86,11 +86,11 @@ class TestResources:
     ) -> None:
         none_yet = client.patch("/v1/apps/thumbs/functions/web", json={"memory": 256}, headers=auth)
         assert none_yet.status_code == 404
-        assert "no functions yet" in none_yet.json()["detail"]
+        assert "its functions: none yet" in none_yet.json()["detail"]
         deploy(db, app_row, alice[0], api_settings)
         response = client.patch("/v1/apps/thumbs/functions/web", json={"memory": 256}, headers=auth)
         assert response.json()["detail"] == (
-            "app 'thumbs' has no function 'web'; its Procfile has: create, resize"
+            "app 'thumbs' has no function 'web'; its functions: create, resize"
         )
 
     def test_rollback_restores_function_settings(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.db.models import App, User
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 from tests.api import released
 
 Auth = dict[str, str]

@@ -10,7 +10,7 @@ from laambda.crypto import Cipher
 from laambda.db.models import App, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
 from tests import factories

@@ -27,7 +27,7 @@ from laambda.db.base import utcnow
 from laambda.db.models import ApiToken, App, AuditEvent, Build
 from laambda.db.session import session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 from tests.cli.conftest import Cli, _serving
 from tests.conftest import LiveWorker
 from tests.worker.conftest import python_app

@@ -11,7 +11,7 @@ import pytest
 from laambda.db.models import App, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 from tests import factories
 from tests.api import released
 from tests.api.test_logs import write

@@ -23,8 +23,8 @@ from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.deploy.calls import Backoff
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
-from laambda.deploy.s3 import ObjectStore
 from laambda.local import moto_versions
+from laambda.objectstore import ObjectStore
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from laambda.deploy.lambda_ import Deployer, FunctionSpec, artifact_key
-from laambda.deploy.s3 import ObjectStore
 from laambda.errors import DeployFailed
+from laambda.objectstore import ObjectStore
 from tests.deploy.conftest import Artifact
 
 if TYPE_CHECKING:

@@ -19,9 +19,9 @@ from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.deploy.functions import FunctionSpec
 from laambda.deploy.lambda_ import Deployer
-from laambda.deploy.s3 import ObjectStore
 from laambda.local import moto_lambda
 from laambda.local.runtime.pool import LocalRuntime
+from laambda.objectstore import ObjectStore
 from tests import factories
 from tests.api.test_releases import deploy
 from tests.cli.conftest import Cli, cli  # noqa: F401 (the fixture, used here)

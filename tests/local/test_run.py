@@ -17,8 +17,8 @@ from laambda.crypto import Cipher
 from laambda.db.models import Collaborator, ConfigVar
 from laambda.db.session import session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
 from laambda.domain.resources import DEFAULT_MEMORY, DEFAULT_TIMEOUT
+from laambda.objectstore import ObjectStore
 from laambda.services.user import user_service
 from tests import factories
 from tests.api.test_releases import deploy

@@ -16,7 +16,7 @@ from laambda.db.locks import LockKind, advisory_lock
 from laambda.db.models import App, Build, User
 from laambda.db.session import get_engine, session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 from laambda.services.build import build_service
 from tests.receiver.conftest import Person, Site, git, serving
 from tests.worker.conftest import python_app

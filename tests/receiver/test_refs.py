@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.models import App, Build, Release
-from laambda.worker.logstream import BLOCK_SECONDS, LogEvent, LogPublisher, connect, follow
+from laambda.logstream import BLOCK_SECONDS, LogEvent, LogPublisher, connect, follow
 from receiver.push import STILL_WORKING, Push, RefUpdate, decided, refusal, relay
 from tests import factories
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from laambda.db.models import App, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
+from laambda.objectstore import ObjectStore
 from laambda.services.teardown import repository_owner
 from receiver import bundles
 from receiver.bundles import bundle_key

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.db.models import EventSource
 from laambda.deploy import aws, triggers
-from laambda.deploy.s3 import ObjectStore
 from laambda.deploy.triggers import rule_name
+from laambda.objectstore import ObjectStore
 from laambda.services.event_source import event_source_service
 from tests import factories
 from tests.api import released

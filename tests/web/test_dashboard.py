@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from laambda.db.models import App, Collaborator, Release
 from laambda.db.session import session_scope
+from laambda.logstream import LogPublisher
 from laambda.services.build import build_service
 from laambda.services.user import user_service
-from laambda.worker.logstream import LogPublisher
 from tests.web.conftest import Dashboard
 from tests.worker.conftest import python_app, tarball
 

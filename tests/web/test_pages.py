@@ -16,8 +16,9 @@ from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.base import utcnow
 from laambda.db.models import App, Release, User, WebSession
+from laambda.services.sign_in import sign_in_service
+from laambda.web.csrf import csrf_token
 from laambda.web.deps import COOKIE
-from laambda.web.signin import csrf_token, sign_in_service
 from tests import factories
 from tests.api.conftest import Auth
 

@@ -14,8 +14,8 @@ from laambda.db.models import User
 from laambda.db.session import session_scope
 from laambda.services.pipeline import pipeline_service
 from laambda.services.promotion import promotion_service
+from laambda.services.sign_in import sign_in_service
 from laambda.web.deps import COOKIE
-from laambda.web.signin import sign_in_service
 from tests.api.conftest import Auth
 from tests.web.conftest import Dashboard
 from tests.worker.conftest import python_app

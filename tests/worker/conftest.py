@@ -17,13 +17,13 @@ from laambda.crypto import Cipher
 from laambda.db.models import App, Release, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
+from laambda.logstream import LogEvent, follow
+from laambda.objectstore import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.config import config_service
 from laambda.services.release import release_service
 from laambda.services.user import user_service
-from laambda.worker.logstream import LogEvent, follow
 from tests.conftest import LiveWorker
 
 if TYPE_CHECKING:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from laambda.api.app import create_app
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
+from laambda.logstream import follow
 from laambda.services.build import build_service
 from laambda.services.user import user_service
-from laambda.worker.logstream import follow
 from tests.worker.conftest import Platform, python_app, tarball
 
 

@@ -24,12 +24,12 @@ from laambda.config import Settings, settings_env
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
-from laambda.deploy.s3 import ObjectStore
 from laambda.domain.status import ReleaseStatus
+from laambda.logstream import LogEvent, follow
+from laambda.objectstore import ObjectStore
 from laambda.services.build import build_service
 from laambda.services.release import release_service
 from laambda.services.user import user_service
-from laambda.worker.logstream import LogEvent, follow
 from tests.conftest import LiveWorker, _start_worker
 from tests.worker.conftest import Platform, python_app, tarball
 

@@ -10,9 +10,9 @@ import pytest
 
 from laambda.db.models import App, Build
 from laambda.db.session import session_scope
+from laambda.logstream import follow
 from laambda.services.build import build_service
-from laambda.worker.builder import internal_error
-from laambda.worker.logstream import follow
+from laambda.worker.build_runner import internal_error
 from tests.worker.conftest import Platform
 
 DATA = Path("/tmp/breaker-data")

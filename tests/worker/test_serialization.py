@@ -8,8 +8,8 @@ from laambda.crypto import Cipher
 from laambda.db.locks import LockKind, advisory_lock, is_locked
 from laambda.db.models import Build, Release
 from laambda.db.session import session_scope
+from laambda.logstream import follow
 from laambda.worker.context import WorkerContext
-from laambda.worker.logstream import follow
 from laambda.worker.sweep import BUILD_ATTEMPTS, RESEND_SECONDS, Sweeper
 from tests.worker.conftest import Platform, python_app, tarball
 

@@ -8,8 +8,8 @@ import tarfile
 
 from laambda.db.models import App
 from laambda.db.session import session_scope
+from laambda.logstream import follow
 from laambda.services.build import build_service
-from laambda.worker.logstream import follow
 from tests.worker.conftest import Platform, python_app, tarball
 
 

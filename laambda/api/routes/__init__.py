@@ -1,0 +1,1 @@
+"""The API's routes, one module per noun: parse the request, call a service, present rows."""

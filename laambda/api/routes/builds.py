@@ -30,12 +30,12 @@ from laambda.api.deps import (
     TokenDep,
 )
 from laambda.api.schemas.build import BuildCreated, BuildDetail, BuildRead
-from laambda.build.cache import purge_cache
-from laambda.build.source_check import SourceLimits, SourceRefused, check_upload, human_size
+from laambda.building.cache import purge_cache
+from laambda.building.source_check import SourceLimits, SourceRefused, check_upload, human_size
+from laambda.logstream import request_cancel
 from laambda.services.app import app_service
 from laambda.services.audit import audit
 from laambda.services.build import build_service
-from laambda.worker.logstream import request_cancel
 
 router = APIRouter(prefix="/apps/{app}/builds", tags=["builds"])
 cache_router = APIRouter(prefix="/apps/{app}", tags=["builds"])

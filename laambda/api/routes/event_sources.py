@@ -13,8 +13,8 @@ from laambda.api.cloud import CloudDep
 from laambda.api.deps import AppName, CurrentUser, RowId, SessionDep, SettingsDep
 from laambda.api.schemas.event_source import EventSourceCreate, EventSourceRead
 from laambda.db.models import App, EventSource
-from laambda.deploy.functions import function_name
 from laambda.domain.event_source import parse_source
+from laambda.domain.function import function_name
 from laambda.domain.tenancy import event_source_problem
 from laambda.errors import PermissionDenied
 from laambda.services.app import app_service

@@ -16,7 +16,7 @@ from laambda.api.schemas.operate import (
     LogsRead,
     MetricsRead,
 )
-from laambda.deploy.functions import function_name
+from laambda.domain.function import function_name
 from laambda.domain.observe import Cursor, parse_since
 from laambda.services.app import app_service
 from laambda.services.operate import operate_service
@@ -80,7 +80,7 @@ def logs(
     page = operate_service.logs(
         session,
         row,
-        function=function,
+        entry=function,
         since=parse_since(since, now=datetime.now(UTC)),
         cursor=Cursor.decode(next_token) if next_token else None,
         limit=limit,
@@ -127,7 +127,7 @@ def metrics(
     found = operate_service.metrics(
         session,
         row,
-        function=function,
+        entry=function,
         since=start,
         until=until,
         observer=cloud.observer(row.region),

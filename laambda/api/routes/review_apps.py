@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.api.cloud import Cloud as ApiCloud
@@ -18,10 +17,11 @@ from laambda.api.schemas.review_app import (
     ReviewAppsRead,
     ReviewConfigChanged,
 )
-from laambda.db.models import App, Build, Pipeline
+from laambda.db.models import App, Pipeline
 from laambda.domain.env_vars import KEY_PATTERN
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.services.app import app_service
+from laambda.services.build import build_service
 from laambda.services.pipeline import pipeline_service
 from laambda.services.release import release_service
 from laambda.services.review_app import Cloud, review_app_service
@@ -137,9 +137,7 @@ def _read(session: Session, pipeline: Pipeline) -> ReviewAppsRead:
 
 def _last_deploy(session: Session, app: App) -> str | None:
     """The outcome of the app's newest build and, once built, of the release it made."""
-    build = session.scalar(
-        select(Build).where(Build.app_id == app.id).order_by(Build.id.desc()).limit(1)
-    )
+    build = build_service.latest(session, app)
     if build is None:
         return None
     if build.status != BuildStatus.SUCCEEDED:

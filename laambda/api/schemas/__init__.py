@@ -1,0 +1,1 @@
+"""The API's request and answer shapes (pydantic): `AppCreate`, `AppRead`, ..."""

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from laambda.api.schemas.error import NO_NUL
 from laambda.domain.app_name import APP_NAME_RULE, app_name_problem
+from laambda.domain.function import Architecture
 from laambda.domain.regions import REGIONS
 from laambda.domain.runtime import ALL_RUNTIMES
 
@@ -53,7 +54,7 @@ class AppCreate(BaseModel):
         description="an AWS region Lambda runs in (us-east-1 …)",
         json_schema_extra={"enum": [*sorted(REGIONS), None]},
     )
-    architecture: Literal["x86_64", "arm64"] | None = None
+    architecture: Architecture | None = None
     runtime: str | None = Field(
         default=None,
         max_length=30,

@@ -9,7 +9,7 @@ function ("Lambda execution environment", AWS Lambda Developer Guide):
   service on the host's loopback (the database, Redis, the API, moto) is reachable.
 
 The one way out is its Runtime API: laambda serves it on a unix socket bound into the box at
-SOCKET_INSIDE, and the build sandbox's forwarder (laambda.build.sandbox) relays the box's own
+SOCKET_INSIDE, and the build sandbox's forwarder (laambda.building.sandbox) relays the box's own
 127.0.0.1:RUNTIME_API_PORT to it, so AWS_LAMBDA_RUNTIME_API reads as it does on Lambda.
 
 Without bubblewrap (or where it cannot make namespaces), functions run as plain processes.
@@ -23,7 +23,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from laambda.build.sandbox import FORWARDER, FORWARDER_JS, system_mounts
+from laambda.building.sandbox import FORWARDER, FORWARDER_JS, system_mounts
 from laambda.local.runtime.api import RUNTIME_API_PORT
 
 TASK_ROOT = "/var/task"

@@ -1,0 +1,1 @@
+"""The Celery tasks (`build.run`, `release.apply`): ids in, one call of the worker's code."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from laambda.worker.builder import BuildRunner
+from laambda.worker.build_runner import BuildRunner
 from laambda.worker.celery_app import DATABASE_RETRIES, celery_app
 from laambda.worker.context import get_context
 

@@ -14,7 +14,7 @@ _QUIET = os.environ.pop("LAAMBDA_TEST_QUIET_SECONDS", None)
 if _QUIET is not None:
     from typing import Any
 
-    from laambda.build import pipeline
+    from laambda.building import pipeline
 
     _build_source = pipeline.build_source
     _seconds = float(_QUIET)

@@ -1,0 +1,366 @@
+"""The Docker builder against a real Docker-API engine (podman) and a Debian build image."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import threading
+from pathlib import Path
+
+import docker
+import pytest
+
+from laambda.building.builders.base import InstallPlan
+from laambda.building.builders.docker import DockerBuilder
+from laambda.building.pipeline import build_source
+from laambda.config import Settings
+from laambda.domain.runtime import ALL_RUNTIMES
+from laambda.errors import BuildFailed
+from laambda.objectstore import ObjectStore
+from tests.building.conftest import (
+    APPS,
+    ROOT,
+    Build,
+    BuildFn,
+    Engine,
+    Listener,
+    make_build,
+    tar_of,
+    tar_of_app,
+    zip_names,
+)
+from tests.building.test_cases import distributions
+from tests.building.test_cases import run_handler as run_handler_alone
+from tests.building.test_local_projects import APP as LOCAL_APP
+from tests.building.test_node import SHARED_APP, require_from_artifact
+from tests.building.test_wheels import run_handler, wheel_tags
+
+# the first test may wait for scripts/container-engine.sh to make the images (minutes)
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def docker_settings(
+    engine: Engine, session_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return session_settings.model_copy(
+        update={
+            "builder": "docker",
+            "build_images": {"python3.11": engine.image, "nodejs22.x": engine.node_image},
+            "data_dir": tmp_path_factory.mktemp("docker-data"),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def thumbs(
+    docker_settings: Settings, session_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Build, Build, BuildFn]:
+    base = tmp_path_factory.mktemp("thumbs-docker")
+    build = make_build(docker_settings, session_store, base)
+    tarball = tar_of_app("thumbs", base / "thumbs.tar")
+    return build(tarball), build(tarball), build
+
+
+def test_pillow_app_built_in_the_image(
+    thumbs: tuple[Build, Build, BuildFn], engine: Engine, tmp_path: Path
+) -> None:
+    cold, warm, _ = thumbs
+    assert f"-----> Installing in {engine.image} (linux/amd64)" in cold.lines
+    assert any("Successfully installed pillow" in line for line in cold.lines)
+    tags = wheel_tags(cold.result.artifact_path, "pillow")
+    assert tags
+    assert all(t.startswith("cp311-cp311-manylinux") and t.endswith("_x86_64") for t in tags)
+    created = run_handler(
+        cold.result.artifact_path,
+        tmp_path,
+        "CreateThumbnail.handler",
+        {"width": 300, "height": 600},
+    )
+    assert created["size"] == [64, 128]  # type: ignore[index]
+    resized = run_handler(
+        cold.result.artifact_path, tmp_path, "ResizeThumbnail.handler", {"width": 5, "height": 7}
+    )
+    assert resized == {"size": [5, 7], "mode": "RGB"}
+    assert warm.result.sha256 == cold.result.sha256
+    assert "-----> Installing requirements.txt (cached: 1 package)" in warm.lines
+    assert not [line for line in warm.lines if "Installing in" in line]
+
+
+def test_download_cache_is_mounted(thumbs: tuple[Build, Build, BuildFn], tmp_path: Path) -> None:
+    _, _, build = thumbs
+    changed_deps = tar_of_app(
+        "thumbs", tmp_path / "t.tar", extra={"requirements.txt": "pillow\n--prefer-binary\n"}
+    )
+    done = build(changed_deps)
+    assert any("Successfully installed pillow" in line for line in done.lines)
+    assert not [line for line in done.lines if "Downloading pillow" in line]
+
+
+def test_cancel_stops_the_container(
+    docker_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    cancel = threading.Event()
+
+    def log(line: str) -> None:
+        if line.startswith("       "):  # the container's first output
+            cancel.set()
+
+    files = {
+        "requirements.txt": "numpy\npandas\nscipy\n",
+        "Procfile": "a: app.h",
+        "app.py": "",
+        ".python-version": "3.11",
+    }
+    with pytest.raises(BuildFailed, match="^build cancelled$"):
+        build_source(
+            tar_of(files, tmp_path / "src.tar"),
+            app_name="x",
+            workdir=tmp_path / "work",
+            settings=docker_settings,
+            store=None,
+            log=log,
+            cancel=cancel,
+        )
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        assert [
+            c
+            for c in client.containers.list(all=True)
+            if c.image and c.image.tags == [engine.image]
+        ] == []
+    finally:
+        client.close()
+
+
+def test_missing_image_fails_clearly(docker_settings: Settings, tmp_path: Path) -> None:
+    settings = docker_settings.model_copy(
+        update={"build_images": {"python3.11": "localhost/laambda-no-such-image:1"}}
+    )
+    with pytest.raises(BuildFailed) as info:
+        build_source(
+            tar_of_app("thumbs", tmp_path / "t.tar"),
+            app_name="thumbs",
+            workdir=tmp_path / "work",
+            settings=settings,
+            store=None,
+            log=lambda _: None,
+        )
+    assert (
+        "the build image localhost/laambda-no-such-image:1 is not available" in info.value.message
+    )
+    assert APPS.is_dir()
+
+
+def test_node_app_built_in_the_image(
+    docker_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    build = make_build(docker_settings, None, tmp_path / "builds")
+    done = build(tar_of_app("greeter", tmp_path / "greeter.tar"), app_name="greeter")
+    assert f"-----> Installing in {engine.node_image} (linux/amd64)" in done.lines
+    names = zip_names(done.result.artifact_path)
+    assert {"index.js", "node_modules/is-number/index.js"} <= set(names)
+    assert not [n for n in names if n.startswith("node_modules/is-odd/")]
+    assert "package-lock.json" in names  # the app's own, beside its code
+
+
+def test_in_tree_projects_build_in_the_image(docker_settings: Settings, tmp_path: Path) -> None:
+    """`-e .` (src layout) and `./libs/common` are built from a writable copy of the spec
+    folder into wheels, and installed without an index: nothing of them stays editable."""
+    build = make_build(docker_settings, None, tmp_path / "builds")
+    files = {**LOCAL_APP, ".python-version": "3.11\n"}
+    done = build(tar_of(files, tmp_path / "t.tar"), app_name="local")
+    names = set(zip_names(done.result.artifact_path))
+    assert {"mypkg/__init__.py", "common/__init__.py", "humanize/__init__.py"} <= names
+    assert distributions(done) == {"mypkg", "common", "humanize"}
+    assert [n for n in names if n.startswith("humanize-4.9.")]  # the constraint held
+    assert not [n for n in names if n.endswith((".pth", ".egg-link")) or "__editable__" in n]
+    assert not [n for n in names if ".egg-info" in n or n.startswith("build/")]
+    assert run_handler_alone(done, tmp_path, "handler.main", {}) == {
+        "pkg": "from the pushed tree",
+        "common": 1,
+    }
+
+
+def test_in_tree_file_package_built_in_the_image(
+    docker_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    build = make_build(docker_settings, None, tmp_path / "builds")
+    files = {**SHARED_APP, "package.json": SHARED_APP["package.json"].replace(
+        '"uses-shared"', '"uses-shared", "engines": {"node": "22.x"}'
+    )}  # fmt: skip
+    done = build(tar_of(files, tmp_path / "t.tar"), app_name="shared")
+    assert f"-----> Installing in {engine.node_image} (linux/amd64)" in done.lines
+    names = set(zip_names(done.result.artifact_path))
+    assert {"node_modules/shared/index.js", "node_modules/is-number/index.js"} <= names
+    assert require_from_artifact(done.result.artifact_path, tmp_path, "shared") == {
+        "from": "the shared folder",
+        "numeric": True,
+    }
+
+
+def test_the_node_build_uses_the_first_allowed_npm_registry(
+    docker_settings: Settings, tmp_path: Path
+) -> None:
+    mirror = docker_settings.model_copy(
+        update={"allowed_indexes": ["https://npm.mirror.invalid/", "https://registry.npmjs.org"]}
+    )
+    files = {
+        **SHARED_APP,
+        "package.json": json.dumps({"engines": {"node": "22.x"}, "dependencies": {"is-odd": "3"}}),
+    }
+    lines: list[str] = []
+    with pytest.raises(BuildFailed, match="^installing the dependencies in the build image"):
+        build_source(
+            tar_of(files, tmp_path / "t.tar"), app_name="mirrored", workdir=tmp_path / "work",
+            settings=mirror, store=None, log=lines.append,
+        )  # fmt: skip
+    refused = [line for line in lines if "Build egress refused" in line]
+    assert refused
+    assert all("npm.mirror.invalid:443" in line for line in refused)
+
+
+PROBE = """
+import json, os, socket, urllib.request
+print("ENV", json.dumps(dict(os.environ), sort_keys=True))
+print("MOUNTS", sorted(os.listdir("/laambda")), os.path.exists({checkout!r}))
+for address in [("127.0.0.1", {port}), ({host_ip!r}, {port}), ("169.254.169.254", 80)]:
+    try:
+        socket.create_connection(address, timeout=3)
+        print("direct", address[0], "connected")
+    except OSError as exc:
+        print("direct", address[0], "failed")
+for url in ["http://127.0.0.1:{port}/", "https://example.org/", "https://pypi.org/simple/six/"]:
+    try:
+        print("proxied", url, urllib.request.urlopen(url, timeout=20).status)
+    except OSError as exc:
+        print("proxied", url, "failed", exc)
+"""
+
+
+def _host_address() -> str:
+    """This host's address on its default route (no packet is sent)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))
+        return str(probe.getsockname()[0])
+    finally:
+        probe.close()
+
+
+def test_the_build_container_sees_no_secret_no_host_path_and_no_network(
+    docker_settings: Settings,
+    engine: Engine,
+    worker_secrets: dict[str, str],
+    listener: Listener,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    script = PROBE.format(checkout=str(ROOT), port=listener.port, host_ip=_host_address())
+    lines: list[str] = []
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        code = DockerBuilder(docker_settings, client).run(
+            client, engine.image, platform="linux/amd64", language="python",
+            script=f"python3 -c {shlex.quote(script)}",
+            volumes={str(out): {"bind": "/laambda/out", "mode": "rw"}}, env={},
+            log=lines.append, cancel=None, timeout=300,
+        )  # fmt: skip
+    finally:
+        client.close()
+    text = "\n".join(lines)
+    assert code == 0, text
+    for value in worker_secrets.values():
+        assert value not in text
+    env = json.loads(next(line for line in lines if "ENV {" in line).split("ENV ", 1)[1])
+    assert not [name for name in env if name.startswith(("LAAMBDA_", "AWS_", "UV_INDEX"))]
+    assert env["HTTPS_PROXY"] == "http://127.0.0.1:3128"
+    assert "       MOUNTS ['ca.crt', 'out'] False" in lines
+    assert [line.strip() for line in lines if "direct" in line] == [
+        "direct 127.0.0.1 failed",
+        f"direct {_host_address()} failed",
+        "direct 169.254.169.254 failed",
+    ]
+    assert listener.accepted == 0
+    assert "       proxied https://pypi.org/simple/six/ 200" in lines  # the allowed host works
+    assert [line for line in lines if line.startswith(" !     Build egress refused")] == [
+        f" !     Build egress refused: GET http://127.0.0.1:{listener.port}/: 127.0.0.1:"
+        f"{listener.port} is not an allowed package host (add it to LAAMBDA_BUILD_EGRESS_HOSTS)",
+        " !     Build egress refused: CONNECT example.org:443: example.org:443 is not an "
+        "allowed package host (add it to LAAMBDA_BUILD_EGRESS_HOSTS)",
+    ]
+
+
+def test_the_node_build_container_sees_no_secret(
+    docker_settings: Settings, engine: Engine, worker_secrets: dict[str, str]
+) -> None:
+    lines: list[str] = []
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        code = DockerBuilder(docker_settings, client).run(
+            client, engine.node_image, platform="linux/amd64", language="node",
+            script="cat /proc/self/environ | tr '\\0' '\\n'; npm view is-number@7.0.0 version",
+            volumes={}, env={}, log=lines.append, cancel=None, timeout=300,
+        )  # fmt: skip
+    finally:
+        client.close()
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert "       HTTPS_PROXY=http://127.0.0.1:3128" in lines
+    assert "       7.0.0" in lines  # npm reached the registry through the proxy
+    for value in worker_secrets.values():
+        assert value not in text
+    assert "LAAMBDA_" not in text
+    assert "AWS_" not in text
+
+
+def test_one_apps_build_scripts_never_reach_another_apps_download_cache(
+    docker_settings: Settings, tmp_path: Path
+) -> None:
+    """Package build scripts run in the container while the download cache is mounted, so the
+    cache is per app: what one app's build leaves there, another app's build never sees."""
+    runtime = next(r for r in ALL_RUNTIMES if r.identifier == "python3.11")
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / "requirements.txt").write_text("six==1.17.0\n")
+    builder = DockerBuilder(docker_settings)
+
+    def install(scope: str, name: str) -> list[str]:
+        plan = InstallPlan(
+            runtime=runtime, architecture="x86_64", files=spec, lockfile=None,
+            workdir=tmp_path / name, cache_dir=tmp_path / "cache", cache_scope=scope,
+        )  # fmt: skip
+        out = tmp_path / name / "out"
+        out.mkdir(parents=True)
+        lines: list[str] = []
+        builder.install(plan, out, log=lines.append, cancel=None, timeout=300)
+        assert (out / "six.py").is_file()
+        return lines
+
+    first = install("app-a", "a1")
+    assert any("Downloading six" in line for line in first)
+    again = install("app-a", "a2")  # the same app: the cache serves it
+    assert not any("Downloading six" in line for line in again)
+    other = install("app-b", "b1")  # another app: nothing of app-a's cache
+    assert any("Downloading six" in line for line in other)
+
+
+def test_builds_of_two_apps_use_two_download_caches(
+    docker_settings: Settings, tmp_path: Path
+) -> None:
+    """The pipeline scopes the Docker builder's download cache by the app's name."""
+    files = {"requirements.txt": "six==1.17.0\n", "Procfile": "a: app.h\n", "app.py": "",
+             ".python-version": "3.11\n"}  # fmt: skip
+    settings = docker_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    build = make_build(settings, None, tmp_path / "builds")
+    tarball = tar_of(files, tmp_path / "t.tar")
+    for app in ("scoped-a", "scoped-b"):
+        done = build(tarball, app_name=app)
+        assert any("Downloading six" in line for line in done.lines), app
+    caches = sorted((tmp_path / "data" / "download-cache" / "docker").iterdir())
+    assert [sorted(p.name for p in (c / "wheels").iterdir()) for c in caches] == [
+        ["six-1.17.0-py2.py3-none-any.whl"],
+        ["six-1.17.0-py2.py3-none-any.whl"],
+    ]
