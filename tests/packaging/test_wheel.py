@@ -103,7 +103,7 @@ def test_a_production_install_has_and_needs_none_of_the_local_parts(
         f"local = {LOCAL_ONLY!r}\n"
         "present = [name for name in local if importlib.util.find_spec(name) is not None]\n"
         "assert not present, present\n"
-        "import laambda.cli.main, laambda.server, laambda.worker.main, receiver.server\n"
+        "import laambda.cli.main, laambda.server_commands, laambda.worker.main, receiver.server\n"
         "loaded = sorted({m.split('.')[0] for m in sys.modules} & set(local))\n"
         "assert not loaded, loaded\n"
         "print('ok')\n"
