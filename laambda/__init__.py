@@ -6,7 +6,7 @@ it, and README.md's Architecture section draws a push through them), from the bo
   errors.py                          failure nouns
   domain/                            pure rules
   config.py crypto.py trace.py fleet.py   settings and small shared utilities
-  db/                                models, engine, sessions
+  db/ migrations/                    models, engine, sessions; Alembic's migrations
   objectstore.py logstream.py deploy/ building/   adapters: S3, Redis streams, AWS, builds
   services/                          the use cases, and every SQL query
   worker/                            Celery tasks: builds and releases

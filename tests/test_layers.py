@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("laambda.errors",),
     ("laambda.domain",),
     ("laambda.config", "laambda.crypto", "laambda.trace", "laambda.fleet"),
-    ("laambda.db",),
+    ("laambda.db", "laambda.migrations"),
     ("laambda.objectstore", "laambda.logstream", "laambda.deploy", "laambda.building"),
     ("laambda.services",),
     ("laambda.worker",),
@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
 # (importer, imported): allowed between packages of one layer
 SIDEWAYS = {
     ("laambda.fleet", "laambda.config"),  # heartbeats are written under the settings' names
+    ("laambda.migrations", "laambda.db"),  # a migration runs against the models it changes
     ("laambda.deploy", "laambda.objectstore"),  # deploys read artifacts from the object store
     ("laambda.building", "laambda.objectstore"),  # builds keep their cache in the object store
     ("laambda.web", "laambda.api"),  # the dashboard is built on the API's dependencies
