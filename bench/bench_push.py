@@ -426,6 +426,8 @@ def main() -> None:
         help="the 2-function app: thumbs (default; Pillow, needs bubblewrap) or pure Python",
     )
     args = parser.parse_args()
+    if args.app == "thumbs" and shutil.which("bwrap") is None:
+        raise SystemExit("--app thumbs builds Pillow in bubblewrap: `make tools`, or --app pure")
     with platform(args.quota) as running:
         run(running, args.runs, args.app)
 
