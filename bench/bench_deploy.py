@@ -57,7 +57,7 @@ from laambda.config import Settings  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
 from laambda.deploy.calls import RateLimiter  # noqa: E402
 from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec  # noqa: E402
-from laambda.local.quota import RATE, QuotaProxy  # noqa: E402
+from laambda.local.quota import RATE, QuotaProxy, phases  # noqa: E402
 from laambda.objectstore import ObjectStore  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
@@ -121,6 +121,8 @@ class Clock:
         self.calls: dict[str, int] = {}
         self.limited: dict[str, int] = {}  # calls counted against the quota (with --quota)
         self.throttled = 0
+        # with --quota: per step, per run, where its time went (quota.phases)
+        self.phases: dict[str, list[list[tuple[str, float]]]] = {}
         self._count = 0
         self._lock = threading.Lock()
 
@@ -132,14 +134,29 @@ class Clock:
         before = self._count
         if self.proxy is not None:
             self.proxy.reset()
-        start = time.perf_counter()
+        start, wall = time.perf_counter(), time.time()
         outcome = work()
         self.seconds.setdefault(name, []).append(time.perf_counter() - start)
         self.calls[name] = self._count - before
         if self.proxy is not None:
             self.limited[name] = self.proxy.limited()
             self.throttled += sum(self.proxy.throttled.values())
+            found = phases(self.proxy.history(), wall, time.time())
+            self.phases.setdefault(name, []).append(found)
         return outcome
+
+    def breakdown(self, name: str) -> str:
+        """With the quota: where the step's time went, medians over the runs."""
+        runs = self.phases.get(name, [])
+        if not runs or not runs[0]:
+            return ""
+        lines = []
+        for i, (label, _) in enumerate(runs[0]):
+            values = [run[i][1] for run in runs if len(run) > i]
+            value = statistics.median(values)
+            shown = f"{value:.0f}" if label == "answered 429" else f"{value * 1000:.0f} ms"
+            lines.append(f"      {label:<36} {shown:>9}")
+        return "\n" + "\n".join(lines)
 
     def against_floor(self, name: str) -> str:
         """With the quota: `seconds for N quota-limited calls, floor F s = R x`."""
@@ -323,6 +340,7 @@ def run(
     print(
         f"(e) code change, 50 functions:            {clock.median('code'):6.3f} s "
         f"({clock.calls['code']} Lambda calls){clock.against_floor('code')}"
+        f"{clock.breakdown('code')}"
     )
     print(
         f"    config change, 50 functions:          {clock.median('config'):6.3f} s "
@@ -332,6 +350,7 @@ def run(
         f"(b) rollback, 50 functions:               {clock.median('rollback'):6.3f} s "
         f"({clock.calls['rollback']} Lambda calls; {back.aliases_moved} aliases moved, "
         f"{len(back.redeployed)} redeployed) (goal < 1 s){clock.against_floor('rollback')}"
+        f"{clock.breakdown('rollback')}"
     )
     print(
         f"(c) same artifact again, 50 functions:    {clock.median('again'):6.3f} s "

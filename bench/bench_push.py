@@ -1,6 +1,6 @@
 """Push-to-live benchmark (issue 17): `git push` over real SSH to the real platform.
 
-    .venv/bin/python bench/bench_push.py [--runs 5] [--quota]
+    .venv/bin/python bench/bench_push.py [--runs 5] [--quota] [--app thumbs|pure]
 
 Starts what `laambda up` runs, each in a process of its own: moto's server (as AWS), the
 receiver (`laambda receiver`) and a Celery worker (`laambda worker`), on the PostgreSQL and
@@ -9,10 +9,11 @@ Redis the tests use (a fresh database, dropped at the end). Then, as medians of 
 - a code-only push of a 2-function app, with a breakdown of where its time goes, from the
   timestamps each stage writes to the trace file (laambda/trace.py) rather than from guesses;
 - an empty-commit push of the same app;
-  the app is `--app pure` (default): Procfile `create` + `resize`, one small module each and
-  an empty requirements.txt, so no wheel is installed by either side; or `--app thumbs`
-  (tests/fixtures/apps/thumbs, requirements.txt = pillow, the dependency cache warm after
-  the first, unmeasured push; builds with requirements need bubblewrap on the worker);
+  the app is `--app thumbs` (default; tests/fixtures/apps/thumbs, the app issue 17 names:
+  requirements.txt = pillow, the dependency cache warm after the first, unmeasured push;
+  builds with requirements need bubblewrap on the worker, `make tools`) or `--app pure`:
+  Procfile `create` + `resize`, one small module each and an empty requirements.txt, so no
+  wheel is installed by either side;
 - a code-only push of a 50-function app (pure Python, one module per entry) and a rollback of
   it to the release before (sent to the worker as the API does; timed to the release's end);
 - the naive pipeline on the same app and the same moto: `pip install -r requirements.txt -t`,
@@ -21,7 +22,9 @@ Redis the tests use (a fresh database, dropped at the end). Then, as medians of 
 `--quota` puts Lambda's control-plane quota in front of moto (laambda/local/quota.py: 15
 requests a second shared by all Lambda calls but GetFunction, which has 100; excess answered
 with TooManyRequestsException) and reports the 50-function push's deploy and the rollback
-against the floor: the quota-limited calls they made / 15 per second.
+against the floor: the quota-limited calls they made / 15 per second, with where the
+rollback's time went (from the proxy's timeline of Lambda calls: until its first call, its
+reads before the first alias move, the moves, after the last move).
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ from laambda.db.locks import LockKind, advisory_lock  # noqa: E402
 from laambda.db.models import App, Release, User  # noqa: E402
 from laambda.db.session import get_engine, make_sessionmaker, session_scope  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
-from laambda.local.quota import RATE, QuotaProxy  # noqa: E402
+from laambda.local.quota import RATE, QuotaProxy, phases  # noqa: E402
 from laambda.services.app import app_service  # noqa: E402
 from laambda.services.key import key_service  # noqa: E402
 from laambda.services.release import release_service  # noqa: E402
@@ -201,9 +204,10 @@ class Platform:
             user = session.get_one(User, self.user_id)
             return app_service.create(session, user, name=name, settings=self.settings).id
 
-    def rollback(self, app_id: int, version: int) -> float:
+    def rollback(self, app_id: int, version: int) -> tuple[float, float, float]:
         """Roll back to `version` as the API does (a release sent to the worker); seconds
-        until the worker ended it."""
+        until the worker ended it, and when it started and ended (unix seconds)."""
+        wall = time.time()
         start = time.perf_counter()
         with session_scope(self.sessions) as session:
             app = session.get_one(App, app_id, with_for_update=True)
@@ -226,7 +230,7 @@ class Platform:
         seconds = time.perf_counter() - start
         if status != "succeeded":
             raise SystemExit(f"rollback to v{version} ended {status}")
-        return seconds
+        return seconds, wall, time.time()
 
     def settled(self, app_id: int) -> float:
         """Wait until the worker no longer holds the app's apply lock (it prunes old
@@ -418,10 +422,12 @@ def main() -> None:
     parser.add_argument(
         "--app",
         choices=["pure", "thumbs"],
-        default="pure",
-        help="the 2-function app: pure Python (default) or thumbs (Pillow; needs bubblewrap)",
+        default="thumbs",
+        help="the 2-function app: thumbs (default; Pillow, needs bubblewrap) or pure Python",
     )
     args = parser.parse_args()
+    if args.app == "thumbs" and shutil.which("bwrap") is None:
+        raise SystemExit("--app thumbs builds Pillow in bubblewrap: `make tools`, or --app pure")
     with platform(args.quota) as running:
         run(running, args.runs, args.app)
 
@@ -447,6 +453,7 @@ def run(p: Platform, runs: int, app: str) -> None:
     fifty_calls: list[int] = []
     back: list[float] = []
     back_calls: list[int] = []
+    back_phases: list[list[tuple[str, float]]] = []
     pruning: list[float] = []
     throttled: Counter[str] = Counter()
     for n in range(runs):
@@ -484,10 +491,12 @@ def run(p: Platform, runs: int, app: str) -> None:
         pruning.append(p.settled(fifty_id))
         if p.proxy:
             p.proxy.reset()
-        back.append(p.rollback(fifty_id, previous))
+        seconds, start, end = p.rollback(fifty_id, previous)
+        back.append(seconds)
         if p.proxy:
             back_calls.append(p.proxy.limited())
             throttled.update(p.proxy.throttled)
+            back_phases.append(phases(p.proxy.history(), start, end))
         print(
             f"run {n + 1}: code {code[-1]:.2f} s, empty {empty[-1]:.2f} s, "
             f"naive {naive_seconds[-1]:.2f} s, 50-function push {fifty_push[-1]:.2f} s, "
@@ -496,7 +505,7 @@ def run(p: Platform, runs: int, app: str) -> None:
         )
     report(
         p, runs, code, breakdown, empty, empty_released, naive_seconds, fifty_push,
-        fifty_deploy, fifty_calls, back, back_calls, throttled, pruning,
+        fifty_deploy, fifty_calls, back, back_calls, throttled, pruning, back_phases,
     )  # fmt: skip
 
 
@@ -515,6 +524,7 @@ def report(
     back_calls: list[int],
     throttled: Counter[str],
     pruning: list[float],
+    back_phases: list[list[tuple[str, float]]],
 ) -> None:
     quota = f"quota {RATE:.0f}/s in front of moto" if p.proxy else "no quota"
     print(f"\n{runs} runs, medians; moto, receiver and worker in processes of their own; {quota}")
@@ -556,6 +566,12 @@ def report(
             f"= {median(back) / back_floor:.2f}x (the floor for 1 call a function is "
             f"{50 / RATE:.2f} s)"
         )
+        if back_phases and back_phases[0]:
+            print("    where the rollback's time went (medians):")
+            for i, (label, _) in enumerate(back_phases[0]):
+                value = median([run[i][1] for run in back_phases if len(run) > i])
+                shown = f"{value:.0f}" if label == "answered 429" else f"{value * 1000:.0f} ms"
+                print(f"    {label:<36} {shown:>9}")
         print(f"answered 429 by the quota (retried, never shown): {dict(throttled) or 'none'}")
 
 

@@ -2,8 +2,9 @@
 
 Lambda allows about 15 control-plane requests a second per account, and refuses a change
 while the previous one is still being applied (ResourceConflictException). botocore's
-adaptive retries cover most throttling; this layer adds backoff with jitter on top, for
-the calls botocore gives up on and for conflicts, which botocore never retries.
+retries cover most throttling; this layer adds backoff with jitter on top, for the calls
+botocore gives up on and for conflicts, which botocore never retries, and (RateLimiter)
+keeps the worker's calls to the quota once Lambda has throttled them.
 """
 
 from __future__ import annotations
@@ -99,12 +100,21 @@ class RateLimiter:
     worker process (one per region: the quota is per region).
     """
 
-    def __init__(self, rate: float, get_function_rate: float) -> None:
-        # no burst: a burst met by a bucket Lambda has not refilled yet is throttled, and
-        # botocore's adaptive retries then slow every call down (measured: 36 throttles and
-        # a rollback at 2.2x the floor with a burst of a second's worth, 4 and 1.3x without)
+    def __init__(
+        self, rate: float, get_function_rate: float, *, get_function_burst: float = 0.5
+    ) -> None:
+        """`rate`, `get_function_rate`: requests a second; `get_function_burst`: seconds'
+        worth of GetFunction calls that may go at once after as long a quiet spell."""
+        # no burst for the shared quota: a burst met by a bucket Lambda has not refilled yet
+        # is throttled, and botocore's retries then slow every call down (measured:
+        # 36 throttles and a rollback at 2.2x the floor with a burst of a second's worth, 4
+        # and 1.3x without). GetFunction's quota is nearly 7 times larger and only reads
+        # spend it: after half a second of no GetFunction from this process, a rollback's
+        # verification of 50 targets goes at once instead of taking half a second
         self.shared = _Bucket(rate, burst=1)
-        self.get_function = _Bucket(get_function_rate, burst=1)
+        self.get_function = _Bucket(
+            get_function_rate, burst=max(1.0, get_function_rate * get_function_burst)
+        )
 
     def acquire(self, operation: str) -> None:
         """Wait for the slot of one call of `operation` (a boto3 method name)."""

@@ -54,13 +54,19 @@ class Code:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A function ready to go live: the version to point `live` at, and where it points now."""
+    """A function ready to go live: the version to point `live` at, and where it points now.
+
+    `unread`: where `live` points is not known yet (`live` is None until then): a rollback's
+    verified target, whose `live` the move reads just before moving it (aliases.move_all), so
+    that those reads overlap the moves instead of preceding them all.
+    """
 
     name: str
     version: str
     live: str | None
     code_updated: bool = False
     config_updated: bool = False
+    unread: bool = False
 
     def summary(self) -> str:
         """' (created)', ' (code updated, configuration updated)', or '' for the log."""
@@ -88,7 +94,7 @@ def prepare(
     current = _current(calls, name, app)
     if current is None:
         return _create(calls, app, name, spec, code, description)
-    running = _live(calls, name)
+    running = aliases.live_config(calls, name)
     live = running["Version"] if running else None
     if running and _holds(running, spec, code):
         # the release asks for what runs already: no update, no new version
@@ -213,6 +219,10 @@ def pin(
     version was deleted (pruned, the function deleted, the local cloud restarted) or holds
     something else (a function deleted and made again numbers its versions from 1 anew).
     Either way the caller deploys the artifact again.
+
+    One GetFunction (its own quota of 100 a second). Where `live` points now is not read
+    here (the Prepared is `unread`): the move reads it (aliases.move_all), after every target
+    is verified and just before moving that function's alias.
     """
     try:
         found = calls.call(calls.client.get_function, FunctionName=name, Qualifier=version)
@@ -230,10 +240,7 @@ def pin(
         changed.append("Architectures")
     if changed:
         return f"its {', '.join(changed)} differ from the release's"
-    # GetFunction of `live` rather than GetAlias: GetFunction has a quota of its own (100 a
-    # second), so a rollback's only calls from the shared 15 a second are the alias moves
-    running = _live(calls, name)
-    return Prepared(name=name, version=version, live=running["Version"] if running else None)
+    return Prepared(name=name, version=version, live=None, unread=True)
 
 
 def never_live(calls: LambdaCalls, name: str, app: str) -> bool:
@@ -275,24 +282,6 @@ def _settled(config: Mapping[str, Any]) -> bool:
     return config.get("State") == "Active" and config.get("LastUpdateStatus", "Successful") == (
         "Successful"
     )
-
-
-def _live(calls: LambdaCalls, name: str) -> Mapping[str, Any] | None:
-    """The configuration of the version `live` points at, None without the alias."""
-    try:
-        found = calls.call(calls.client.get_function, FunctionName=name, Qualifier=aliases.ALIAS)
-    except ClientError as exc:
-        if is_missing(exc):
-            return None
-        raise
-    config: Mapping[str, Any] = found["Configuration"]
-    if not str(config.get("Version", "")).isdigit():
-        # releases record version numbers: ask the alias if the answer did not carry one
-        version = aliases.live_version(calls, name)
-        if version is None:
-            return None
-        config = {**config, "Version": version}
-    return config
 
 
 def _architecture(config: Mapping[str, Any]) -> str:

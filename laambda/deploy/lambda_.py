@@ -152,6 +152,11 @@ class Deployer:
         Functions whose recorded version is gone (pruned, or the function deleted) are
         deployed again from the artifact `sha256`, within the same all-or-nothing move.
         `hold` and `before_live` as for deploy.
+
+        Every target is verified (one GetFunction each: CodeSha256 and settings) before any
+        alias moves; where each `live` points now (for the move back on failure) is read by
+        its move, just before it, so those reads overlap the moves that the shared quota
+        paces (aliases.move_all).
         """
         return self._release(
             app, specs, targets, sha256, description, previous, hold=hold, before_live=before_live
@@ -296,7 +301,7 @@ class Deployer:
             gate(ready)
         except Exception:
             # functions that were never live go again, as when a move fails
-            self._remove(pool, [item.name for item in ready if item.live is None])
+            self._remove(pool, _never_live(ready))
             raise
 
     def _go_live(
@@ -307,7 +312,7 @@ class Deployer:
             return aliases.move_all(self.calls, pool, ready, log=self.log, canary=canary)
         except Exception:
             # moved back; functions that were never live are deleted with their versions
-            self._remove(pool, [item.name for item in ready if item.live is None])
+            self._remove(pool, _never_live(ready))
             raise
 
     def _remove_stale(
@@ -361,3 +366,9 @@ class Deployer:
 
     def _remove(self, pool: ThreadPoolExecutor, names: list[str]) -> tuple[list[str], list[str]]:
         return removal.delete_all(self.calls, pool, names, log=self.log)
+
+
+def _never_live(ready: list[Prepared]) -> list[str]:
+    """The functions of `ready` that had no `live` alias (a rollback's verified targets
+    were live in their release: never deleted, whether their `live` was read or not)."""
+    return [item.name for item in ready if item.live is None and not item.unread]

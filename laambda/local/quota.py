@@ -11,7 +11,8 @@ token from their bucket or are answered as AWS answers throttling: HTTP 429 with
 `x-amzn-ErrorType: TooManyRequestsException` and the JSON body Lambda sends, which botocore
 raises as `TooManyRequestsException`. Everything else passes through untouched. The proxy
 counts the Lambda calls it forwarded (and throttled) per operation, for tests that assert how
-many calls a deploy made.
+many calls a deploy made, and keeps their timeline (when each arrived), for benchmarks that
+show where a deploy's time went.
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ class TokenBucket:
 
 class QuotaProxy:
     """The proxy: start() it, point clients at `url`, stop() it. Counters: `calls` (Lambda
-    calls forwarded, per operation) and `throttled` (answered 429, per operation)."""
+    calls forwarded, per operation) and `throttled` (answered 429, per operation); `timeline`:
+    every Lambda call since the last reset() as (unix seconds it arrived, operation, whether
+    it was admitted), in order of arrival."""
 
     def __init__(
         self, upstream: str, *, rate: float = RATE, get_function_rate: float = GET_FUNCTION_RATE
@@ -104,6 +107,7 @@ class QuotaProxy:
         self.get_function = TokenBucket(get_function_rate)
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        self.timeline: list[tuple[float, str, bool]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -126,6 +130,7 @@ class QuotaProxy:
         with self._lock:
             self.calls.clear()
             self.throttled.clear()
+            self.timeline.clear()
 
     def mutating(self) -> int:
         """Lambda calls forwarded that change something."""
@@ -137,11 +142,17 @@ class QuotaProxy:
         with self._lock:
             return sum(n for name, n in self.calls.items() if name != "GetFunction")
 
+    def history(self) -> list[tuple[float, str, bool]]:
+        """A copy of the timeline (thread-safe)."""
+        with self._lock:
+            return list(self.timeline)
+
     def _admit(self, name: str) -> bool:
         bucket = self.get_function if name == "GetFunction" else self.shared
         admitted = bucket.take()
         with self._lock:
             (self.calls if admitted else self.throttled)[name] += 1
+            self.timeline.append((time.time(), name, admitted))
         return admitted
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -150,6 +161,9 @@ class QuotaProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # an answer's headers and body are two writes: with Nagle's algorithm the body
+            # waits for the client's delayed ACK of the headers, 40 ms a call on loopback
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
                 pass
@@ -213,3 +227,30 @@ class QuotaProxy:
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _forward  # noqa: N815
 
         return Handler
+
+
+def phases(
+    history: list[tuple[float, str, bool]], start: float, end: float
+) -> list[tuple[str, float]]:
+    """Where a step's time went, from the proxy's `history` of one step that ran from `start`
+    to `end` (unix seconds): (label, seconds) for the wait until its first Lambda call, the
+    reads before its first change, its changes (first to last call that changes something,
+    answered 429 or not), and the rest; with the mean and the longest gap between changes.
+    Empty when the step made no Lambda call."""
+    calls = [(at, name, admitted) for at, name, admitted in history if start <= at <= end]
+    if not calls:
+        return []
+    changes = [at for at, name, admitted in calls if name in MUTATING and admitted]
+    first = calls[0][0]
+    if not changes:
+        return [("until the first Lambda call", first - start), ("reads", end - first)]
+    gaps = [later - earlier for earlier, later in zip(changes, changes[1:], strict=False)]
+    return [
+        ("until the first Lambda call", first - start),
+        ("reads before the first change", changes[0] - first),
+        (f"{len(changes)} changes, first to last", changes[-1] - changes[0]),
+        ("after the last change", end - changes[-1]),
+        ("mean gap between changes", sum(gaps) / len(gaps) if gaps else 0.0),
+        ("longest gap between changes", max(gaps, default=0.0)),
+        ("answered 429", float(sum(1 for _, _, admitted in calls if not admitted))),
+    ]
