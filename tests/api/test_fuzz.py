@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.models import App, User
-from tests.api import released
+from tests.support import released
 
 Auth = dict[str, str]
 EXAMPLES_PER_OPERATION = 15  # x 2 modes x about 70 operations: about 2,000 requests

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.build.conftest import BuildFn, tar_of, zip_names
-from tests.build.test_cases import distributions
-from tests.build.test_dependency_files import listener  # noqa: F401  (a fixture)
+from tests.support.build import BuildFn, distributions, tar_of, zip_names
+from tests.support.indexes import listener  # noqa: F401
 
 pytestmark = pytest.mark.slow
 

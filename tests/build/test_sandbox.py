@@ -17,7 +17,7 @@ from laambda.build.egress import EgressPolicy
 from laambda.build.pipeline import build_source
 from laambda.config import Settings
 from laambda.errors import BuildFailed
-from tests.build.conftest import ROOT, BuildFn, Listener, tar_of
+from tests.support.build import ROOT, BuildFn, Listener, tar_of
 
 PYPI = EgressPolicy.of(["pypi.org", "files.pythonhosted.org"])
 

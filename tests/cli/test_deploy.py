@@ -28,9 +28,9 @@ from laambda.db.models import ApiToken, App, AuditEvent, Build
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
-from tests.cli.conftest import Cli, _serving
-from tests.conftest import LiveWorker
-from tests.worker.conftest import python_app
+from tests.support.cli import Cli, serving
+from tests.support.live_worker import LiveWorker
+from tests.support.platform import python_app
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def cli(
     iam = aws.client("iam", settings)
     if not iam.list_roles()["Roles"]:
         iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    with _serving(settings, committed_sessions, tmp_path) as running:
+    with serving(settings, committed_sessions, tmp_path) as running:
         yield running
 
 

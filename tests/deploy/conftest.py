@@ -5,18 +5,16 @@ moto's server is shared by the whole session, so every test deploys apps of its 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import os
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
 
 from laambda.config import Settings
@@ -25,23 +23,17 @@ from laambda.deploy.calls import Backoff
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.s3 import ObjectStore
 from laambda.local import moto_versions
+from tests.support.deploy import Artifact
+from tests.support.runtime import local_runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
+__all__ = ["local_runtime"]  # the fixture, for the release-phase gate
+
 ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
 
 moto_versions.install()
-
-
-@dataclass(frozen=True)
-class Artifact:
-    path: Path
-    sha256: str
-
-    @property
-    def lambda_sha(self) -> str:
-        return base64.b64encode(bytes.fromhex(self.sha256)).decode()
 
 
 @pytest.fixture
@@ -119,15 +111,3 @@ def spec(role: str) -> Callable[..., FunctionSpec]:
         return replace(base, name=name, **changes)
 
     return make
-
-
-def injected_error(
-    code: str, message: str, status: int = 400
-) -> tuple[AWSResponse, dict[str, Any]]:
-    """What a before-call hook returns to make botocore raise this AWS error for the call."""
-    http = AWSResponse("http://injected.invalid", status, HTTPHeaders(), None)
-    parsed = {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
-    return http, parsed

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.local.runtime.pool import LocalRuntime
-from tests.local.conftest import ROLE, artifact
+from tests.support.local import ROLE, artifact
 
 CODE = """\
 import os

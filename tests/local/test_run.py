@@ -20,10 +20,13 @@ from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
 from laambda.domain.resources import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 from laambda.services.user import user_service
-from tests import factories
-from tests.api.test_releases import deploy
-from tests.cli.conftest import Cli, cli  # noqa: F401 (the fixture, used here)
-from tests.local.conftest import PYTHON_CODE, artifact
+from tests.support import factories
+from tests.support.cli import (
+    Cli,  # noqa: F401
+    cli,  # noqa: F401
+)
+from tests.support.local import PYTHON_CODE, artifact
+from tests.support.released import deploy
 
 PROCFILE = {"hello": "main.hello", "boom": "main.boom"}
 

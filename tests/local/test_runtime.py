@@ -15,7 +15,7 @@ import pytest
 from laambda.local.runtime.interpreters import RuntimeUnavailable
 from laambda.local.runtime.pool import LocalRuntime
 from laambda.local.runtime.spec import LocalFunction, Outcome
-from tests.local.conftest import artifact
+from tests.support.local import artifact
 
 CODE = """\
 import os

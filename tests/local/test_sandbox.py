@@ -14,7 +14,7 @@ import pytest
 from laambda.local.runtime import sandbox
 from laambda.local.runtime.pool import LocalRuntime
 from laambda.local.runtime.spec import LocalFunction
-from tests.local.conftest import artifact
+from tests.support.local import artifact
 
 CODE = """\
 import os

@@ -14,7 +14,7 @@ from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.deploy.observe import for_region
 from laambda.local.runtime.pool import LocalRuntime
-from tests.local.conftest import ROLE, artifact
+from tests.support.local import ROLE, artifact
 
 GOOD = "def handler(event, context):\n    return {'ok': True}\n"
 BAD = "def handler(event, context):\n    raise ValueError('new code is broken')\n"

@@ -45,9 +45,9 @@ from laambda.domain.status import ReleaseStatus
 from laambda.services.app import app_service
 from laambda.services.key import key_service
 from laambda.services.user import user_service
-from tests.multihost.netns import Host, Network, unavailable, wait_for_port
-from tests.receiver.conftest import SSH_OPTIONS, commit, git
-from tests.worker.conftest import python_app
+from tests.support.netns import Host, Network, unavailable, wait_for_port
+from tests.support.platform import python_app
+from tests.support.receiver import SSH_OPTIONS, commit, git
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -18,8 +18,8 @@ from laambda.db.base import utcnow
 from laambda.db.models import App, Release, User, WebSession
 from laambda.web.deps import COOKIE
 from laambda.web.signin import csrf_token, sign_in_service
-from tests import factories
-from tests.api.conftest import Auth
+from tests.support import factories
+from tests.support.api import Auth
 
 
 def _signed_in(client: TestClient, db: Session, user: User, settings: Settings) -> None:

@@ -13,7 +13,7 @@ from laambda.db.session import session_scope
 from laambda.services.build import build_service
 from laambda.services.user import user_service
 from laambda.worker.logstream import follow
-from tests.worker.conftest import Platform, python_app, tarball
+from tests.support.platform import Platform, python_app, tarball
 
 
 class _Held:

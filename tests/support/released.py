@@ -14,15 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from botocore.exceptions import ClientError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.config import Settings
-from laambda.db.models import App, Collaborator, User
+from laambda.crypto import Cipher
+from laambda.db.models import App, Collaborator, Release, User
 from laambda.deploy import aws
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.s3 import ObjectStore
-from tests import factories
-from tests.api.test_releases import deploy
+from laambda.services.applier import InlineApplier
+from laambda.services.release import release_service
+from tests.support import factories
 
 ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
 # the queues and streams of moto's account, which apps of these tests may attach
@@ -90,3 +92,22 @@ def release_in_aws(app: App, settings: Settings, store: ObjectStore, tmp_path: P
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         description="v1",
     )
+
+
+def deploy(db: Session, app: App, user: User, settings: Settings, **build: object) -> Release:
+    """A successful build released the way the worker will: through the release service."""
+    row = factories.build(app_id=app.id, **build)
+    applier = InlineApplier(
+        sessionmaker(bind=db.connection(), join_transaction_mode="create_savepoint")
+    )
+    release = release_service.deploy(
+        db, app, row, user=user, cipher=Cipher(settings.secret_key), applier=applier
+    )
+    db.commit()
+    return release
+
+
+def mark(db: Session, release: Release, status: str, error: str | None = None) -> None:
+    release.status = status
+    release.error = error
+    db.commit()
