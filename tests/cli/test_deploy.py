@@ -28,6 +28,7 @@ from laambda.db.models import ApiToken, App, AuditEvent, Build
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.deploy.s3 import ObjectStore
+from tests.support.aws import ensure_role
 from tests.support.cli import Cli, serving
 from tests.support.live_worker import LiveWorker
 from tests.support.platform import python_app
@@ -40,9 +41,7 @@ def cli(
     """The CLI against an API that queues builds to the live worker."""
     settings = live_worker.settings
     ObjectStore(aws.s3_client(settings), settings.artifact_bucket).ensure_bucket()
-    iam = aws.client("iam", settings)
-    if not iam.list_roles()["Roles"]:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+    ensure_role(settings)
     with serving(settings, committed_sessions, tmp_path) as running:
         yield running
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from laambda.config import Settings
 from laambda.deploy import aws
@@ -23,6 +22,7 @@ from laambda.deploy.calls import Backoff
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.s3 import ObjectStore
 from laambda.local import moto_versions
+from tests.support.aws import ROLE, ensure_role
 from tests.support.deploy import Artifact
 from tests.support.runtime import local_runtime
 
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["local_runtime"]  # the fixture, for the release-phase gate
 
-ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
 
 moto_versions.install()
 
@@ -39,12 +38,7 @@ moto_versions.install()
 @pytest.fixture
 def role(settings: Settings) -> str:
     """moto's Lambda refuses a role IAM does not know, as AWS does."""
-    iam = aws.client("iam", settings)
-    try:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
+    ensure_role(settings)
     return ROLE
 
 

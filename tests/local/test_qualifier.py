@@ -9,12 +9,11 @@ import json
 import os
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
 from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.local.runtime.pool import LocalRuntime
-from tests.support.local import ROLE, artifact
+from tests.support.aws import ROLE, ensure_role
+from tests.support.local import artifact
 
 CODE = """\
 import os
@@ -40,12 +39,7 @@ def test_invoking_live_runs_the_aliased_version(
     tmp_path: Path,
     local_runtime: LocalRuntime,  # noqa: ARG001 (functions run only with it)
 ) -> None:
-    iam = aws.client("iam", settings)
-    try:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
+    ensure_role(settings)
     client = aws.lambda_client(settings)
     name = f"q{os.urandom(4).hex()}"
     client.create_function(

@@ -13,7 +13,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.config import Settings
-from laambda.deploy import aws
+from tests.support.aws import ensure_role
 from tests.support.live_worker import LiveWorker
 from tests.support.receiver import Site, serving
 
@@ -25,9 +25,7 @@ def site(
     settings = live_worker.settings.model_copy(
         update={"ssh_port": 0, "data_dir": tmp_path / "receiver", "push_lock_timeout": 120.0}
     )
-    iam = aws.client("iam", settings)
-    if not iam.list_roles()["Roles"]:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+    ensure_role(settings)
     with serving(settings, committed_sessions, tmp_path) as running:
         yield running
 

@@ -26,9 +26,9 @@ from laambda.config import Settings, settings_env
 from laambda.crypto import Cipher
 from laambda.db.models import App, AuditEvent, Release, User
 from laambda.db.session import session_scope
-from laambda.deploy import aws
 from laambda.services.release import release_service
 from laambda.worker.enqueue import CeleryQueue
+from tests.support.aws import ensure_role
 from tests.support.live_worker import LiveWorker, start_worker
 from tests.support.net import free_port
 from tests.support.platform import python_app
@@ -65,9 +65,7 @@ def _receiver_settings(worker: LiveWorker, data_dir: Path) -> Settings:
     settings = worker.settings.model_copy(
         update={"ssh_port": 0, "data_dir": data_dir, "push_lock_timeout": 120.0}
     )
-    iam = aws.client("iam", settings)
-    if not iam.list_roles()["Roles"]:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+    ensure_role(settings)
     return settings
 
 

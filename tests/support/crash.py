@@ -24,6 +24,7 @@ from laambda.deploy.s3 import ObjectStore
 from laambda.services.build import build_service
 from laambda.services.user import user_service
 from laambda.worker.logstream import LogEvent, follow
+from tests.support.aws import ensure_role
 from tests.support.live_worker import LiveWorker, start_worker
 from tests.support.platform import Platform, tarball
 
@@ -67,9 +68,7 @@ def crash_platform(
     worker = LiveWorker(settings, env, process, output)
     store = ObjectStore(aws.s3_client(settings), settings.artifact_bucket)
     store.ensure_bucket()
-    iam = aws.client("iam", settings)
-    if not iam.list_roles()["Roles"]:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+    ensure_role(settings)
     with session_scope(committed_sessions) as session:
         user, _ = user_service.create(session, "crash@example.com")
     platform = Platform(

@@ -10,8 +10,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
 from laambda.db.models import App, Collaborator, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws
@@ -19,15 +17,13 @@ from laambda.deploy.functions import FunctionSpec
 from laambda.deploy.lambda_ import Deployer
 from laambda.deploy.s3 import ObjectStore
 from tests.support import factories
+from tests.support.aws import ROLE, ensure_role
 from tests.support.cli import (
     Cli,  # noqa: F401
     cli,  # noqa: F401
 )
 from tests.support.released import deploy
 from tests.support.runtime import local_runtime  # noqa: F401
-
-ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
-
 
 PYTHON_CODE = {
     "main.py": """\
@@ -124,12 +120,7 @@ def release(
         procfile = {entry: handler for entry, (handler, _) in functions.items()}
         deploy(session, app, user, cli.settings, procfile=procfile, runtime=runtime)
         name = session.query(App).filter_by(id=app.id).one().name
-    iam = aws.client("iam", cli.settings)
-    try:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
+    ensure_role(cli.settings)
     store = ObjectStore(aws.s3_client(cli.settings), cli.settings.artifact_bucket)
     store.ensure_bucket()
     path = artifact(code, tmp_path / f"{name}.zip")

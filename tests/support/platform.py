@@ -24,6 +24,7 @@ from laambda.services.config import config_service
 from laambda.services.release import release_service
 from laambda.services.user import user_service
 from laambda.worker.logstream import LogEvent, follow
+from tests.support.aws import ensure_role
 from tests.support.live_worker import LiveWorker
 
 if TYPE_CHECKING:
@@ -163,9 +164,7 @@ def platform(live_worker: LiveWorker, committed_sessions: sessionmaker[Session])
     settings = live_worker.settings
     store = ObjectStore(aws.s3_client(settings), settings.artifact_bucket)
     store.ensure_bucket()
-    iam = aws.client("iam", settings)
-    if not iam.list_roles()["Roles"]:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+    ensure_role(settings)
     with session_scope(committed_sessions) as session:
         user, _ = user_service.create(session, "alice@example.com")
     return Platform(

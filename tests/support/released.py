@@ -13,7 +13,6 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.config import Settings
@@ -25,8 +24,8 @@ from laambda.deploy.s3 import ObjectStore
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
 from tests.support import factories
+from tests.support.aws import ROLE, ensure_role
 
-ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
 # the queues and streams of moto's account, which apps of these tests may attach
 ALLOWED_SOURCES = ["arn:aws:*:*:123456789012:*"]
 PROCFILE = {"create": "main.create", "resize": "main.resize"}
@@ -60,12 +59,7 @@ def recorded_app(db: Session, user: User, settings: Settings) -> App:
 
 def release_in_aws(app: App, settings: Settings, store: ObjectStore, tmp_path: Path) -> None:
     """Make the app's functions live in moto, as the worker would."""
-    iam = aws.client("iam", settings)
-    try:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
+    ensure_role(settings)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("main.py", "def create(event, context):\n    return event\n")
