@@ -16,7 +16,8 @@ from laambda.build.pipeline import build_source
 from laambda.build.spec import Spec
 from laambda.config import Settings
 from laambda.errors import BuildFailed
-from tests.support.build import BuildFn, tar_of
+from tests.support.archives import tar_of
+from tests.support.build import BuildFn
 from tests.support.indexes import listener  # noqa: F401
 
 TODAY = date(2026, 11, 28)

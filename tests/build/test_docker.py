@@ -18,6 +18,7 @@ from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
 from laambda.domain.runtime import ALL_RUNTIMES
 from laambda.errors import BuildFailed
+from tests.support.archives import tar_of
 from tests.support.build import (
     APPS,
     LOCAL_APP,
@@ -28,7 +29,6 @@ from tests.support.build import (
     Listener,
     distributions,
     make_builder,
-    tar_of,
     tar_of_app,
     zip_names,
 )

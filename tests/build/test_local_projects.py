@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from laambda.errors import BuildFailed
-from tests.support.build import LOCAL_APP, BuildFn, distributions, run_handler, tar_of, zip_names
+from tests.support.archives import tar_of
+from tests.support.build import LOCAL_APP, BuildFn, distributions, run_handler, zip_names
 
 pytestmark = pytest.mark.slow
 

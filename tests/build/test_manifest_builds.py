@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.build import BuildFn, distributions, tar_of, zip_names
+from tests.support.archives import tar_of
+from tests.support.build import BuildFn, distributions, zip_names
 from tests.support.indexes import listener  # noqa: F401
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,8 @@ from laambda.build.pipeline import build_source
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
 from laambda.errors import BuildFailed
-from tests.support.build import BuildFn, make_builder, tar_of, tar_of_app, zip_names
+from tests.support.archives import tar_of
+from tests.support.build import BuildFn, make_builder, tar_of_app, zip_names
 from tests.support.node import SHARED_APP, require_from_artifact
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from laambda.build.normalise import normalise_tree
-from tests.support.build import tar_of
+from tests.support.archives import tar_of
 
 
 def _record_hash(data: bytes) -> str:

@@ -17,7 +17,8 @@ from laambda.build.pipeline import build_source
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
 from laambda.errors import BuildFailed
-from tests.support.build import APPS, BuildFn, make_builder, tar_of, zip_names
+from tests.support.archives import tar_of
+from tests.support.build import APPS, BuildFn, make_builder, zip_names
 
 APP = {"Procfile": "web: app.handler\n", "app.py": "def handler(e, c):\n    return 1\n"}
 

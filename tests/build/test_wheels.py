@@ -11,7 +11,8 @@ from laambda.build.cache import purge_cache
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
 from laambda.errors import BuildFailed
-from tests.support.build import Build, BuildFn, make_builder, tar_of, tar_of_app, zip_names
+from tests.support.archives import tar_of
+from tests.support.build import Build, BuildFn, make_builder, tar_of_app, zip_names
 from tests.support.wheels import run_handler, wheel_tags
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from pathlib import Path
 from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.local.runtime.pool import LocalRuntime
+from tests.support.archives import zip_of
 from tests.support.aws import ROLE, ensure_role
-from tests.support.local import artifact
 
 CODE = """\
 import os
@@ -31,7 +31,7 @@ def handler(event, context):
 
 
 def zipped(code: str, tmp_path: Path) -> bytes:
-    return artifact({"main.py": CODE.format(code=code)}, tmp_path / f"{code}.zip").read_bytes()
+    return zip_of({"main.py": CODE.format(code=code)}, tmp_path / f"{code}.zip").read_bytes()
 
 
 def test_invoking_live_runs_the_aliased_version(

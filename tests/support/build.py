@@ -4,13 +4,11 @@ handlers run under the runtime's interpreter)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shlex
 import socket
 import subprocess
-import tarfile
 import threading
 import zipfile
 from collections.abc import Callable, Mapping
@@ -22,23 +20,12 @@ import pytest
 from laambda.build.pipeline import BuildResult, build_source
 from laambda.config import Settings
 from laambda.deploy.s3 import ObjectStore
+from tests.support.archives import tar_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 APPS = ROOT / "tests" / "fixtures" / "apps"
-
-
-def tar_of(files: Mapping[str, str | bytes], path: Path) -> Path:
-    """A tarball holding `files` (name -> content), as git archive would make it."""
-    with tarfile.open(path, "w") as archive:
-        for name, content in sorted(files.items()):
-            data = content.encode() if isinstance(content, str) else content
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(data))
-    return path
 
 
 def tar_of_app(app: str, path: Path, *, extra: Mapping[str, str] | None = None) -> Path:

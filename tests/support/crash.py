@@ -24,9 +24,10 @@ from laambda.deploy.s3 import ObjectStore
 from laambda.services.build import build_service
 from laambda.services.user import user_service
 from laambda.worker.logstream import LogEvent, follow
+from tests.support.archives import tarball
 from tests.support.aws import ensure_role
 from tests.support.live_worker import LiveWorker, start_worker
-from tests.support.platform import Platform, tarball
+from tests.support.platform import Platform
 
 
 def crash_settings(database_url: str, moto_url: str, data_dir: str) -> Settings:

@@ -4,9 +4,7 @@ local runtime: the code, the functions and how they are released."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +15,10 @@ from laambda.deploy.functions import FunctionSpec
 from laambda.deploy.lambda_ import Deployer
 from laambda.deploy.s3 import ObjectStore
 from tests.support import factories
+from tests.support.archives import zip_of
 from tests.support.aws import ROLE, ensure_role
-from tests.support.cli import (
-    Cli,  # noqa: F401
-    cli,  # noqa: F401
-)
+from tests.support.cli import Cli
 from tests.support.released import deploy
-from tests.support.runtime import local_runtime  # noqa: F401
 
 PYTHON_CODE = {
     "main.py": """\
@@ -86,15 +81,6 @@ PYTHON_FUNCTIONS = {
 NODE_FUNCTIONS = {"hi": ("index.hi", 10), "url": ("index.url", 10)}
 
 
-def artifact(files: dict[str, str], path: Path) -> Path:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
 @dataclass
 class LiveApp:
     name: str
@@ -102,7 +88,7 @@ class LiveApp:
 
 
 def release(
-    cli: Cli,  # noqa: F811 (the fixture's value)
+    cli: Cli,
     tmp_path: Path,
     *,
     runtime: str,
@@ -123,7 +109,7 @@ def release(
     ensure_role(cli.settings)
     store = ObjectStore(aws.s3_client(cli.settings), cli.settings.artifact_bucket)
     store.ensure_bucket()
-    path = artifact(code, tmp_path / f"{name}.zip")
+    path = zip_of(code, tmp_path / f"{name}.zip")
     specs = [
         FunctionSpec(
             name=entry,

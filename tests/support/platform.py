@@ -3,8 +3,6 @@ Build row, then following the build's log stream to its end (`platform` fixture)
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,6 +22,7 @@ from laambda.services.config import config_service
 from laambda.services.release import release_service
 from laambda.services.user import user_service
 from laambda.worker.logstream import LogEvent, follow
+from tests.support.archives import tarball
 from tests.support.aws import ensure_role
 from tests.support.live_worker import LiveWorker
 
@@ -36,18 +35,6 @@ HANDLER = """import os
 def handler(event, context):
     return {"entry": "{name}", "bucket": os.environ.get("BUCKET")}
 """
-
-
-def tarball(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, text in sorted(files.items()):
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = 1_700_000_000
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def python_app(entries: list[str], *, marker: str = "1") -> dict[str, str]:

@@ -7,9 +7,7 @@ with a deploy release whose Procfile has create and resize, and both functions l
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from laambda.deploy.s3 import ObjectStore
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
 from tests.support import factories
+from tests.support.archives import zip_of
 from tests.support.aws import ROLE, ensure_role
 
 # the queues and streams of moto's account, which apps of these tests may attach
@@ -60,11 +59,8 @@ def recorded_app(db: Session, user: User, settings: Settings) -> App:
 def release_in_aws(app: App, settings: Settings, store: ObjectStore, tmp_path: Path) -> None:
     """Make the app's functions live in moto, as the worker would."""
     ensure_role(settings)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("main.py", "def create(event, context):\n    return event\n")
-    path = tmp_path / "artifact.zip"
-    path.write_bytes(buffer.getvalue())
+    code = {"main.py": "def create(event, context):\n    return event\n"}
+    path = zip_of(code, tmp_path / "artifact.zip")
     specs = [
         FunctionSpec(
             name=entry,

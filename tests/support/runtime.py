@@ -10,10 +10,6 @@ import pytest
 
 from laambda.local import moto_lambda
 from laambda.local.runtime.pool import LocalRuntime
-from tests.support.cli import (
-    Cli,  # noqa: F401
-    cli,  # noqa: F401
-)
 
 
 @pytest.fixture(scope="session")

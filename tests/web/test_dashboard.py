@@ -15,8 +15,9 @@ from laambda.db.session import session_scope
 from laambda.services.build import build_service
 from laambda.services.user import user_service
 from laambda.worker.logstream import LogPublisher
+from tests.support.archives import tarball
 from tests.support.dashboard import COMMIT_1, COMMIT_2, Dashboard, deployed
-from tests.support.platform import python_app, tarball
+from tests.support.platform import python_app
 
 # records when lines reach the page's log (each server-sent event appends one)
 WATCH_LOG = """() => {

@@ -13,7 +13,8 @@ from laambda.db.session import session_scope
 from laambda.services.build import build_service
 from laambda.services.user import user_service
 from laambda.worker.logstream import follow
-from tests.support.platform import Platform, python_app, tarball
+from tests.support.archives import tarball
+from tests.support.platform import Platform, python_app
 
 
 class _Held:

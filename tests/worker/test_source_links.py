@@ -10,7 +10,8 @@ from laambda.db.models import App
 from laambda.db.session import session_scope
 from laambda.services.build import build_service
 from laambda.worker.logstream import follow
-from tests.support.platform import Platform, python_app, tarball
+from tests.support.archives import tarball
+from tests.support.platform import Platform, python_app
 
 
 def _with_links(files: dict[str, str], links: dict[str, str]) -> bytes:
