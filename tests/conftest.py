@@ -31,7 +31,7 @@ from laambda.deploy.s3 import ObjectStore  # noqa: E402
 from laambda.local import moto_versions  # noqa: E402
 from tests.support.live_worker import LiveWorker, start_worker  # noqa: E402
 
-pytest_plugins = ["tests.support.database"]
+pytest_plugins = ["tests.support.database", "tests.support.runtime"]
 
 
 @pytest.fixture(scope="session")

@@ -24,12 +24,9 @@ from laambda.deploy.s3 import ObjectStore
 from laambda.local import moto_versions
 from tests.support.aws import ROLE, ensure_role
 from tests.support.deploy import Artifact
-from tests.support.runtime import local_runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
-
-__all__ = ["local_runtime"]  # the fixture, for the release-phase gate
 
 
 moto_versions.install()

@@ -17,9 +17,8 @@ from tests.support.local import (
     LiveApp,
     release,
 )
-from tests.support.runtime import local_runtime, runtime_cache
 
-__all__ = ["cli", "local_runtime", "runtime_cache"]
+__all__ = ["cli"]
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from tests.support.api import alice, api, api_settings, app_row, auth, client, m
 from tests.support.dashboard import Dashboard
 from tests.support.net import free_port
 from tests.support.platform import Platform, platform
-from tests.support.runtime import local_runtime
 
 __all__ = [
     "alice",
@@ -27,7 +26,6 @@ __all__ = [
     "app_row",
     "auth",
     "client",
-    "local_runtime",
     "make_user",
     "platform",
 ]

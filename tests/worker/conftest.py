@@ -4,6 +4,5 @@ of their own (tests/support/crash.py)."""
 
 from tests.support.crash import crash_platform
 from tests.support.platform import platform
-from tests.support.runtime import local_runtime
 
-__all__ = ["crash_platform", "local_runtime", "platform"]
+__all__ = ["crash_platform", "platform"]
