@@ -15,9 +15,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.net import free_port
 from tests.support.up import Platform, push, ssh_key
+
+# `laambda up` in a home of its own: one at a time, and minutes each
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("laambda-up")]
 
 PYTHON_APP = {
     "requirements.txt": "",

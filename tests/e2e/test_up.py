@@ -7,6 +7,7 @@ import socket
 import subprocess
 
 import httpx
+import pytest
 
 from tests.support.platform import python_app
 from tests.support.up import (
@@ -15,6 +16,9 @@ from tests.support.up import (
     push,
     ssh_key,
 )
+
+# `laambda up` in a home of its own: one at a time, and minutes each
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("laambda-up")]
 
 
 def test_first_minutes_and_a_restart(platform: Platform) -> None:
