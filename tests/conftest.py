@@ -95,19 +95,32 @@ def live_worker(
 # Tests that use one of these fixtures start real processes (a Celery worker, Chromium, the
 # local runtime's function processes) and take seconds each: `make test-fast` leaves them out.
 SLOW_FIXTURES = frozenset({"live_worker", "crash_platform", "browser", "local_runtime"})
+# the longest modules (minutes each), started before everything else by parallel runs
+LONGEST = ("tests/multihost/", "tests/e2e/", "tests/build/test_docker.py")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests of SLOW_FIXTURES `slow`; keep each module on one xdist worker (its
     module-scoped fixtures are made once) unless it names an `xdist_group` of its own, for
-    `--dist loadgroup`; and start the slow modules first, so no long one starts last."""
+    `--dist loadgroup`; and start the longest modules, then the slow ones, first, so that no
+    long one starts last."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-    slow_modules = {
-        item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow")
-    }
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in slow_modules)
+            item.add_marker(pytest.mark.xdist_group(_module(item)))
+    slow = {_module(item) for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> int:
+        module = _module(item)
+        longest = [i for i, prefix in enumerate(LONGEST) if module.startswith(prefix)]
+        if longest:
+            return longest[0]
+        return len(LONGEST) + (module not in slow)
+
+    items.sort(key=rank)
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]

@@ -20,8 +20,7 @@ import pytest
 from tests.support.net import free_port
 from tests.support.up import Platform, push, ssh_key
 
-# `laambda up` in a home of its own: one at a time, and minutes each
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("laambda-up")]
+pytestmark = pytest.mark.slow  # `laambda up` in a home of its own: a minute or more
 
 PYTHON_APP = {
     "requirements.txt": "",

@@ -17,8 +17,7 @@ from tests.support.up import (
     ssh_key,
 )
 
-# `laambda up` in a home of its own: one at a time, and minutes each
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("laambda-up")]
+pytestmark = pytest.mark.slow  # `laambda up` in a home of its own: a minute or more
 
 
 def test_first_minutes_and_a_restart(platform: Platform) -> None:

@@ -33,15 +33,21 @@ class Platform:
         clean = {
             k: v for k, v in os.environ.items() if not k.startswith(("LAAMBDA_", "AWS_", "DOCKER_"))
         }
-        self.env = clean | {
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "LAAMBDA_DATA_DIR": str(home / "data"),
-            "LAAMBDA_API_PORT": str(self.api_port),
-            "LAAMBDA_SSH_PORT": str(self.ssh_port),
-            "LAAMBDA_QUEUE": f"laambda-e2e-{uuid.uuid4().hex[:8]}",
-            "LAAMBDA_BUILDER": "wheels",
-        }
+        self.env = (
+            clean
+            | {
+                "HOME": str(home),
+                "XDG_CONFIG_HOME": str(home / ".config"),
+                "LAAMBDA_DATA_DIR": str(home / "data"),
+                "LAAMBDA_API_PORT": str(self.api_port),
+                "LAAMBDA_SSH_PORT": str(self.ssh_port),
+                "LAAMBDA_FUNCTION_URL_PORT": str(
+                    free_port()
+                ),  # not 5050: sessions run side by side
+                "LAAMBDA_QUEUE": f"laambda-e2e-{uuid.uuid4().hex[:8]}",
+                "LAAMBDA_BUILDER": "wheels",
+            }
+        )
         self.process: subprocess.Popen[str] | None = None
         self.log = home / "up.log"
 
