@@ -94,7 +94,18 @@ def live_worker(
 
 # Tests that use one of these fixtures start real processes (a Celery worker, Chromium, the
 # local runtime's function processes) and take seconds each: `make test-fast` leaves them out.
-SLOW_FIXTURES = frozenset({"live_worker", "crash_platform", "browser", "local_runtime"})
+SLOW_FIXTURES = frozenset(
+    {
+        "live_worker",
+        "crash_platform",
+        "browser",
+        "local_runtime",
+        "cli",
+        "held_cli",
+        "front",
+        "site",
+    }
+)
 # the longest modules (minutes each), started before everything else by parallel runs
 LONGEST = ("tests/multihost/", "tests/e2e/", "tests/build/test_docker.py")
 
