@@ -108,19 +108,22 @@ SLOW_FIXTURES = frozenset(
 )
 # the longest modules (minutes each), started before everything else by parallel runs
 LONGEST = ("tests/multihost/", "tests/e2e/", "tests/build/test_docker.py")
+# modules whose tests share nothing but the session: each test may go to any worker
+SPREAD = ("tests/e2e/",)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests of SLOW_FIXTURES `slow`; keep each module on one xdist worker (its
-    module-scoped fixtures are made once) unless it names an `xdist_group` of its own, for
-    `--dist loadgroup`; and start the longest modules, then the slow ones, first, so that no
-    long one starts last."""
+    module-scoped fixtures are made once; SPREAD's tests each on any) unless it names an
+    `xdist_group` of its own, for `--dist loadgroup`; and start the longest modules, then
+    the slow ones, first, so that no long one starts last."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(_module(item)))
+            spread = _module(item).startswith(SPREAD)
+            item.add_marker(pytest.mark.xdist_group(item.nodeid if spread else _module(item)))
     slow = {_module(item) for item in items if item.get_closest_marker("slow")}
 
     def rank(item: pytest.Item) -> int:
