@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test venv lock services engine compose-images tools browser lint typecheck pytest bench clean
+.PHONY: up test test-fast venv lock services engine compose-images tools browser lint typecheck pytest bench clean
 
 # Exactly the versions in uv.lock (the tests passed with them), pip included: the venv's own
 # pip brings the locked uv, uv makes the venv match the lock. After changing a dependency in
@@ -53,16 +53,26 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy laambda receiver tests bench
 
-pytest: venv services tools browser
-	$(BIN)/pytest
+# Tests run in parallel (pytest-xdist): each worker has its own database, moto server, queue
+# and live worker; a module stays on one worker (tests/conftest.py). More workers than cores
+# pays: most of a test's time is spent waiting on a worker process, git, ssh or a browser.
+PYTEST_WORKERS ?= 4
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadgroup
 
-# The Docker builder's tests need a Docker-API engine: the script starts one (podman) and
-# prints its DOCKER_HOST. On CI it must work; elsewhere those tests skip, saying why.
-test: venv services tools browser lint typecheck
-	@engine_env="$$(bash scripts/container-engine.sh)" || { \
-	  if [ -n "$${CI:-}" ]; then echo "container engine failed to start" >&2; exit 1; fi; \
-	  echo "no container engine here: the Docker builder's tests will skip" >&2; }; \
-	eval "$$engine_env"; $(BIN)/pytest
+pytest: venv services tools browser
+	$(BIN)/pytest $(PYTEST_PARALLEL)
+
+# the quick tests only (no worker process, browser, local runtime, build, Docker or `laambda up`)
+test-fast: venv services tools
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow"
+
+# Everything, lint and types beside the tests. The Docker builder's tests start a Docker-API
+# engine (podman) and make its images with scripts/container-engine.sh, on the one xdist worker
+# that runs them while the others run the rest; on CI it must work, elsewhere they skip saying why.
+test: venv services tools browser
+	@$(MAKE) --no-print-directory lint typecheck & checks=$$!; status=0; \
+	$(BIN)/pytest $(PYTEST_PARALLEL) || status=$$?; \
+	wait $$checks || status=1; exit $$status
 
 bench: venv services tools
 	$(BIN)/python bench/bench_build.py

@@ -14,6 +14,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${LAAMBDA_ENGINE_DIR:-$root/.cache/container-engine}"
 mkdir -p "$dir"
+# one run at a time per engine folder: parallel test workers (xdist) may start it together
+exec 9>"$dir/.lock"
+flock 9
 say() { echo "compose-images: $*" >&2; }
 
 # This machine reaches the package index through a proxy whose CA is installed locally: the

@@ -16,6 +16,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${LAAMBDA_ENGINE_DIR:-$root/.cache/container-engine}"
 mkdir -p "$dir"
+# one run at a time per engine folder: parallel test workers (xdist) may start it together
+exec 9>"$dir/.lock"
+flock 9
 sock="$dir/podman.sock"
 say() { echo "container-engine: $*" >&2; }
 
@@ -45,7 +48,7 @@ answers() { curl -sf --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/nul
 if ! answers; then
     say "starting podman system service on $sock"
     rm -f "$sock"
-    setsid nohup podman system service --time=0 "unix://$sock" >"$dir/engine.log" 2>&1 </dev/null &
+    setsid nohup podman system service --time=0 "unix://$sock" >"$dir/engine.log" 2>&1 </dev/null 9>&- &
     for _ in $(seq 1 100); do answers && break; sleep 0.1; done
     answers || { say "the engine did not answer; see $dir/engine.log"; exit 1; }
 fi

@@ -1,14 +1,13 @@
 """Shared fixtures: settings for tests, moto's server over HTTP as AWS, the object store.
 
-Database fixtures live in tests/db_fixtures.py (a fresh PostgreSQL database per test session).
+Database fixtures live in tests/support/database.py (a fresh PostgreSQL database per test
+session); helpers every folder shares live in tests/support.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +29,9 @@ from laambda.config import Settings, settings_env  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
 from laambda.local import moto_versions  # noqa: E402
 from laambda.objectstore import ObjectStore  # noqa: E402
-from laambda.worker.enqueue import CeleryQueue  # noqa: E402
+from tests.support.live_worker import LiveWorker, start_worker  # noqa: E402
 
-pytest_plugins = ["tests.db_fixtures"]
+pytest_plugins = ["tests.support.database", "tests.support.runtime"]
 
 
 @pytest.fixture(scope="session")
@@ -63,56 +62,6 @@ def object_store(settings: Settings) -> ObjectStore:
     return store
 
 
-class LiveWorker:
-    """A real `laambda worker` process (Celery, prefork) on the real Redis, moto and the test
-    database. Tests send it work with `queue` and may kill its pool child mid-task."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        env: dict[str, str],
-        process: subprocess.Popen[str],
-        output: list[str],
-    ) -> None:
-        self.settings = settings
-        self.env = env
-        self.process = process
-        self.output = output
-        self.queue = CeleryQueue(settings)
-
-    def tail(self, lines: int = 40) -> str:
-        return "".join(self.output[-lines:])
-
-    def children(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
-
-
-def _start_worker(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "laambda.worker.main"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            if " ready." in line:
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not ready.wait(90):
-        process.kill()
-        raise RuntimeError("the worker did not start:\n" + "".join(output[-40:]))
-    return process, output
-
-
 @pytest.fixture(scope="session")
 def live_worker(
     database_url: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -130,7 +79,7 @@ def live_worker(
         default_role="arn:aws:iam::123456789012:role/lambda-basic",
     )
     env = dict(os.environ) | settings_env(settings)
-    process, output = _start_worker(env)
+    process, output = start_worker(env)
     worker = LiveWorker(settings, env, process, output)
     yield worker
     process.terminate()
@@ -141,3 +90,51 @@ def live_worker(
         process.wait()
     if process.stdout is not None:
         process.stdout.close()
+
+
+# Tests that use one of these fixtures start real processes (a Celery worker, Chromium, the
+# local runtime's function processes) and take seconds each: `make test-fast` leaves them out.
+SLOW_FIXTURES = frozenset(
+    {
+        "live_worker",
+        "crash_platform",
+        "browser",
+        "local_runtime",
+        "cli",
+        "held_cli",
+        "front",
+        "site",
+    }
+)
+# the longest modules (minutes each), started before everything else by parallel runs
+LONGEST = ("tests/multihost/", "tests/e2e/", "tests/building/test_docker.py")
+# modules whose tests share nothing but the session: each test may go to any worker
+SPREAD = ("tests/e2e/",)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of SLOW_FIXTURES `slow`; keep each module on one xdist worker (its
+    module-scoped fixtures are made once; SPREAD's tests each on any) unless it names an
+    `xdist_group` of its own, for `--dist loadgroup`; and start the longest modules, then
+    the slow ones, first, so that no long one starts last."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("xdist_group") is None:
+            spread = _module(item).startswith(SPREAD)
+            item.add_marker(pytest.mark.xdist_group(item.nodeid if spread else _module(item)))
+    slow = {_module(item) for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> int:
+        module = _module(item)
+        longest = [i for i, prefix in enumerate(LONGEST) if module.startswith(prefix)]
+        if longest:
+            return longest[0]
+        return len(LONGEST) + (module not in slow)
+
+    items.sort(key=rank)
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]

@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from laambda.api.app import create_app
 from laambda.config import Settings
 
+pytestmark = pytest.mark.slow  # `laambda` run as a program, a few times per test
+
 LAAMBDA = str(Path(sys.executable).with_name("laambda"))
 
 

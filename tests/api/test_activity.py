@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.models import App, User
-from tests.api import released
+from tests.support import released
 
 Auth = dict[str, str]
 MakeUser = Callable[..., tuple[User, Auth]]

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from laambda.db.models import App, User
-from tests import factories
+from tests.support import factories
 
 Auth = dict[str, str]
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.models import App, User
-from tests.api.test_releases import deploy
+from tests.support.released import deploy
 
 Auth = dict[str, str]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,22 +21,16 @@ from laambda.db.session import session_scope
 from laambda.services.app import app_service
 from laambda.services.pipeline import pipeline_service
 from laambda.services.user import user_service
+from tests.support.net import free_port
 
 CHANGES = 24
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 def live_api(
     api_settings: Settings,
 ) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(api_settings), host="127.0.0.1", port=port, log_level="warning"
     )

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from laambda.db.base import utcnow
 from laambda.db.models import ApiToken, App, AuditEvent, User
-from tests import factories
-from tests.api.conftest import Auth
+from tests.support import factories
+from tests.support.api import Auth
 
 REFUSED = "this token may only deploy thumbs"
 # what a deploy token may do: start builds of its app and read them

@@ -16,8 +16,7 @@ from laambda.db.models import App, Build, User
 from laambda.deploy import aws, triggers
 from laambda.objectstore import ObjectStore
 from laambda.services.teardown import repository_path, teardown
-from tests import factories
-from tests.api import released
+from tests.support import factories, released
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

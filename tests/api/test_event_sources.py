@@ -16,7 +16,7 @@ from laambda.db.models import App, User
 from laambda.deploy import aws
 from laambda.deploy.triggers import rule_name
 from laambda.objectstore import ObjectStore
-from tests.api import released
+from tests.support import released
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

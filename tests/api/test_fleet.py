@@ -26,8 +26,8 @@ from laambda.db.base import utcnow
 from laambda.deploy import aws
 from laambda.fleet import announce, count_aws_calls, seen_workers
 from laambda.services.applier import InlineApplier
-from tests import factories
-from tests.conftest import LiveWorker
+from tests.support import factories
+from tests.support.live_worker import LiveWorker
 
 
 @pytest.fixture

@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.models import App, User
-from tests.api import released
+from tests.support import released
 
 Auth = dict[str, str]
-EXAMPLES_PER_OPERATION = 15  # x 2 modes x about 70 operations: about 2,000 requests
-BUDGET_SECONDS = 240
+EXAMPLES_PER_OPERATION = 6  # x 2 modes x about 70 operations: about 800 requests
+BUDGET_SECONDS = 120
 
 
 @pytest.fixture
@@ -64,8 +64,10 @@ def test_no_server_error_and_no_schema_violation(api: FastAPI, auth: Auth, seede
         answered.append(response.status_code)
 
     failures = []
+    operations: set[str] = set()
     for result in schema.get_all_operations():
         operation = result.ok()  # type: ignore[union-attr]
+        operations.add(operation.label)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             if time.monotonic() - started > BUDGET_SECONDS:
                 pytest.fail(f"the run outgrew its {BUDGET_SECONDS} s budget after {len(sent)}")
@@ -77,9 +79,11 @@ def test_no_server_error_and_no_schema_violation(api: FastAPI, auth: Auth, seede
             except (Exception, BaseExceptionGroup) as exc:
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
     assert not failures, "\n\n".join(failures)
-    assert len(sent) > 1000, len(sent)
+    assert operations - set(sent) == set(), "operations never called"
+    assert len(sent) > 500, len(sent)
     # the run reached real rows, not only refusals
-    assert sum(200 <= status < 300 for status in answered) > 100, sorted(set(answered))
+    reached = sum(200 <= status < 300 for status in answered)
+    assert reached > 50, (reached, sorted(set(answered)))
 
 
 def _public_key() -> str:

@@ -14,7 +14,7 @@ from laambda.config import Settings
 from laambda.db.models import App, User
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
-from tests.api import released
+from tests.support import released
 
 Auth = dict[str, str]
 

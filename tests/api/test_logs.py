@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.db.models import App, User
 from laambda.deploy import aws
-from tests.api import released
+from tests.support import released
+from tests.support.observe import write
 
 Auth = dict[str, str]
 
@@ -30,20 +31,6 @@ def app(db: Session, alice: tuple[User, Auth], settings: Settings) -> App:
 @pytest.fixture
 def logs(settings: Settings) -> Any:
     return aws.client("logs", settings)
-
-
-def write(logs: Any, function: str, stream: str, lines: list[tuple[int, str]]) -> None:
-    """Lines as Lambda writes them: one log group per function, streams per instance."""
-    group = f"/aws/lambda/{function}"
-    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
-        logs.create_log_group(logGroupName=group)
-    if not logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=stream)["logStreams"]:
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    logs.put_log_events(
-        logGroupName=group,
-        logStreamName=stream,
-        logEvents=[{"timestamp": t, "message": message} for t, message in lines],
-    )
 
 
 def now_ms() -> int:

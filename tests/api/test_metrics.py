@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.models import App, User
-from laambda.deploy import aws
-from tests.api import released
+from tests.support import released
+from tests.support.observe import put
 
 Auth = dict[str, str]
 
@@ -24,22 +24,6 @@ def api_settings(database_url: str, moto_url: str) -> Settings:
 @pytest.fixture
 def app(db: Session, alice: tuple[User, Auth], settings: Settings) -> App:
     return released.recorded_app(db, alice[0], settings)
-
-
-def put(settings: Settings, function: str, metric: str, values: list[float], ago: float) -> None:
-    """Data points as Lambda publishes them, `ago` minutes back."""
-    aws.client("cloudwatch", settings).put_metric_data(
-        Namespace="AWS/Lambda",
-        MetricData=[
-            {
-                "MetricName": metric,
-                "Dimensions": [{"Name": "FunctionName", "Value": function}],
-                "Value": value,
-                "Timestamp": datetime.now(UTC) - timedelta(minutes=ago),
-            }
-            for value in values
-        ],
-    )
 
 
 def test_totals_per_function(client: TestClient, auth: Auth, app: App, settings: Settings) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.db.models import App, AuditEvent, Build, Collaborator, Release, User
 from laambda.services.teardown import pipeline_repository_path
-from tests import factories
-from tests.api.test_releases import deploy
+from tests.support import factories
+from tests.support.released import deploy
 
 Auth = dict[str, str]
 

@@ -2,35 +2,13 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from laambda.config import Settings
-from laambda.crypto import Cipher
-from laambda.db.models import App, Release, User
-from laambda.services.applier import InlineApplier
-from laambda.services.release import release_service
-from tests import factories
+from laambda.db.models import App, User
+from tests.support.released import deploy, mark
 
 Auth = dict[str, str]
-
-
-def deploy(db: Session, app: App, user: User, settings: Settings, **build: object) -> Release:
-    """A successful build released the way the worker will: through the release service."""
-    row = factories.build(app_id=app.id, **build)
-    applier = InlineApplier(
-        sessionmaker(bind=db.connection(), join_transaction_mode="create_savepoint")
-    )
-    release = release_service.deploy(
-        db, app, row, user=user, cipher=Cipher(settings.secret_key), applier=applier
-    )
-    db.commit()
-    return release
-
-
-def mark(db: Session, release: Release, status: str, error: str | None = None) -> None:
-    release.status = status
-    release.error = error
-    db.commit()
 
 
 class TestListing:

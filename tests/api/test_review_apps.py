@@ -16,8 +16,8 @@ from laambda.crypto import Cipher
 from laambda.db.models import App, AuditEvent, Pipeline, User
 from laambda.errors import InvalidInput
 from laambda.services.review_app import review_app_service
-from tests import factories
-from tests.pipelines import add_pipeline
+from tests.support import factories
+from tests.support.pipelines import add_pipeline
 
 Auth = dict[str, str]
 DEPLOYED = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.models import App, AuditEvent, Release, User
-from tests.api.test_releases import deploy, mark
+from tests.support.released import deploy, mark
 
 Auth = dict[str, str]
 

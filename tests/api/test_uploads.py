@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import Auth
+from tests.support.api import Auth
 
 GZIP = {"Content-Type": "application/gzip"}
 

@@ -6,87 +6,18 @@ need a fresh cache make their own settings with a fresh data directory.
 
 from __future__ import annotations
 
-import io
 import os
-import shlex
-import socket
-import subprocess
-import tarfile
-import threading
-import zipfile
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 from docker.errors import DockerException
 
-from laambda.building.pipeline import BuildResult, build_source
 from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
-
-ROOT = Path(__file__).resolve().parents[2]
-APPS = ROOT / "tests" / "fixtures" / "apps"
-
-
-def tar_of(files: Mapping[str, str | bytes], path: Path) -> Path:
-    """A tarball holding `files` (name -> content), as git archive would make it."""
-    with tarfile.open(path, "w") as archive:
-        for name, content in sorted(files.items()):
-            data = content.encode() if isinstance(content, str) else content
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(data))
-    return path
-
-
-def tar_of_app(app: str, path: Path, *, extra: Mapping[str, str] | None = None) -> Path:
-    """A tarball of a fixture app, with `extra` files added or replaced."""
-    source = APPS / app
-    files: dict[str, str | bytes] = {
-        p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*") if p.is_file()
-    }
-    files.update(extra or {})
-    return tar_of(files, path)
-
-
-def zip_names(path: Path) -> list[str]:
-    with zipfile.ZipFile(path) as archive:
-        return archive.namelist()
-
-
-@dataclass
-class Build:
-    result: BuildResult
-    lines: list[str]
-    workdir: Path
-
-
-BuildFn = Callable[..., Build]
-
-
-def make_build(settings: Settings, store: ObjectStore | None, base: Path) -> BuildFn:
-    """A function that builds a tarball in a fresh workdir and keeps the log lines."""
-    counter = iter(range(10_000))
-
-    def build(tarball: Path, *, app_name: str = "thumbs", **kwargs: object) -> Build:
-        workdir = base / f"build-{next(counter)}"
-        lines: list[str] = []
-        result = build_source(
-            tarball,
-            app_name=app_name,
-            workdir=workdir,
-            settings=settings,
-            store=store,
-            log=lines.append,
-            **kwargs,  # type: ignore[arg-type]
-        )
-        return Build(result=result, lines=lines, workdir=workdir)
-
-    return build
+from tests.support.build import BuildFn, Engine, Listener, engine_from_script, make_build
 
 
 @pytest.fixture(scope="session")
@@ -111,40 +42,10 @@ def build(settings: Settings, object_store: ObjectStore, tmp_path: Path) -> Buil
     return make_build(settings, object_store, tmp_path / "builds")
 
 
-@dataclass(frozen=True)
-class Engine:
-    docker_host: str
-    image: str  # Python 3.11, pip, zip
-    node_image: str  # Node.js, npm
-
-
-def _engine_from_script() -> Engine:
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "container-engine.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"no Docker-API engine could be started: {result.stderr.strip()[-500:]}")
-    values = dict(
-        shlex.split(line.removeprefix("export "))[0].split("=", 1)
-        for line in result.stdout.splitlines()
-        if line.startswith("export ")
-    )
-    os.environ["CONTAINERS_CONF"] = values["CONTAINERS_CONF"]
-    return Engine(
-        docker_host=values["DOCKER_HOST"],
-        image=values["LAAMBDA_TEST_BUILD_IMAGE"],
-        node_image=values["LAAMBDA_TEST_NODE_BUILD_IMAGE"],
-    )
-
-
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     """A real Docker-API engine and the Debian build image (scripts/container-engine.sh)."""
-    found = _engine_from_script()
+    found = engine_from_script()
     client = docker.DockerClient(base_url=found.docker_host)
     try:
         client.ping()
@@ -178,27 +79,6 @@ def worker_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     return SECRETS
-
-
-class Listener:
-    """A TCP server on loopback that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.accepted = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 7\r\n\r\nreached")
-            connection.close()
 
 
 @pytest.fixture

@@ -4,43 +4,22 @@ handler imports from the artifact alone under the interpreter of the runtime."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.building.conftest import Build, BuildFn, tar_of_app, zip_names
+from tests.support.build import (
+    Build,
+    BuildFn,
+    dist_name,
+    distributions,
+    run_handler,
+    tar_of_app,
+    zip_names,
+)
 
 pytestmark = pytest.mark.slow
-
-PYENV = Path("/root/.pyenv/versions")
-
-
-def interpreter(runtime: str) -> Path:
-    """The machine's CPython of a runtime's version (python3.12 -> pyenv's 3.12.x)."""
-    version = runtime.removeprefix("python")
-    found = sorted(PYENV.glob(f"{version}.*/bin/python{version}"))
-    if not found:
-        pytest.skip(f"no Python {version} on this machine to import the handler with")
-    return found[-1]
-
-
-def dist_name(info_dir: str) -> str:
-    """'charset_normalizer-3.5.3.dist-info' -> 'charset-normalizer'."""
-    return info_dir.removesuffix(".dist-info").rsplit("-", 1)[0].lower().replace("_", "-")
-
-
-def distributions(build: Build) -> set[str]:
-    """Canonical names of the distributions installed in the artifact."""
-    names = zip_names(build.result.artifact_path)
-    return {
-        dist_name(n.split("/", 1)[0])
-        for n in names
-        if n.split("/", 1)[0].endswith(".dist-info") and n.endswith("/METADATA")
-    }
 
 
 def wheel_tags(build: Build) -> dict[str, list[str]]:
@@ -55,31 +34,6 @@ def wheel_tags(build: Build) -> dict[str, list[str]]:
                     ln.split(": ", 1)[1] for ln in text.splitlines() if ln.startswith("Tag:")
                 ]
     return tags
-
-
-def run_handler(build: Build, tmp_path: Path, handler: str, event: dict[str, object]) -> object:
-    """Call the handler in a fresh interpreter of the runtime's version, with only the unpacked
-    artifact on PYTHONPATH (no site-packages)."""
-    root = tmp_path / "unpacked"
-    with zipfile.ZipFile(build.result.artifact_path) as archive:
-        archive.extractall(root)
-    module, function = handler.rsplit(".", 1)
-    code = (
-        "import json, sys\n"
-        f"import {module}\n"
-        f"assert {module}.__file__.startswith(sys.argv[1]), {module}.__file__\n"
-        f"print(json.dumps({module}.{function}(json.loads(sys.argv[2]), None)))"
-    )
-    env = {"PYTHONPATH": str(root), "PATH": os.environ["PATH"], "PYTHONNOUSERSITE": "1"}
-    out = subprocess.run(
-        [str(interpreter(build.result.runtime)), "-S", "-c", code, str(root), json.dumps(event)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def test_c01_requirements_include_installs_the_included_file_only(

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +16,9 @@ from laambda.building.pipeline import build_source
 from laambda.building.spec import Spec
 from laambda.config import Settings
 from laambda.errors import BuildFailed
-from tests.building.conftest import BuildFn, tar_of
+from tests.support.archives import tar_of
+from tests.support.build import BuildFn
+from tests.support.indexes import listener  # noqa: F401
 
 TODAY = date(2026, 11, 28)
 DEFAULT = ["https://pypi.org/simple", "https://registry.npmjs.org"]
@@ -431,34 +431,12 @@ class TestHostilePaths:
         assert not [line for line in lines if SECRET in line]
 
 
-@pytest.fixture
-def listener() -> Iterator[tuple[str, list[bytes]]]:
-    """A TCP listener on loopback that records whatever connects to it."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    received: list[bytes] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            received.append(conn.recv(1024) or b"connected")
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}", received
-    stop.set()
-    thread.join()
-    server.close()
-
-
 class TestIndexes:
     def test_a_disallowed_index_is_refused_and_never_contacted(
-        self, build: BuildFn, tmp_path: Path, listener: tuple[str, list[bytes]]
+        self,
+        build: BuildFn,
+        tmp_path: Path,
+        listener: tuple[str, list[bytes]],  # noqa: F811
     ) -> None:
         url, received = listener
         files = {**APP, "requirements.txt": f"--index-url {url}/simple\nsix\n"}

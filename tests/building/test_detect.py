@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from laambda.building.detect import detect, write_dependency_files
-from tests.building.conftest import APPS, BuildFn, tar_of_app, zip_names
+from tests.support.build import APPS, BuildFn, tar_of_app, zip_names
 
 TODAY = date(2026, 11, 28)
 

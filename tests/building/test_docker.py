@@ -18,23 +18,23 @@ from laambda.config import Settings
 from laambda.domain.runtime import ALL_RUNTIMES
 from laambda.errors import BuildFailed
 from laambda.objectstore import ObjectStore
-from tests.building.conftest import (
+from tests.support.archives import tar_of
+from tests.support.build import (
     APPS,
+    LOCAL_APP,
     ROOT,
     Build,
     BuildFn,
     Engine,
     Listener,
+    distributions,
     make_build,
-    tar_of,
     tar_of_app,
     zip_names,
 )
-from tests.building.test_cases import distributions
-from tests.building.test_cases import run_handler as run_handler_alone
-from tests.building.test_local_projects import APP as LOCAL_APP
-from tests.building.test_node import SHARED_APP, require_from_artifact
-from tests.building.test_wheels import run_handler, wheel_tags
+from tests.support.build import run_handler as run_handler_alone
+from tests.support.node import SHARED_APP, require_from_artifact
+from tests.support.wheels import run_handler, wheel_tags
 
 # the first test may wait for scripts/container-engine.sh to make the images (minutes)
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]

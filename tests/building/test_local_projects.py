@@ -8,36 +8,16 @@ from pathlib import Path
 import pytest
 
 from laambda.errors import BuildFailed
-from tests.building.conftest import BuildFn, tar_of, zip_names
-from tests.building.test_cases import distributions, run_handler
+from tests.support.archives import tar_of
+from tests.support.build import LOCAL_APP, BuildFn, distributions, run_handler, zip_names
 
 pytestmark = pytest.mark.slow
-
-SETUPTOOLS = (
-    '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
-)
-APP = {
-    ".python-version": "3.12\n",
-    "Procfile": "web: handler.main\n",
-    "handler.py": (
-        "import common\nimport mypkg\n\n\n"
-        "def main(event, context):\n    return {'pkg': mypkg.NAME, 'common': common.VALUE}\n"
-    ),
-    "pyproject.toml": (
-        '[project]\nname = "mypkg"\nversion = "1.0"\ndependencies = ["humanize"]\n' + SETUPTOOLS
-    ),
-    "src/mypkg/__init__.py": "NAME = 'from the pushed tree'\n",
-    "libs/common/pyproject.toml": '[project]\nname = "common"\nversion = "2.0"\n' + SETUPTOOLS,
-    "libs/common/common/__init__.py": "VALUE = 1\n",
-    "requirements.txt": "-c constraints.txt\n-e .\n./libs/common\n",
-    "constraints.txt": "humanize<4.10\n",
-}
 
 
 def test_editable_src_layout_and_local_project_install_from_the_tree(
     build: BuildFn, tmp_path: Path
 ) -> None:
-    done = build(tar_of(APP, tmp_path / "t.tar"), app_name="local")
+    done = build(tar_of(LOCAL_APP, tmp_path / "t.tar"), app_name="local")
     names = set(zip_names(done.result.artifact_path))
     assert {"mypkg/__init__.py", "common/__init__.py", "humanize/__init__.py"} <= names
     assert distributions(done) == {"mypkg", "common", "humanize"}
@@ -51,7 +31,7 @@ def test_editable_src_layout_and_local_project_install_from_the_tree(
     assert "-----> Building the project named by requirements.txt line 3 into a wheel" in done.lines
 
     # the dependency cache follows the local project's content
-    changed = {**APP, "libs/common/common/__init__.py": "VALUE = 2\n"}
+    changed = {**LOCAL_APP, "libs/common/common/__init__.py": "VALUE = 2\n"}
     again = build(tar_of(changed, tmp_path / "t2.tar"), app_name="local")
     assert not [line for line in again.lines if "(cached:" in line]
     assert run_handler(again, tmp_path / "again", "handler.main", {})["common"] == 2  # type: ignore[index]

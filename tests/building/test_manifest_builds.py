@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.building.conftest import BuildFn, tar_of, zip_names
-from tests.building.test_cases import distributions
-from tests.building.test_dependency_files import listener  # noqa: F401  (a fixture)
+from tests.support.archives import tar_of
+from tests.support.build import BuildFn, distributions, zip_names
+from tests.support.indexes import listener  # noqa: F401
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,9 @@ from laambda.building.pipeline import build_source
 from laambda.config import Settings
 from laambda.errors import BuildFailed
 from laambda.objectstore import ObjectStore
-from tests.building.conftest import BuildFn, make_build, tar_of, tar_of_app, zip_names
+from tests.support.archives import tar_of
+from tests.support.build import BuildFn, make_build, tar_of_app, zip_names
+from tests.support.node import SHARED_APP, require_from_artifact
 
 pytestmark = pytest.mark.slow
 
@@ -170,41 +172,6 @@ def test_binaries_are_checked_for_machine_and_libc(tmp_path: Path) -> None:
         [],
         True,
     )
-
-
-# an app whose package.json names an in-tree package (`file:`), which has its own dependency
-SHARED_APP = {
-    "package.json": json.dumps(
-        {"name": "uses-shared", "dependencies": {"shared": "file:./shared", "is-number": "7.0.0"}}
-    ),
-    "Procfile": "a: index.handler\n",
-    "index.js": "exports.handler = async () => require('shared');\n",
-    "shared/package.json": json.dumps(
-        {"name": "shared", "version": "1.0.0", "main": "index.js",
-         "dependencies": {"is-number": "7.0.0"}}
-    ),
-    "shared/index.js": (
-        "const isNumber = require('is-number');\n"
-        "module.exports = {from: 'the shared folder', numeric: isNumber('5')};\n"
-    ),
-}  # fmt: skip
-
-
-def require_from_artifact(artifact: Path, tmp_path: Path, module: str) -> object:
-    """`require(module)` in a fresh node, from a folder outside the unpacked artifact, with
-    only its node_modules on NODE_PATH (as Lambda's /var/task/node_modules is); its JSON."""
-    root = tmp_path / "unpacked"
-    with zipfile.ZipFile(artifact) as archive:
-        archive.extractall(root)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    out = subprocess.run(
-        ["node", "-e", f"console.log(JSON.stringify(require({json.dumps(module)})))"],
-        cwd=elsewhere, capture_output=True, text=True, check=False,
-        env={"NODE_PATH": str(root / "node_modules"), "PATH": "/usr/local/bin:/usr/bin:/bin"},
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def test_an_in_tree_file_dependency_is_copied_into_node_modules(

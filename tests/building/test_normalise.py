@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from laambda.building.normalise import normalise_tree
-from tests.building.conftest import tar_of
+from tests.support.archives import tar_of
 
 
 def _record_hash(data: bytes) -> str:

@@ -17,7 +17,8 @@ from laambda.building.pipeline import build_source
 from laambda.config import Settings
 from laambda.errors import BuildFailed
 from laambda.objectstore import ObjectStore
-from tests.building.conftest import APPS, BuildFn, make_build, tar_of, zip_names
+from tests.support.archives import tar_of
+from tests.support.build import APPS, BuildFn, make_build, zip_names
 
 APP = {"Procfile": "web: app.handler\n", "app.py": "def handler(e, c):\n    return 1\n"}
 

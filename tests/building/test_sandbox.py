@@ -17,7 +17,8 @@ from laambda.building.egress import EgressPolicy
 from laambda.building.pipeline import build_source
 from laambda.config import Settings
 from laambda.errors import BuildFailed
-from tests.building.conftest import ROOT, BuildFn, Listener, tar_of
+from tests.support.archives import tar_of
+from tests.support.build import ROOT, BuildFn, Listener
 
 PYPI = EgressPolicy.of(["pypi.org", "files.pythonhosted.org"])
 

@@ -7,7 +7,7 @@ import json
 from laambda.db.models import User
 from laambda.db.session import session_scope
 from laambda.services.audit import audit
-from tests.cli.conftest import Cli
+from tests.support.cli import Cli
 
 
 def test_activity_of_an_app_and_of_everything(cli: Cli) -> None:

@@ -9,8 +9,8 @@ from laambda.db.models import App, User
 from laambda.db.session import session_scope
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
-from tests import factories
-from tests.cli.conftest import Cli
+from tests.support import factories
+from tests.support.cli import Cli
 
 
 def test_checks_are_set_listed_and_unset(cli: Cli) -> None:

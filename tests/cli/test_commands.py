@@ -13,8 +13,8 @@ from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
-from tests import factories
-from tests.cli.conftest import Cli
+from tests.support import factories
+from tests.support.cli import Cli
 
 
 def test_login_keeps_credentials_private_and_later_commands_use_them(cli: Cli) -> None:

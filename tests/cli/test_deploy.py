@@ -28,9 +28,10 @@ from laambda.db.models import ApiToken, App, AuditEvent, Build
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
-from tests.cli.conftest import Cli, _serving
-from tests.conftest import LiveWorker
-from tests.worker.conftest import python_app
+from tests.support.aws import ensure_role
+from tests.support.cli import Cli, serving
+from tests.support.live_worker import LiveWorker
+from tests.support.platform import python_app
 
 
 @pytest.fixture
@@ -40,10 +41,8 @@ def cli(
     """The CLI against an API that queues builds to the live worker."""
     settings = live_worker.settings
     ObjectStore(aws.s3_client(settings), settings.artifact_bucket).ensure_bucket()
-    iam = aws.client("iam", settings)
-    if not iam.list_roles()["Roles"]:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    with _serving(settings, committed_sessions, tmp_path) as running:
+    ensure_role(settings)
+    with serving(settings, committed_sessions, tmp_path) as running:
         yield running
 
 

@@ -12,11 +12,9 @@ from laambda.db.models import App, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
-from tests import factories
-from tests.api import released
-from tests.api.test_logs import write
-from tests.api.test_metrics import put
-from tests.cli.conftest import Cli
+from tests.support import factories, released
+from tests.support.cli import Cli
+from tests.support.observe import put, write
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ from laambda.db.models import App, Release, User
 from laambda.db.session import session_scope
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
-from tests import factories
-from tests.cli.conftest import Cli
-from tests.cli.test_waiting import _end_release_soon
+from tests.support import factories
+from tests.support.cli import Cli, end_release_soon
 
 
 def _deployed(cli: Cli, name: str, commit: str) -> None:
@@ -114,7 +113,7 @@ def test_promote_exits_non_zero_when_the_release_fails(held_cli: Cli) -> None:
     _deployed(held_cli, "shop-staging", "a" * 40)
     with session_scope(held_cli.sessions) as session:
         session.execute(update(Release).values(status="succeeded"))  # no worker applies it
-    ender = _end_release_soon(held_cli, 1, "failed", "AWS said no")
+    ender = end_release_soon(held_cli, 1, "failed", "AWS said no")
     promoted = held_cli("pipelines:promote", "-a", "shop-staging")
     ender.join()
     assert promoted.returncode == 1

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from laambda.db.base import utcnow
 from laambda.db.models import App, User
 from laambda.db.session import session_scope
-from tests import factories
-from tests.cli.conftest import Cli
-from tests.pipelines import add_pipeline
+from tests.support import factories
+from tests.support.cli import Cli
+from tests.support.pipelines import add_pipeline
 
 
 def test_review_apps_and_their_config(cli: Cli) -> None:

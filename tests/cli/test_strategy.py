@@ -11,8 +11,8 @@ from laambda.db.models import App, Release, User
 from laambda.db.session import session_scope
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
-from tests import factories
-from tests.cli.conftest import Cli
+from tests.support import factories
+from tests.support.cli import Cli
 
 
 def test_strategy_is_shown_set_and_refused_with_the_reason(cli: Cli) -> None:

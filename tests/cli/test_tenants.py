@@ -6,7 +6,7 @@ import dataclasses
 
 from laambda.db.session import session_scope
 from laambda.services.user import user_service
-from tests.cli.conftest import Cli
+from tests.support.cli import Cli
 
 
 def test_owner_and_collaborator_through_the_cli(cli: Cli) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from laambda.db import migrate
 from laambda.db.base import Model
-from tests.db_fixtures import ADMIN_URL
+from tests.support.database import ADMIN_URL
 
 
 @pytest.fixture

@@ -5,19 +5,16 @@ moto's server is shared by the whole session, so every test deploys apps of its 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import os
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
-from botocore.exceptions import ClientError
 
 from laambda.config import Settings
 from laambda.deploy import aws
@@ -25,34 +22,20 @@ from laambda.deploy.calls import Backoff
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.local import moto_versions
 from laambda.objectstore import ObjectStore
+from tests.support.aws import ROLE, ensure_role
+from tests.support.deploy import Artifact
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
-ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
 
 moto_versions.install()
-
-
-@dataclass(frozen=True)
-class Artifact:
-    path: Path
-    sha256: str
-
-    @property
-    def lambda_sha(self) -> str:
-        return base64.b64encode(bytes.fromhex(self.sha256)).decode()
 
 
 @pytest.fixture
 def role(settings: Settings) -> str:
     """moto's Lambda refuses a role IAM does not know, as AWS does."""
-    iam = aws.client("iam", settings)
-    try:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
+    ensure_role(settings)
     return ROLE
 
 
@@ -119,15 +102,3 @@ def spec(role: str) -> Callable[..., FunctionSpec]:
         return replace(base, name=name, **changes)
 
     return make
-
-
-def injected_error(
-    code: str, message: str, status: int = 400
-) -> tuple[AWSResponse, dict[str, Any]]:
-    """What a before-call hook returns to make botocore raise this AWS error for the call."""
-    http = AWSResponse("http://injected.invalid", status, HTTPHeaders(), None)
-    parsed = {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
-    return http, parsed

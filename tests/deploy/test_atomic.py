@@ -10,7 +10,7 @@ import pytest
 
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.errors import DeployFailed
-from tests.deploy.conftest import Artifact, injected_error
+from tests.support.deploy import Artifact, injected_error
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -10,7 +10,7 @@ import pytest
 from laambda.deploy.lambda_ import Deployer, FunctionSpec, artifact_key
 from laambda.errors import DeployFailed
 from laambda.objectstore import ObjectStore
-from tests.deploy.conftest import Artifact
+from tests.support.deploy import Artifact
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

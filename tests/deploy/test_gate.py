@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,8 +19,7 @@ from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.observe import invoker
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.errors import DeployFailed
-from laambda.local import moto_lambda
-from tests.deploy.conftest import Artifact
+from tests.support.deploy import Artifact
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -38,14 +37,6 @@ def release(event, context):
     time.sleep(SLEEP)
     return "done"
 """
-
-
-@pytest.fixture
-def local_runtime(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    assert moto_url  # moto's server runs before its Invoke is taken over
-    moto_lambda.install(Path(tmp_path_factory.mktemp("runtime")))
-    yield
-    moto_lambda.uninstall()
 
 
 def code(tmp_path: Path, *, status: int = 200, sleep: float = 0) -> Artifact:

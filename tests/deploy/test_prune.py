@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
-from tests.deploy.conftest import Artifact
+from tests.support.deploy import Artifact
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

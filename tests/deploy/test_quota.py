@@ -17,7 +17,7 @@ from laambda.deploy.calls import Backoff, RateLimiter
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.local.quota import QuotaProxy
 from laambda.objectstore import ObjectStore
-from tests.deploy.conftest import Artifact
+from tests.support.deploy import Artifact
 
 RATE = 8.0  # lower than AWS's 15 so that a few functions are enough to be throttled
 

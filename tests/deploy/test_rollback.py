@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
-from tests.deploy.conftest import Artifact
+from tests.support.deploy import Artifact
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -19,7 +19,7 @@ from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec
 from laambda.errors import DeployFailed
 from laambda.local.quota import MUTATING, QuotaProxy, phases
 from laambda.objectstore import ObjectStore
-from tests.deploy.conftest import Artifact, injected_error
+from tests.support.deploy import Artifact, injected_error
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
-from tests.deploy.conftest import Artifact, injected_error
+from tests.support.deploy import Artifact, injected_error
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -15,7 +15,7 @@ from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.triggers import Triggers, for_region, rule_name
 from laambda.domain.event_source import parse_source
 from laambda.errors import AwsRefused
-from tests.deploy.conftest import Artifact
+from tests.support.deploy import Artifact
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -15,8 +15,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.e2e.test_up import Platform, _port, platform, push, ssh_key  # noqa: F401 (fixture)
+from tests.support.net import free_port
+from tests.support.up import Platform, push, ssh_key
+
+pytestmark = pytest.mark.slow  # `laambda up` in a home of its own: a minute or more
 
 PYTHON_APP = {
     "requirements.txt": "",
@@ -74,7 +78,7 @@ def test_local_cloud_runs_functions_and_survives_a_restart(
     with socket.socket() as unused:  # a port no Redis listens on
         unused.bind(("127.0.0.1", 0))
         platform.env["LAAMBDA_REDIS_URL"] = f"redis://127.0.0.1:{unused.getsockname()[1]}/0"
-    platform.env["LAAMBDA_FUNCTION_URL_PORT"] = str(_port())
+    platform.env["LAAMBDA_FUNCTION_URL_PORT"] = str(free_port())
     printed = platform.start()
     assert "queue: no Redis answered" in printed
     assert f"function URLs: http://127.0.0.1:{platform.env['LAAMBDA_FUNCTION_URL_PORT']}" in printed

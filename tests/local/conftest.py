@@ -3,172 +3,27 @@ there with real code (a Python app and a Node.js app)."""
 
 from __future__ import annotations
 
-import hashlib
-import io
-import os
-import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
 
-from laambda.db.models import App, Collaborator, User
-from laambda.db.session import session_scope
-from laambda.deploy import aws
-from laambda.deploy.functions import FunctionSpec
-from laambda.deploy.lambda_ import Deployer
-from laambda.local import moto_lambda
 from laambda.local.runtime.pool import LocalRuntime
-from laambda.objectstore import ObjectStore
-from tests import factories
-from tests.api.test_releases import deploy
-from tests.cli.conftest import Cli, cli  # noqa: F401 (the fixture, used here)
+from tests.support.cli import Cli, cli
+from tests.support.local import (
+    NODE_CODE,
+    NODE_FUNCTIONS,
+    PYTHON_CODE,
+    PYTHON_FUNCTIONS,
+    LiveApp,
+    release,
+)
 
-ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
-PYTHON_CODE = {
-    "main.py": """\
-import os
-import time
-
-print("main imported")
-
-
-def hello(event, context):
-    print("hello from the handler", event)
-    return {
-        "event": event,
-        "function": context.function_name,
-        "memory": context.memory_limit_in_mb,
-        "left_ms": context.get_remaining_time_in_millis(),
-        "greeting": os.environ.get("GREETING"),
-        "handler": os.environ["_HANDLER"],
-        "region": os.environ["AWS_REGION"],
-    }
-
-
-def boom(event, context):
-    print("about to fail")
-    raise ValueError("boom: " + str(event.get("why")))
-
-
-def slow(event, context):
-    print("sleeping")
-    time.sleep(30)
-""",
-}
-NODE_CODE = {
-    "index.js": """\
-console.log("index loaded");
-exports.hi = async (event, context) => {
-  console.log("hi from node", JSON.stringify(event));
-  if (event.fail || String(event.body).includes("fail")) throw new TypeError("node says no");
-  return { node: process.version, event, function: context.functionName };
-};
-exports.url = async (event) => ({
-  statusCode: 201,
-  headers: { "content-type": "text/plain", "x-seen-path": event.rawPath },
-  body: [event.requestContext.http.method, event.rawPath, event.rawQueryString, event.body]
-    .join(" "),
-});
-""",
-}
-PYTHON_FUNCTIONS = {
-    "hello": ("main.hello", 10),
-    "boom": ("main.boom", 10),
-    "slow": ("main.slow", 1),
-}
-NODE_FUNCTIONS = {"hi": ("index.hi", 10), "url": ("index.url", 10)}
-
-
-@pytest.fixture(scope="session")
-def runtime_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Shared by the session's tests: awslambdaric is installed into it once."""
-    return tmp_path_factory.mktemp("runtime")
-
-
-@pytest.fixture
-def local_runtime(
-    moto_url: str,  # noqa: ARG001 (the server the functions are invoked through)
-    runtime_cache: Path,
-) -> Iterator[LocalRuntime]:
-    """moto's Invoke runs functions with laambda's runtime for this test."""
-    runtime = moto_lambda.install(runtime_cache)
-    yield runtime
-    moto_lambda.uninstall()
-
-
-def artifact(files: dict[str, str], path: Path) -> Path:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
-@dataclass
-class LiveApp:
-    name: str
-    artifact: Path
-
-
-def release(
-    cli: Cli,  # noqa: F811 (the fixture's value)
-    tmp_path: Path,
-    *,
-    runtime: str,
-    code: dict[str, str],
-    functions: dict[str, tuple[str, int]],
-    environment: dict[str, str],
-) -> LiveApp:
-    """Record an app with a deploy release of `functions` and make them live in moto."""
-    with session_scope(cli.sessions) as session:
-        factories.bind(session)
-        user = session.query(User).one()
-        app = factories.app(name=f"rt{os.urandom(4).hex()}", owner_id=user.id)
-        session.add(Collaborator(app_id=app.id, user_id=user.id))
-        session.commit()
-        procfile = {entry: handler for entry, (handler, _) in functions.items()}
-        deploy(session, app, user, cli.settings, procfile=procfile, runtime=runtime)
-        name = session.query(App).filter_by(id=app.id).one().name
-    iam = aws.client("iam", cli.settings)
-    try:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
-    store = ObjectStore(aws.s3_client(cli.settings), cli.settings.artifact_bucket)
-    store.ensure_bucket()
-    path = artifact(code, tmp_path / f"{name}.zip")
-    specs = [
-        FunctionSpec(
-            name=entry,
-            handler=handler,
-            runtime=runtime,
-            architecture="x86_64",
-            role=ROLE,
-            memory=256,
-            timeout=timeout,
-            environment=environment,
-        )
-        for entry, (handler, timeout) in functions.items()
-    ]
-    deployer = Deployer(aws.lambda_client(cli.settings), store, concurrency=4, log=lambda _: None)
-    deployer.deploy(
-        name,
-        specs,
-        artifact=path,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        description="v1",
-    )
-    return LiveApp(name, path)
+__all__ = ["cli"]
 
 
 @pytest.fixture
 def python_app(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     tmp_path: Path,
     local_runtime: LocalRuntime,  # noqa: ARG001 (functions run only with it)
 ) -> LiveApp:
@@ -184,7 +39,7 @@ def python_app(
 
 @pytest.fixture
 def node_app(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     tmp_path: Path,
     local_runtime: LocalRuntime,  # noqa: ARG001 (functions run only with it)
 ) -> LiveApp:

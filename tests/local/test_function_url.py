@@ -8,8 +8,8 @@ import re
 
 import httpx
 
-from tests.cli.conftest import Cli
-from tests.local.conftest import LiveApp
+from tests.support.cli import Cli
+from tests.support.local import LiveApp
 
 
 def test_function_url_answers_http(cli: Cli, node_app: LiveApp) -> None:

@@ -7,8 +7,8 @@ import json
 import time
 
 from laambda.deploy import aws
-from tests.cli.conftest import Cli
-from tests.local.conftest import LiveApp
+from tests.support.cli import Cli
+from tests.support.local import LiveApp
 
 
 def test_python_answer_error_timeout_logs_and_metrics(cli: Cli, python_app: LiveApp) -> None:

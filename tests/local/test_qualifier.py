@@ -9,12 +9,11 @@ import json
 import os
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
 from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.local.runtime.pool import LocalRuntime
-from tests.local.conftest import ROLE, artifact
+from tests.support.archives import zip_of
+from tests.support.aws import ROLE, ensure_role
 
 CODE = """\
 import os
@@ -32,7 +31,7 @@ def handler(event, context):
 
 
 def zipped(code: str, tmp_path: Path) -> bytes:
-    return artifact({"main.py": CODE.format(code=code)}, tmp_path / f"{code}.zip").read_bytes()
+    return zip_of({"main.py": CODE.format(code=code)}, tmp_path / f"{code}.zip").read_bytes()
 
 
 def test_invoking_live_runs_the_aliased_version(
@@ -40,12 +39,7 @@ def test_invoking_live_runs_the_aliased_version(
     tmp_path: Path,
     local_runtime: LocalRuntime,  # noqa: ARG001 (functions run only with it)
 ) -> None:
-    iam = aws.client("iam", settings)
-    try:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
+    ensure_role(settings)
     client = aws.lambda_client(settings)
     name = f"q{os.urandom(4).hex()}"
     client.create_function(

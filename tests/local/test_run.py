@@ -20,10 +20,14 @@ from laambda.deploy import aws
 from laambda.domain.resources import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 from laambda.objectstore import ObjectStore
 from laambda.services.user import user_service
-from tests import factories
-from tests.api.test_releases import deploy
-from tests.cli.conftest import Cli, cli  # noqa: F401 (the fixture, used here)
-from tests.local.conftest import PYTHON_CODE, artifact
+from tests.support import factories
+from tests.support.archives import zip_of
+from tests.support.cli import (
+    Cli,  # noqa: F401
+    cli,  # noqa: F401
+)
+from tests.support.local import PYTHON_CODE
+from tests.support.released import deploy
 
 PROCFILE = {"hello": "main.hello", "boom": "main.boom"}
 
@@ -48,7 +52,7 @@ def built(cli: Cli, tmp_path: Path) -> Built:  # noqa: F811
         {"main.py": "def hello(event, context):\n    return 'old code'\n"},
         PYTHON_CODE,
     ):
-        path = artifact(code, tmp_path / f"{len(shas)}.zip")
+        path = zip_of(code, tmp_path / f"{len(shas)}.zip")
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
         store.put_file(f"artifacts/{sha}.zip", path)
         shas.append(sha)

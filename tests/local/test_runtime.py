@@ -15,7 +15,7 @@ import pytest
 from laambda.local.runtime.interpreters import RuntimeUnavailable
 from laambda.local.runtime.pool import LocalRuntime
 from laambda.local.runtime.spec import LocalFunction, Outcome
-from tests.local.conftest import artifact
+from tests.support.archives import zip_of
 
 CODE = """\
 import os
@@ -43,7 +43,7 @@ def runtime(runtime_cache: Path) -> Iterator[LocalRuntime]:
 
 
 def _function(tmp_path: Path, handler: str, runtime: str = "python3.12") -> LocalFunction:
-    code = artifact({"main.py": CODE}, tmp_path / "code.zip").read_bytes()
+    code = zip_of({"main.py": CODE}, tmp_path / "code.zip").read_bytes()
     return LocalFunction(
         name="f",
         version="1",

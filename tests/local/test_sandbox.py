@@ -14,7 +14,7 @@ import pytest
 from laambda.local.runtime import sandbox
 from laambda.local.runtime.pool import LocalRuntime
 from laambda.local.runtime.spec import LocalFunction
-from tests.local.conftest import artifact
+from tests.support.archives import zip_of
 
 CODE = """\
 import os
@@ -75,7 +75,7 @@ def test_function_sees_only_its_code_runtime_and_tmp(tmp_path: Path, runtime_cac
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     listener.settimeout(0.5)
-    code = artifact({"main.py": CODE}, tmp_path / "code.zip").read_bytes()
+    code = zip_of({"main.py": CODE}, tmp_path / "code.zip").read_bytes()
     runtime = LocalRuntime(runtime_cache)
     secrets = [str(data / "secret_key"), str(host_file), str(checkout)]
     event = {"secrets": secrets, "folder": str(data), "port": listener.getsockname()[1]}

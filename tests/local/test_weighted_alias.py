@@ -8,13 +8,12 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
 from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.deploy.observe import for_region
 from laambda.local.runtime.pool import LocalRuntime
-from tests.local.conftest import ROLE, artifact
+from tests.support.archives import zip_of
+from tests.support.aws import ROLE, ensure_role
 
 GOOD = "def handler(event, context):\n    return {'ok': True}\n"
 BAD = "def handler(event, context):\n    raise ValueError('new code is broken')\n"
@@ -25,16 +24,11 @@ def test_weights_spread_invocations_and_errors_are_counted_per_version(
     tmp_path: Path,
     local_runtime: LocalRuntime,  # noqa: ARG001 (functions run only with it)
 ) -> None:
-    iam = aws.client("iam", settings)
-    try:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
+    ensure_role(settings)
     client = aws.lambda_client(settings)
     name = f"w{os.urandom(4).hex()}"
-    good = artifact({"main.py": GOOD}, tmp_path / "good.zip").read_bytes()
-    bad = artifact({"main.py": BAD}, tmp_path / "bad.zip").read_bytes()
+    good = zip_of({"main.py": GOOD}, tmp_path / "good.zip").read_bytes()
+    bad = zip_of({"main.py": BAD}, tmp_path / "bad.zip").read_bytes()
     client.create_function(
         FunctionName=name,
         Runtime="python3.12",

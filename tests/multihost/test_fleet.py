@@ -45,9 +45,10 @@ from laambda.domain.status import ReleaseStatus
 from laambda.services.app import app_service
 from laambda.services.key import key_service
 from laambda.services.user import user_service
-from tests.multihost.netns import Host, Network, unavailable, wait_for_port
-from tests.receiver.conftest import SSH_OPTIONS, commit, git
-from tests.worker.conftest import python_app
+from tests.support.aws import ensure_role
+from tests.support.netns import Host, Network, unavailable, wait_for_port
+from tests.support.platform import python_app
+from tests.support.receiver import SSH_OPTIONS, commit, git
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -200,8 +201,7 @@ def fleet(tmp_path: Path) -> Iterator[Fleet]:
         for receiver in receivers:
             wait_for_port((receiver.ip, 2222), 60, receiver)
         local = settings.model_copy(update={"aws_endpoint_url": settings.aws_endpoint_url})
-        iam = aws.client("iam", local)
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+        ensure_role(local)
         yield made
     finally:
         if engine is not None:

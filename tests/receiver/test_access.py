@@ -18,8 +18,8 @@ from laambda.db.session import get_engine, session_scope
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
 from laambda.services.build import build_service
-from tests.receiver.conftest import Person, Site, git, serving
-from tests.worker.conftest import python_app
+from tests.support.platform import python_app
+from tests.support.receiver import Person, Site, git, serving
 
 
 def server_key(port: int) -> paramiko.PKey:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from receiver.branch import align_pipeline
 from receiver.repos import pipeline_repository
-from tests.receiver.conftest import commit, git
+from tests.support.receiver import commit, git
 
 
 def heads(repo: Path) -> dict[str, str]:

@@ -11,8 +11,8 @@ from laambda.api.app import create_app
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.services.user import user_service
-from tests.receiver.conftest import Person, Site, git
-from tests.worker.conftest import python_app
+from tests.support.platform import python_app
+from tests.support.receiver import Person, Site, git
 
 
 def token(site: Site, person: Person) -> dict[str, str]:

@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
-from tests.receiver.conftest import Site, commit, git
-from tests.receiver.test_outcome import live_release, ls_remote
-from tests.worker.conftest import python_app
+from tests.support.platform import python_app
+from tests.support.receiver import Site, commit, git, live_release, ls_remote
 
 
 def _counts(site: Site, app: str) -> tuple[int, int]:

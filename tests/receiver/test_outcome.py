@@ -24,14 +24,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.config import Settings, settings_env
 from laambda.crypto import Cipher
-from laambda.db.models import App, AuditEvent, Build, Release, User
+from laambda.db.models import App, AuditEvent, Release, User
 from laambda.db.session import session_scope
-from laambda.deploy import aws
 from laambda.services.release import release_service
 from laambda.worker.enqueue import CeleryQueue
-from tests.conftest import LiveWorker, _start_worker
-from tests.receiver.conftest import Person, Site, commit, git, serving
-from tests.worker.conftest import python_app
+from tests.support.aws import ensure_role
+from tests.support.live_worker import LiveWorker, start_worker
+from tests.support.net import free_port
+from tests.support.platform import python_app
+from tests.support.receiver import Site, commit, git, live_release, ls_remote, serving
 
 # the receiver's progress line comes every KEEPALIVE seconds of silence: longer than redis-py
 # 8's default socket timeout (5 s), which once ended such pushes with a TimeoutError
@@ -48,7 +49,7 @@ def quiet_worker(live_worker: LiveWorker) -> Iterator[LiveWorker]:
     )
     env = live_worker.env | settings_env(settings)
     env |= {"PYTHONPATH": str(QUIET), "LAAMBDA_TEST_QUIET_SECONDS": str(QUIET_SECONDS)}
-    process, output = _start_worker(env)
+    process, output = start_worker(env)
     yield LiveWorker(settings, env, process, output)
     process.terminate()
     try:
@@ -64,9 +65,7 @@ def _receiver_settings(worker: LiveWorker, data_dir: Path) -> Settings:
     settings = worker.settings.model_copy(
         update={"ssh_port": 0, "data_dir": data_dir, "push_lock_timeout": 120.0}
     )
-    iam = aws.client("iam", settings)
-    if not iam.list_roles()["Roles"]:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
+    ensure_role(settings)
     return settings
 
 
@@ -77,33 +76,6 @@ def quiet_site(
     settings = _receiver_settings(quiet_worker, tmp_path / "receiver")
     with serving(settings, committed_sessions, tmp_path, keepalive=KEEPALIVE) as running:
         yield running
-
-
-def ls_remote(site: Site, person: Person, app: str) -> str:
-    env = os.environ | {"GIT_SSH_COMMAND": person.ssh(site.port)}
-    listed = subprocess.run(
-        ["git", "ls-remote", site.url(app), "refs/heads/main"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return listed.stdout.split()[0] if listed.stdout.strip() else ""
-
-
-def live_release(sessions: sessionmaker[Session], app: str) -> tuple[int, str]:
-    """(version, commit) of the app's newest succeeded release."""
-    with session_scope(sessions) as session:
-        row = session.execute(
-            select(Release.version, Build.commit)
-            .join(Build, Build.id == Release.build_id)
-            .join(App, App.id == Release.app_id)
-            .where(App.name == app, Release.status == "succeeded")
-            .order_by(Release.version.desc())
-            .limit(1)
-        ).one()
-        return int(row[0]), str(row[1])
 
 
 def wait_for_release(sessions: sessionmaker[Session], version: int) -> str:
@@ -179,7 +151,7 @@ class TestReceiverDies:
         first = git(repo, "rev-parse", "HEAD")
         second = commit(repo, python_app(["web"], marker="second"), "second")
 
-        port = _free_port()
+        port = free_port()
         receiver = subprocess.Popen(
             [sys.executable, "-c", "from receiver.server import serve; serve()"],
             env=os.environ | settings_env(settings.model_copy(update={"ssh_port": port})),
@@ -257,13 +229,6 @@ def test_a_rollback_moves_the_branch_to_its_commit_and_the_newer_one_deploys_aga
     assert pushed.returncode == 0, pushed.stderr
     assert "Released v4" in pushed.stderr
     assert ls_remote(site, alice, "back") == second == live_release(site.sessions, "back")[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _wait_listening(port: int) -> None:

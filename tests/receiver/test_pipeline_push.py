@@ -21,10 +21,13 @@ from laambda.local.runtime.pool import LocalRuntime
 from laambda.worker.context import WorkerContext
 from laambda.worker.enqueue import CeleryQueue
 from laambda.worker.sweep import Sweeper
-from tests.local.conftest import local_runtime, runtime_cache  # noqa: F401 (fixtures)
-from tests.pipelines import make_pipeline
-from tests.receiver.conftest import Person, Site, commit, git
-from tests.worker.conftest import python_app
+from tests.support.pipelines import make_pipeline
+from tests.support.platform import python_app
+from tests.support.receiver import Person, Site, commit, git
+from tests.support.runtime import (
+    local_runtime,  # noqa: F401
+    runtime_cache,  # noqa: F401
+)
 
 # moto's server runs in this process and may leave sockets of its calls open
 pytestmark = pytest.mark.filterwarnings(

@@ -15,8 +15,8 @@ from laambda.config import Settings
 from laambda.db.models import Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
-from tests.receiver.conftest import Site, commit, git, serving
-from tests.worker.conftest import python_app
+from tests.support.platform import python_app
+from tests.support.receiver import Site, commit, git, serving
 
 
 def test_push_releases_and_shows_the_build(site: Site) -> None:

@@ -19,8 +19,8 @@ from laambda.services.teardown import repository_owner
 from receiver import bundles
 from receiver.bundles import bundle_key
 from receiver.repos import repository
-from tests.receiver.conftest import Person, Site, commit, git, serving
-from tests.worker.conftest import python_app
+from tests.support.platform import python_app
+from tests.support.receiver import Person, Site, commit, git, serving
 
 
 def _remote_head(site: Site, person: Person, app: str) -> str:

@@ -15,8 +15,7 @@ from laambda.deploy import aws, triggers
 from laambda.deploy.triggers import rule_name
 from laambda.objectstore import ObjectStore
 from laambda.services.event_source import event_source_service
-from tests import factories
-from tests.api import released
+from tests.support import factories, released
 
 MISSING_QUEUE = "arn:aws:sqs:us-east-1:123456789012:no-such-queue"
 

@@ -9,7 +9,7 @@ from laambda.crypto import Cipher
 from laambda.db.models import App, Build, ConfigVar, FunctionSetting, Release
 from laambda.domain.status import ReleaseStatus
 from laambda.services.release import release_service
-from tests import factories
+from tests.support import factories
 
 CIPHER = Cipher("test-secret-key-that-is-long-enough-0123456789")
 

@@ -13,19 +13,9 @@ from playwright.sync_api import Page, expect
 from laambda.db.models import Collaborator
 from laambda.db.session import session_scope
 from laambda.services.user import user_service
-from tests.web.conftest import Dashboard
-from tests.web.test_dashboard import COMMIT_1, COMMIT_2, _deployed
-from tests.worker.conftest import python_app
-from tests.worker.test_canary import (
-    Background,
-    alias,
-    local_runtime,
-    release,
-    use_canary,
-    wait_canary,
-)
-
-__all__ = ["local_runtime"]  # the fixture: moto's Invoke runs functions, metrics per version
+from tests.support.canary import Background, alias, release, use_canary, wait_canary
+from tests.support.dashboard import COMMIT_1, COMMIT_2, Dashboard, deployed
+from tests.support.platform import python_app
 
 
 def _as_collaborator(dashboard: Dashboard, app_id: int) -> Page:
@@ -43,7 +33,7 @@ def _as_collaborator(dashboard: Dashboard, app_id: int) -> Page:
 @pytest.mark.usefixtures("local_runtime")
 def test_a_collaborator_sees_the_canary_and_promotes_it(dashboard: Dashboard) -> None:
     platform = dashboard.platform
-    app = _deployed(dashboard, "birds", [COMMIT_1])
+    app = deployed(dashboard, "birds", [COMMIT_1])
     use_canary(platform, app, percent=50, seconds=540)
     push = Background(platform, app, python_app(["web"], marker="2"), COMMIT_2)
     running = wait_canary(platform, app)
@@ -79,7 +69,7 @@ def test_a_collaborator_sees_the_canary_and_promotes_it(dashboard: Dashboard) ->
 @pytest.mark.usefixtures("local_runtime")
 def test_abort_from_the_app_page_needs_its_csrf_token(dashboard: Dashboard) -> None:
     platform = dashboard.platform
-    app = _deployed(dashboard, "fish", [COMMIT_1])
+    app = deployed(dashboard, "fish", [COMMIT_1])
     use_canary(platform, app, percent=20, seconds=540)
     push = Background(platform, app, python_app(["web"], marker="2"), COMMIT_2)
     wait_canary(platform, app)

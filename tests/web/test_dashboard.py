@@ -15,8 +15,9 @@ from laambda.db.session import session_scope
 from laambda.logstream import LogPublisher
 from laambda.services.build import build_service
 from laambda.services.user import user_service
-from tests.web.conftest import Dashboard
-from tests.worker.conftest import python_app, tarball
+from tests.support.archives import tarball
+from tests.support.dashboard import COMMIT_1, COMMIT_2, Dashboard, deployed
+from tests.support.platform import python_app
 
 # records when lines reach the page's log (each server-sent event appends one)
 WATCH_LOG = """() => {
@@ -25,16 +26,6 @@ WATCH_LOG = """() => {
   new MutationObserver(() => window.deliveries.push(performance.now()))
     .observe(log, {childList: true});
 }"""
-COMMIT_1, COMMIT_2 = "1a2b3c4" + "0" * 33, "5d6e7f8" + "0" * 33
-
-
-def _deployed(dashboard: Dashboard, name: str, commits: list[str]) -> App:
-    platform = dashboard.platform
-    app = platform.create_app(name)
-    for number, commit in enumerate(commits, start=1):
-        pushed = platform.push(app, python_app(["web"], marker=str(number)), commit)
-        assert pushed.outcome.status == "succeeded", pushed.text + pushed.outcome.detail
-    return app
 
 
 def _signed_in(dashboard: Dashboard, page: Page) -> None:
@@ -43,7 +34,7 @@ def _signed_in(dashboard: Dashboard, page: Page) -> None:
 
 
 def test_sign_in_with_the_one_time_link_shows_the_apps(dashboard: Dashboard) -> None:
-    _deployed(dashboard, "photos", [COMMIT_1])
+    deployed(dashboard, "photos", [COMMIT_1])
     context = dashboard.context()
     page = context.new_page()
     link = dashboard.link(dashboard.platform.user, "photos")
@@ -78,7 +69,7 @@ def test_sign_in_with_the_one_time_link_shows_the_apps(dashboard: Dashboard) -> 
 
 
 def test_roll_back_from_the_releases_page(dashboard: Dashboard) -> None:
-    _deployed(dashboard, "thumbs", [COMMIT_1, COMMIT_2])
+    deployed(dashboard, "thumbs", [COMMIT_1, COMMIT_2])
     platform = dashboard.platform
     with session_scope(platform.sessions) as session:
         v1 = session.scalars(select(Release).where(Release.version == 1)).one()
@@ -267,7 +258,7 @@ def test_a_collaborator_cannot_see_another_users_app(dashboard: Dashboard) -> No
 
 def test_a_form_without_its_csrf_token_is_refused(dashboard: Dashboard) -> None:
     platform = dashboard.platform
-    app = _deployed(dashboard, "forms", [COMMIT_1, COMMIT_2])
+    app = deployed(dashboard, "forms", [COMMIT_1, COMMIT_2])
     context = dashboard.context()
     page = context.new_page()
     _signed_in(dashboard, page)

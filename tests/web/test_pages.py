@@ -19,8 +19,8 @@ from laambda.db.models import App, Release, User, WebSession
 from laambda.services.sign_in import sign_in_service
 from laambda.web.csrf import csrf_token
 from laambda.web.deps import COOKIE
-from tests import factories
-from tests.api.conftest import Auth
+from tests.support import factories
+from tests.support.api import Auth
 
 
 def _signed_in(client: TestClient, db: Session, user: User, settings: Settings) -> None:

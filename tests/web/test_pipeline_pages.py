@@ -16,9 +16,9 @@ from laambda.services.pipeline import pipeline_service
 from laambda.services.promotion import promotion_service
 from laambda.services.sign_in import sign_in_service
 from laambda.web.deps import COOKIE
-from tests.api.conftest import Auth
-from tests.web.conftest import Dashboard
-from tests.worker.conftest import python_app
+from tests.support.api import Auth
+from tests.support.dashboard import Dashboard
+from tests.support.platform import python_app
 
 COMMIT = "c0ffee1" + "0" * 33
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
-from tests.worker.conftest import Platform, python_app
+from tests.support.platform import Platform, python_app
 
 
 def test_push_builds_deploys_and_records(platform: Platform) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,72 +14,16 @@ from sqlalchemy import select
 from laambda.api import present
 from laambda.db.models import App, AuditEvent, Release, User
 from laambda.db.session import session_scope
-from laambda.domain.strategy import CanaryDecision, strategy
-from laambda.local import moto_lambda
+from laambda.domain.strategy import CanaryDecision
 from laambda.services.strategy import strategy_service
-from tests.worker.conftest import Platform, Pushed, python_app
-from tests.worker.test_crash_recovery import _kill_pool, _push, _wait_for, crash_platform
-
-__all__ = ["crash_platform"]  # the fixture: a worker of its own, recovery sweep every 2 s
+from tests.support.canary import Background, alias, release, use_canary, wait_canary
+from tests.support.crash import kill_pool, push_watched, wait_for
+from tests.support.platform import Platform, python_app
 
 BROKEN = """\
 def handler(event, context):
     raise KeyError("DATABASE_URL")
 """
-
-
-@pytest.fixture
-def local_runtime(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """moto's Invoke (in this process) runs functions with laambda's runtime."""
-    assert moto_url
-    moto_lambda.install(Path(tmp_path_factory.mktemp("runtime")))
-    yield
-    moto_lambda.uninstall()
-
-
-def use_canary(platform: Platform, app: App, *, percent: int, seconds: int) -> None:
-    with session_scope(platform.sessions) as session:
-        strategy_service.set(
-            session,
-            session.get_one(App, app.id),
-            strategy("canary", percent=percent, seconds=seconds),
-            user=session.get_one(User, platform.user.id),
-        )
-
-
-class Background:
-    """A push followed in a thread, so the test can act while its canary runs."""
-
-    def __init__(self, platform: Platform, app: App, files: dict[str, str], commit: str) -> None:
-        self.pushed: Pushed | None = None
-        self.thread = threading.Thread(
-            target=lambda: setattr(self, "pushed", platform.push(app, files, commit=commit)),
-            daemon=True,
-        )
-        self.thread.start()
-
-    def result(self, timeout: float = 180) -> Pushed:
-        self.thread.join(timeout)
-        assert self.pushed is not None, "the push did not finish"
-        return self.pushed
-
-
-def wait_canary(platform: Platform, app: App, timeout: float = 120) -> Release:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_scope(platform.sessions) as session:
-            row = session.scalar(
-                select(Release).where(Release.app_id == app.id, Release.status == "canary")
-            )
-            if row is not None:
-                session.expunge(row)
-                return row
-        time.sleep(0.1)
-    raise AssertionError("no canary started:\n" + platform.worker.tail())
-
-
-def alias(platform: Platform, function: str) -> dict[str, object]:
-    return dict(platform.lambda_client.get_alias(FunctionName=function, Name="live"))
 
 
 def invoke_live(platform: Platform, function: str, times: int) -> list[str]:
@@ -91,15 +33,6 @@ def invoke_live(platform: Platform, function: str, times: int) -> list[str]:
         answer = platform.lambda_client.invoke(FunctionName=function, Qualifier="live")
         ran.append(answer["ExecutedVersion"])
     return ran
-
-
-def release(platform: Platform, app: App, version: int) -> Release:
-    with session_scope(platform.sessions) as session:
-        row = session.scalars(
-            select(Release).where(Release.app_id == app.id, Release.version == version)
-        ).one()
-        session.expunge(row)
-        return row
 
 
 @pytest.mark.usefixtures("local_runtime")
@@ -232,12 +165,12 @@ def test_a_canary_whose_worker_dies_is_resumed_and_completes(crash_platform: Pla
     assert first.outcome.status == "succeeded", first.text + first.outcome.detail
     use_canary(platform, app, percent=25, seconds=8)
 
-    second = _push(platform, app, python_app(["web"], marker="2"), commit="2" * 40)
+    second = push_watched(platform, app, python_app(["web"], marker="2"), commit="2" * 40)
     running = wait_canary(platform, app)
-    _kill_pool(platform)
+    kill_pool(platform)
     killed_at = time.monotonic()
 
-    _wait_for(second.ended.is_set, "the pusher was not told", platform, 60)
+    wait_for(second.ended.is_set, "the pusher was not told", platform, 60)
     assert time.monotonic() - killed_at < 60
     assert second.events[-1].status == "succeeded", second.events[-1]
     assert second.events[-1].detail == "Released v2: resumed-web"

@@ -13,7 +13,8 @@ from laambda.db.session import session_scope
 from laambda.logstream import follow
 from laambda.services.build import build_service
 from laambda.services.user import user_service
-from tests.worker.conftest import Platform, python_app, tarball
+from tests.support.archives import tarball
+from tests.support.platform import Platform, python_app
 
 
 class _Held:

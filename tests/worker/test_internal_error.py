@@ -13,7 +13,7 @@ from laambda.db.session import session_scope
 from laambda.logstream import follow
 from laambda.services.build import build_service
 from laambda.worker.build_runner import internal_error
-from tests.worker.conftest import Platform
+from tests.support.platform import Platform
 
 DATA = Path("/tmp/breaker-data")
 BUILD = "/tmp/breaker-data/builds/71-cmwssz1x/build"

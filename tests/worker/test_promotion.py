@@ -14,7 +14,7 @@ from laambda.db.session import session_scope
 from laambda.errors import PromotionRefused
 from laambda.services.pipeline import pipeline_service
 from laambda.services.promotion import promotion_service
-from tests.worker.conftest import Platform, python_app
+from tests.support.platform import Platform, python_app
 
 
 def _pipeline(platform: Platform) -> tuple[App, App]:

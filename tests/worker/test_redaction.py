@@ -6,7 +6,7 @@ from __future__ import annotations
 from laambda.db.models import Build
 from laambda.db.session import session_scope
 from laambda.domain.redact import REDACTED
-from tests.worker.conftest import Platform, Pushed, python_app
+from tests.support.platform import Platform, Pushed, python_app
 
 CONFIG_VALUE = "internal-token-5f2a9c"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.worker.conftest import Platform, python_app
+from tests.support.platform import Platform, python_app
 
 
 def _gone(platform: Platform, key: str, timeout: float = 15) -> bool:

@@ -3,18 +3,14 @@ running functions with laambda's local runtime, pushes followed as the pusher se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import select
 
 from laambda.db.models import App, Release, User
 from laambda.db.session import session_scope
-from laambda.local import moto_lambda
 from laambda.services.check import check_service
-from tests.worker.conftest import Platform, python_app
+from tests.support.platform import Platform, python_app
 
 RELEASE_OK = """\
 import os
@@ -30,15 +26,6 @@ def handler(event, context):
     print("migration 0007 starting")
     raise RuntimeError("column users.email already exists")
 """
-
-
-@pytest.fixture
-def local_runtime(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """moto's Invoke (in this process) runs functions with laambda's runtime."""
-    assert moto_url  # moto's server runs before its Invoke is taken over
-    moto_lambda.install(Path(tmp_path_factory.mktemp("runtime")))
-    yield
-    moto_lambda.uninstall()
 
 
 def with_release(code: str, *, marker: str) -> dict[str, str]:

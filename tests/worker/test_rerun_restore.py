@@ -10,7 +10,7 @@ from laambda.db.session import session_scope
 from laambda.services.release import release_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.rollout import Rollout
-from tests.worker.conftest import Platform, python_app
+from tests.support.platform import Platform, python_app
 
 
 class _Later:

@@ -11,7 +11,8 @@ from laambda.db.session import session_scope
 from laambda.logstream import follow
 from laambda.worker.context import WorkerContext
 from laambda.worker.sweep import BUILD_ATTEMPTS, RESEND_SECONDS, Sweeper
-from tests.worker.conftest import Platform, python_app, tarball
+from tests.support.archives import tarball
+from tests.support.platform import Platform, python_app
 
 
 def test_release_waits_for_the_apps_lock_and_other_apps_go_on(platform: Platform) -> None:

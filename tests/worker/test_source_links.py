@@ -10,7 +10,8 @@ from laambda.db.models import App
 from laambda.db.session import session_scope
 from laambda.logstream import follow
 from laambda.services.build import build_service
-from tests.worker.conftest import Platform, python_app, tarball
+from tests.support.archives import tarball
+from tests.support.platform import Platform, python_app
 
 
 def _with_links(files: dict[str, str], links: dict[str, str]) -> bytes:

@@ -13,7 +13,7 @@ from laambda.db.models import EventSource, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.deploy.triggers import rule_name
-from tests.worker.conftest import Platform, python_app
+from tests.support.platform import Platform, python_app
 
 
 def held(platform: Platform, function: str, queue: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from laambda.db.models import Release
 from laambda.db.session import session_scope
-from tests.worker.conftest import Platform, python_app
+from tests.support.platform import Platform, python_app
 
 ENTRIES = [f"fn{n:02d}" for n in range(40)]
 

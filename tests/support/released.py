@@ -7,24 +7,24 @@ with a deploy release whose Procfile has create and resize, and both functions l
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.config import Settings
-from laambda.db.models import App, Collaborator, User
+from laambda.crypto import Cipher
+from laambda.db.models import App, Collaborator, Release, User
 from laambda.deploy import aws
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.objectstore import ObjectStore
-from tests import factories
-from tests.api.test_releases import deploy
+from laambda.services.applier import InlineApplier
+from laambda.services.release import release_service
+from tests.support import factories
+from tests.support.archives import zip_of
+from tests.support.aws import ROLE, ensure_role
 
-ROLE = "arn:aws:iam::123456789012:role/lambda-basic"
 # the queues and streams of moto's account, which apps of these tests may attach
 ALLOWED_SOURCES = ["arn:aws:*:*:123456789012:*"]
 PROCFILE = {"create": "main.create", "resize": "main.resize"}
@@ -58,17 +58,9 @@ def recorded_app(db: Session, user: User, settings: Settings) -> App:
 
 def release_in_aws(app: App, settings: Settings, store: ObjectStore, tmp_path: Path) -> None:
     """Make the app's functions live in moto, as the worker would."""
-    iam = aws.client("iam", settings)
-    try:
-        iam.create_role(RoleName="lambda-basic", AssumeRolePolicyDocument="{}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("main.py", "def create(event, context):\n    return event\n")
-    path = tmp_path / "artifact.zip"
-    path.write_bytes(buffer.getvalue())
+    ensure_role(settings)
+    code = {"main.py": "def create(event, context):\n    return event\n"}
+    path = zip_of(code, tmp_path / "artifact.zip")
     specs = [
         FunctionSpec(
             name=entry,
@@ -90,3 +82,22 @@ def release_in_aws(app: App, settings: Settings, store: ObjectStore, tmp_path: P
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         description="v1",
     )
+
+
+def deploy(db: Session, app: App, user: User, settings: Settings, **build: object) -> Release:
+    """A successful build released the way the worker will: through the release service."""
+    row = factories.build(app_id=app.id, **build)
+    applier = InlineApplier(
+        sessionmaker(bind=db.connection(), join_transaction_mode="create_savepoint")
+    )
+    release = release_service.deploy(
+        db, app, row, user=user, cipher=Cipher(settings.secret_key), applier=applier
+    )
+    db.commit()
+    return release
+
+
+def mark(db: Session, release: Release, status: str, error: str | None = None) -> None:
+    release.status = status
+    release.error = error
+    db.commit()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from laambda.db import migrate
 from laambda.db.base import Model
-from tests import factories
+from tests.support import factories
 
 ADMIN_URL = os.environ.get(
     "LAAMBDA_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
