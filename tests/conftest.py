@@ -107,7 +107,13 @@ SLOW_FIXTURES = frozenset(
     }
 )
 # the longest modules (minutes each), started before everything else by parallel runs
-LONGEST = ("tests/multihost/", "tests/e2e/", "tests/building/test_docker.py")
+LONGEST = (
+    "tests/compose/",
+    "tests/multihost/",
+    "tests/e2e/",
+    "tests/building/test_docker.py",
+    "tests/packaging/",
+)
 # modules whose tests share nothing but the session: each test may go to any worker
 SPREAD = ("tests/e2e/",)
 
