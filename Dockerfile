@@ -17,7 +17,6 @@ RUN uv_version="$(python3 -c 'import tomllib; print(next(p["version"] for p in t
  && mkdir /dist \
  && /uv/bin/python -m uv export --frozen --no-emit-project --no-dev -o /dist/requirements.txt
 COPY laambda ./laambda
-COPY receiver ./receiver
 # the system's certificates, as pip uses them (a proxy's CA added to the base image counts)
 RUN UV_SYSTEM_CERTS=1 /uv/bin/python -m uv build --wheel --out-dir /dist .
 

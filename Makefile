@@ -51,7 +51,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy laambda receiver tests bench
+	$(BIN)/mypy laambda tests bench
 
 # Tests run in parallel (pytest-xdist): each worker has its own database, moto server, queue
 # and live worker; a module stays on one worker (tests/conftest.py). More workers than cores

@@ -340,7 +340,7 @@ def platform(quota: bool) -> Iterator[Platform]:
             ("worker", [sys.executable, "-m", "laambda.worker.main"], " ready."),
             (
                 "receiver",
-                [sys.executable, "-c", "from receiver.server import serve; serve()"],
+                [sys.executable, "-c", "from laambda.receiver.server import serve; serve()"],
                 "receiver on",
             ),
         ):

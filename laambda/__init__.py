@@ -10,7 +10,7 @@ it, and README.md's Architecture section draws a push through them), from the bo
   objectstore.py logstream.py deploy/ building/   adapters: S3, Redis streams, AWS, builds
   services/                          the use cases, and every SQL query
   worker/                            Celery tasks: builds and releases
-  api/ web/ ../receiver/             the REST API, the dashboard, the git receiver
+  api/ web/ receiver/                the REST API, the dashboard, the git receiver
   local/                             the one-machine platform (`laambda up`)
   cli/                               the command-line client
   up.py server_commands.py           what `laambda up` and the server-side commands run

@@ -22,9 +22,9 @@ from laambda.db import migrate as migrations
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.errors import Conflict, LaambdaError
 from laambda.local import running
+from laambda.receiver.server import serve
 from laambda.services.user import user_service
 from laambda.worker.main import run_worker
-from receiver.server import serve
 
 
 def _settings() -> Settings:

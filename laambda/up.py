@@ -53,7 +53,7 @@ from laambda.services.user import user_service
 
 ADMIN_EMAIL = "admin@localhost"
 WORKER = [sys.executable, "-m", "laambda.worker.main"]
-RECEIVER = [sys.executable, "-c", "from receiver.server import serve; serve()"]
+RECEIVER = [sys.executable, "-c", "from laambda.receiver.server import serve; serve()"]
 
 
 class PortTaken(Exception):

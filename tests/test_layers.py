@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("laambda.objectstore", "laambda.logstream", "laambda.deploy", "laambda.building"),
     ("laambda.services",),
     ("laambda.worker",),
-    ("laambda.api", "laambda.web", "receiver"),
+    ("laambda.api", "laambda.web", "laambda.receiver"),
     ("laambda.local",),
     ("laambda.cli",),
     ("laambda.up", "laambda.server_commands"),
@@ -56,8 +56,6 @@ FORBIDDEN = {
 def _package(module: str) -> str | None:
     """The layered package of a module: `laambda.services.app` -> `laambda.services`."""
     parts = module.split(".")
-    if parts[0] == "receiver":
-        return "receiver"
     if parts[0] != "laambda" or len(parts) < 2:
         return None
     return ".".join(parts[:2])
@@ -68,7 +66,7 @@ RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
 
 def _modules() -> dict[str, Path]:
     found = {}
-    for top in ("laambda", "receiver"):
+    for top in ("laambda",):
         for path in (ROOT / top).rglob("*.py"):
             parts = path.relative_to(ROOT).with_suffix("").parts
             name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -80,7 +78,7 @@ _MODULES = _modules()
 
 
 def _imports(path: Path) -> set[str]:
-    """Every laambda or receiver module a file imports, anywhere in it."""
+    """Every laambda module a file imports, anywhere in it."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):

@@ -3,5 +3,5 @@ the local cloud (moto, with laambda's own Lambda runtime in runtime/), and putti
 releases back into a fresh local cloud (restore.py).
 
 May import: laambda.local, laambda.worker, laambda.services and everything below. Never
-api/, web/, cli/ or receiver/.
+api/, web/, cli/ or laambda/receiver/.
 """

@@ -3,6 +3,6 @@ singleton (`release_service`) whose methods take (session, subject, *, ...), flu
 never commit. Every SQL query and row lock of laambda is written here.
 
 May import: laambda.services, laambda.db, the adapters (objectstore, logstream, deploy,
-building), laambda.domain and the foundation. Never worker/, api/, web/, cli/ or receiver/:
+building), laambda.domain and the foundation. Never worker/, api/, web/, cli/ or laambda/receiver/:
 work for a worker is handed over through a protocol (`ReleaseApplier`, `BuildQueue`).
 """

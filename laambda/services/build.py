@@ -166,7 +166,7 @@ class BuildService:
     def same_code_since(self, session: Session, build: Build) -> Build | None:
         """The newest build after `build` that succeeded with the same artifact and made no
         release (a push that changed nothing: "nothing changed; vN is live"), or None. Its
-        commit is what the deploy branch shows while `build` runs (receiver/branch.py)."""
+        commit is what the deploy branch shows while `build` runs (laambda/receiver/branch.py)."""
         released = select(Release.id).where(Release.build_id == Build.id).exists()
         query = (
             select(Build)

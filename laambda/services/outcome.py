@@ -1,4 +1,4 @@
-"""How a build ended for whoever watches it: a `git push` (receiver/push.py) or an upload
+"""How a build ended for whoever watches it: a `git push` (laambda/receiver/push.py) or an upload
 followed over HTTP (`GET /v1/apps/{app}/builds/{id}/stream`, `laambda deploy`).
 
 One source of truth: the database. The build's Redis stream (logstream.py) carries its

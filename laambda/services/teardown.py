@@ -43,7 +43,7 @@ BUSY_RELEASES = ("pending", "applying")
 
 
 def repository_path(data_dir: Path, app: str) -> Path:
-    """Where the git receiver keeps the app's bare repository (receiver/repos.py)."""
+    """Where the git receiver keeps the app's bare repository (laambda/receiver/repos.py)."""
     return data_dir / "repos" / f"{app}.git"
 
 
@@ -63,7 +63,7 @@ def repository_owner(row: App | Pipeline) -> str:
 
 def repository_bundle_key(owner: str) -> str:
     """Where receivers keep a repository (`repository_owner`) in the object store, as one git
-    bundle replaced after each push (receiver/bundles.py)."""
+    bundle replaced after each push (laambda/receiver/bundles.py)."""
     return f"repos/{owner}.bundle"
 
 

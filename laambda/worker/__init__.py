@@ -3,5 +3,5 @@ release (rollout.py, canary.py), the recovery sweep (sweep.py) and sending tasks
 (enqueue.py, which the API and the receiver use).
 
 May import: laambda.worker, laambda.services and everything below it. Never api/, web/,
-cli/ or receiver/.
+cli/ or laambda/receiver/.
 """

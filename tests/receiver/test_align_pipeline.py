@@ -1,13 +1,13 @@
 """A pipeline's repository shows what runs: each followed branch on its app's live commit,
-the branches no app follows removed (receiver/branch.py `align_pipeline`), with real git."""
+the branches no app follows removed (laambda/receiver/branch.py `align_pipeline`), with real git."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-from receiver.branch import align_pipeline
-from receiver.repos import pipeline_repository
+from laambda.receiver.branch import align_pipeline
+from laambda.receiver.repos import pipeline_repository
 from tests.support.receiver import commit, git
 
 

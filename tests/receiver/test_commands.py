@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from receiver.commands import CommandRefused, GitCommand, parse_command
+from laambda.receiver.commands import CommandRefused, GitCommand, parse_command
 
 
 class TestAccepted:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from receiver.failure import log_path, unexpected
+from laambda.receiver.failure import log_path, unexpected
 
 SECRET_TEXT = "StringDataRightTruncation: value too long for type character varying(255)"
 

@@ -153,7 +153,7 @@ class TestReceiverDies:
 
         port = free_port()
         receiver = subprocess.Popen(
-            [sys.executable, "-c", "from receiver.server import serve; serve()"],
+            [sys.executable, "-c", "from laambda.receiver.server import serve; serve()"],
             env=os.environ | settings_env(settings.model_copy(update={"ssh_port": port})),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from laambda.config import Settings
 from laambda.db.models import App, Build, Release
 from laambda.logstream import BLOCK_SECONDS, LogEvent, LogPublisher, connect, follow
-from receiver.push import STILL_WORKING, Push, RefUpdate, decided, refusal, relay
+from laambda.receiver.push import STILL_WORKING, Push, RefUpdate, decided, refusal, relay
 from tests.support import factories
 
 OLD, NEW, ZERO = "a" * 40, "b" * 40, "0" * 40

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from receiver.repos import repository
+from laambda.receiver.repos import repository
 
 
 def test_made_bare_on_first_use_with_the_hook(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_made_bare_on_first_use_with_the_hook(tmp_path: Path) -> None:
     assert bare.stdout.strip() == "true"
     hook = path / "hooks" / "pre-receive"
     assert os.access(hook, os.X_OK)
-    assert f"exec {sys.executable} -m receiver.hook" in hook.read_text()
+    assert f"exec {sys.executable} -m laambda.receiver.hook" in hook.read_text()
 
 
 def test_an_outdated_hook_is_replaced_and_the_repository_kept(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_an_outdated_hook_is_replaced_and_the_repository_kept(tmp_path: Path) ->
     hook = path / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\nexec python -m receiver.pre_receive\n")
     assert repository(tmp_path, "thumbs") == path
-    assert "-m receiver.hook" in hook.read_text()
+    assert "-m laambda.receiver.hook" in hook.read_text()
     assert (path / "description").read_text() == "kept\n"
     leftovers = [p.name for p in hook.parent.glob("pre-receive.*") if p.suffix != ".sample"]
     assert leftovers == []

@@ -1,6 +1,6 @@
 """Receivers keep nothing of their own: a push through a receiver that lacks the app's
 repository (a new host, a lost disk) is accepted, built and released, and the branch shows the
-live commit (receiver/bundles.py)."""
+live commit (laambda/receiver/bundles.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from laambda.db.models import App, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
+from laambda.receiver import bundles
+from laambda.receiver.bundles import bundle_key
+from laambda.receiver.repos import repository
 from laambda.services.teardown import repository_owner
-from receiver import bundles
-from receiver.bundles import bundle_key
-from receiver.repos import repository
 from tests.support.platform import python_app
 from tests.support.receiver import Person, Site, commit, git, serving
 

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from laambda.config import Settings
 from laambda.db.models import App, Build, Release, User
 from laambda.db.session import session_scope
+from laambda.receiver.server import Receiver
 from laambda.services.app import app_service
 from laambda.services.key import key_service
 from laambda.services.user import user_service
-from receiver.server import Receiver
 
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes"
 

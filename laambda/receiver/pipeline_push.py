@@ -2,7 +2,7 @@
 each branch deploys the app of the pipeline that follows it.
 
 - A branch an app follows deploys that app, exactly as a push to the app's own remote does
-  (receiver/push.py), once the pusher is found to be a collaborator of that app.
+  (laambda/receiver/push.py), once the pusher is found to be a collaborator of that app.
 - A branch no app follows makes a review app when the pipeline has them
   (services/review_app.py) and deploys it; otherwise the push is refused, naming the branches
   that are followed.
@@ -36,11 +36,11 @@ from laambda.domain.branch_name import branch_problem
 from laambda.domain.review_app import procfile_entry_names
 from laambda.errors import LaambdaError, PermissionDenied
 from laambda.objectstore import ObjectStore
+from laambda.receiver.push import KEEPALIVE_SECONDS, Push, RefUpdate, Say
 from laambda.services.app import app_service
 from laambda.services.pipeline import is_review_app, pipeline_service
 from laambda.services.release import release_service
 from laambda.services.review_app import aws_cloud, review_app_service
-from receiver.push import KEEPALIVE_SECONDS, Push, RefUpdate, Say
 
 # a name Lambda takes for a function (API_CreateFunction, FunctionName)
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -62,7 +62,7 @@ class PipelinePush:
         store: ObjectStore | None = None,
     ) -> None:
         self.settings = settings
-        self.cwd = cwd  # the repository and git's environment (receiver/hookserver.py)
+        self.cwd = cwd  # the repository and git's environment (laambda/receiver/hookserver.py)
         self.env = env
         self.store = store
         self.pipeline = pipeline

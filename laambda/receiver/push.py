@@ -12,7 +12,7 @@ A quiet build keeps the push waiting however long it lasts.
 
 A pusher who disconnects does not stop the build: the worker finishes and records it, git
 still moves the branch if it was released, and if the receiver itself died the branch is
-moved to the live release's commit on the next push or fetch (receiver/branch.py).
+moved to the live release's commit on the next push or fetch (laambda/receiver/branch.py).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from laambda.domain.release import unchanged_message
 from laambda.errors import LaambdaError
 from laambda.logstream import LogEvent, connect, follow
 from laambda.objectstore import ObjectStore
+from laambda.receiver.branch import DEPLOY_BRANCHES, keep_objects, live_commit
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.outcome import STILL_WORKING, decided, relay
 from laambda.services.release import release_service
 from laambda.trace import mark
 from laambda.worker.enqueue import CeleryQueue
-from receiver.branch import DEPLOY_BRANCHES, keep_objects, live_commit
 
 # how a build ended, shared with `laambda deploy` (laambda/services/outcome.py)
 __all__ = ["STILL_WORKING", "Push", "RefUpdate", "decided", "parse_updates", "refusal", "relay"]

@@ -13,7 +13,7 @@ from laambda.services.teardown import pipeline_repository_path, repository_path
 
 HOOK = """#!/bin/sh
 # installed by laambda: builds and deploys the pushed commit; its exit code accepts the push
-exec {python} -m receiver.hook
+exec {python} -m laambda.receiver.hook
 """
 
 

@@ -2,7 +2,7 @@
 
 git runs it with the pushed refs on standard input; what it prints reaches the pusher as
 `remote: …`, and its exit status accepts or refuses the push. The push itself runs in the
-receiver that started git (receiver/hookserver.py): this hook hands it the pushed refs, the
+receiver that started git (laambda/receiver/hookserver.py): this hook hands it the pushed refs, the
 repository and git's environment over the Unix socket named in LAAMBDA_PUSH_SOCKET, with the
 one-time token of LAAMBDA_PUSH_TOKEN, and relays the answer. It imports the standard library
 only, so it starts in tens of milliseconds instead of importing the platform (issue 17).
@@ -17,7 +17,7 @@ import sys
 
 from laambda.trace import mark, process_started
 
-SOCKET_ENV = "LAAMBDA_PUSH_SOCKET"  # receiver/hookserver.py sets these two
+SOCKET_ENV = "LAAMBDA_PUSH_SOCKET"  # laambda/receiver/hookserver.py sets these two
 TOKEN_ENV = "LAAMBDA_PUSH_TOKEN"
 
 

@@ -14,7 +14,7 @@ from typing import IO
 
 import paramiko
 
-from receiver.commands import GitCommand
+from laambda.receiver.commands import GitCommand
 
 CHUNK = 32768
 

@@ -5,7 +5,7 @@ bundle create --all`, git-bundle(1)) to `repos/apps/<app id>-<created>.bundle` (
 `repos/pipelines/<pipeline id>-<created>.bundle`), replacing the one before. A receiver that
 lacks the repository (a new host behind the load balancer, a lost disk), or whose copy lacks the
 live release's commit (the push before went through another receiver), fetches the bundle's
-branches into its copy before git shows the refs; `receiver/branch.py` then puts the deploy
+branches into its copy before git shows the refs; `laambda/receiver/branch.py` then puts the deploy
 branch on the live commit as always. With no bundle (the first push, or one made before
 receivers kept them) the repository starts empty and the client sends the whole history, so a
 push is never refused for want of what another host saw.
@@ -47,7 +47,7 @@ def bundle_key(owner: str) -> str:
 def claim(repo: Path, owner: str) -> None:
     """Make sure the copy at `repo` belongs to `owner` (teardown.repository_owner): a copy
     another app of the same name left is removed (git's repository is made again by
-    receiver/repos.py). A copy with no owner recorded (made before receivers recorded one)
+    laambda/receiver/repos.py). A copy with no owner recorded (made before receivers recorded one)
     is taken as this owner's."""
     if not (repo / "HEAD").exists():
         return

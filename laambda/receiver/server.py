@@ -1,5 +1,5 @@
 """The SSH server that takes `git push`: paramiko transports, public keys only, git commands
-only, never a shell. One thread per connection; receiver/git.py serves the git command.
+only, never a shell. One thread per connection; laambda/receiver/git.py serves the git command.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ from laambda.db.models import App, Pipeline
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
+from laambda.receiver import bundles
+from laambda.receiver.auth import AccessDenied, Gate, Pusher
+from laambda.receiver.branch import align, align_pipeline, live_commit
+from laambda.receiver.commands import CommandRefused, GitCommand, parse_command
+from laambda.receiver.git import run_git
+from laambda.receiver.hookserver import Expected, HookServer
+from laambda.receiver.repos import pipeline_repository, repository
 from laambda.services.audit import audit
 from laambda.services.pipeline import pipeline_service
 from laambda.services.teardown import (
@@ -38,13 +45,6 @@ from laambda.services.teardown import (
     repository_path,
 )
 from laambda.trace import mark
-from receiver import bundles
-from receiver.auth import AccessDenied, Gate, Pusher
-from receiver.branch import align, align_pipeline, live_commit
-from receiver.commands import CommandRefused, GitCommand, parse_command
-from receiver.git import run_git
-from receiver.hookserver import Expected, HookServer
-from receiver.repos import pipeline_repository, repository
 
 log = logging.getLogger("laambda.receiver")
 HOST_KEY = "ssh_host_key"
@@ -118,7 +118,7 @@ class Receiver:
         self.gate = Gate(self.sessions)
         self.key: paramiko.PKey | None = None
         self.env = os.environ | settings_env(settings)
-        # where each repository is kept between pushes (receiver/bundles.py)
+        # where each repository is kept between pushes (laambda/receiver/bundles.py)
         self.store = ObjectStore(aws.s3_client(settings), settings.artifact_bucket)
         self.listener: socket.socket | None = None
         self.hooks: HookServer | None = None
@@ -279,7 +279,7 @@ class Receiver:
 
     def _align(self, app: str, app_id: int) -> None:
         """The deploy branch on the live release's commit before git shows it (see
-        receiver/branch.py); a failure is logged and the command served as it is."""
+        laambda/receiver/branch.py); a failure is logged and the command served as it is."""
         try:
             with session_scope(self.sessions) as session:
                 row = session.get_one(App, app_id)
@@ -300,7 +300,7 @@ class Receiver:
 
     def _align_pipeline(self, pipeline: str, pipeline_id: int) -> None:
         """Each branch of the pipeline's repository on the live commit of the app following
-        it, and the branches no app follows removed (receiver/branch.py)."""
+        it, and the branches no app follows removed (laambda/receiver/branch.py)."""
         try:
             with session_scope(self.sessions) as session:
                 row = session.get_one(Pipeline, pipeline_id)
@@ -354,7 +354,7 @@ class Receiver:
         else:
             repo = repository(self.settings.data_dir, git.app)
             expected = Expected(pusher.user_id, self.keepalive, app=git.app)
-        # the hook runs the push here, in this process (receiver/hookserver.py)
+        # the hook runs the push here, in this process (laambda/receiver/hookserver.py)
         hook = self.hooks.expect(expected) if git.pushes else {}
         env = (
             self.env

@@ -2,11 +2,11 @@
 
 git runs the hook as a new process for every push; a hook that imported the platform
 (SQLAlchemy models, boto3, Celery) and made its own database engine and S3 client spent most
-of a push's time starting (issue 17). So the hook (receiver/hook.py) is a thin client of the
+of a push's time starting (issue 17). So the hook (laambda/receiver/hook.py) is a thin client of the
 standard library: it hands its standard input, its working directory (the repository) and
 git's GIT_* variables (the quarantine of the pushed objects) to this server over a Unix
 socket, prints what comes back, and exits with the answer. The receiver, already running
-with its engine, object store and Celery app, runs receiver/push.py for it.
+with its engine, object store and Celery app, runs laambda/receiver/push.py for it.
 
 Who pushes what is never taken from the hook: the receiver registers each git command it
 starts under a random one-time token passed in git's environment (`expect`), and the hook
@@ -33,9 +33,9 @@ from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.errors import LaambdaError
 from laambda.objectstore import ObjectStore
-from receiver.failure import unexpected
-from receiver.pipeline_push import PipelinePush
-from receiver.push import Push, Say, parse_updates
+from laambda.receiver.failure import unexpected
+from laambda.receiver.pipeline_push import PipelinePush
+from laambda.receiver.push import Push, Say, parse_updates
 
 SOCKET_ENV = "LAAMBDA_PUSH_SOCKET"
 TOKEN_ENV = "LAAMBDA_PUSH_TOKEN"
