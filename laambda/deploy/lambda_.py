@@ -362,11 +362,16 @@ class Deployer:
         return deleted
 
     def prune(
-        self, keep: Mapping[str, Collection[str]], *, stop: Callable[[], bool] | None = None
+        self,
+        keep: Mapping[str, Collection[str]],
+        *,
+        stop: Callable[[], bool] | None = None,
+        concurrency: int | None = None,
     ) -> dict[str, list[str]]:
-        """prune_versions for many functions (function name -> versions to keep), in parallel;
-        function name -> versions deleted. `stop()` True ends it between two steps."""
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        """prune_versions for many functions (function name -> versions to keep), in parallel
+        (`concurrency` threads, the deployer's when None); function name -> versions
+        deleted. `stop()` True ends it between two steps."""
+        with ThreadPoolExecutor(max_workers=concurrency or self.concurrency) as pool:
             results = run_all(
                 pool, lambda name: self.prune_versions(name, keep[name], stop=stop), keep
             )

@@ -44,7 +44,7 @@ def prune_versions(
     stop: Callable[[], bool] | None = None,
 ) -> list[str]:
     """Delete the versions of `name` outside `keep`, sparing $LATEST and aliased ones;
-    the versions deleted. `stop()` is asked before the reads and before each deletion:
+    the versions deleted. `stop()` is asked before each read and each deletion:
     True ends pruning there (what is left stays for the next pruning).
 
     All pages are read before anything is deleted, so deleting cannot shift a page.
@@ -53,6 +53,8 @@ def prune_versions(
         return []
     try:
         spared = set(keep) | aliased(calls, name)
+        if stop is not None and stop():
+            return []
         doomed = [version for version in versions(calls, name) if version not in spared]
     except ClientError as exc:
         if is_missing(exc):  # the function is gone, and its versions with it

@@ -50,6 +50,10 @@ from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
 
 Log = Callable[[str], None]
+# pruning's threads: each may have a call reserved in the rate limiter when a release comes
+# to wait, which goes before the release's calls; at Lambda's quota (15 calls a second) two
+# threads prune as fast as eight
+PRUNE_CONCURRENCY = 2
 _logger = logging.getLogger(__name__)
 
 
@@ -368,7 +372,7 @@ class Rollout:
                     keep[name].add(str(version))
         give_way = GiveWay(self.context.engine, plan.app_id)
         try:
-            prune(keep, stop=give_way)
+            prune(keep, stop=give_way, concurrency=PRUNE_CONCURRENCY)
         except DeployFailed as exc:
             emit(f"pruning old versions failed (will retry next release): {exc.message}")
             return
