@@ -32,12 +32,17 @@ def _versions(lambda_client: LambdaClient, name: str) -> list[str]:
 
 
 def _hold_and_run(engine: Engine, key: int, work: Callable[[], Any]) -> threading.Thread:
+    """Run `work` in a thread holding app `key`'s apply lock; returns once the lock is held."""
+    held = threading.Event()
+
     def run() -> None:
         with advisory_lock(engine, LockKind.APPLY, key):
+            held.set()
             work()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
+    assert held.wait(10)
     return thread
 
 
