@@ -348,20 +348,33 @@ class Deployer:
             raise DeployFailed(f"could not delete {', '.join(failed)}")
         return removed
 
-    def prune_versions(self, name: str, keep: Collection[str]) -> list[str]:
-        """Delete the versions of one function that no retained release refers to."""
+    def prune_versions(
+        self, name: str, keep: Collection[str], *, stop: Callable[[], bool] | None = None
+    ) -> list[str]:
+        """Delete the versions of one function that no retained release refers to; between
+        steps, `stop()` True ends it (deploy/prune.py)."""
         try:
-            deleted = prune.prune_versions(self.calls, name, keep)
+            deleted = prune.prune_versions(self.calls, name, keep, stop=stop)
         except ClientError as exc:
             raise DeployFailed(f"{name}: {error_message(exc)}") from None
         if deleted:
             self.log(f"{name}: pruned {len(deleted)} old versions")
         return deleted
 
-    def prune(self, keep: Mapping[str, Collection[str]]) -> dict[str, list[str]]:
-        """prune_versions for many functions (function name -> versions to keep), in parallel."""
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            results = run_all(pool, lambda name: self.prune_versions(name, keep[name]), keep)
+    def prune(
+        self,
+        keep: Mapping[str, Collection[str]],
+        *,
+        stop: Callable[[], bool] | None = None,
+        concurrency: int | None = None,
+    ) -> dict[str, list[str]]:
+        """prune_versions for many functions (function name -> versions to keep), in parallel
+        (`concurrency` threads, the deployer's when None); function name -> versions
+        deleted. `stop()` True ends it between two steps."""
+        with ThreadPoolExecutor(max_workers=concurrency or self.concurrency) as pool:
+            results = run_all(
+                pool, lambda name: self.prune_versions(name, keep[name], stop=stop), keep
+            )
         return dict(zip(keep, results, strict=True))
 
     def _remove(self, pool: ThreadPoolExecutor, names: list[str]) -> tuple[list[str], list[str]]:

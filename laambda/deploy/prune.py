@@ -3,11 +3,16 @@
 Every deploy publishes versions, and the account's code storage (75 GB by default) counts
 each one; pruning keeps it from filling up while rollbacks to retained releases stay
 alias moves.
+
+Pruning is done in small steps (a function's reads, then one deletion at a time) and stops
+between two when `stop()` says so: another operation is waiting for the app (worker/rollout.py).
+What it left is pruned by the next pruning, which deletes every version no retained
+release refers to, not only the newest release's leftovers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 from botocore.exceptions import ClientError
 
@@ -31,13 +36,25 @@ def aliased(calls: LambdaCalls, name: str) -> set[str]:
     return found
 
 
-def prune_versions(calls: LambdaCalls, name: str, keep: Collection[str]) -> list[str]:
-    """Delete the versions of `name` outside `keep`, sparing $LATEST and aliased ones.
+def prune_versions(
+    calls: LambdaCalls,
+    name: str,
+    keep: Collection[str],
+    *,
+    stop: Callable[[], bool] | None = None,
+) -> list[str]:
+    """Delete the versions of `name` outside `keep`, sparing $LATEST and aliased ones;
+    the versions deleted. `stop()` is asked before each read and each deletion:
+    True ends pruning there (what is left stays for the next pruning).
 
     All pages are read before anything is deleted, so deleting cannot shift a page.
     """
+    if stop is not None and stop():
+        return []
     try:
         spared = set(keep) | aliased(calls, name)
+        if stop is not None and stop():
+            return []
         doomed = [version for version in versions(calls, name) if version not in spared]
     except ClientError as exc:
         if is_missing(exc):  # the function is gone, and its versions with it
@@ -45,6 +62,8 @@ def prune_versions(calls: LambdaCalls, name: str, keep: Collection[str]) -> list
         raise
     deleted = []
     for version in doomed:
+        if stop is not None and stop():
+            break
         try:
             calls.call_without_conflict_retry(
                 calls.client.delete_function, FunctionName=name, Qualifier=version

@@ -10,19 +10,26 @@ at a time (advisory lock). Every change of state is release_service's; this orch
 With the app's deploy strategy `canary` (not for rollbacks), the move shares `live`'s
 traffic instead, and the same task then watches the window (worker/canary.py) before the
 release ends; a release found in its canary is resumed there.
+
+Pruning old versions, under the same lock, gives way: as soon as another release of the app
+(a rollback, a push, a config change) waits for the lock, it stops between two Lambda calls
+and the rest is left to the next pruning (deploy/prune.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from laambda.db.locks import LockKind, advisory_lock
+from laambda.db.locks import LockKind, advisory_lock, waiting
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aliases
@@ -43,6 +50,10 @@ from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
 
 Log = Callable[[str], None]
+# pruning's threads: each may have a call reserved in the rate limiter when a release comes
+# to wait, which goes before the release's calls; at Lambda's quota (15 calls a second) two
+# threads prune as fast as eight
+PRUNE_CONCURRENCY = 2
 _logger = logging.getLogger(__name__)
 
 
@@ -198,7 +209,10 @@ class Rollout:
             held, prune = outcome.held, deployer.prune
 
             def later() -> None:
-                with advisory_lock(self.context.engine, LockKind.APPLY, plan.app_id):
+                # not announced: a release waiting for the lock must not give way to pruning
+                with advisory_lock(
+                    self.context.engine, LockKind.APPLY, plan.app_id, announce=False
+                ):
                     self._prune(plan, held, prune, emit)
 
             self.deferred.append(later)
@@ -339,11 +353,12 @@ class Rollout:
         self,
         plan: Plan,
         held: dict[str, str],
-        prune: Callable[[dict[str, set[str]]], Any],
+        prune: Callable[..., Any],
         emit: Log,
     ) -> None:
         """Delete Lambda versions no retained release refers to (code storage is finite);
-        of the release phase's function, all but the version this release ran."""
+        of the release phase's function, all but the version this release ran. Stops
+        when another release of the app waits for its lock (`GiveWay`)."""
         keep: dict[str, set[str]] = {spec_name: set() for spec_name in _names(plan)}
         for name, version in held.items():
             keep[name] = {version}
@@ -355,10 +370,36 @@ class Rollout:
             for name, version in versions.items():
                 if name in keep:
                     keep[name].add(str(version))
+        give_way = GiveWay(self.context.engine, plan.app_id)
         try:
-            prune(keep)
+            prune(keep, stop=give_way, concurrency=PRUNE_CONCURRENCY)
         except DeployFailed as exc:
             emit(f"pruning old versions failed (will retry next release): {exc.message}")
+            return
+        if give_way.stopped:
+            emit("pruning old versions gave way to a waiting release (the next one goes on)")
+
+
+class GiveWay:
+    """`stop` for pruning under app `app_id`'s apply lock: True once another operation
+    waits for that lock (announced, db/locks.py), and from then on. PostgreSQL is asked
+    at most every `every` seconds; safe to call from the pruning threads at once."""
+
+    def __init__(self, engine: Engine, app_id: int, *, every: float = 0.05) -> None:
+        self.engine = engine
+        self.app_id = app_id
+        self.every = every
+        self.stopped = False
+        self._asked: float | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if not self.stopped and (self._asked is None or now - self._asked >= self.every):
+                self._asked = now
+                self.stopped = waiting(self.engine, LockKind.APPLY, self.app_id)
+            return self.stopped
 
 
 def _shared(split: dict[str, str], created: tuple[str, ...]) -> dict[str, str | None]:
