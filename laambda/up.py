@@ -12,10 +12,16 @@ it, the embedded PostgreSQL too. A port in use stops start-up, naming the port a
 setting. What it makes (the secret key, the database, the first admin's token, the local
 cloud's objects, the parts' logs) stays in the data directory; while it runs, up.json there
 holds the settings it derived, for the server-side commands (laambda/local/running.py).
+One data directory is one platform: `up` holds an exclusive lock on its up.lock while it runs,
+and a second `up` there refuses at once. On a Redis that answers (maybe shared with another
+`up`), the queue is the data directory's own (`laambda-<hash>`) unless LAAMBDA_QUEUE is set.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
 import secrets
 import signal
@@ -26,7 +32,7 @@ from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import typer
 import uvicorn
@@ -56,8 +62,55 @@ WORKER = [sys.executable, "-m", "laambda.worker.main"]
 RECEIVER = [sys.executable, "-c", "from laambda.receiver.server import serve; serve()"]
 
 
+LOCK_FILE = "up.lock"
+
+
 class PortTaken(Exception):
     """A port laambda up needs is in use; the message names the port and its setting."""
+
+
+class DataDirInUse(Exception):
+    """Another `laambda up` runs on the data directory; the message names the directory and,
+    when it recorded them, that instance's pid and ports."""
+
+
+def lock_data_dir(data_dir: Path, ports: dict[str, int]) -> IO[str]:
+    """Take the data directory for this process: an exclusive flock on `<data dir>/up.lock`,
+    held while the returned file stays open (close it, or exit, to let go). The file then
+    records this pid and `ports` (setting name -> port) for the next one's message.
+    Raises DataDirInUse when another process holds it (a second `up` would share, then stop,
+    the first one's embedded PostgreSQL and remove its up.json)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the process lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        try:
+            holder = json.loads(handle.read())
+        except ValueError:
+            holder = {}
+        handle.close()
+        known = [f"pid {holder['pid']}"] if "pid" in holder else []
+        known += [f"{name} {port}" for name, port in holder.get("ports", {}).items()]
+        by = f" ({', '.join(known)})" if known else ""
+        raise DataDirInUse(
+            f"the data directory {data_dir} is in use by another `laambda up`{by}: stop it, "
+            f"or set LAAMBDA_DATA_DIR to another directory to run a second platform"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(json.dumps({"pid": os.getpid(), "ports": ports}) + "\n")
+    handle.flush()
+    return handle
+
+
+def queue_for(data_dir: Path) -> str:
+    """The Celery queue of the platform kept in `data_dir`, when it shares a Redis and
+    LAAMBDA_QUEUE is not set: `laambda-<8 hex digits of the directory's hash>`, so two `up`s
+    with different data directories on one Redis each take only their own builds."""
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()
+    return f"laambda-{digest[:8]}"
 
 
 def ensure_secret_key(data_dir: Path) -> None:
@@ -113,6 +166,13 @@ def _bring_parts(stack: ExitStack, data_dir: Path) -> list[str]:
     redis_url = os.environ.get("LAAMBDA_REDIS_URL", "redis://127.0.0.1:6379/0")
     if redis_answers(redis_url):
         said.append(f"queue: Redis at {redis_url}")
+        if not os.environ.get("LAAMBDA_QUEUE"):
+            # the Redis may serve other installations: take only this data directory's builds
+            _set("QUEUE", queue_for(data_dir))
+            said.append(
+                f"queue name: {os.environ['LAAMBDA_QUEUE']} (this data directory's own on a "
+                f"shared Redis; set LAAMBDA_QUEUE to choose)"
+            )
     else:
         fake_redis, redis_url = start_inprocess_redis()
         stack.callback(fake_redis.shutdown)
@@ -213,7 +273,7 @@ def up() -> None:
     signal.signal(signal.SIGTERM, _raise_exit)
     try:
         code = _up()
-    except PortTaken as exc:
+    except (PortTaken, DataDirInUse) as exc:
         typer.echo(f" !     {exc}", err=True)
         code = 1
     except KeyboardInterrupt:
@@ -228,8 +288,15 @@ def _up() -> int:
     _set("DATA_DIR", str(data_dir))
     ensure_secret_key(data_dir)
     local_cloud = not aws_configured()
-    check_ports(load_settings(), local_cloud=local_cloud)
+    wanted = load_settings()
+    ports = {"LAAMBDA_API_PORT": wanted.api_port, "LAAMBDA_SSH_PORT": wanted.ssh_port}
+    if local_cloud:
+        ports["LAAMBDA_FUNCTION_URL_PORT"] = wanted.function_url_port
+    # before anything else: a second `up` here would share, then stop, the first's parts
+    lock = lock_data_dir(data_dir, ports)
     with ExitStack() as stack:
+        stack.callback(lock.close)
+        check_ports(wanted, local_cloud=local_cloud)
         said = _bring_parts(stack, data_dir)
         get_settings.cache_clear()
         settings = get_settings()

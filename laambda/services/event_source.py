@@ -44,9 +44,12 @@ def spec_of(row: EventSource) -> SourceSpec:
 
 class EventSourceService:
     def list_for(self, session: Session, app: App, entry: str) -> list[EventSource]:
+        """The function's event sources, oldest first (those of an entry the Procfile dropped
+        too); FunctionNotFound (404) when there are none and the app has no such entry. The
+        release phase's entry, a real entry with no sources, lists none."""
         rows = self._rows(session, app, entry)
         if not rows:
-            self._entry(session, app, entry)
+            self._require(session, app, entry)
         return rows
 
     def add(
@@ -212,15 +215,21 @@ class EventSourceService:
         )
         return list(session.scalars(query))
 
+    def _require(self, session: Session, app: App, entry: str) -> None:
+        """FunctionNotFound (404) unless `entry` is in the current Procfile."""
+        build = release_service.current_build(session, app)
+        require_entry(app.name, entry, list(build.procfile or {}) if build else [])
+
     def _entry(self, session: Session, app: App, entry: str) -> None:
-        """Refuse a function that is not in the current Procfile, and the release phase."""
+        """Refuse to add a source to `release`, the release phase (InvalidInput, 422, whether
+        or not the app has one), and to a function not in the current Procfile
+        (FunctionNotFound, 404, like every function route)."""
         if entry == RELEASE_ENTRY:
             raise InvalidInput(
                 f"'{RELEASE_ENTRY}' is the release phase: it runs once per release before it "
                 "goes live, never from an event source; add the source to another function"
             )
-        build = release_service.current_build(session, app)
-        require_entry(app.name, entry, list(build.procfile or {}) if build else [])
+        self._require(session, app, entry)
 
 
 def _canonical(source: str) -> str:

@@ -80,3 +80,34 @@ class TestChecks:
             "/v1/apps/thumbs/checks/create", json={"event": {}, "expect_status": 42}, headers=auth
         )
         assert status.status_code == 422
+
+    def test_unset_names_an_unknown_function_like_every_function_route(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(
+            db,
+            app_row,
+            alice[0],
+            api_settings,
+            procfile={"create": "main.create", "release": "main.migrate"},
+        )
+        unknown = client.delete("/v1/apps/thumbs/checks/nosuch", headers=auth)
+        assert unknown.status_code == 404
+        assert unknown.json() == {
+            "error": "FunctionNotFound",
+            "detail": "app 'thumbs' has no function 'nosuch'; its functions: create",
+        }
+        # an entry of the Procfile without a check: the check is what is missing
+        for entry in ("create", "release"):
+            none = client.delete(f"/v1/apps/thumbs/checks/{entry}", headers=auth)
+            assert none.status_code == 404
+            assert none.json() == {
+                "error": "NotFound",
+                "detail": f"function '{entry}' of app 'thumbs' has no smoke check",
+            }

@@ -17,6 +17,7 @@ from laambda.deploy import aws
 from laambda.deploy.triggers import rule_name
 from laambda.objectstore import ObjectStore
 from tests.support import released
+from tests.support.released import deploy
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -222,6 +223,38 @@ class TestRefusals:
         response = client.post(url(live_app, "release"), json={"source": "http"}, headers=auth)
         assert response.status_code == 422
         assert "'release' is the release phase" in response.json()["detail"]
+
+    def test_listing_release_answers_like_any_function(
+        self,
+        db: Session,
+        client: TestClient,
+        auth: Auth,
+        live_app: App,
+        alice: tuple[User, Auth],
+        settings: Settings,
+    ) -> None:
+        # not in the Procfile: like any unknown function
+        unknown = client.get(url(live_app, "release"), headers=auth)
+        assert unknown.status_code == 404
+        assert unknown.json() == {
+            "error": "FunctionNotFound",
+            "detail": f"app '{live_app.name}' has no function 'release'; "
+            "its functions: create, resize",
+        }
+        removed = client.delete(url(live_app, "release"), params={"all": "true"}, headers=auth)
+        assert removed.status_code == 404
+        assert removed.json()["error"] == "FunctionNotFound"
+        # the release phase's entry: a real entry, with no event sources
+        deploy(
+            db,
+            live_app,
+            alice[0],
+            settings,
+            procfile={"create": "main.create", "release": "main.migrate"},
+        )
+        listed = client.get(url(live_app, "release"), headers=auth)
+        assert listed.status_code == 200, listed.text
+        assert listed.json() == []
 
     def test_aws_refusal_stores_nothing(
         self, client: TestClient, auth: Auth, live_app: App

@@ -153,11 +153,12 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compose]:
         "LAAMBDA_AWS_ENDPOINT_URL=http://moto:5000\n"
         "LAAMBDA_AWS_REGION=us-east-1\n"
         f"LAAMBDA_DEFAULT_ROLE={ROLE}\n"
-        "AWS_ACCESS_KEY_ID=testing\n"
-        "AWS_SECRET_ACCESS_KEY=testing\n"
-        "AWS_DEFAULT_REGION=us-east-1\n"
     )
     env |= {
+        # docker-compose.yml passes AWS credentials from compose's environment
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "LAAMBDA_ENV_FILE": str(settings),

@@ -9,11 +9,14 @@ so the same dependencies give the same folder whatever else changed.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,11 @@ from laambda.errors import BuildFailed
 
 Log = Callable[[str], None]
 CANCELLED = "build cancelled"
+# uv names the interpreter or environment it uses, a path of this server: never shown
+_WHERE_LINE = re.compile(r"^\s*Using \S+ \S+ (?:interpreter|environment) at: ")
+# system folders: the same on every Linux, named by installers (compilers, headers), kept
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc", "/dev", "/proc", "/sys")
+HIDDEN = "…"
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ def run_streaming(
     egress: EgressPolicy | None = None,
 ) -> tuple[int, list[str]]:
     """Run an installer command in the build sandbox, sending each output line to `log` as it
-    comes; (exit code, lines).
+    comes, without this server's paths (ServerPaths); (exit code, lines as written).
 
     The command sees only `env` on top of a fixed minimal environment, the system's programs,
     and the folders it names (its arguments, `env` values and `cwd` that are absolute paths:
@@ -115,10 +123,13 @@ def run_streaming(
     Raises BuildFailed on cancel or timeout, or when the sandbox cannot be made.
     """
     policy = egress if egress is not None else egress_policy(get_settings())
+    named = [*command, *(env or {}).values(), *([str(cwd)] if cwd is not None else [])]
+    shown = ServerPaths(named)
     with egress_proxy(policy, log=log) as proxy_socket:
         code, lines = _run_boxed(
             bwrap_command(command, env=env, cwd=cwd, proxy_socket=proxy_socket),
             log=log,
+            shown=shown,
             cancel=cancel,
             timeout=timeout,
         )
@@ -131,13 +142,60 @@ def run_streaming(
     return code, lines
 
 
+class ServerPaths:
+    """Rewrites an installer's output line so that no path of this server reaches the pusher:
+    each path under the worker's data directory, laambda's interpreter and environment, the
+    temporary folder, the home folder, the working folder, or a folder or file the command
+    names (its arguments, environment values and working folder) becomes `…` plus what
+    follows (`…/out/six.py`); uv's "Using CPython 3.11.7 interpreter at: …" lines are
+    dropped. System folders (/usr, /lib…) stay as they are."""
+
+    def __init__(self, named: Iterable[str]) -> None:
+        places = {
+            sys.prefix,
+            sys.exec_prefix,
+            sys.base_prefix,
+            os.path.dirname(sys.executable),
+            tempfile.gettempdir(),
+            "/tmp",
+            str(Path.home()),
+            str(get_settings().data_dir),
+            os.getcwd(),
+            *(text for text in named if text.startswith("/")),
+        }
+        found = set()
+        for place in places:
+            for variant in (os.path.normpath(place), os.path.realpath(place)):
+                if variant != "/" and not _system(variant):
+                    found.add(variant.rstrip("/"))
+        ordered = sorted(found, key=len, reverse=True)  # the longest (most precise) first
+        self._paths = re.compile(
+            r"(?<![\w.~-])(?:" + "|".join(map(re.escape, ordered)) + r")(?![\w.~-])"
+        )
+
+    def __call__(self, line: str) -> str | None:
+        """The line to show, or None to leave it out."""
+        if _WHERE_LINE.match(line):
+            return None
+        return self._paths.sub(HIDDEN, line)
+
+
+def _system(path: str) -> bool:
+    return any(path == root or path.startswith(root + "/") for root in _SYSTEM)
+
+
 def egress_policy(settings: Settings) -> EgressPolicy:
     """The egress policy the settings give builds."""
     return EgressPolicy.of(settings.build_egress_hosts, settings.build_egress_networks)
 
 
 def _run_boxed(
-    command: list[str], *, log: Log, cancel: threading.Event | None, timeout: float
+    command: list[str],
+    *,
+    log: Log,
+    shown: Callable[[str], str | None],
+    cancel: threading.Event | None,
+    timeout: float,
 ) -> tuple[int, list[str]]:
     process = subprocess.Popen(
         command,
@@ -163,6 +221,8 @@ def _run_boxed(
         for raw in process.stdout:
             line = raw.rstrip("\n")
             lines.append(line)
-            log(f"       {line}")
+            visible = shown(line)
+            if visible is not None:
+                log(f"       {visible}")
         code = process.wait()
     return code, lines
