@@ -171,6 +171,15 @@ def progress(*, percent: int, version: int, seconds: float, errors: int, throttl
     )
 
 
+def announcement(*, percent: int, version: int, seconds: float, max_errors: int) -> str:
+    """The line the pusher hears when the canary begins, before any metric is read (a first
+    read may already decide it)."""
+    return (
+        f"-----> Canary: {percent}% of traffic on v{version} for {window(seconds)}; "
+        f"more than {problems(max_errors, 0)} or throttles rolls it back"
+    )
+
+
 def too_many(errors: int, throttles: int, max_errors: int) -> bool:
     """Throttles count as errors: a new version that cannot get capacity is not healthy."""
     return errors + throttles > max_errors

@@ -39,6 +39,7 @@ from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.status import ReleaseStatus
 from laambda.domain.strategy import (
     CanaryDecision,
+    announcement,
     progress,
     rollback_reason,
     too_many,
@@ -153,6 +154,16 @@ class CanaryWatch:
             self.say(f"-----> Resuming the canary of v{canary.version} (its worker died)")
         decision, reason = canary.decision, canary.reason
         if decision is None:
+            if not resumed:
+                total = (canary.ends_at - canary.started_at).total_seconds()
+                self.say(
+                    announcement(
+                        percent=canary.percent,
+                        version=canary.version,
+                        seconds=total,
+                        max_errors=canary.max_errors,
+                    )
+                )
             decision, reason = self._watch()
         return self._end(decision, reason or decision.value)
 

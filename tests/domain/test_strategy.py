@@ -7,6 +7,7 @@ import pytest
 from laambda.domain.strategy import (
     DeployStrategy,
     StrategyKind,
+    announcement,
     progress,
     rollback_reason,
     strategy,
@@ -54,6 +55,10 @@ def test_words() -> None:
     ]
     assert progress(percent=10, version=8, seconds=300, errors=0, throttles=0) == (
         "-----> Canary: 10% of traffic on v8 for 5 minutes; 0 errors so far"
+    )
+    assert announcement(percent=10, version=8, seconds=300, max_errors=1) == (
+        "-----> Canary: 10% of traffic on v8 for 5 minutes; more than 1 error or throttles "
+        "rolls it back"
     )
     assert rollback_reason(errors=3, throttles=0, elapsed=300) == "canary: 3 errors in 5 minutes"
     assert rollback_reason(errors=1, throttles=2, elapsed=42) == (
