@@ -236,8 +236,9 @@ def _free(host: str, port: int) -> str | None:
     return None
 
 
-def check_ports(settings: Settings, *, local_cloud: bool) -> None:
-    """Refuse to start when a port laambda listens on is taken; raises PortTaken naming it."""
+def listeners(settings: Settings, *, local_cloud: bool) -> list[tuple[str, int, str, str]]:
+    """What `up` listens on: (host, port, the port's setting, what answers there) each; function
+    URLs only with the local cloud."""
     wanted = [
         (settings.api_host, settings.api_port, "LAAMBDA_API_PORT", "the API"),
         (settings.ssh_host, settings.ssh_port, "LAAMBDA_SSH_PORT", "the git receiver"),
@@ -251,7 +252,12 @@ def check_ports(settings: Settings, *, local_cloud: bool) -> None:
                 "function URLs",
             )
         )
-    for host, port, setting, what in wanted:
+    return wanted
+
+
+def check_ports(settings: Settings, *, local_cloud: bool) -> None:
+    """Refuse to start when a port laambda listens on is taken; raises PortTaken naming it."""
+    for host, port, setting, what in listeners(settings, local_cloud=local_cloud):
         if port == 0:
             continue
         why = _free(host, port)
@@ -289,9 +295,7 @@ def _up() -> int:
     ensure_secret_key(data_dir)
     local_cloud = not aws_configured()
     wanted = load_settings()
-    ports = {"LAAMBDA_API_PORT": wanted.api_port, "LAAMBDA_SSH_PORT": wanted.ssh_port}
-    if local_cloud:
-        ports["LAAMBDA_FUNCTION_URL_PORT"] = wanted.function_url_port
+    ports = {setting: port for _, port, setting, _ in listeners(wanted, local_cloud=local_cloud)}
     # before anything else: a second `up` here would share, then stop, the first's parts
     lock = lock_data_dir(data_dir, ports)
     with ExitStack() as stack:
