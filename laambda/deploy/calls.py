@@ -31,9 +31,8 @@ THROTTLED = frozenset(
 )
 BUSY = frozenset({"ResourceConflictException", "ResourceNotReadyException"})
 MISSING = frozenset({"ResourceNotFoundException"})
-PAGE = (
-    50  # items a page of a Lambda list call: ListAliases and ListVersionsByFunction give 50 at most
-)
+# items a page of a Lambda list call: ListAliases and ListVersionsByFunction give 50 at most
+PAGE = 50
 
 
 def error_code(exc: ClientError) -> str:

@@ -349,7 +349,7 @@ class Deployer:
         return removed
 
     def prune_versions(
-        self, name: str, keep: Collection[str], *, stop: Callable[[], bool] | None = None
+        self, name: str, keep: Collection[str], *, stop: Callable[[], bool] = prune.never
     ) -> list[str]:
         """Delete the versions of one function that no retained release refers to; between
         steps, `stop()` True ends it (deploy/prune.py)."""
@@ -365,7 +365,7 @@ class Deployer:
         self,
         keep: Mapping[str, Collection[str]],
         *,
-        stop: Callable[[], bool] | None = None,
+        stop: Callable[[], bool] = prune.never,
         concurrency: int | None = None,
     ) -> dict[str, list[str]]:
         """prune_versions for many functions (function name -> versions to keep), in parallel

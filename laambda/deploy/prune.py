@@ -19,6 +19,11 @@ from botocore.exceptions import ClientError
 from laambda.deploy.calls import LambdaCalls, error_code, is_missing
 
 
+def never() -> bool:
+    """The `stop` of a pruning that runs to its end."""
+    return False
+
+
 def versions(calls: LambdaCalls, name: str) -> Iterator[str]:
     """Every published version of a function ($LATEST is not one), page by page."""
     for item in calls.items(calls.client.list_versions_by_function, "Versions", FunctionName=name):
@@ -41,7 +46,7 @@ def prune_versions(
     name: str,
     keep: Collection[str],
     *,
-    stop: Callable[[], bool] | None = None,
+    stop: Callable[[], bool] = never,
 ) -> list[str]:
     """Delete the versions of `name` outside `keep`, sparing $LATEST and aliased ones;
     the versions deleted. `stop()` is asked before each read and each deletion:
@@ -49,11 +54,11 @@ def prune_versions(
 
     All pages are read before anything is deleted, so deleting cannot shift a page.
     """
-    if stop is not None and stop():
+    if stop():
         return []
     try:
         spared = set(keep) | aliased(calls, name)
-        if stop is not None and stop():
+        if stop():
             return []
         doomed = [version for version in versions(calls, name) if version not in spared]
     except ClientError as exc:
@@ -62,7 +67,7 @@ def prune_versions(
         raise
     deleted = []
     for version in doomed:
-        if stop is not None and stop():
+        if stop():
             break
         try:
             calls.call_without_conflict_retry(
