@@ -69,20 +69,16 @@ class CheckService:
             .returning(FunctionCheck.name)
         ).first()
         if removed is None:
-            if name not in self._entries(session, app):
+            if name not in release_service.current_entries(session, app):
                 require_entry(app.name, name, self._checkable(session, app))
             raise NotFound(f"function '{name}' of app '{app.name}' has no smoke check")
         audit.record(session, user, action="check.unset", app=app.name, function=name)
         session.flush()
 
-    def _entries(self, session: Session, app: App) -> Sequence[str]:
-        """The current build's Procfile entries, in Procfile order ([] before the first)."""
-        build = release_service.current_build(session, app)
-        return list(build.procfile or {}) if build else []
-
     def _checkable(self, session: Session, app: App) -> Sequence[str]:
         """The entries a check can be set on: all but the release phase's."""
-        return [entry for entry in self._entries(session, app) if entry != RELEASE_ENTRY]
+        entries = release_service.current_entries(session, app)
+        return [entry for entry in entries if entry != RELEASE_ENTRY]
 
 
 check_service = CheckService()

@@ -217,8 +217,7 @@ class EventSourceService:
 
     def _require(self, session: Session, app: App, entry: str) -> None:
         """FunctionNotFound (404) unless `entry` is in the current Procfile."""
-        build = release_service.current_build(session, app)
-        require_entry(app.name, entry, list(build.procfile or {}) if build else [])
+        require_entry(app.name, entry, release_service.current_entries(session, app))
 
     def _entry(self, session: Session, app: App, entry: str) -> None:
         """Refuse to add a source to `release`, the release phase (InvalidInput, 422, whether

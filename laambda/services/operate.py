@@ -34,8 +34,7 @@ class LogsPage:
 class OperateService:
     def entries(self, session: Session, app: App, entry: str | None = None) -> list[str]:
         """The app's Procfile entries, or just `entry` after checking it is one."""
-        build = release_service.current_build(session, app)
-        procfile = list(build.procfile) if build is not None and build.procfile else []
+        procfile = list(release_service.current_entries(session, app))
         if entry is None:
             return procfile
         require_entry(app.name, entry, procfile)

@@ -77,6 +77,12 @@ class ReleaseService:
             return None
         return session.get(Build, release.build_id)
 
+    def current_entries(self, session: Session, app: App) -> Sequence[str]:
+        """The Procfile entries of the live release's build, in Procfile order (the release
+        phase's included); [] before the first build is released."""
+        build = self.current_build(session, app)
+        return [*(build.procfile or {})] if build is not None else []
+
     def create(
         self,
         session: Session,
