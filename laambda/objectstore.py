@@ -32,6 +32,16 @@ class ObjectStore:
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
 
+    def check(self) -> None:
+        """Return when S3 answers for the bucket, whether it exists or is not made yet (the
+        first build makes it). Raises botocore's ClientError when S3 refuses (access denied,
+        say) and BotoCoreError when it cannot be reached."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _MISSING | {"NoSuchBucket"}:
+                raise
+
     def exists(self, key: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)

@@ -22,9 +22,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import redis
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -40,8 +38,10 @@ from starlette.datastructures import State
 from starlette.responses import Response
 
 from laambda.config import Settings
+from laambda.deploy import aws
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.fleet import aws_calls, seen_workers
+from laambda.objectstore import ObjectStore
 from laambda.services.metrics import metrics_service
 
 log = logging.getLogger("laambda.api")
@@ -62,20 +62,13 @@ def _redis(state: State) -> redis.Redis:
     return client
 
 
-def _s3(state: State) -> Any:
-    if getattr(state, "fleet_s3", None) is None:
+def _object_store(state: State) -> ObjectStore:
+    if getattr(state, "fleet_store", None) is None:
         settings: Settings = state.settings
-        state.fleet_s3 = boto3.session.Session().client(
-            "s3",
-            region_name=settings.aws_region,
-            endpoint_url=settings.aws_endpoint_url,
-            config=Config(
-                connect_timeout=_CHECK_SECONDS,
-                read_timeout=_CHECK_SECONDS,
-                retries={"max_attempts": 1, "mode": "standard"},
-            ),
-        )
-    return state.fleet_s3
+        client = aws.probe_s3_client(settings, _CHECK_SECONDS)
+        state.fleet_store = ObjectStore(client, settings.artifact_bucket)
+    store: ObjectStore = state.fleet_store
+    return store
 
 
 def health_parts(state: State) -> dict[str, dict[str, Any]]:
@@ -99,15 +92,9 @@ def health_parts(state: State) -> dict[str, dict[str, Any]]:
         parts["redis"] = _down(exc)
         client = None  # type: ignore[assignment]
     try:
-        _s3(state).head_bucket(Bucket=settings.artifact_bucket)
+        _object_store(state).check()
         parts["object_store"] = {"status": "up", "bucket": settings.artifact_bucket}
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code in ("404", "NoSuchBucket", "NotFound"):  # answers; made by the first build
-            parts["object_store"] = {"status": "up", "bucket": settings.artifact_bucket}
-        else:
-            parts["object_store"] = _down(exc)
-    except BotoCoreError as exc:
+    except (ClientError, BotoCoreError) as exc:
         parts["object_store"] = _down(exc)
     if settings.applier == "celery":
         parts["workers"] = _workers(client, settings.queue)

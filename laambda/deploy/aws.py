@@ -69,6 +69,23 @@ def s3_client(settings: Settings, region: str | None = None) -> S3Client:
     return client
 
 
+def probe_s3_client(settings: Settings, timeout: int) -> S3Client:
+    """An S3 client for health checks: one attempt, `timeout` seconds at most to connect and
+    as many to read, so /health answers promptly when the object store does not; its calls are
+    not counted in /metrics (they are the checks, not the platform's work)."""
+    client: S3Client = boto3.session.Session().client(
+        "s3",
+        region_name=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"max_attempts": 1, "mode": "standard"},
+        ),
+    )
+    return client
+
+
 def client(service: str, settings: Settings, region: str | None = None) -> Any:
     """Any other service (logs, events, cloudwatch), with the same timeouts and retries."""
     return _client(service, settings, region)

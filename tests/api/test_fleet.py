@@ -115,6 +115,22 @@ def test_health_says_which_part_is_down(
     assert parts["database"] == {"status": "up"}
 
 
+def test_health_says_when_the_object_store_does_not_answer(
+    fleet_settings: Settings, sessions: sessionmaker[Session], broker: redis.Redis
+) -> None:
+    announce(broker, fleet_settings)
+    away = fleet_settings.model_copy(update={"aws_endpoint_url": "http://127.0.0.1:1"})
+    api = create_app(away)
+    api.state.sessions = sessions
+    with TestClient(api) as client:
+        response = client.get("/health")
+    assert response.status_code == 503
+    parts = response.json()["parts"]
+    assert parts["object_store"]["status"] == "down"
+    assert "127.0.0.1:1" in parts["object_store"]["reason"]  # botocore's "Could not connect…"
+    assert parts["redis"] == {"status": "up"}
+
+
 def test_metrics_count_builds_queue_and_aws_calls(
     fleet_client: TestClient, fleet_settings: Settings, broker: redis.Redis, db: Session
 ) -> None:
