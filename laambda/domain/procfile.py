@@ -91,6 +91,14 @@ def parse_procfile(text: str, *, app_name: str, language: str = "python") -> Pro
         entries.append(ProcfileEntry(name=name, handler=handler, line=number))
     if not entries:
         raise BuildFailed(f"the Procfile declares no function: add a line such as '{EXAMPLE}'")
+    if all(entry.name == RELEASE_ENTRY for entry in entries):
+        # deploying it would delete every function of the app (those the Procfile no longer
+        # names are removed); `apps:destroy` is the way to take an app down
+        raise BuildFailed(
+            f"the Procfile declares no function: '{RELEASE_ENTRY}' (line {entries[0].line}) is "
+            "the release phase, which runs once per release and is not a function; add a line "
+            f"such as '{EXAMPLE}'"
+        )
     return Procfile(entries=tuple(entries))
 
 

@@ -26,6 +26,7 @@ class TestParse:
             ("web: 1mod.handler", "the handler '1mod.handler' is not"),
             ("a: x.h\n\na: y.h", "line 3: the name 'a' is already used on line 1"),
             ("# nothing\n", "declares no function"),
+            ("release: tasks.migrate", "declares no function: 'release' (line 1) is the release"),
         ],
     )
     def test_bad_lines_name_the_line_and_show_a_correct_one(self, text: str, expected: str) -> None:
