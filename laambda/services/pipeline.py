@@ -43,9 +43,14 @@ from laambda.errors import (
     PipelineExists,
     PipelineNotFound,
 )
+from laambda.objectstore import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.audit import audit
-from laambda.services.teardown import pipeline_repository_path
+from laambda.services.teardown import (
+    pipeline_repository_path,
+    repository_bundle_key,
+    repository_owner,
+)
 
 DEFAULT_BRANCH = "main"
 REVIEW_APPS_STAY = (
@@ -147,10 +152,13 @@ class PipelineService:
     def of_app(self, session: Session, app: App) -> Pipeline | None:
         return session.get(Pipeline, app.pipeline_id) if app.pipeline_id is not None else None
 
-    def destroy(self, session: Session, user: User, name: str, *, data_dir: Path) -> list[str]:
-        """Delete the pipeline (its owner or an admin only) and its git repository; its apps
-        stay, on their own (the API destroys its review apps first: they live only for it).
-        Returns the names of the detached apps."""
+    def destroy(
+        self, session: Session, user: User, name: str, *, data_dir: Path, store: ObjectStore
+    ) -> list[str]:
+        """Delete the pipeline (its owner or an admin only) and its git repository, on this
+        host's disk and its copy in the object store; its apps stay, on their own (the API
+        destroys its review apps first: they live only for it). Returns the names of the
+        detached apps."""
         pipeline = self.get_owned(session, user, name, to="destroy it")
         members = select(App).where(App.pipeline_id == pipeline.id).order_by(App.id)
         list(session.scalars(members.with_for_update()))
@@ -160,9 +168,12 @@ class PipelineService:
             _detach(app)
             detached.append(app.name)
         session.flush()
+        bundle = repository_bundle_key(repository_owner(pipeline))
         session.delete(pipeline)
         session.flush()
         _remove_repository(data_dir, name)
+        if store.exists(bundle):
+            store.delete(bundle)
         audit.record(session, user, action="pipeline.destroy", pipeline=name, detached=detached)
         return detached
 

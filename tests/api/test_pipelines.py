@@ -12,12 +12,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
-from laambda.db.models import App, AuditEvent, Build, Collaborator, Release, User
-from laambda.services.teardown import pipeline_repository_path
-from tests.support import factories
+from laambda.db.models import App, AuditEvent, Build, Collaborator, Pipeline, Release, User
+from laambda.objectstore import ObjectStore
+from laambda.services.teardown import (
+    pipeline_repository_path,
+    repository_bundle_key,
+    repository_owner,
+)
+from tests.support import factories, released
 from tests.support.released import deploy
 
 Auth = dict[str, str]
+
+
+@pytest.fixture
+def api_settings(database_url: str, moto_url: str, settings: Settings) -> Settings:
+    """Destroying a pipeline deletes its repository's copy in the object store: moto's S3."""
+    return released.api_settings(database_url, moto_url, settings.data_dir).model_copy(
+        update={"artifact_bucket": settings.artifact_bucket}
+    )
 
 
 def _app(db: Session, user: User, name: str, **fields: object) -> App:
@@ -119,14 +132,24 @@ class TestCrud:
         assert [(e.detail["previous"], e.detail["branch"]) for e in events] == [("develop", "next")]
 
     def test_a_destroyed_pipelines_repository_goes_with_it(
-        self, client: TestClient, auth: Auth, api_settings: Settings
+        self,
+        client: TestClient,
+        auth: Auth,
+        api_settings: Settings,
+        db: Session,
+        object_store: ObjectStore,
     ) -> None:
         _pipeline(client, auth)
         repo = pipeline_repository_path(api_settings.data_dir, "shop")
         repo.mkdir(parents=True)
         (repo / "HEAD").write_text("ref: refs/heads/main\n")
-        client.delete("/v1/pipelines/shop", headers=auth)
+        row = db.scalars(select(Pipeline).where(Pipeline.name == "shop")).one()
+        bundle = repository_bundle_key(repository_owner(row))  # a receiver's copy
+        object_store.put_bytes(bundle, b"# v2 git bundle\n")
+        gone = client.delete("/v1/pipelines/shop", headers=auth)
+        assert gone.status_code == 200, gone.text
         assert not repo.exists()
+        assert not object_store.exists(bundle)
 
 
 class TestRefusals:

@@ -16,11 +16,19 @@ from laambda.crypto import Cipher
 from laambda.db.models import App, AuditEvent, Pipeline, User
 from laambda.errors import InvalidInput
 from laambda.services.review_app import review_app_service
-from tests.support import factories
+from tests.support import factories, released
 from tests.support.pipelines import add_pipeline
 
 Auth = dict[str, str]
 DEPLOYED = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def api_settings(database_url: str, moto_url: str, settings: Settings) -> Settings:
+    """Destroying a pipeline deletes its repository's copy in the object store: moto's S3."""
+    return released.api_settings(database_url, moto_url, settings.data_dir).model_copy(
+        update={"artifact_bucket": settings.artifact_bucket}
+    )
 
 
 def test_enable_list_and_destroy(

@@ -108,7 +108,8 @@ def destroy_pipeline(
     store: StoreDep,
     cloud: CloudDep,
 ) -> PipelineDestroyed:
-    """Delete the pipeline and its repository (its owner or an admin) and destroy its review
+    """Delete the pipeline and its repository, with the repository's copy in the object store
+    (its owner or an admin), and destroy its review
     apps as `apps:destroy` does; its other apps stay, on their own. 409 while a build or
     release of a review app is under way (nothing of the pipeline is deleted then)."""
     pipeline = pipeline_service.get_owned(session, user, name, to="destroy it")
@@ -124,7 +125,9 @@ def destroy_pipeline(
             store=store,
             cloud=review_cloud(cloud),
         )
-    detached = pipeline_service.destroy(session, user, name, data_dir=settings.data_dir)
+    detached = pipeline_service.destroy(
+        session, user, name, data_dir=settings.data_dir, store=store
+    )
     return PipelineDestroyed(name=name, detached=detached, destroyed=destroyed)
 
 
