@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -51,6 +52,9 @@ def command(app: typer.Typer, name: str) -> Callable[[Callable[P, R]], Callable[
 
 
 def api() -> ApiClient:
+    """The API client every client command starts with; a malformed LAAMBDA_FOLLOW_SECONDS
+    is refused here, before the command changes anything (CliError)."""
+    follow_seconds()
     return ApiClient(credentials.load())
 
 
@@ -84,16 +88,33 @@ def ago(stamp: str) -> str:
     return "just now"
 
 
-SETTLE_SECONDS = 120.0
+# How long a command follows a release that shows no progress (its status, version or what it
+# waits for unchanged) before it says the release is still going; LAAMBDA_FOLLOW_SECONDS
+# changes it. A canary release is followed to the end of its window, and this long after.
+FOLLOW_SECONDS = 120.0
+
+
+def follow_seconds() -> float:
+    """FOLLOW_SECONDS, or LAAMBDA_FOLLOW_SECONDS when set (seconds; CliError if not a number)."""
+    given = os.environ.get("LAAMBDA_FOLLOW_SECONDS")
+    if not given:
+        return FOLLOW_SECONDS
+    try:
+        return max(0.0, float(given))
+    except ValueError:
+        raise CliError(f"LAAMBDA_FOLLOW_SECONDS={given!r} is not a number of seconds") from None
 
 
 def settle(client: ApiClient, app: str, release: dict[str, Any]) -> dict[str, Any]:
-    """Wait until the release has ended (ReleaseStatus.ENDED), at most SETTLE_SECONDS; one
-    superseded by a newer release that carries it is followed to that one's end. Returns the
-    release as the API last showed it, with `carried_by` naming the one first asked for.
-    What it waits for (a canary, the API's `waiting`) is printed once."""
+    """Wait until the release has ended (ReleaseStatus.ENDED): while it makes progress, while
+    its canary window runs, and up to follow_seconds() after either; one superseded by a newer
+    release that carries it is followed to that one's end. Returns the release as the API last
+    showed it, with `carried_by` naming the one first asked for. What it waits for (a canary,
+    the API's `waiting`) is printed once."""
     asked = release["version"]
-    deadline = time.monotonic() + SETTLE_SECONDS
+    patience = follow_seconds()
+    deadline = time.monotonic() + patience
+    seen = _progress(release)
     told = False
     while time.monotonic() < deadline:
         if release.get("waiting") and not told:
@@ -106,12 +127,24 @@ def settle(client: ApiClient, app: str, release: dict[str, Any]) -> dict[str, An
             break
         time.sleep(0.3)
         release = client.get(f"/apps/{app}/releases/{release['version']}")
+        if _progress(release) != seen:
+            seen = _progress(release)
+            deadline = max(deadline, time.monotonic() + patience)
+        if release["status"] == ReleaseStatus.CANARY and release.get("canary_ends_at"):
+            ends = datetime.fromisoformat(release["canary_ends_at"])
+            ends = ends if ends.tzinfo else ends.replace(tzinfo=UTC)
+            left = (ends - datetime.now(UTC)).total_seconds()
+            deadline = max(deadline, time.monotonic() + left + patience)
     return release | ({"carried": asked} if release["version"] != asked else {})
+
+
+def _progress(release: dict[str, Any]) -> tuple[Any, ...]:
+    return release["version"], release["status"], release.get("waiting")
 
 
 def outcome(release: dict[str, Any]) -> str:
     """'done, v8'; a release that ended without going live raises with the worker's reason
-    (exit 1), one still going after SETTLE_SECONDS says so. A change carried by a newer
+    (exit 1), one still going when settle() stopped following says so. A change carried by a newer
     release says so: 'done, v9 (v8 was carried by v9)'."""
     version = f"v{release['version']}"
     status = release["status"]

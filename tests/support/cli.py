@@ -39,12 +39,20 @@ class Cli:
     settings: Settings
 
     def __call__(
-        self, *args: str, cwd: Path | None = None, stdin: str | None = None, login: bool = True
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        stdin: str | None = None,
+        login: bool = True,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
+        """Run `laambda ARGS` as a user would; `env` adds variables (LAAMBDA_* included)."""
+        given = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAAMBDA_")}
         env |= {"HOME": str(self.home), "XDG_CONFIG_HOME": str(self.home / ".config")}
         if login:
             env |= {"LAAMBDA_API_URL": self.url, "LAAMBDA_API_TOKEN": self.token}
+        env |= given
         return subprocess.run(
             [LAAMBDA, *args],
             cwd=cwd or self.home,
