@@ -375,10 +375,13 @@ def test_builds_of_two_apps_use_two_download_caches(
 
 
 @pytest.fixture(scope="module")
-def volume_settings(docker_settings: Settings, engine: Engine) -> Iterator[Settings]:
+def volume_settings(
+    docker_settings: Settings, engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
     """The Docker builder with engine volumes: a socket volume of its own, which this worker
     (on the engine's host) sees at its mount point, through a short link (socket paths are
-    short); every download cache volume the module's builds make is removed at its end."""
+    short), and a data directory of its own (no dependency set is cached by the bind-mount
+    builds); every download cache volume the module's builds make is removed at its end."""
     client = docker.DockerClient(base_url=engine.docker_host)
     volume = client.volumes.create(name=f"laambda-test-egress-{uuid.uuid4().hex[:8]}")
     caches = {v.name for v in client.volumes.list(filters={"label": CACHE_LABEL})}
@@ -391,6 +394,7 @@ def volume_settings(docker_settings: Settings, engine: Engine) -> Iterator[Setti
                     "build_mounts": "volumes",
                     "build_socket_volume": volume.name,
                     "build_socket_dir": seen,
+                    "data_dir": tmp_path_factory.mktemp("volume-data"),
                 }
             )
         finally:
@@ -461,11 +465,12 @@ def test_a_python_build_in_engine_volumes_reuses_its_cache_volume(
 
 
 def test_in_tree_projects_build_in_engine_volumes(
-    volume_settings: Settings, tmp_path: Path
+    volume_settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
     build = make_build(volume_settings, None, tmp_path / "builds")
     files = {**LOCAL_APP, ".python-version": "3.11\n"}
     done = build(tar_of(files, tmp_path / "t.tar"), app_name="local")
+    assert f"-----> Installing in {engine.image} (linux/amd64)" in done.lines
     names = set(zip_names(done.result.artifact_path))
     assert {"mypkg/__init__.py", "common/__init__.py", "humanize/__init__.py"} <= names
     assert distributions(done) == {"mypkg", "common", "humanize"}
@@ -571,7 +576,8 @@ def test_engine_volumes_keep_the_egress_rules_and_drop_links_leaving_the_output(
     assert dropped == sorted(
         [
             "dropped symlink passwd -> /etc/passwd: it leads outside the build's output",
-            "dropped symlink up.txt -> ../spec/requirements.txt: it leads outside the build's output",
+            "dropped symlink up.txt -> ../spec/requirements.txt: it leads outside the build's "
+            "output",
             "dropped symlink pkg/root -> pkg/../../..: it leads outside the build's output",
             "dropped symlink esc -> pkg/up/../../spec: it leads outside the build's output, or to "
             "nothing",
