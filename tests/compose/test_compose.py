@@ -187,7 +187,9 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compose]:
         running.run("down", "-v", "-t", "5", timeout=300)
         made = sorted(set(_cache_volumes(env)) - set(caches))
         if made:  # the worker's download caches, which compose does not know
-            subprocess.run(["podman", "volume", "rm", "-f", *made], env=env, timeout=60)
+            subprocess.run(
+                ["podman", "volume", "rm", "-f", *made], env=env, capture_output=True, timeout=60
+            )
 
 
 def _cache_volumes(env: dict[str, str]) -> list[str]:
