@@ -605,3 +605,22 @@ def test_a_special_file_in_the_output_fails_the_build_and_leaves_nothing(
     assert "'out/pipe', a device, FIFO or other special file" in info.value.message
     assert not (tmp_path / "out" / "a").exists()  # checked whole before anything is written
     assert _leftovers(engine, engine.image, stage.cache_name) == []
+
+
+def test_a_cancelled_build_in_engine_volumes_leaves_nothing(
+    volume_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    cancel = threading.Event()
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        stage = _stage(volume_settings, client, tmp_path)
+        with pytest.raises(BuildFailed, match="^build cancelled$"), stage:
+            DockerBuilder(volume_settings, client).run(
+                client, engine.image, platform="linux/amd64", language="python",
+                script="echo started && sleep 300", volumes={}, env={},
+                log=lambda _: cancel.set(), cancel=cancel, timeout=300, stage=stage,
+            )  # fmt: skip
+        client.volumes.get(stage.cache_name).remove(force=True)
+    finally:
+        client.close()
+    assert _leftovers(engine, engine.image, stage.cache_name) == []

@@ -175,7 +175,7 @@ class BuildFolders:
             info.uid, info.gid, info.uname, info.gname = os.getuid(), os.getgid(), "", ""
             return info
 
-        with tarfile.open(tarball, "w") as archive:
+        with tarfile.open(tarball, "w", dereference=True) as archive:
             for folder in ("out", "cache"):
                 info = tarfile.TarInfo(folder)
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
