@@ -524,7 +524,7 @@ os.symlink("pkg/up/../../spec", "/laambda/out/esc")
 
 def _stage(settings: Settings, client: docker.DockerClient, tmp_path: Path) -> BuildFolders:
     spec = tmp_path / "spec"
-    spec.mkdir()
+    spec.mkdir(parents=True)
     (spec / "requirements.txt").write_text("six\n")
     cache = f"laambda-cache-test-{uuid.uuid4().hex[:8]}"
     return BuildFolders(
@@ -624,3 +624,27 @@ def test_a_cancelled_build_in_engine_volumes_leaves_nothing(
     finally:
         client.close()
     assert _leftovers(engine, engine.image, stage.cache_name) == []
+
+
+def test_an_output_over_the_size_limit_fails_the_build_clearly(
+    volume_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    settings = volume_settings.model_copy(update={"max_unpacked_bytes": 1024 * 1024})
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        for size in (1536, 4096):  # KB: under and over the archive's cap (twice the limit)
+            stage = _stage(settings, client, tmp_path / str(size))
+            with pytest.raises(BuildFailed) as info, stage:
+                DockerBuilder(settings, client).run(
+                    client, engine.image, platform="linux/amd64", language="python",
+                    script=f"head -c {size}K /dev/zero > /laambda/out/big", volumes={}, env={},
+                    log=lambda _: None, cancel=None, timeout=300, stage=stage,
+                )  # fmt: skip
+            client.volumes.get(stage.cache_name).remove(force=True)
+            assert info.value.message == (
+                "the installed dependencies are over 1 MB, the limit (LAAMBDA_MAX_UNPACKED_BYTES);"
+                " Lambda takes at most 250 MB unzipped: install fewer"
+            )
+            assert not (tmp_path / str(size) / "out").exists()
+    finally:
+        client.close()

@@ -47,6 +47,7 @@ from laambda.building.source_check import (
     SourceLimits,
     SourceRefused,
     check_members,
+    human_size,
     link_inside,
     relative,
 )
@@ -184,6 +185,10 @@ class BuildFolders:
                 archive.add(CA_BUNDLE, arcname="ca.crt", filter=owned)
             for name, path in self.inputs.items():
                 archive.add(path, arcname=name, filter=owned)
+        # without the zeros tarfile pads its last record with: podman's copier stops reading at
+        # the end-of-archive blocks, and bytes still coming then fail the upload with "broken
+        # pipe" (https://github.com/containers/buildah/issues/6573)
+        os.truncate(tarball, archive.offset)
         try:
             with open(tarball, "rb") as data:
                 if not container.put_archive(TOP, data):
@@ -196,8 +201,8 @@ class BuildFolders:
     def collect(self, container: Container) -> None:
         """Read each output folder back from the exited `container` into its worker folder."""
         limit = self.settings.max_unpacked_bytes
+        tarball = self.workdir / "from-engine.tar"
         for name, dest in self.outputs.items():
-            tarball = self.workdir / "from-engine.tar"
             try:
                 stream, _ = container.get_archive(f"{TOP}/{name}")
                 size = 0
@@ -205,17 +210,13 @@ class BuildFolders:
                     for chunk in stream:
                         size += len(chunk)
                         if size > limit * _ARCHIVE_OVERHEAD:
-                            raise BuildFailed(
-                                f"the build's output is over {limit // MB} MB "
-                                "(LAAMBDA_MAX_UNPACKED_BYTES)"
-                            )
+                            raise _too_large(limit)
                         data.write(chunk)
+                extract_output(tarball, dest, max_bytes=limit, log=self.log)
             except DockerException as exc:
                 raise BuildFailed(f"the build's output could not be read back: {exc}") from None
-            try:
-                extract_output(tarball, dest, max_bytes=limit, log=self.log)
             finally:
-                tarball.unlink()
+                tarball.unlink(missing_ok=True)
 
 
 def extract_output(tarball: Path, dest: Path, *, max_bytes: int, log: Log) -> None:
@@ -230,6 +231,9 @@ def extract_output(tarball: Path, dest: Path, *, max_bytes: int, log: Log) -> No
     first entry that breaks a rule.
     """
     try:
+        with tarfile.open(tarball, mode="r:") as archive:
+            if sum(member.size for member in archive if member.isfile()) > max_bytes:
+                raise _too_large(max_bytes)
         with tarfile.open(tarball, mode="r:") as archive:
             checked = check_members(archive, SourceLimits(max_unpacked_bytes=max_bytes))
             dest.mkdir(parents=True, exist_ok=True)
@@ -269,6 +273,13 @@ def extract_output(tarball: Path, dest: Path, *, max_bytes: int, log: Log) -> No
                 f"       dropped symlink {name} -> {linkname}: it leads outside the build's "
                 "output, or to nothing"
             )
+
+
+def _too_large(limit: int) -> BuildFailed:
+    return BuildFailed(
+        f"the installed dependencies are over {human_size(limit)}, the limit "
+        "(LAAMBDA_MAX_UNPACKED_BYTES); Lambda takes at most 250 MB unzipped: install fewer"
+    )
 
 
 def _write(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
