@@ -128,15 +128,7 @@ def test_cancel_stops_the_container(
             log=log,
             cancel=cancel,
         )
-    client = docker.DockerClient(base_url=engine.docker_host)
-    try:
-        assert [
-            c
-            for c in client.containers.list(all=True)
-            if c.image and c.image.tags == [engine.image]
-        ] == []
-    finally:
-        client.close()
+    assert _containers_mounting(engine, str(tmp_path)) == []
 
 
 def test_missing_image_fails_clearly(docker_settings: Settings, tmp_path: Path) -> None:
@@ -405,17 +397,31 @@ def volume_settings(
             client.close()
 
 
-def _leftovers(engine: Engine, image: str, cache_name: str) -> list[str]:
-    """The build volumes of `cache_name`'s builds and the containers of `image` still there."""
+def _containers_mounting(engine: Engine, source: str) -> list[str]:
+    """The containers (any state) that mount a volume named `source`, or a folder under it:
+    another module's builds (the compose test's, say) may run meanwhile in the same engine."""
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        return [
+            str(c.name)
+            for c in client.containers.list(all=True)
+            if any(
+                m.get("Name") == source or str(m.get("Source", "")).startswith(source + "/")
+                for m in c.attrs.get("Mounts") or []
+            )
+        ]
+    finally:
+        client.close()
+
+
+def _leftovers(engine: Engine, cache_name: str) -> list[str]:
+    """The build volumes of `cache_name`'s builds, and containers still using its cache."""
     client = docker.DockerClient(base_url=engine.docker_host)
     try:
         volumes = client.volumes.list(filters={"label": f"{BUILD_LABEL}={cache_name}"})
-        containers = [
-            c for c in client.containers.list(all=True) if c.image and c.image.tags == [image]
-        ]
-        return [str(v.name) for v in volumes] + [str(c.name) for c in containers]
     finally:
         client.close()
+    return [str(v.name) for v in volumes] + _containers_mounting(engine, cache_name)
 
 
 def _cache_volumes(engine: Engine, scope: str) -> list[str]:
@@ -461,7 +467,7 @@ def test_a_python_build_in_engine_volumes_reuses_its_cache_volume(
     assert not (tmp_path / "cache").exists()  # the cache is the engine's, not a worker folder
     caches = _cache_volumes(engine, scope)
     assert len(caches) == 1
-    assert _leftovers(engine, engine.image, caches[0]) == []
+    assert _leftovers(engine, caches[0]) == []
 
 
 def test_in_tree_projects_build_in_engine_volumes(
@@ -550,7 +556,6 @@ def test_engine_volumes_keep_the_egress_rules_and_drop_links_leaving_the_output(
                 script=f"python3 -c {shlex.quote(VOLUME_PROBE)}", volumes={}, env={},
                 log=lines.append, cancel=None, timeout=300, stage=stage,
             )  # fmt: skip
-        client.volumes.get(stage.cache_name).remove(force=True)
     finally:
         client.close()
     text = "\n".join(lines)
@@ -583,7 +588,7 @@ def test_engine_volumes_keep_the_egress_rules_and_drop_links_leaving_the_output(
             "nothing",
         ]
     )
-    assert _leftovers(engine, engine.image, stage.cache_name) == []
+    assert _leftovers(engine, stage.cache_name) == []
 
 
 def test_a_special_file_in_the_output_fails_the_build_and_leaves_nothing(
@@ -598,13 +603,12 @@ def test_a_special_file_in_the_output_fails_the_build_and_leaves_nothing(
                 script="echo x > /laambda/out/a && mkfifo /laambda/out/pipe", volumes={},
                 env={}, log=lambda _: None, cancel=None, timeout=300, stage=stage,
             )  # fmt: skip
-        client.volumes.get(stage.cache_name).remove(force=True)
     finally:
         client.close()
     assert info.value.message.startswith("the build's output was refused: ")
     assert "'out/pipe', a device, FIFO or other special file" in info.value.message
     assert not (tmp_path / "out" / "a").exists()  # checked whole before anything is written
-    assert _leftovers(engine, engine.image, stage.cache_name) == []
+    assert _leftovers(engine, stage.cache_name) == []
 
 
 def test_a_cancelled_build_in_engine_volumes_leaves_nothing(
@@ -620,10 +624,9 @@ def test_a_cancelled_build_in_engine_volumes_leaves_nothing(
                 script="echo started && sleep 300", volumes={}, env={},
                 log=lambda _: cancel.set(), cancel=cancel, timeout=300, stage=stage,
             )  # fmt: skip
-        client.volumes.get(stage.cache_name).remove(force=True)
     finally:
         client.close()
-    assert _leftovers(engine, engine.image, stage.cache_name) == []
+    assert _leftovers(engine, stage.cache_name) == []
 
 
 def test_an_output_over_the_size_limit_fails_the_build_clearly(
@@ -640,7 +643,6 @@ def test_an_output_over_the_size_limit_fails_the_build_clearly(
                     script=f"head -c {size}K /dev/zero > /laambda/out/big", volumes={}, env={},
                     log=lambda _: None, cancel=None, timeout=300, stage=stage,
                 )  # fmt: skip
-            client.volumes.get(stage.cache_name).remove(force=True)
             assert info.value.message == (
                 "the installed dependencies are over 1 MB, the limit (LAAMBDA_MAX_UNPACKED_BYTES);"
                 " Lambda takes at most 250 MB unzipped: install fewer"
