@@ -18,6 +18,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from laambda.errors import SettingsError
 
+# the longest LAAMBDA_BUILD_SOCKET_DIR: a build's egress socket is made at
+# <dir>/<22 random characters>/egress-<8>/egress.sock, and a unix socket's path holds 107 bytes
+MAX_SOCKET_DIR = 56
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -62,6 +66,15 @@ class Settings(BaseSettings):
     builder: Literal["docker", "wheels"] = "wheels"
     build_image_template: str = "public.ecr.aws/sam/build-{runtime}"
     build_images: dict[str, str] = {}
+    # how the Docker builder gives its build containers their folders: "bind" mounts the
+    # worker's own folders (the engine runs on the worker's host and sees its paths); "volumes"
+    # puts them in engine volumes and copies them in and out through the Docker API (a worker
+    # in a container reaching the engine through a socket, as in docker-compose.yml)
+    build_mounts: Literal["bind", "volumes"] = "bind"
+    # with build_mounts=volumes: the engine volume shared by the worker and its build
+    # containers for the egress proxy's sockets, and where the worker sees it mounted
+    build_socket_volume: str = "laambda-egress"
+    build_socket_dir: Path = Path("/run/laambda-egress")
     max_source_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     max_unpacked_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
     # files, folders and links an uploaded source tarball (`laambda deploy`) may hold
@@ -142,6 +155,13 @@ class Settings(BaseSettings):
     def _networks_are_cidr(cls, value: list[str]) -> list[str]:
         for entry in value:
             ipaddress.ip_network(entry, strict=False)  # ValueError names the entry
+        return value
+
+    @field_validator("build_socket_dir")
+    @classmethod
+    def _socket_dir_fits(cls, value: Path) -> Path:
+        if not value.is_absolute() or len(str(value)) > MAX_SOCKET_DIR:
+            raise ValueError(f"must be an absolute path of at most {MAX_SOCKET_DIR} characters")
         return value
 
     def build_image(self, runtime: str) -> str:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import socket
+import tempfile
 import threading
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -13,6 +17,7 @@ import pytest
 
 from laambda.building.builders.base import InstallPlan
 from laambda.building.builders.docker import DockerBuilder
+from laambda.building.builders.engine_volumes import BUILD_LABEL, CACHE_LABEL, BuildFolders
 from laambda.building.pipeline import build_source
 from laambda.config import Settings
 from laambda.domain.runtime import ALL_RUNTIMES
@@ -123,15 +128,7 @@ def test_cancel_stops_the_container(
             log=log,
             cancel=cancel,
         )
-    client = docker.DockerClient(base_url=engine.docker_host)
-    try:
-        assert [
-            c
-            for c in client.containers.list(all=True)
-            if c.image and c.image.tags == [engine.image]
-        ] == []
-    finally:
-        client.close()
+    assert _containers_mounting(engine, str(tmp_path)) == []
 
 
 def test_missing_image_fails_clearly(docker_settings: Settings, tmp_path: Path) -> None:
@@ -364,3 +361,292 @@ def test_builds_of_two_apps_use_two_download_caches(
         ["six-1.17.0-py2.py3-none-any.whl"],
         ["six-1.17.0-py2.py3-none-any.whl"],
     ]
+
+
+# --- LAAMBDA_BUILD_MOUNTS=volumes: the folders are engine volumes, as for a worker in compose
+
+
+@pytest.fixture(scope="module")
+def volume_settings(
+    docker_settings: Settings, engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """The Docker builder with engine volumes: a socket volume of its own, which this worker
+    (on the engine's host) sees at its mount point, through a short link (socket paths are
+    short), and a data directory of its own (no dependency set is cached by the bind-mount
+    builds); every download cache volume the module's builds make is removed at its end."""
+    client = docker.DockerClient(base_url=engine.docker_host)
+    volume = client.volumes.create(name=f"laambda-test-egress-{uuid.uuid4().hex[:8]}")
+    caches = {v.name for v in client.volumes.list(filters={"label": CACHE_LABEL})}
+    with tempfile.TemporaryDirectory(prefix="lx-", dir="/tmp") as short:
+        seen = Path(short) / "s"
+        seen.symlink_to(volume.attrs["Mountpoint"])
+        try:
+            yield docker_settings.model_copy(
+                update={
+                    "build_mounts": "volumes",
+                    "build_socket_volume": volume.name,
+                    "build_socket_dir": seen,
+                    "data_dir": tmp_path_factory.mktemp("volume-data"),
+                }
+            )
+        finally:
+            for made in client.volumes.list(filters={"label": CACHE_LABEL}):
+                if made.name not in caches:
+                    made.remove(force=True)
+            volume.remove(force=True)
+            client.close()
+
+
+def _containers_mounting(engine: Engine, source: str) -> list[str]:
+    """The containers (any state) that mount a volume named `source`, or a folder under it:
+    another module's builds (the compose test's, say) may run meanwhile in the same engine."""
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        return [
+            str(c.name)
+            for c in client.containers.list(all=True)
+            if any(
+                m.get("Name") == source or str(m.get("Source", "")).startswith(source + "/")
+                for m in c.attrs.get("Mounts") or []
+            )
+        ]
+    finally:
+        client.close()
+
+
+def _leftovers(engine: Engine, cache_name: str) -> list[str]:
+    """The build volumes of `cache_name`'s builds, and containers still using its cache."""
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        volumes = client.volumes.list(filters={"label": f"{BUILD_LABEL}={cache_name}"})
+    finally:
+        client.close()
+    return [str(v.name) for v in volumes] + _containers_mounting(engine, cache_name)
+
+
+def _cache_volumes(engine: Engine, scope: str) -> list[str]:
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        found = client.volumes.list(filters={"label": CACHE_LABEL})
+        return [v.name for v in found if v.attrs["Labels"][CACHE_LABEL].endswith(f" {scope}")]
+    finally:
+        client.close()
+
+
+def test_a_python_build_in_engine_volumes_reuses_its_cache_volume(
+    volume_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """The spec goes in and the output comes back through the API; the download cache is a
+    volume kept between builds; nothing of a build is left in the engine."""
+    runtime = next(r for r in ALL_RUNTIMES if r.identifier == "python3.11")
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / "requirements.txt").write_text("six==1.17.0\n")
+    builder = DockerBuilder(volume_settings)
+    scope = f"volumes-{uuid.uuid4().hex[:8]}"
+
+    def install(name: str) -> list[str]:
+        plan = InstallPlan(
+            runtime=runtime, architecture="x86_64", files=spec, lockfile=None,
+            workdir=tmp_path / name, cache_dir=tmp_path / "cache", cache_scope=scope,
+        )  # fmt: skip
+        out = tmp_path / name / "out"
+        out.mkdir(parents=True)
+        lines: list[str] = []
+        builder.install(plan, out, log=lines.append, cancel=None, timeout=300)
+        assert (out / "six.py").is_file()
+        assert [p.name for p in out.glob("six-1.17.0.dist-info")]
+        return lines
+
+    first = install("first")
+    assert any("Downloading six" in line for line in first)
+    assert any("Successfully installed six-1.17.0" in line for line in first)
+    again = install("again")
+    assert not any("Downloading six" in line for line in again)
+    assert any("Successfully installed six-1.17.0" in line for line in again)
+    assert not (tmp_path / "cache").exists()  # the cache is the engine's, not a worker folder
+    caches = _cache_volumes(engine, scope)
+    assert len(caches) == 1
+    assert _leftovers(engine, caches[0]) == []
+
+
+def test_in_tree_projects_build_in_engine_volumes(
+    volume_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    build = make_build(volume_settings, None, tmp_path / "builds")
+    files = {**LOCAL_APP, ".python-version": "3.11\n"}
+    done = build(tar_of(files, tmp_path / "t.tar"), app_name="local")
+    assert f"-----> Installing in {engine.image} (linux/amd64)" in done.lines
+    names = set(zip_names(done.result.artifact_path))
+    assert {"mypkg/__init__.py", "common/__init__.py", "humanize/__init__.py"} <= names
+    assert distributions(done) == {"mypkg", "common", "humanize"}
+    assert run_handler_alone(done, tmp_path, "handler.main", {}) == {
+        "pkg": "from the pushed tree",
+        "common": 1,
+    }
+
+
+def test_a_node_build_in_engine_volumes_keeps_its_in_tree_package(
+    volume_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """node_modules comes back with the npm project, so npm's link to an in-tree `file:`
+    package still leads to it and is copied into the artifact."""
+    build = make_build(volume_settings, None, tmp_path / "builds")
+    files = {**SHARED_APP, "package.json": SHARED_APP["package.json"].replace(
+        '"uses-shared"', '"uses-shared", "engines": {"node": "22.x"}'
+    )}  # fmt: skip
+    done = build(tar_of(files, tmp_path / "t.tar"), app_name="shared")
+    assert f"-----> Installing in {engine.node_image} (linux/amd64)" in done.lines
+    names = set(zip_names(done.result.artifact_path))
+    assert {"node_modules/shared/index.js", "node_modules/is-number/index.js"} <= names
+    assert require_from_artifact(done.result.artifact_path, tmp_path, "shared") == {
+        "from": "the shared folder",
+        "numeric": True,
+    }
+
+
+VOLUME_PROBE = """
+import os, urllib.request
+print("MOUNTS", sorted(os.listdir("/laambda")))
+try:
+    print("SOCKETS", os.listdir("/run/laambda"))
+except OSError as exc:
+    print("SOCKETS refused", exc.errno)
+for url in ["https://example.org/", "https://pypi.org/simple/six/"]:
+    try:
+        print("proxied", url, urllib.request.urlopen(url, timeout=20).status)
+    except OSError as exc:
+        print("proxied", url, "failed")
+os.makedirs("/laambda/out/pkg")
+open("/laambda/out/pkg/mod.py", "w").write("x = 1\\n")
+os.symlink("pkg/mod.py", "/laambda/out/alias.py")
+os.symlink("/etc/passwd", "/laambda/out/passwd")
+os.symlink("../spec/requirements.txt", "/laambda/out/up.txt")
+os.symlink("pkg/../../..", "/laambda/out/pkg/root")
+os.symlink("..", "/laambda/out/pkg/up")
+os.symlink("pkg/up/../../spec", "/laambda/out/esc")
+"""
+
+
+def _stage(settings: Settings, client: docker.DockerClient, tmp_path: Path) -> BuildFolders:
+    spec = tmp_path / "spec"
+    spec.mkdir(parents=True)
+    (spec / "requirements.txt").write_text("six\n")
+    cache = f"laambda-cache-test-{uuid.uuid4().hex[:8]}"
+    return BuildFolders(
+        client, settings, cache_name=cache, cache_key=cache, inputs={"spec": spec},
+        outputs={"out": tmp_path / "out"}, workdir=tmp_path, log=lambda _: None,
+    )  # fmt: skip
+
+
+def test_engine_volumes_keep_the_egress_rules_and_drop_links_leaving_the_output(
+    volume_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """The proxy is the only way out and refuses a host not allowed; the socket volume's top
+    folder cannot be listed (no other build's socket can be found); what the build leaves in
+    its output is written by the worker, without the links that lead outside it."""
+    lines: list[str] = []
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        stage = _stage(volume_settings, client, tmp_path)
+        stage.log = lines.append
+        with stage:
+            code = DockerBuilder(volume_settings, client).run(
+                client, engine.image, platform="linux/amd64", language="python",
+                script=f"python3 -c {shlex.quote(VOLUME_PROBE)}", volumes={}, env={},
+                log=lines.append, cancel=None, timeout=300, stage=stage,
+            )  # fmt: skip
+    finally:
+        client.close()
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert "       MOUNTS ['ca.crt', 'cache', 'out', 'spec']" in lines
+    assert "       SOCKETS refused 13" in lines  # EACCES
+    assert "       proxied https://pypi.org/simple/six/ 200" in lines
+    assert "       proxied https://example.org/ failed" in lines
+    assert (
+        " !     Build egress refused: CONNECT example.org:443: example.org:443 is not an "
+        "allowed package host (add it to LAAMBDA_BUILD_EGRESS_HOSTS)"
+    ) in lines
+    out = tmp_path / "out"
+    assert (out / "pkg" / "mod.py").read_text() == "x = 1\n"
+    assert (out / "alias.py").is_symlink()
+    assert (out / "alias.py").read_text() == "x = 1\n"
+    assert os.readlink(out / "pkg" / "up") == ".."
+    kept = [Path(top, name) for top, dirs, files in os.walk(out) for name in dirs + files]
+    assert sorted(p.relative_to(out).as_posix() for p in kept) == [
+        "alias.py", "pkg", "pkg/mod.py", "pkg/up",
+    ]  # fmt: skip
+    dropped = sorted(line.strip() for line in lines if "dropped symlink" in line)
+    assert dropped == sorted(
+        [
+            "dropped symlink passwd -> /etc/passwd: it leads outside the build's output",
+            "dropped symlink up.txt -> ../spec/requirements.txt: it leads outside the build's "
+            "output",
+            "dropped symlink pkg/root -> pkg/../../..: it leads outside the build's output",
+            "dropped symlink esc -> pkg/up/../../spec: it leads outside the build's output, or to "
+            "nothing",
+        ]
+    )
+    assert _leftovers(engine, stage.cache_name) == []
+
+
+def test_a_special_file_in_the_output_fails_the_build_and_leaves_nothing(
+    volume_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        stage = _stage(volume_settings, client, tmp_path)
+        with pytest.raises(BuildFailed) as info, stage:
+            DockerBuilder(volume_settings, client).run(
+                client, engine.image, platform="linux/amd64", language="python",
+                script="echo x > /laambda/out/a && mkfifo /laambda/out/pipe", volumes={},
+                env={}, log=lambda _: None, cancel=None, timeout=300, stage=stage,
+            )  # fmt: skip
+    finally:
+        client.close()
+    assert info.value.message.startswith("the build's output was refused: ")
+    assert "'out/pipe', a device, FIFO or other special file" in info.value.message
+    assert not (tmp_path / "out" / "a").exists()  # checked whole before anything is written
+    assert _leftovers(engine, stage.cache_name) == []
+
+
+def test_a_cancelled_build_in_engine_volumes_leaves_nothing(
+    volume_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    cancel = threading.Event()
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        stage = _stage(volume_settings, client, tmp_path)
+        with pytest.raises(BuildFailed, match="^build cancelled$"), stage:
+            DockerBuilder(volume_settings, client).run(
+                client, engine.image, platform="linux/amd64", language="python",
+                script="echo started && sleep 300", volumes={}, env={},
+                log=lambda _: cancel.set(), cancel=cancel, timeout=300, stage=stage,
+            )  # fmt: skip
+    finally:
+        client.close()
+    assert _leftovers(engine, stage.cache_name) == []
+
+
+def test_an_output_over_the_size_limit_fails_the_build_clearly(
+    volume_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    settings = volume_settings.model_copy(update={"max_unpacked_bytes": 1024 * 1024})
+    client = docker.DockerClient(base_url=engine.docker_host)
+    try:
+        for size in (1536, 4096):  # KB: under and over the archive's cap (twice the limit)
+            stage = _stage(settings, client, tmp_path / str(size))
+            with pytest.raises(BuildFailed) as info, stage:
+                DockerBuilder(settings, client).run(
+                    client, engine.image, platform="linux/amd64", language="python",
+                    script=f"head -c {size}K /dev/zero > /laambda/out/big", volumes={}, env={},
+                    log=lambda _: None, cancel=None, timeout=300, stage=stage,
+                )  # fmt: skip
+            assert info.value.message == (
+                "the installed dependencies are over 1 MB, the limit (LAAMBDA_MAX_UNPACKED_BYTES);"
+                " Lambda takes at most 250 MB unzipped: install fewer"
+            )
+            assert not (tmp_path / str(size) / "out").exists()
+    finally:
+        client.close()

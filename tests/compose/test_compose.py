@@ -1,6 +1,8 @@
 """The production layout runs: docker-compose.yml brought up under podman-compose (PostgreSQL,
 Redis, API, worker, receiver, from images made on this machine), with moto's server as AWS;
-then a `git push` over ssh to the compose receiver releases an app, and the function is in moto.
+then a `git push` over ssh to the compose receiver releases an app, and the function is in moto
+with its dependency, installed by the Docker builder in the build image through engine volumes
+(the worker holds the engine's socket, as docker-compose.yml mounts it).
 
 Images come from scripts/container-engine.sh (the engine) and scripts/compose-images.sh (bases
 from Debian's packages, laambda's image from the Dockerfile); both cache what they made, so a
@@ -10,6 +12,9 @@ on CI (CI set) it must run.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import os
 import shlex
 import shutil
@@ -19,9 +24,11 @@ import sys
 import time
 import tomllib
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -143,6 +150,7 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compose]:
         pytest.skip(f"no container engine can start here: {exc}")
     env = base | engine
     env |= _exports("compose-images.sh", env, timeout=1200)
+    project = f"laambda-test-{uuid.uuid4().hex[:8]}"
     env["LAAMBDA_MOTO_IMAGE"] = _moto_image(env)
 
     home = tmp_path_factory.mktemp("compose")
@@ -153,6 +161,7 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compose]:
         "LAAMBDA_AWS_ENDPOINT_URL=http://moto:5000\n"
         "LAAMBDA_AWS_REGION=us-east-1\n"
         f"LAAMBDA_DEFAULT_ROLE={ROLE}\n"
+        f'LAAMBDA_BUILD_IMAGES={{"python3.11": "{engine["LAAMBDA_TEST_BUILD_IMAGE"]}"}}\n'
     )
     env |= {
         # docker-compose.yml passes AWS credentials from compose's environment
@@ -166,14 +175,29 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compose]:
         "LAAMBDA_SSH_PUBLISH": f"127.0.0.1:{ssh_port}",
         "LAAMBDA_MOTO_PUBLISH": f"127.0.0.1:{moto_port}",
         "LAAMBDA_API_URL": f"http://127.0.0.1:{api_port}",
+        # the worker builds in this engine, through its socket
+        "LAAMBDA_DOCKER_SOCKET": engine["DOCKER_HOST"].removeprefix("unix://"),
+        "LAAMBDA_BUILD_SOCKET_VOLUME": f"{project}-egress",
     }
-    running = Compose(
-        f"laambda-test-{uuid.uuid4().hex[:8]}", env, home, api_port, ssh_port, moto_port
-    )
+    running = Compose(project, env, home, api_port, ssh_port, moto_port)
+    caches = _cache_volumes(env)
     try:
         yield running
     finally:
         running.run("down", "-v", "-t", "5", timeout=300)
+        made = sorted(set(_cache_volumes(env)) - set(caches))
+        if made:  # the worker's download caches, which compose does not know
+            subprocess.run(
+                ["podman", "volume", "rm", "-f", *made], env=env, capture_output=True, timeout=60
+            )
+
+
+def _cache_volumes(env: dict[str, str]) -> list[str]:
+    listed = subprocess.run(
+        ["podman", "volume", "ls", "-q", "--filter", "label=laambda.download-cache"],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return listed.stdout.split()
 
 
 def _answers(url: str) -> bool:
@@ -230,7 +254,12 @@ def test_a_push_through_the_compose_layout_releases_the_app(compose: Compose) ->
         "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
         "GIT_SSH_COMMAND": f"{SSH} -i {key}",
     }  # fmt: skip
-    files = {"Procfile": "web: web_mod.handler\n", "web_mod.py": HANDLER, "requirements.txt": ""}
+    files = {
+        "Procfile": "web: web_mod.handler\n",
+        "web_mod.py": HANDLER,
+        "requirements.txt": "six==1.17.0\n",
+        ".python-version": "3.11\n",
+    }
     for name, text in files.items():
         (repo / name).write_text(text)
     for args in (
@@ -250,12 +279,28 @@ def test_a_push_through_the_compose_layout_releases_the_app(compose: Compose) ->
     )
     assert pushed.returncode == 0, pushed.stderr + compose.logs()
     assert "remote: -----> Released v1: hello-web" in pushed.stderr
+    image = compose.env["LAAMBDA_TEST_BUILD_IMAGE"]
+    assert f"remote: -----> Installing in {image} (linux/amd64)" in pushed.stderr
+    assert "remote:        Successfully installed six-1.17.0" in pushed.stderr
 
     lam = boto3.client("lambda", **aws)  # type: ignore[call-overload]
     live = lam.get_alias(FunctionName="hello-web", Name="live")
     assert live["FunctionVersion"] != "$LATEST"
+    assert {"six.py", "web_mod.py"} <= set(_code_names(lam, aws, "hello-web"))
     releases = compose.cli("releases", "-a", "hello")
     assert releases.returncode == 0, releases.stderr
     assert releases.stdout.splitlines()[1].startswith("v1"), releases.stdout
     took = time.monotonic() - started
     sys.stderr.write(f"compose test: {took:.0f} s from `up` to a released push\n")
+
+
+def _code_names(lam: Any, aws: dict[str, str], function: str) -> list[str]:
+    """The files of the function's code in moto: the artifact in the bucket whose sha256 is
+    the function's CodeSha256 (Lambda's: the base64 of the digest)."""
+    sha = lam.get_function(FunctionName=function)["Configuration"]["CodeSha256"]
+    s3 = boto3.client("s3", **aws)  # type: ignore[call-overload]
+    for entry in s3.list_objects_v2(Bucket="laambda-artifacts").get("Contents", []):
+        body = s3.get_object(Bucket="laambda-artifacts", Key=entry["Key"])["Body"].read()
+        if base64.b64encode(hashlib.sha256(body).digest()).decode() == sha:
+            return zipfile.ZipFile(io.BytesIO(body)).namelist()
+    raise AssertionError(f"no object in laambda-artifacts has the function's code ({sha})")

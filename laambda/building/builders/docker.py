@@ -2,9 +2,11 @@
 
 Talks to whatever Docker-API engine DOCKER_HOST names (dockerd, or podman's service). Native
 packages compile against the image's own Amazon Linux, which is why this builder exists. The
-download cache is a host folder mounted into every container (one per app, image and platform),
-so a rebuild downloads nothing; only the dependency files (with the in-tree projects they name)
-and an empty output folder are mounted, never the rest of the app's code.
+download cache is kept for every container (one per app, image and platform), so a rebuild
+downloads nothing; only the dependency files (with the in-tree projects they name) and an empty
+output folder are given, never the rest of the app's code. They are the worker's own folders,
+bind-mounted (LAAMBDA_BUILD_MOUNTS=bind: the engine shares the worker's host), or engine volumes
+filled and read back through the API (=volumes: a worker in a container, engine_volumes.py).
 The container is boxed like a host installer (sandbox.py): no network but the egress proxy,
 no environment of this process, no capabilities.
 """
@@ -17,6 +19,8 @@ import shlex
 import shutil
 import threading
 from collections.abc import Mapping
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import docker
@@ -24,6 +28,7 @@ from docker.errors import DockerException, ImageNotFound
 from docker.models.containers import Container
 
 from laambda.building.builders.base import InstallPlan, Log, egress_policy, stop_on
+from laambda.building.builders.engine_volumes import BuildFolders
 from laambda.building.builders.node import copy_in_tree_links
 from laambda.building.builders.wheels import LOCAL_LINE, index_options
 from laambda.building.egress import egress_proxy
@@ -113,25 +118,18 @@ class DockerBuilder:
         # one download cache per image and platform (a wheel built from an sdist in one image
         # must not be installed by another) and per cache scope (see InstallPlan.cache_scope)
         key = f"{image} {platform}" + (f" {plan.cache_scope}" if plan.cache_scope else "")
-        cache = plan.cache_dir / "docker" / hashlib.sha256(key.encode()).hexdigest()[:16]
-        cache.mkdir(parents=True, exist_ok=True)
-        volumes = {
-            str(out.resolve()): {"bind": "/laambda/out", "mode": "rw"},
-            str(cache.resolve()): {"bind": "/laambda/cache", "mode": "rw"},
-        }
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        node = plan.runtime.language == "node"
         project = plan.workdir / "npm-project"
-        if plan.runtime.language == "node":
+        folders: dict[str, Path]  # what the container finds under /laambda
+        if node:
             registry = shlex.quote(npm_registry(self.settings.allowed_indexes))
             script = _NODE.format(verb="ci" if plan.lockfile else "install", registry=registry)
             shutil.copytree(plan.files, project, dirs_exist_ok=True)
-            volumes[str(project.resolve())] = {"bind": "/laambda/project", "mode": "rw"}
+            folders = {"project": project}
         else:
             script = self._python_script(plan)
-            volumes[str(plan.files.resolve())] = {"bind": "/laambda/spec", "mode": "ro"}
-            volumes[str((plan.workdir / "docker-plan").resolve())] = {
-                "bind": "/laambda/plan",
-                "mode": "ro",
-            }
+            folders = {"spec": plan.files, "plan": plan.workdir / "docker-plan"}
         env = {
             "PIP_CACHE_DIR": "/laambda/cache/pip",
             "PIP_BREAK_SYSTEM_PACKAGES": "1",
@@ -140,18 +138,38 @@ class DockerBuilder:
             "npm_config_cache": "/laambda/cache/npm",
         }
         log(f"-----> Installing in {image} ({platform})")
-        code = self.run(
-            client, image, platform=platform, language=plan.runtime.language, script=script,
-            volumes=volumes, env=env, log=log, cancel=cancel, timeout=timeout,
-            folder=plan.workdir,
+        run = partial(
+            self.run, client, image, platform=platform, language=plan.runtime.language,
+            script=script, env=env, log=log, cancel=cancel, timeout=timeout,
         )  # fmt: skip
+        if self.settings.build_mounts == "volumes":
+            if node:  # read back whole: npm's links to in-tree packages point beside node_modules
+                project = plan.workdir / "npm-project-built"
+            outputs = {"out": out, **({"project": project} if node else {})}
+            with BuildFolders(
+                client, self.settings, cache_name=f"laambda-cache-{digest}", cache_key=key,
+                inputs=folders, outputs=outputs, workdir=plan.workdir, log=log,
+            ) as stage:  # fmt: skip
+                code = run(volumes={}, stage=stage)
+        else:
+            cache = plan.cache_dir / "docker" / digest
+            cache.mkdir(parents=True, exist_ok=True)
+            volumes = {
+                str(out.resolve()): {"bind": "/laambda/out", "mode": "rw"},
+                str(cache.resolve()): {"bind": "/laambda/cache", "mode": "rw"},
+            }
+            for name, path in folders.items():
+                # npm writes node_modules beside package.json; the spec and plan are read only
+                mode = "rw" if name == "project" else "ro"
+                volumes[str(path.resolve())] = {"bind": f"/laambda/{name}", "mode": mode}
+            code = run(volumes=volumes, folder=plan.workdir)
         if code != 0:
             raise BuildFailed(
                 "installing the dependencies in the build image failed (see the output above): "
                 "check the names and versions in your dependency file"
             )
         modules = project / "node_modules"
-        if plan.runtime.language == "node" and modules.is_dir():
+        if node and modules.is_dir():
             copy_in_tree_links(modules, project)
             shutil.move(modules, out / "node_modules")
 
@@ -193,20 +211,26 @@ class DockerBuilder:
         cancel: threading.Event | None,
         timeout: float,
         folder: Path | None = None,
+        stage: BuildFolders | None = None,
     ) -> int:
         """Run `script` with sh in `image`, boxed like a host installer (see sandbox.py); its
         exit status.
 
-        The container sees only `volumes` (host path -> {"bind", "mode"}), the CA bundle and
-        the egress proxy's socket; its environment is proxy_env() plus `env`, nothing of this
-        process's; it has no network (only its own loopback, where a forwarder in `language`,
-        "python" or "node", relays to the proxy), no capabilities and no new privileges.
-        The proxy's socket is made in `folder` (the build's own), beside the other mounts.
+        The container sees only its folders, the CA bundle (/laambda/ca.crt) and the egress
+        proxy's socket: `volumes` (worker path -> {"bind", "mode"}) with the socket made in
+        `folder` (the build's own), or with `stage` the engine volumes of one build
+        (engine_volumes.py: filled before the container starts, read back after it exited
+        with status 0). Its environment is proxy_env() plus `env`, nothing of this process's;
+        it has no network (only its own loopback, where a forwarder in `language`, "python"
+        or "node", relays to the proxy), no capabilities and no new privileges.
+        Raises BuildFailed when the container cannot start, on cancel or timeout, and when
+        `stage` fails.
         """
         volumes = dict(volumes)
         ca_bundle = None
         if CA_BUNDLE.is_file():
-            volumes[str(CA_BUNDLE)] = {"bind": "/laambda/ca.crt", "mode": "ro"}
+            if stage is None:
+                volumes[str(CA_BUNDLE)] = {"bind": "/laambda/ca.crt", "mode": "ro"}
             ca_bundle = "/laambda/ca.crt"
         environment = proxy_env(ca_bundle) | dict(env)
         forwarder = (
@@ -214,23 +238,38 @@ class DockerBuilder:
             if language == "node"
             else ["python3", "-I", "-S", "-c", FORWARDER]
         )
-        command = [*forwarder, str(PROXY_PORT), SOCKET_INSIDE, "sh", "-c", script]
         policy = egress_policy(self.settings)
-        with egress_proxy(policy, log=log, folder=folder) as proxy_socket:
-            volumes[str(proxy_socket.parent)] = {
-                "bind": str(PurePosixPath(SOCKET_INSIDE).parent),
-                "mode": "ro",
-            }
+        with ExitStack() as stack:
+            if stage is None:
+                proxy_socket = stack.enter_context(egress_proxy(policy, log=log, folder=folder))
+                volumes[str(proxy_socket.parent)] = {
+                    "bind": str(PurePosixPath(SOCKET_INSIDE).parent),
+                    "mode": "ro",
+                }
+                socket_inside = SOCKET_INSIDE
+            else:
+                socket_inside = stack.enter_context(stage.egress(policy))
+            command = [*forwarder, str(PROXY_PORT), socket_inside, "sh", "-c", script]
             try:
-                container = client.containers.run(
-                    image, command, detach=True, volumes=volumes, environment=environment,
-                    network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
-                    user=f"{os.getuid()}:{os.getgid()}", platform=platform,
+                container = client.containers.create(
+                    image, command, volumes=volumes, mounts=stage.mounts if stage else [],
+                    environment=environment, network_mode="none", cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"], user=f"{os.getuid()}:{os.getgid()}",
+                    platform=platform,
                 )  # fmt: skip
             except DockerException as exc:
                 raise BuildFailed(f"the build container could not start: {exc}") from None
             try:
-                return self._follow(container, log=log, cancel=cancel, timeout=timeout)
+                if stage is not None:
+                    stage.fill(container)
+                try:
+                    container.start()
+                except DockerException as exc:
+                    raise BuildFailed(f"the build container could not start: {exc}") from None
+                code = self._follow(container, log=log, cancel=cancel, timeout=timeout)
+                if stage is not None and code == 0:
+                    stage.collect(container)
+                return code
             finally:
                 try:
                     container.remove(force=True)
