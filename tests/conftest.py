@@ -106,16 +106,38 @@ SLOW_FIXTURES = frozenset(
         "site",
     }
 )
-# the longest modules (minutes each), started before everything else by parallel runs
+# the longest modules (a minute or more each on 2 cores, `--durations` of a 4-worker run),
+# started before everything else by parallel runs, longest first, so that none starts last
 LONGEST = (
     "tests/compose/",
-    "tests/multihost/",
-    "tests/e2e/",
     "tests/building/test_docker.py",
+    "tests/e2e/",
+    "tests/cli/test_commands.py",
+    "tests/worker/test_crash_recovery.py",
+    "tests/building/test_local_projects.py",
+    "tests/receiver/test_outcome.py",
+    "tests/building/test_wheels.py",
+    "tests/web/test_dashboard.py",
+    "tests/multihost/",
     "tests/packaging/",
 )
-# modules whose tests share nothing but the session: each test may go to any worker
-SPREAD = ("tests/e2e/",)
+# modules whose tests share nothing but the session (no module-scoped fixture, no session
+# fixture of their own that would then be made on several workers): each test may go to any
+# worker, so that a long module does not run alone at the end
+SPREAD = (
+    "tests/e2e/",
+    "tests/cli/",
+    "tests/worker/test_crash_recovery.py",
+    "tests/building/test_local_projects.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the order pytest_collection_modifyitems gives: xdist's loadscope/loadgroup would
+    otherwise reorder the groups by how many tests each holds, which starts the one-test
+    groups (the compose test, each SPREAD test) last."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 @pytest.hookimpl(tryfirst=True)
