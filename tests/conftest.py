@@ -121,6 +121,16 @@ LONGEST = (
     "tests/multihost/",
     "tests/packaging/",
 )
+# the longest of the quick modules (10 to 25 s each: paced calls through the quota proxy, many
+# moto calls), first among the quick ones so that `make test-fast` does not end on one alone
+LONGEST_QUICK = (
+    "tests/deploy/test_rollback_quota.py",
+    "tests/api/test_event_sources.py",
+    "tests/api/test_pipelines.py",
+    "tests/deploy/test_quota.py",
+    "tests/receiver/test_refs.py",
+    "tests/api/test_fleet.py",
+)
 # modules whose tests share nothing but the session (no module-scoped fixture, no session
 # fixture of their own that would then be made on several workers): each test may go to any
 # worker, so that a long module does not run alone at the end
@@ -145,7 +155,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests of SLOW_FIXTURES `slow`; keep each module on one xdist worker (its
     module-scoped fixtures are made once; SPREAD's tests each on any) unless it names an
     `xdist_group` of its own, for `--dist loadgroup`; and start the longest modules, then
-    the slow ones, first, so that no long one starts last."""
+    the slow ones, then the longest quick ones, first, so that no long one starts last."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
@@ -159,7 +169,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         longest = [i for i, prefix in enumerate(LONGEST) if module.startswith(prefix)]
         if longest:
             return longest[0]
-        return len(LONGEST) + (module not in slow)
+        if module in slow:
+            return len(LONGEST)
+        return len(LONGEST) + 1 + (not module.startswith(LONGEST_QUICK))
 
     items.sort(key=rank)
 
