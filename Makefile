@@ -59,6 +59,12 @@ typecheck: venv
 PYTEST_WORKERS ?= 4
 PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadgroup
 
+# The tests start hundreds of Python processes (xdist workers, the CLI, `laambda up`, workers,
+# receivers): with PYTHONDONTWRITEBYTECODE set, no .pyc is ever written and each of them
+# compiles FastAPI, pydantic, botocore, moto... and the rewritten test modules from source
+# again (an xdist worker's collection: 13 s instead of 5 s). The tests write the caches.
+pytest test-fast test: export PYTHONDONTWRITEBYTECODE :=
+
 pytest: venv services tools browser
 	$(BIN)/pytest $(PYTEST_PARALLEL)
 

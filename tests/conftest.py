@@ -106,16 +106,48 @@ SLOW_FIXTURES = frozenset(
         "site",
     }
 )
-# the longest modules (minutes each), started before everything else by parallel runs
+# the longest modules (a minute or more each on 2 cores, `--durations` of a 4-worker run),
+# started before everything else by parallel runs, longest first, so that none starts last
 LONGEST = (
     "tests/compose/",
-    "tests/multihost/",
-    "tests/e2e/",
     "tests/building/test_docker.py",
+    "tests/e2e/",
+    "tests/cli/test_commands.py",
+    "tests/worker/test_crash_recovery.py",
+    "tests/building/test_local_projects.py",
+    "tests/receiver/test_outcome.py",
+    "tests/building/test_wheels.py",
+    "tests/web/test_dashboard.py",
+    "tests/multihost/",
     "tests/packaging/",
 )
-# modules whose tests share nothing but the session: each test may go to any worker
-SPREAD = ("tests/e2e/",)
+# the longest of the quick modules (10 to 25 s each: paced calls through the quota proxy, many
+# moto calls), first among the quick ones so that `make test-fast` does not end on one alone
+LONGEST_QUICK = (
+    "tests/deploy/test_rollback_quota.py",
+    "tests/api/test_event_sources.py",
+    "tests/api/test_pipelines.py",
+    "tests/deploy/test_quota.py",
+    "tests/receiver/test_refs.py",
+    "tests/api/test_fleet.py",
+)
+# modules whose tests share nothing but the session (no module-scoped fixture, no session
+# fixture of their own that would then be made on several workers): each test may go to any
+# worker, so that a long module does not run alone at the end
+SPREAD = (
+    "tests/e2e/",
+    "tests/cli/",
+    "tests/worker/test_crash_recovery.py",
+    "tests/building/test_local_projects.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the order pytest_collection_modifyitems gives: xdist's loadscope/loadgroup would
+    otherwise reorder the groups by how many tests each holds, which starts the one-test
+    groups (the compose test, each SPREAD test) last."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -123,7 +155,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests of SLOW_FIXTURES `slow`; keep each module on one xdist worker (its
     module-scoped fixtures are made once; SPREAD's tests each on any) unless it names an
     `xdist_group` of its own, for `--dist loadgroup`; and start the longest modules, then
-    the slow ones, first, so that no long one starts last."""
+    the slow ones, then the longest quick ones, first, so that no long one starts last."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
@@ -137,7 +169,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         longest = [i for i, prefix in enumerate(LONGEST) if module.startswith(prefix)]
         if longest:
             return longest[0]
-        return len(LONGEST) + (module not in slow)
+        if module in slow:
+            return len(LONGEST)
+        return len(LONGEST) + 1 + (not module.startswith(LONGEST_QUICK))
 
     items.sort(key=rank)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -43,6 +44,17 @@ def _versions(site: Site, app: str) -> list[int]:
         )
 
 
+def _kept(store: ObjectStore, key: str) -> bool:
+    """Whether the bundle reaches the store within 10 s: the receiver saves it after the
+    pusher heard the push's outcome (laambda/receiver/server.py), so not before git returns."""
+    deadline = time.monotonic() + 10
+    while not store.exists(key):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_a_lost_disk_and_a_second_receiver_still_take_pushes(site: Site) -> None:
     alice = site.person("alice@example.com")
     app = site.app("stateless", alice)
@@ -51,7 +63,7 @@ def test_a_lost_disk_and_a_second_receiver_still_take_pushes(site: Site) -> None
     first = site.push(repo, alice, "laambda")
     assert first.returncode == 0, first.stderr
     store = ObjectStore(aws.s3_client(site.settings), site.settings.artifact_bucket)
-    assert store.exists(bundle_key(repository_owner(app)))
+    assert _kept(store, bundle_key(repository_owner(app)))
 
     # the disk is lost: the repository comes back from the store before git shows the refs
     shutil.rmtree(site.settings.data_dir / "repos")
