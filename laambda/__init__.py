@@ -15,3 +15,10 @@ it, and README.md's Architecture section draws a push through them), from the bo
   cli/                               the command-line client
   up.py server_commands.py           what `laambda up` and the server-side commands run
 """
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("laambda")  # the installed distribution's (pyproject.toml's) version
+except PackageNotFoundError:  # imported from a folder that was never installed
+    __version__ = "0+unknown"

@@ -53,16 +53,24 @@ def _database(url: str) -> Iterator[None]:
 
 
 def migrate() -> None:
+    """Bring the database to the newest revision, saying from which to which (or that it
+    already was)."""
     settings = _settings()
     with _database(settings.database_url):
+        before = migrations.revision(settings.database_url)
         migrations.upgrade(settings.database_url)
-    typer.echo("database is up to date")
+        after = migrations.revision(settings.database_url)
+    if before == after:
+        typer.echo(f"database is up to date (revision {after})")
+    else:
+        typer.echo(f"database migrated from {before or 'empty'} to revision {after}")
 
 
 def api(*, host: str | None, port: int | None) -> None:
     """Serve the REST API, migrating the database first."""
     settings = _settings()
-    migrations.upgrade(settings.database_url)
+    with _database(settings.database_url):
+        migrations.upgrade(settings.database_url)
     uvicorn.run(
         create_app(settings),
         host=host or settings.api_host,

@@ -322,7 +322,8 @@ def _up() -> int:
         typer.echo(f"-----> API: {api_url}   data: {data_dir}")
         if token:
             typer.echo(
-                f"-----> admin token (shown once; kept in {data_dir / 'admin_token'}): {token}"
+                f"-----> admin token (shown this once; a copy only you can read is in "
+                f"{data_dir / 'admin_token'}): {token}"
             )
             saved = credentials.save(credentials.Credentials(url=api_url, token=token))
             typer.echo(f"-----> the laambda CLI is logged in as {ADMIN_EMAIL} ({saved})")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
+from laambda import __version__
 from laambda.api.deps import refuse_nul, refuse_unknown_query
 from laambda.api.fleet import fleet_registry, health_parts, metrics_response
 from laambda.api.routes import (
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     settings = settings or get_settings()
     api = FastAPI(
         title="laambda",
-        version="1",
+        version=__version__,  # the REST API's own version is the /v1 of its paths
         description="git push to AWS Lambda",
         docs_url=None,  # served offline by the dashboard (laambda/web/docs.py)
         redoc_url=None,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from laambda import __version__
 from laambda.cli.access import access
 from laambda.cli.activity import activity
 from laambda.cli.apps import apps
@@ -39,3 +42,24 @@ for group in (
 ):
     app.registered_commands.extend(group.registered_commands)
 app.add_typer(admin, name="admin")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"laambda {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed laambda's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """git push to AWS Lambda, Heroku-style."""

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(str(files("laambda") / "migrations"))
 
@@ -22,6 +25,17 @@ def alembic_config(database_url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+def revision(database_url: str) -> str | None:
+    """The revision the database at `database_url` is at; None when it has none (empty).
+    Raises sqlalchemy's OperationalError when the database does not answer."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
 
 
 def upgrade(database_url: str) -> None:

@@ -50,6 +50,20 @@ def _config(max_pool: int, read_timeout: int = 60, mode: RetryMode = "adaptive")
     )
 
 
+def _made(service: str, settings: Settings, region: str | None, config: Config) -> Any:
+    """A client of the process's one session (made on first use)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client(
+            service,  # type: ignore[call-overload]
+            region_name=region or settings.aws_region,
+            endpoint_url=settings.aws_endpoint_url,
+            config=config,
+        )
+
+
 def _client(
     service: str,
     settings: Settings,
@@ -57,16 +71,8 @@ def _client(
     read_timeout: int = 60,
     mode: RetryMode = "adaptive",
 ) -> Any:
-    global _session
-    with _session_lock:
-        if _session is None:
-            _session = boto3.session.Session()
-        client = _session.client(
-            service,  # type: ignore[call-overload]
-            region_name=region or settings.aws_region,
-            endpoint_url=settings.aws_endpoint_url,
-            config=_config(max(10, settings.deploy_concurrency * 2), read_timeout, mode),
-        )
+    config = _config(max(10, settings.deploy_concurrency * 2), read_timeout, mode)
+    client = _made(service, settings, region, config)
     count_aws_calls(client, settings)  # /metrics: calls and throttles (laambda/fleet.py)
     return client
 
@@ -95,16 +101,12 @@ def probe_s3_client(settings: Settings, timeout: int) -> S3Client:
     """An S3 client for health checks: one attempt, `timeout` seconds at most to connect and
     as many to read, so /health answers promptly when the object store does not; its calls are
     not counted in /metrics (they are the checks, not the platform's work)."""
-    client: S3Client = boto3.session.Session().client(
-        "s3",
-        region_name=settings.aws_region,
-        endpoint_url=settings.aws_endpoint_url,
-        config=Config(
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            retries={"max_attempts": 1, "mode": "standard"},
-        ),
+    config = Config(
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        retries={"max_attempts": 1, "mode": "standard"},
     )
+    client: S3Client = _made("s3", settings, None, config)
     return client
 
 

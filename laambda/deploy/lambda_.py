@@ -275,7 +275,8 @@ class Deployer:
             raise DeployFailed(f"artifact sha256:{sha256} is not in the object store ({key})")
         code = Code(self.store.bucket, key, sha256)
         names = [function_name(app, spec.name) for spec in specs]
-        self.log(f"-----> Deploying {len(names)} functions: {', '.join(sorted(names))}")
+        counted = f"{len(names)} function{'s' if len(names) != 1 else ''}"
+        self.log(f"-----> Deploying {counted}: {', '.join(sorted(names))}")
 
         def one(spec: FunctionSpec) -> Prepared:
             item = prepare(self.calls, app, spec, code, description=description)

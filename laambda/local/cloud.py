@@ -8,6 +8,7 @@ are kept on disk too (`<data dir>/cloud/s3`), so a restart finds them again.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def start_local_cloud(
         os.environ.setdefault(name, value)
     moto_versions.install()
     object_mirror.install(data_dir)  # the sources and artifacts of earlier runs, back in S3
+    # its HTTP server (werkzeug) logs every request at INFO, which `laambda up` would print
+    # between its own lines
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     url = f"http://{host}:{server._server.server_port}"  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 
+from botocore.exceptions import BotoCoreError, ClientError
 from celery.signals import worker_process_init, worker_ready
 
 from laambda.config import get_settings
@@ -30,6 +31,7 @@ def _sweep_forever(stop: threading.Event) -> None:
     settings = get_settings()
     sweeper: Sweeper | None = None
     builds_due = 0.0
+    aws_failure: str | None = None  # what AWS last said when a sweep failed on it
     while True:
         try:
             sweeper = sweeper or Sweeper(get_context(), CeleryQueue(settings))
@@ -45,8 +47,18 @@ def _sweep_forever(stop: threading.Event) -> None:
                     )
                 if expired := sweeper.expire_review_apps():
                     log.warning("review apps whose TTL passed, destroyed: %s", expired)
+        except (BotoCoreError, ClientError) as exc:  # one line, again only when it changes
+            if str(exc) != aws_failure:
+                aws_failure = str(exc)
+                log.error(
+                    "sweeping for the work of dead workers failed on AWS: %s; check "
+                    "the AWS credentials and region of this host, or LAAMBDA_AWS_ENDPOINT_URL",
+                    aws_failure,
+                )
         except Exception:  # the sweep must never take the worker down
             log.exception("sweeping for the work of dead workers failed")
+        else:
+            aws_failure = None
         if stop.wait(min(settings.recovery_interval, settings.sweep_interval)):
             return
 

@@ -112,7 +112,7 @@ def test_deploy_a_git_repository_releases_its_last_commit(cli: Cli, tmp_path: Pa
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"-----> Uploading git archive {sha[:7]}" in done.stdout
     assert re.search(r"-----> Build \d+ queued \(laambda builds:info \d+ -a ci-git\)", done.stdout)
-    assert "-----> Deploying 1 functions: ci-git-web" in done.stdout
+    assert "-----> Deploying 1 function: ci-git-web" in done.stdout
     assert done.stdout.rstrip().endswith("-----> Released v1: ci-git-web")
     assert "uncommitted changes are not deployed" in done.stderr
     build = _built(cli, "ci-git")
@@ -135,7 +135,7 @@ def test_deploy_a_git_repository_releases_its_last_commit(cli: Cli, tmp_path: Pa
             client.delete(f"laambda:build:{build.uid}:log")
             client.close()
         events = _events(cli, "ci-git", build.id, cli.token)
-        assert ("line", "-----> Deploying 1 functions: ci-git-web") in events
+        assert ("line", "-----> Deploying 1 function: ci-git-web") in events
         assert events[-1] == (
             "done",
             {"status": "succeeded", "detail": "Released v1: ci-git-web"},

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,7 +77,11 @@ def test_the_wheel_migrates_a_fresh_database_without_a_checkout(
     for command in ("migrate", "api", "worker", "receiver"):
         assert command in helped.stdout
     migrated = _run([str(installed / "laambda"), "migrate"], cwd=tmp_path, env=env)
-    assert "database is up to date" in migrated.stdout
+    assert migrated.stdout.startswith("database migrated from empty to revision "), migrated
+    again = _run([str(installed / "laambda"), "migrate"], cwd=tmp_path, env=env)
+    assert again.stdout.startswith("database is up to date (revision "), again
+    version = _run([str(installed / "laambda"), "--version"], cwd=tmp_path, env=env)
+    assert version.stdout == f"laambda {_project_version()}\n"
     engine = create_engine(fresh_database)
     with engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
@@ -104,6 +109,27 @@ def test_a_production_install_has_and_needs_none_of_the_local_parts(
     assert done.stdout.strip() == "ok"
 
 
+@pytest.mark.parametrize("command", ["migrate", "api"])
+def test_a_database_that_does_not_answer_is_one_line(
+    installed: Path, tmp_path: Path, command: str
+) -> None:
+    env = _env(tmp_path, "postgresql+psycopg://nobody:hush@127.0.0.1:1/none")
+    done = subprocess.run(
+        [str(installed / "laambda"), command],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "laambda: cannot reach the database at postgresql+psycopg://nobody:***@127.0.0.1:1/none"
+    ), done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr  # no traceback
+    assert "hush" not in done.stderr
+
+
 def test_laambda_up_without_the_local_extra_says_what_to_install(
     installed: Path, tmp_path: Path
 ) -> None:
@@ -118,3 +144,7 @@ def test_laambda_up_without_the_local_extra_says_what_to_install(
     )
     assert done.returncode == 2
     assert "pip install 'laambda[local]'" in done.stderr
+
+
+def _project_version() -> str:
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
