@@ -75,15 +75,17 @@ def _moto_version() -> str:
 
 
 def _moto_image(env: dict[str, str]) -> str:
-    """moto's server on laambda's image, built once per (laambda image, moto version)."""
+    """moto's server on the Python base image, built once per (base image, moto version, recipe):
+    a change to laambda's code does not make it again."""
     version = _moto_version()
-    tag = f"{env['LAAMBDA_IMAGE'].rsplit(':', 1)[1]}-{version}"
+    recipe = hashlib.sha256((HERE / "moto.Containerfile").read_bytes()).hexdigest()[:8]
+    tag = f"{env['LAAMBDA_PYTHON_IMAGE'].rsplit(':', 1)[1]}-{version}-{recipe}"
     image = f"localhost/laambda-moto:{tag}"
     exists = subprocess.run(["podman", "image", "exists", image], env=env, timeout=60)
     if exists.returncode != 0:
         subprocess.run(
             ["podman", "build", "--quiet", "--network", "host",
-             "--build-arg", f"LAAMBDA_IMAGE={env['LAAMBDA_IMAGE']}",
+             "--build-arg", f"PYTHON_IMAGE={env['LAAMBDA_PYTHON_IMAGE']}",
              "--build-arg", f"MOTO_VERSION={version}",
              "-t", image, "-f", str(HERE / "moto.Containerfile"), str(HERE)],
             env=env, check=True, capture_output=True, timeout=600,
