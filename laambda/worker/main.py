@@ -2,7 +2,8 @@
 
 Its main process runs the recovery sweep (worker/sweep.py): at start and every
 `recovery_interval` seconds it sends again the releases whose worker died, and every
-`sweep_interval` seconds the builds whose worker died and the review apps whose TTL passed.
+`sweep_interval` seconds the builds whose worker died, the build volumes they left in the
+engine (the Docker builder with engine volumes) and the review apps whose TTL passed.
 Each pool child forgets the connections it inherited from the main process before its first
 task.
 """
@@ -45,6 +46,8 @@ def _sweep_forever(stop: threading.Event) -> None:
                     log.warning(
                         "builds whose worker died: %s sent again, %d abandoned", rebuilt, abandoned
                     )
+                if volumes := sweeper.remove_build_leftovers():
+                    log.warning("build volumes of workers that died, removed: %s", volumes)
                 if expired := sweeper.expire_review_apps():
                     log.warning("review apps whose TTL passed, destroyed: %s", expired)
         except (BotoCoreError, ClientError) as exc:  # one line, again only when it changes

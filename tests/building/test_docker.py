@@ -8,16 +8,23 @@ import shlex
 import socket
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
+from docker.types import Mount
 
 from laambda.building.builders.base import InstallPlan
 from laambda.building.builders.docker import DockerBuilder
-from laambda.building.builders.engine_volumes import BUILD_LABEL, CACHE_LABEL, BuildFolders
+from laambda.building.builders.engine_volumes import (
+    BUILD_LABEL,
+    CACHE_LABEL,
+    MADE_LABEL,
+    BuildFolders,
+)
 from laambda.building.pipeline import build_source
 from laambda.config import Settings
 from laambda.domain.runtime import ALL_RUNTIMES
@@ -392,7 +399,10 @@ def volume_settings(
         finally:
             for made in client.volumes.list(filters={"label": CACHE_LABEL}):
                 if made.name not in caches:
-                    made.remove(force=True)
+                    try:  # not forced: that would remove the containers of a build using it
+                        made.remove()
+                    except docker.errors.APIError:
+                        pass  # in use by another module's build (the compose test's)
             volume.remove(force=True)
             client.close()
 
@@ -650,3 +660,42 @@ def test_an_output_over_the_size_limit_fails_the_build_clearly(
             assert not (tmp_path / str(size) / "out").exists()
     finally:
         client.close()
+
+
+def test_the_sweep_removes_build_volumes_that_killed_workers_left(
+    volume_settings: Settings, engine: Engine
+) -> None:
+    """A worker killed mid-build never removes its build's volume: the sweep removes those made
+    over twice LAAMBDA_BUILD_TIMEOUT ago that no container uses, and no other."""
+    settings = volume_settings.model_copy(update={"build_timeout": 60})  # older than 120 s
+    client = docker.DockerClient(base_url=engine.docker_host)
+    marker = f"sweep-{uuid.uuid4().hex[:8]}"
+    now = time.time()
+    made = {
+        name: client.volumes.create(
+            name=f"laambda-build-{marker}-{name}",
+            labels={BUILD_LABEL: marker, MADE_LABEL: str(int(now - age))},
+        ).name
+        for name, age in (("left", 600), ("running", 5), ("mounted", 600))
+    }
+    holder = client.containers.create(
+        engine.image, ["true"], mounts=[Mount("/laambda", made["mounted"], type="volume")]
+    )
+    try:
+        assert DockerBuilder(_bind_mounted(settings), client).remove_leftovers() == []
+        removed = DockerBuilder(settings, client).remove_leftovers()
+        assert made["left"] in removed
+        assert made["running"] not in removed
+        assert made["mounted"] not in removed
+        found = client.volumes.list(filters={"label": f"{BUILD_LABEL}={marker}"})
+        assert sorted(str(v.name) for v in found) == sorted([made["running"], made["mounted"]])
+    finally:
+        holder.remove(force=True)
+        for volume in client.volumes.list(filters={"label": f"{BUILD_LABEL}={marker}"}):
+            volume.remove(force=True)
+        client.close()
+
+
+def _bind_mounted(settings: Settings) -> Settings:
+    """The same settings with the build folders bind-mounted (no engine volumes to sweep)."""
+    return settings.model_copy(update={"build_mounts": "bind"})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
 import shlex
 import shutil
@@ -34,11 +35,14 @@ import boto3
 import httpx
 import pytest
 
+from laambda.building.builders.engine_volumes import CACHE_LABEL
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 SSH = "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 ROLE = "arn:aws:iam::123456789012:role/laambda-compose"
+APP = "hello"  # the app the test pushes
 HANDLER = 'def handler(event, context):\n    return {"statusCode": 200, "body": "hi"}\n'
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -187,19 +191,27 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compose]:
         yield running
     finally:
         running.run("down", "-v", "-t", "5", timeout=300)
-        made = sorted(set(_cache_volumes(env)) - set(caches))
-        if made:  # the worker's download caches, which compose does not know
+        # the worker's download caches, which compose does not know: only those of this test's
+        # app, and without force (which would remove the containers of a build using one: the
+        # Docker builder's tests share the engine and may be building meanwhile)
+        made = sorted(
+            name
+            for name, key in _cache_volumes(env).items()
+            if name not in caches and key.endswith(f" {APP}")
+        )
+        if made:
             subprocess.run(
-                ["podman", "volume", "rm", "-f", *made], env=env, capture_output=True, timeout=60
+                ["podman", "volume", "rm", *made], env=env, capture_output=True, timeout=60
             )
 
 
-def _cache_volumes(env: dict[str, str]) -> list[str]:
+def _cache_volumes(env: dict[str, str]) -> dict[str, str]:
+    """The engine's download cache volumes: name -> cache key (image, platform and app)."""
     listed = subprocess.run(
-        ["podman", "volume", "ls", "-q", "--filter", "label=laambda.download-cache"],
+        ["podman", "volume", "ls", "--filter", f"label={CACHE_LABEL}", "--format", "json"],
         env=env, capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
-    return listed.stdout.split()
+    return {v["Name"]: v["Labels"][CACHE_LABEL] for v in json.loads(listed.stdout or "[]")}
 
 
 def _answers(url: str) -> bool:
@@ -246,10 +258,10 @@ def test_a_push_through_the_compose_layout_releases_the_app(compose: Compose) ->
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     added = compose.cli("keys:add")
     assert added.returncode == 0, added.stderr
-    made = compose.cli("apps:create", "hello")
+    made = compose.cli("apps:create", APP)
     assert made.returncode == 0, made.stderr
 
-    repo = compose.home / "hello"
+    repo = compose.home / APP
     repo.mkdir()
     git_env = compose.env | {
         "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
@@ -268,7 +280,7 @@ def test_a_push_through_the_compose_layout_releases_the_app(compose: Compose) ->
         ["init", "-q", "-b", "main"],
         ["add", "-A"],
         ["commit", "-q", "-m", "first"],
-        ["remote", "add", "laambda", f"ssh://git@127.0.0.1:{compose.ssh_port}/hello"],
+        ["remote", "add", "laambda", f"ssh://git@127.0.0.1:{compose.ssh_port}/{APP}"],
     ):
         subprocess.run(["git", *args], cwd=repo, env=git_env, check=True, timeout=30)
     pushed = subprocess.run(
@@ -280,16 +292,16 @@ def test_a_push_through_the_compose_layout_releases_the_app(compose: Compose) ->
         timeout=600,
     )
     assert pushed.returncode == 0, pushed.stderr + compose.logs()
-    assert "remote: -----> Released v1: hello-web" in pushed.stderr
+    assert f"remote: -----> Released v1: {APP}-web" in pushed.stderr
     image = compose.env["LAAMBDA_TEST_BUILD_IMAGE"]
     assert f"remote: -----> Installing in {image} (linux/amd64)" in pushed.stderr
     assert "remote:        Successfully installed six-1.17.0" in pushed.stderr
 
     lam = boto3.client("lambda", **aws)  # type: ignore[call-overload]
-    live = lam.get_alias(FunctionName="hello-web", Name="live")
+    live = lam.get_alias(FunctionName=f"{APP}-web", Name="live")
     assert live["FunctionVersion"] != "$LATEST"
-    assert {"six.py", "web_mod.py"} <= set(_code_names(lam, aws, "hello-web"))
-    releases = compose.cli("releases", "-a", "hello")
+    assert {"six.py", "web_mod.py"} <= set(_code_names(lam, aws, f"{APP}-web"))
+    releases = compose.cli("releases", "-a", APP)
     assert releases.returncode == 0, releases.stderr
     assert releases.stdout.splitlines()[1].startswith("v1"), releases.stdout
     took = time.monotonic() - started

@@ -56,6 +56,9 @@ APPS = 20
 RECOVERY_SECONDS = 60
 BIN = Path(sys.executable).parent
 REQUIREMENT = "tqdm==4.70.1"
+SLOW_INDEX = Path(__file__).resolve().parents[1] / "support" / "slow_index.py"
+# below pip's 15 s read timeout; long beside the 0.2 s the test looks for an installer every
+SLOW_WHEEL_SECONDS = 8
 WHEELS = {"tqdm": "tqdm-4.70.1-py3-none-any.whl", "six": "six-1.17.0-py2.py3-none-any.whl"}
 # where the machine may keep wheels already; otherwise pip downloads them (the hosts themselves
 # have no way out of their network, so their package index is served from `services`)
@@ -178,8 +181,10 @@ def fleet(tmp_path: Path) -> Iterator[Fleet]:
             "from moto.server import main; main(sys.argv[1:])"
         )
         net.start(services, [sys.executable, "-c", moto, "-H", services.ip, "-p", "5000"], plain)
-        net.start(services, [sys.executable, "-m", "http.server", "8000", "--bind", services.ip,
-                             "--directory", str(index_root)], plain)  # fmt: skip
+        # six's wheel (the crash app's alone) is served after SLOW_WHEEL_SECONDS: that build stays
+        # in its installer long enough to be found there and its host killed
+        net.start(services, [sys.executable, str(SLOW_INDEX), str(index_root), services.ip, "8000",
+                             "/files/six-", str(SLOW_WHEEL_SECONDS)], plain)  # fmt: skip
         for port in (5432, 6379, 5000, 8000):
             wait_for_port((services.ip, port), 60, services)
         migrate.upgrade(database_url)
@@ -383,7 +388,7 @@ def test_a_fleet_of_hosts_builds_and_releases_each_push_once(fleet: Fleet) -> No
     repo = fleet.tmp / "clones" / crash
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
-    # dependencies no host has cached: the build installs them, which takes a while
+    # dependencies no host has cached: the build installs them, and six's wheel comes slowly
     commit(repo, _files("crash", f"{REQUIREMENT}\nsix==1.17.0"), "first")
     pushed: list[subprocess.CompletedProcess[str]] = []
     pusher = threading.Thread(

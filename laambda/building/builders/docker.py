@@ -28,7 +28,7 @@ from docker.errors import DockerException, ImageNotFound
 from docker.models.containers import Container
 
 from laambda.building.builders.base import InstallPlan, Log, egress_policy, stop_on
-from laambda.building.builders.engine_volumes import BuildFolders
+from laambda.building.builders.engine_volumes import BuildFolders, remove_leftovers
 from laambda.building.builders.node import copy_in_tree_links
 from laambda.building.builders.wheels import LOCAL_LINE, index_options
 from laambda.building.egress import egress_proxy
@@ -87,6 +87,18 @@ class DockerBuilder:
                     "start one, or set LAAMBDA_BUILDER=wheels"
                 ) from None
         return self.client
+
+    def remove_leftovers(self) -> list[str]:
+        """With LAAMBDA_BUILD_MOUNTS=volumes, remove the build volumes killed workers left:
+        those made over twice LAAMBDA_BUILD_TIMEOUT ago that no container uses (see
+        engine_volumes.remove_leftovers). Returns their names; [] in bind mode. Raises
+        BuildFailed when no engine answers."""
+        if self.settings.build_mounts != "volumes":
+            return []
+        try:
+            return remove_leftovers(self._engine(), older_than=2 * self.settings.build_timeout)
+        except DockerException as exc:
+            raise BuildFailed(f"the engine did not list its volumes: {exc}") from None
 
     def _image(self, client: docker.DockerClient, image: str, platform: str, log: Log) -> None:
         try:

@@ -29,6 +29,7 @@ import os
 import secrets
 import shutil
 import tarfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -57,10 +58,37 @@ from laambda.errors import BuildFailed
 # one build's volume (any left over may be removed); its value names the build's cache volume
 BUILD_LABEL = "laambda.build-folders"
 CACHE_LABEL = "laambda.download-cache"  # a download cache volume; its value is the cache key
+# when a build's volume was made (Unix seconds): a worker killed mid-build leaves its volume,
+# and remove_leftovers() takes it once no build can still be using it
+MADE_LABEL = "laambda.made-at"
 TOP = "/laambda"
 SOCKETS_INSIDE = str(PurePosixPath(SOCKET_INSIDE).parent)
 SOCKETS_MODE = 0o311  # the socket volume's top folder: no one lists it, its owner adds to it
 _ARCHIVE_OVERHEAD = 2  # an archive may be this many times its files' bytes (tar's headers)
+
+
+def remove_leftovers(client: docker.DockerClient, *, older_than: float) -> list[str]:
+    """Remove the build volumes (BUILD_LABEL) made over `older_than` seconds ago that no
+    container uses: those of builds whose worker was killed before it could remove them (a
+    build ends, or is stopped, within LAAMBDA_BUILD_TIMEOUT). The engine refuses to remove a
+    volume a container still mounts, and that one stays. Returns the names removed; raises
+    docker's DockerException when the engine cannot list its volumes."""
+    removed = []
+    now = time.time()
+    for volume in client.volumes.list(filters={"label": BUILD_LABEL}):
+        labels = volume.attrs.get("Labels") or {}
+        try:
+            made = float(labels.get(MADE_LABEL, "0"))
+        except ValueError:
+            made = 0.0
+        if now - made <= older_than:
+            continue
+        try:
+            volume.remove()
+        except DockerException:
+            continue  # in use, or removed meanwhile by another worker's sweep
+        removed.append(str(volume.name))
+    return removed
 
 
 class BuildFolders:
@@ -101,7 +129,8 @@ class BuildFolders:
     def __enter__(self) -> BuildFolders:
         try:
             self._cache_volume()
-            self.client.volumes.create(name=self.volume, labels={BUILD_LABEL: self.cache_name})
+            labels = {BUILD_LABEL: self.cache_name, MADE_LABEL: str(int(time.time()))}
+            self.client.volumes.create(name=self.volume, labels=labels)
         except DockerException as exc:
             raise BuildFailed(f"the engine could not make the build's volumes: {exc}") from None
         self.mounts = [
