@@ -412,9 +412,11 @@ def _containers_mounting(engine: Engine, source: str) -> list[str]:
     another module's builds (the compose test's, say) may run meanwhile in the same engine."""
     client = docker.DockerClient(base_url=engine.docker_host)
     try:
+        # sparse: the list's own answer, no inspect of each container (one that ends and is
+        # removed meanwhile, another module's, would make that fail with 404)
         return [
-            str(c.name)
-            for c in client.containers.list(all=True)
+            str(c.id)
+            for c in client.containers.list(all=True, sparse=True)
             if any(
                 m.get("Name") == source or str(m.get("Source", "")).startswith(source + "/")
                 for m in c.attrs.get("Mounts") or []
