@@ -61,9 +61,12 @@ def test_a_collaborator_sees_the_canary_and_promotes_it(dashboard: Dashboard) ->
     done = alias(platform, "birds-web")
     assert done["FunctionVersion"] == "2"
     assert "RoutingConfig" not in done
-    page.goto(f"{dashboard.url}/apps/birds")
-    expect(page.locator("#canary")).to_have_count(0)
-    expect(page.get_by_role("row", name=re.compile("birds-web"))).to_contain_text("2")
+    # a page of its own: the releases page refreshes itself while a release was under way when
+    # it loaded, and that refresh would abort a navigation of this page
+    after = page.context.new_page()
+    after.goto(f"{dashboard.url}/apps/birds")
+    expect(after.locator("#canary")).to_have_count(0)
+    expect(after.get_by_role("row", name=re.compile("birds-web"))).to_contain_text("2")
 
 
 @pytest.mark.usefixtures("local_runtime")
