@@ -68,7 +68,8 @@ pytest test-fast test: export PYTHONDONTWRITEBYTECODE :=
 pytest: venv services tools browser
 	$(BIN)/pytest $(PYTEST_PARALLEL)
 
-# the quick tests only (no worker process, browser, local runtime, build, Docker or `laambda up`)
+# the quick tests only (no worker process, browser, local runtime, build, Docker, subprocess of
+# laambda or uv, `laambda up`, or wait by design: quota pacing, stream timeouts)
 test-fast: venv services tools
 	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow"
 

@@ -22,6 +22,7 @@ def _run(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.slow  # a `laambda api` subprocess
 def test_missing_secret_key_stops_the_server_naming_it(tmp_path: Path) -> None:
     result = _run({}, tmp_path)
     assert result.returncode == 2
@@ -30,6 +31,7 @@ def test_missing_secret_key_stops_the_server_naming_it(tmp_path: Path) -> None:
     assert lines[0].startswith("laambda: LAAMBDA_SECRET_KEY is not set")
 
 
+@pytest.mark.slow  # a `laambda api` subprocess
 def test_malformed_setting_is_named(tmp_path: Path) -> None:
     result = _run({"LAAMBDA_SECRET_KEY": "k" * 40, "LAAMBDA_API_PORT": "http"}, tmp_path)
     assert result.returncode == 2

@@ -41,11 +41,13 @@ def _requirements() -> list[Requirement]:
     return [Requirement(text) for text in listed]
 
 
+@pytest.mark.slow  # a `uv lock` subprocess
 def test_the_lock_matches_pyproject() -> None:
     checked = _uv_lock_check(ROOT)
     assert checked.returncode == 0, f"uv.lock is out of date: run `make lock`\n{checked.stderr}"
 
 
+@pytest.mark.slow  # a `uv lock` subprocess
 def test_a_bound_changed_without_locking_is_caught(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "uv.lock", "README.md"):
         shutil.copy(ROOT / name, tmp_path / name)

@@ -47,6 +47,7 @@ def run(
     return code, written if as_written else lines
 
 
+@pytest.mark.slow  # a build
 def test_an_sdist_build_sees_no_worker_secret_and_no_host_file(
     worker_secrets: dict[str, str], tmp_path: Path
 ) -> None:

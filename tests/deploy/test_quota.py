@@ -21,6 +21,9 @@ from tests.support.deploy import Artifact
 
 RATE = 8.0  # lower than AWS's 15 so that a few functions are enough to be throttled
 
+# calls paced through the quota proxy: seconds of waiting each, by design (not in test-fast)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def proxy(moto_url: str) -> Iterator[QuotaProxy]:

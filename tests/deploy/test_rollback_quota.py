@@ -29,6 +29,9 @@ COUNT = 10
 Spec = Callable[..., FunctionSpec]
 MakeArtifact = Callable[[str], Artifact]
 
+# calls paced through the quota proxy: seconds of waiting each, by design (not in test-fast)
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class Quota:

@@ -17,6 +17,9 @@ from laambda.up import _bring_parts, lock_data_dir, queue_for
 
 LAAMBDA = str(Path(sys.executable).with_name("laambda"))
 
+# starts `laambda up` (make test-fast leaves it out)
+pytestmark = pytest.mark.slow
+
 
 def test_a_second_up_on_the_same_data_directory_refuses_at_once(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"

@@ -130,6 +130,7 @@ class TestRelay:
         ]
 
 
+@pytest.mark.slow  # silences longer than the clients' timeouts, by design
 class TestStreamTimeouts:
     """Reading a stream does not depend on the Redis client's defaults (redis-py 8: 5 s)."""
 
