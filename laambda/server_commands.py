@@ -12,19 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from laambda.api.app import create_app
 from laambda.config import Settings, get_settings
 from laambda.db import migrate as migrations
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.errors import Conflict, LaambdaError
 from laambda.local import running
-from laambda.receiver.server import serve
 from laambda.services.user import user_service
-from laambda.worker.main import run_worker
 
 
 def _settings() -> Settings:
@@ -71,6 +67,10 @@ def api(*, host: str | None, port: int | None) -> None:
     settings = _settings()
     with _database(settings.database_url):
         migrations.upgrade(settings.database_url)
+    import uvicorn  # each part's imports are its own: `laambda migrate` loads no web stack
+
+    from laambda.api.app import create_app
+
     uvicorn.run(
         create_app(settings),
         host=host or settings.api_host,
@@ -81,11 +81,15 @@ def api(*, host: str | None, port: int | None) -> None:
 
 def worker(*, concurrency: int) -> None:
     _settings()
+    from laambda.worker.main import run_worker
+
     run_worker(concurrency=concurrency)
 
 
 def receiver() -> None:
     _settings()
+    from laambda.receiver.server import serve
+
     serve()
 
 
