@@ -98,17 +98,25 @@ def test_health_names_each_part_and_the_worker_hosts_seen(
     assert workers["hosts"]["worker-a"]["seen_seconds_ago"] < 5
 
 
-def test_health_says_which_part_is_down(
-    fleet_settings: Settings, sessions: sessionmaker[Session], broker: redis.Redis
-) -> None:
-    announce(broker, fleet_settings)
-    away = fleet_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
-    api = create_app(away)
+def _health_without(
+    part: dict[str, str], settings: Settings, sessions: sessionmaker[Session]
+) -> dict[str, Any]:
+    """/health's parts from an API whose settings point `part` (a setting -> a URL where
+    nothing answers) away; asserts the 503."""
+    api = create_app(settings.model_copy(update=part))
     api.state.sessions = sessions
     with TestClient(api) as client:
         response = client.get("/health")
     assert response.status_code == 503
-    parts = response.json()["parts"]
+    parts: dict[str, Any] = response.json()["parts"]
+    return parts
+
+
+def test_health_says_which_part_is_down(
+    fleet_settings: Settings, sessions: sessionmaker[Session], broker: redis.Redis
+) -> None:
+    announce(broker, fleet_settings)
+    parts = _health_without({"redis_url": "redis://127.0.0.1:1/0"}, fleet_settings, sessions)
     assert parts["redis"]["status"] == "down"
     assert parts["redis"]["reason"]  # redis-py's words: "Error 111 connecting to ..."
     assert parts["workers"]["status"] == "down"
@@ -119,13 +127,7 @@ def test_health_says_when_the_object_store_does_not_answer(
     fleet_settings: Settings, sessions: sessionmaker[Session], broker: redis.Redis
 ) -> None:
     announce(broker, fleet_settings)
-    away = fleet_settings.model_copy(update={"aws_endpoint_url": "http://127.0.0.1:1"})
-    api = create_app(away)
-    api.state.sessions = sessions
-    with TestClient(api) as client:
-        response = client.get("/health")
-    assert response.status_code == 503
-    parts = response.json()["parts"]
+    parts = _health_without({"aws_endpoint_url": "http://127.0.0.1:1"}, fleet_settings, sessions)
     assert parts["object_store"]["status"] == "down"
     assert "127.0.0.1:1" in parts["object_store"]["reason"]  # botocore's "Could not connect…"
     assert parts["redis"] == {"status": "up"}

@@ -26,9 +26,12 @@ UV = [sys.executable, "-m", "uv"]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+def _run(
+    command: list[str], *, status: int = 0, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Run `command`, asserting it exits with `status`."""
     done = subprocess.run(command, capture_output=True, text=True, timeout=480, **kwargs)  # type: ignore[call-overload]
-    assert done.returncode == 0, f"{command}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == status, f"{command}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done  # type: ignore[no-any-return]
 
 
@@ -114,15 +117,7 @@ def test_a_database_that_does_not_answer_is_one_line(
     installed: Path, tmp_path: Path, command: str
 ) -> None:
     env = _env(tmp_path, "postgresql+psycopg://nobody:hush@127.0.0.1:1/none")
-    done = subprocess.run(
-        [str(installed / "laambda"), command],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 1
+    done = _run([str(installed / "laambda"), command], status=1, cwd=tmp_path, env=env)
     assert done.stderr.startswith(
         "laambda: cannot reach the database at postgresql+psycopg://nobody:***@127.0.0.1:1/none"
     ), done.stderr
@@ -134,15 +129,7 @@ def test_laambda_up_without_the_local_extra_says_what_to_install(
     installed: Path, tmp_path: Path
 ) -> None:
     env = _env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
-    done = subprocess.run(
-        [str(installed / "laambda"), "up"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 2
+    done = _run([str(installed / "laambda"), "up"], status=2, cwd=tmp_path, env=env)
     assert "pip install 'laambda[local]'" in done.stderr
 
 
