@@ -62,6 +62,7 @@ class Sweeper:
     queue: CeleryQueue
     sent: dict[int, float] = field(default_factory=dict)  # release id -> when
     rebuilt: dict[int, tuple[int, float]] = field(default_factory=dict)  # build -> (times, when)
+    docker: DockerBuilder | None = None  # its engine client, kept from one sweep to the next
 
     def recover_builds(self) -> tuple[list[int], int]:
         """Send again the builds whose worker died, or abandon those that died too often:
@@ -128,8 +129,9 @@ class Sweeper:
         An engine that does not answer is logged in one line and tried again next sweep."""
         if self.context.settings.builder != "docker":
             return []
+        self.docker = self.docker or DockerBuilder(self.context.settings)
         try:
-            return DockerBuilder(self.context.settings).remove_leftovers()
+            return self.docker.remove_leftovers()
         except BuildFailed as exc:
             log.warning("left-over build volumes not removed: %s", exc.message)
             return []
