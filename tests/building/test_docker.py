@@ -169,12 +169,15 @@ def test_node_app_built_in_the_image(
     assert "package-lock.json" in names  # the app's own, beside its code
 
 
-def test_in_tree_projects_build_in_the_image(docker_settings: Settings, tmp_path: Path) -> None:
+def test_in_tree_projects_build_in_the_image(
+    mounted_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
     """`-e .` (src layout) and `./libs/common` are built from a writable copy of the spec
     folder into wheels, and installed without an index: nothing of them stays editable."""
-    build = make_build(docker_settings, None, tmp_path / "builds")
+    build = make_build(mounted_settings, None, tmp_path / "builds")
     files = {**LOCAL_APP, ".python-version": "3.11\n"}
     done = build(tar_of(files, tmp_path / "t.tar"), app_name="local")
+    assert f"-----> Installing in {engine.image} (linux/amd64)" in done.lines
     names = set(zip_names(done.result.artifact_path))
     assert {"mypkg/__init__.py", "common/__init__.py", "humanize/__init__.py"} <= names
     assert distributions(done) == {"mypkg", "common", "humanize"}
@@ -188,9 +191,11 @@ def test_in_tree_projects_build_in_the_image(docker_settings: Settings, tmp_path
 
 
 def test_in_tree_file_package_built_in_the_image(
-    docker_settings: Settings, engine: Engine, tmp_path: Path
+    mounted_settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
-    build = make_build(docker_settings, None, tmp_path / "builds")
+    """With engine volumes, node_modules comes back with the npm project, so npm's link to an
+    in-tree `file:` package still leads to it and is copied into the artifact."""
+    build = make_build(mounted_settings, None, tmp_path / "builds")
     files = {**SHARED_APP, "package.json": SHARED_APP["package.json"].replace(
         '"uses-shared"', '"uses-shared", "engines": {"node": "22.x"}'
     )}  # fmt: skip
@@ -407,6 +412,16 @@ def volume_settings(
             client.close()
 
 
+@pytest.fixture(params=["bind", "volumes"])
+def mounted_settings(request: pytest.FixtureRequest) -> Settings:
+    """The Docker builder with its folders bind-mounted, then in engine volumes: a test that
+    takes it runs once in each LAAMBDA_BUILD_MOUNTS mode."""
+    chosen: Settings = request.getfixturevalue(
+        "docker_settings" if request.param == "bind" else "volume_settings"
+    )
+    return chosen
+
+
 def _containers_mounting(engine: Engine, source: str) -> list[str]:
     """The containers (any state) that mount a volume named `source`, or a folder under it:
     another module's builds (the compose test's, say) may run meanwhile in the same engine."""
@@ -480,41 +495,6 @@ def test_a_python_build_in_engine_volumes_reuses_its_cache_volume(
     caches = _cache_volumes(engine, scope)
     assert len(caches) == 1
     assert _leftovers(engine, caches[0]) == []
-
-
-def test_in_tree_projects_build_in_engine_volumes(
-    volume_settings: Settings, engine: Engine, tmp_path: Path
-) -> None:
-    build = make_build(volume_settings, None, tmp_path / "builds")
-    files = {**LOCAL_APP, ".python-version": "3.11\n"}
-    done = build(tar_of(files, tmp_path / "t.tar"), app_name="local")
-    assert f"-----> Installing in {engine.image} (linux/amd64)" in done.lines
-    names = set(zip_names(done.result.artifact_path))
-    assert {"mypkg/__init__.py", "common/__init__.py", "humanize/__init__.py"} <= names
-    assert distributions(done) == {"mypkg", "common", "humanize"}
-    assert run_handler_alone(done, tmp_path, "handler.main", {}) == {
-        "pkg": "from the pushed tree",
-        "common": 1,
-    }
-
-
-def test_a_node_build_in_engine_volumes_keeps_its_in_tree_package(
-    volume_settings: Settings, engine: Engine, tmp_path: Path
-) -> None:
-    """node_modules comes back with the npm project, so npm's link to an in-tree `file:`
-    package still leads to it and is copied into the artifact."""
-    build = make_build(volume_settings, None, tmp_path / "builds")
-    files = {**SHARED_APP, "package.json": SHARED_APP["package.json"].replace(
-        '"uses-shared"', '"uses-shared", "engines": {"node": "22.x"}'
-    )}  # fmt: skip
-    done = build(tar_of(files, tmp_path / "t.tar"), app_name="shared")
-    assert f"-----> Installing in {engine.node_image} (linux/amd64)" in done.lines
-    names = set(zip_names(done.result.artifact_path))
-    assert {"node_modules/shared/index.js", "node_modules/is-number/index.js"} <= names
-    assert require_from_artifact(done.result.artifact_path, tmp_path, "shared") == {
-        "from": "the shared folder",
-        "numeric": True,
-    }
 
 
 VOLUME_PROBE = """
