@@ -5,6 +5,7 @@ pushes followed as the pusher sees them."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -61,7 +62,11 @@ def test_a_canary_whose_code_raises_is_rolled_back(platform: Platform) -> None:
     assert pushed.outcome.status == "failed", pushed.text
     # errors may already be counted when the pusher first hears of the canary
     assert "-----> Canary: 50% of traffic on v2 for 6 s; " in pushed.text
-    assert "canary: 5 errors in" in pushed.outcome.detail
+    # the worker decides at the first metrics read over the limit, which may come while the 10
+    # invocations are still running: it counted between 1 and as many as v2 served
+    counted = re.search(r"canary: (\d+) errors? in ", pushed.outcome.detail)
+    assert counted is not None, pushed.outcome.detail
+    assert 1 <= int(counted[1]) <= ran.count("2")
     assert "live is back on v1" in pushed.outcome.detail
     # every alias fully back on v1's versions; the new function is gone
     for name in ("canaried-web", "canaried-worker"):
@@ -73,7 +78,7 @@ def test_a_canary_whose_code_raises_is_rolled_back(platform: Platform) -> None:
     assert "canaried-extra" not in functions
     v2 = release(platform, app, 2)
     assert v2.status == "failed"
-    assert (v2.error or "").startswith("canary: 5 errors in ")
+    assert (v2.error or "").startswith(counted[0])
     assert v2.canary_decision == "rollback"
     assert invoke_live(platform, "canaried-web", 4) == ["1"] * 4
     with session_scope(platform.sessions) as session:
