@@ -157,12 +157,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     module-scoped fixtures are made once; SPREAD's tests each on any) unless it names an
     `xdist_group` of its own, for `--dist loadgroup`; and start the longest modules, then
     the slow ones, then the longest quick ones, first, so that no long one starts last."""
-    for item in items:
+    for number, item in enumerate(items):
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("xdist_group") is None:
+            # a group name without "]" or "@": xdist reads the group after the last "@" that
+            # follows the last "]" of the node id
             spread = _module(item).startswith(SPREAD)
-            item.add_marker(pytest.mark.xdist_group(item.nodeid if spread else _module(item)))
+            item.add_marker(pytest.mark.xdist_group(f"test-{number}" if spread else _module(item)))
     slow = {_module(item) for item in items if item.get_closest_marker("slow")}
 
     def rank(item: pytest.Item) -> int:
@@ -186,7 +188,7 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     pytest until xdist follows)."""
     if getattr(node.config.option, "dist", "") != "loadgroup":
         return
-    lost = [nodeid for nodeid in ids if "@" not in nodeid.rpartition("]")[2]]
+    lost = [nodeid for nodeid in ids if nodeid.rfind("@") < nodeid.rfind("]") + 1]
     if lost:
         pytest.exit(
             f"--dist loadgroup: {len(lost)} tests carry no xdist group in their node id "
