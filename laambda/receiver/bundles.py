@@ -1,8 +1,11 @@
 """Receivers keep no state of their own: each bare repository is also kept in the object store.
 
-After a push moves a ref, the receiver writes the whole repository as one git bundle (`git
-bundle create --all`, git-bundle(1)) to `repos/apps/<app id>-<created>.bundle` (or
-`repos/pipelines/<pipeline id>-<created>.bundle`), replacing the one before. A receiver that
+After a push moves a ref (or a fetch moves the deploy branch to the live release's commit), the
+receiver writes the whole repository as one git bundle (`git bundle create --all`,
+git-bundle(1)) to `repos/apps/<app id>-<created>.bundle` (or
+`repos/pipelines/<pipeline id>-<created>.bundle`), replacing the one before, before the pusher
+hears the push's outcome and before the push lock goes: once `git push` returns, a fetch
+through any receiver shows what it pushed. A receiver that
 lacks the repository (a new host behind the load balancer, a lost disk), or whose copy lacks the
 live release's commit (the push before went through another receiver), fetches the bundle's
 branches into its copy before git shows the refs; `laambda/receiver/branch.py` then puts the deploy

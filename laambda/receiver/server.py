@@ -214,7 +214,7 @@ class Receiver:
                         f"{self.settings.push_lock_timeout:.0f} s; try again when it is done",
                     )
                     return
-                self._align_any(git, key)
+                aligned = self._align_any(git, key)
                 before = self._refs(git)
                 # named now, while the app is there: it may be destroyed while git runs
                 bundle = self._bundle_key(git, key)
@@ -224,22 +224,27 @@ class Receiver:
                     contextlib.suppress(LockTimeout),
                     advisory_lock(self.engine, kind, key, timeout=0),
                 ):
-                    self._align_any(git, key)
-                before, bundle = None, None
+                    if self._align_any(git, key) and (kept := self._bundle_key(git, key)):
+                        # the branch followed a release its push did not live to report
+                        # (that push's receiver died): the other receivers see it too
+                        bundles.save(self._repo(git), self.store, kept)
+                aligned, before, bundle = False, None, None
             status = self._git(channel, git, pusher)
             log.info("%s %s %s: exit %d", pusher.email, git.verb, label, status)
-            channel.send_exit_status(status)
-            channel.close()
-            if bundle is not None and self._refs(git) != before:
-                # after the pusher heard, before the lock goes: the next push, whichever
-                # receiver takes it, finds this one's refs in the store
+            if bundle is not None and (aligned or self._refs(git) != before):
+                # before the lock goes, and before the pusher hears: once `git push` returns,
+                # a fetch or push through any receiver finds this one's refs in the store (a
+                # fetch through another receiver while the lock is held shows that
+                # receiver's own copy, which may not have them)
                 bundles.save(self._repo(git), self.store, bundle)
+        channel.send_exit_status(status)
+        channel.close()
 
-    def _align_any(self, git: GitCommand, key: int) -> None:
+    def _align_any(self, git: GitCommand, key: int) -> bool:
+        """Align the app's (or pipeline's) branches; True when a ref was moved or removed."""
         if git.pipeline:
-            self._align_pipeline(git.app, key)
-        else:
-            self._align(git.app, key)
+            return self._align_pipeline(git.app, key)
+        return self._align(git.app, key)
 
     @contextmanager
     def _push_lock(
@@ -277,9 +282,10 @@ class Receiver:
                 first = False
             yield
 
-    def _align(self, app: str, app_id: int) -> None:
+    def _align(self, app: str, app_id: int) -> bool:
         """The deploy branch on the live release's commit before git shows it (see
-        laambda/receiver/branch.py); a failure is logged and the command served as it is."""
+        laambda/receiver/branch.py); True when it was moved. A failure is logged and the
+        command served as it is."""
         try:
             with session_scope(self.sessions) as session:
                 row = session.get_one(App, app_id)
@@ -290,17 +296,21 @@ class Receiver:
             wanted = [commit] if commit else []
             bundles.restore(repo, self.store, bundles.bundle_key(owner), wanted)
             moved = align(repo, commit)
-            if moved is not None and commit is not None:
-                with session_scope(self.sessions) as session:
-                    audit.record(
-                        session, None, action="branch.align", app=app, ref=moved, commit=commit
-                    )
+            if moved is None or commit is None:
+                return False
+            with session_scope(self.sessions) as session:
+                audit.record(
+                    session, None, action="branch.align", app=app, ref=moved, commit=commit
+                )
+            return True
         except (SQLAlchemyError, subprocess.CalledProcessError, OSError):
             log.exception("could not align %s's deploy branch with its live release", app)
+            return False
 
-    def _align_pipeline(self, pipeline: str, pipeline_id: int) -> None:
+    def _align_pipeline(self, pipeline: str, pipeline_id: int) -> bool:
         """Each branch of the pipeline's repository on the live commit of the app following
-        it, and the branches no app follows removed (laambda/receiver/branch.py)."""
+        it, and the branches no app follows removed (laambda/receiver/branch.py); True when
+        any was."""
         try:
             with session_scope(self.sessions) as session:
                 row = session.get_one(Pipeline, pipeline_id)
@@ -315,13 +325,14 @@ class Receiver:
             wanted = [commit for commit in followed.values() if commit]
             bundles.restore(repo, self.store, bundles.bundle_key(owner), wanted)
             changed = align_pipeline(repo, followed)
-            if changed:
-                with session_scope(self.sessions) as session:
-                    audit.record(
-                        session, None, action="branch.align", pipeline=pipeline, refs=changed
-                    )
+            if not changed:
+                return False
+            with session_scope(self.sessions) as session:
+                audit.record(session, None, action="branch.align", pipeline=pipeline, refs=changed)
+            return True
         except (SQLAlchemyError, subprocess.CalledProcessError, OSError):
             log.exception("could not align pipeline %s's branches with its apps", pipeline)
+            return False
 
     def _repo(self, git: GitCommand) -> Path:
         if git.pipeline:

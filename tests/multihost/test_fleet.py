@@ -427,7 +427,13 @@ def test_a_fleet_of_hosts_builds_and_releases_each_push_once(fleet: Fleet) -> No
     lam = aws.lambda_client(fleet.settings)
     live = lam.get_alias(FunctionName=f"{crash}-web", Name="live")
     assert live["FunctionVersion"] == (release.function_versions or {})[f"{crash}-web"]
+    # the pusher is told as the release went (its hook waited for the other host), and only
+    # once its receiver has kept the repository in the store: any receiver shows the branch
     pusher.join(timeout=120)
+    assert pushed, f"the push of {crash} had not returned 120 s after its release went live"
+    told = f"the pusher was told (exit {pushed[0].returncode}):\n{pushed[0].stderr}"
+    assert pushed[0].returncode == 0, told
+    assert "Released v1" in pushed[0].stderr, told
     ssh = f"ssh -i {fleet.key} {SSH_OPTIONS} -o LogLevel=ERROR"
     remote = subprocess.run(
         ["git", "ls-remote", f"ssh://git@{fleet.receivers[1].ip}:2222/{crash}", "refs/heads/main"],
@@ -436,7 +442,8 @@ def test_a_fleet_of_hosts_builds_and_releases_each_push_once(fleet: Fleet) -> No
         text=True,
         check=True,
     )
-    assert remote.stdout.split()[0] == builds[0].commit == git(repo, "rev-parse", "HEAD")
+    assert remote.stdout.split()[:1] == [builds[0].commit], f"ls-remote: {remote.stdout}; {told}"
+    assert builds[0].commit == git(repo, "rev-parse", "HEAD")
     # the dead host drops out of /health once its heartbeat expires
     fleet.wait_for_workers({alive.name}, timeout=40)
 

@@ -186,6 +186,11 @@ class TestReceiverDies:
         with serving(settings, committed_sessions, tmp_path) as site:
             assert ls_remote(site, alice, "orphan") == second
             assert live_release(committed_sessions, "orphan") == (2, second)
+            # the pushed objects were on this receiver's disk only: the fetch that moved the
+            # branch kept the repository in the store, so another receiver shows it too
+            far = settings.model_copy(update={"data_dir": tmp_path / "far-receiver"})
+            with serving(far, committed_sessions, tmp_path) as other:
+                assert ls_remote(other, alice, "orphan") == second
             with session_scope(committed_sessions) as session:
                 event = session.scalars(
                     select(AuditEvent).where(AuditEvent.action == "branch.align")
