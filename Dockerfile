@@ -20,12 +20,15 @@ COPY laambda ./laambda
 # the system's certificates, as pip uses them (a proxy's CA added to the base image counts)
 RUN UV_SYSTEM_CERTS=1 /uv/bin/python -m uv build --wheel --out-dir /dist .
 
-# 2. the image: the system programs builds and pushes use, then the dependencies (a layer kept
-# while uv.lock stays the same), then the wheel
+# 2. the image: the system programs builds and pushes use (those the base lacks: a base made
+# from Debian's packages has them all), then the dependencies (a layer kept while uv.lock stays
+# the same), then the wheel
 FROM ${PYTHON_IMAGE}
-RUN apt-get update \
- && apt-get install -y --no-install-recommends git openssh-client zip bubblewrap tzdata \
- && rm -rf /var/lib/apt/lists/*
+RUN missing="$(for p in git openssh-client zip bubblewrap tzdata; do \
+        dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q ' installed$' || echo "$p"; done)" \
+ && if [ -n "$missing" ]; then \
+        apt-get update && apt-get install -y --no-install-recommends $missing \
+        && rm -rf /var/lib/apt/lists/*; fi
 COPY --from=wheel /dist/requirements.txt /tmp/requirements.txt
 RUN python3 -m venv /opt/laambda \
  && /opt/laambda/bin/pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt \

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test test-fast venv lock services engine compose-images tools browser lint typecheck pytest bench clean
+.PHONY: up test test-fast venv lock services packages engine images-early compose-images tools browser lint typecheck pytest bench clean
 
 # Exactly the versions in uv.lock (the tests passed with them), pip included: the venv's own
 # pip brings the locked uv, uv makes the venv match the lock. After changing a dependency in
@@ -34,6 +34,18 @@ engine:
 # prints the LAAMBDA_*_IMAGE variables to export (README: "The compose layout")
 compose-images:
 	@eval "$$(bash scripts/container-engine.sh)"; bash scripts/compose-images.sh
+
+# the system packages of `tools`, `browser` and `engine` together, in one apt-get run (as root;
+# each of them still installs its own when run alone)
+packages:
+	bash scripts/system-packages.sh
+
+# the engine and every image the tests use (tests/compose/images.sh runs the engine's script,
+# then makes the compose layout's and moto's), made in the background (.cache/images.log) while
+# the venv is made and lint, mypy and the other tests run: the tests that need them run the same
+# scripts, which wait for this run (their locks) and then find the images made
+images-early: packages
+	@mkdir -p .cache; bash tests/compose/images.sh >/dev/null 2>.cache/images.log </dev/null &
 
 # system programs builds need (bubblewrap, the build sandbox), installed when missing
 tools:
@@ -73,10 +85,11 @@ pytest: venv services tools browser
 test-fast: venv services tools
 	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow"
 
-# Everything, lint and types beside the tests. The Docker builder's tests start a Docker-API
-# engine (podman) and make its images with scripts/container-engine.sh, on the one xdist worker
-# that runs them while the others run the rest; on CI it must work, elsewhere they skip saying why.
-test: venv services tools browser
+# Everything, lint and types beside the tests. The Docker builder's tests and the compose
+# layout's use a Docker-API engine (podman) and images made from Debian's packages
+# (scripts/container-engine.sh, scripts/compose-images.sh), started first, in the background;
+# on CI they must work, elsewhere they skip saying why.
+test: packages images-early venv services tools browser
 	@$(MAKE) --no-print-directory lint typecheck & checks=$$!; status=0; \
 	$(BIN)/pytest $(PYTEST_PARALLEL) || status=$$?; \
 	wait $$checks || status=1; exit $$status

@@ -6,6 +6,8 @@
 # tests skip, saying why; on CI (CI set) that is an error.
 set -euo pipefail
 
+# `--missing`: print the package when missing, and stop (scripts/system-packages.sh installs it)
+if [ "${1:-}" = --missing ]; then [ -x /usr/bin/chromium ] || echo chromium; exit 0; fi
 [ -x /usr/bin/chromium ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing Chromium (apt-get install chromium)"

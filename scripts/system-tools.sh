@@ -4,13 +4,15 @@
 #   bubblewrap (bwrap)  the sandbox every build's installer runs in (laambda/building/sandbox.py)
 #
 # Idempotent and quick when everything is there. Needs root (or sudo) only to install.
-# Usage:  bash scripts/system-tools.sh
+# Usage:  bash scripts/system-tools.sh [--missing]
 set -euo pipefail
 
 say() { echo "system-tools: $*" >&2; }
 
 missing=""
 command -v bwrap >/dev/null || missing="$missing bubblewrap"
+# `--missing`: print them, and stop (scripts/system-packages.sh installs them with the others)
+[ "${1:-}" = --missing ] && { echo "$missing"; exit 0; }
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

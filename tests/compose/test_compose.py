@@ -4,10 +4,10 @@ then a `git push` over ssh to the compose receiver releases an app, and the func
 with its dependency, installed by the Docker builder in the build image through engine volumes
 (the worker holds the engine's socket, as docker-compose.yml mounts it).
 
-Images come from scripts/container-engine.sh (the engine) and scripts/compose-images.sh (bases
-from Debian's packages, laambda's image from the Dockerfile); both cache what they made, so a
-second run reuses every image. Outside CI the test skips, saying why, when no engine can start;
-on CI (CI set) it must run.
+Images come from scripts/container-engine.sh (the engine) and tests/compose/images.sh (the
+bases and laambda's image of scripts/compose-images.sh, and moto's); they cache what they made,
+so a second run (or this one, after `make test` started them early) reuses every image.
+Outside CI the test skips, saying why, when no engine can start; on CI (CI set) it must run.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -55,46 +54,22 @@ def _port() -> int:
         return port
 
 
-def _exports(script: str, env: dict[str, str], timeout: float) -> dict[str, str]:
+def _exports(script: Path, env: dict[str, str], timeout: float) -> dict[str, str]:
     """Run a script that prints `export NAME=value` lines; returns them (stderr on failure)."""
     done = subprocess.run(
-        ["bash", str(ROOT / "scripts" / script)],
+        ["bash", str(script)],
         env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{script} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{script.name} failed:\n{done.stderr[-3000:]}")
     found = {}
     for line in done.stdout.splitlines():
         name, _, value = line.removeprefix("export ").partition("=")
         found[name] = value
     return found
-
-
-def _moto_version() -> str:
-    lock = tomllib.loads((ROOT / "uv.lock").read_text())
-    return str(next(p["version"] for p in lock["package"] if p["name"] == "moto"))
-
-
-def _moto_image(env: dict[str, str]) -> str:
-    """moto's server on the Python base image, built once per (base image, moto version, recipe):
-    a change to laambda's code does not make it again."""
-    version = _moto_version()
-    recipe = hashlib.sha256((HERE / "moto.Containerfile").read_bytes()).hexdigest()[:8]
-    tag = f"{env['LAAMBDA_PYTHON_IMAGE'].rsplit(':', 1)[1]}-{version}-{recipe}"
-    image = f"localhost/laambda-moto:{tag}"
-    exists = subprocess.run(["podman", "image", "exists", image], env=env, timeout=60)
-    if exists.returncode != 0:
-        subprocess.run(
-            ["podman", "build", "--quiet", "--network", "host",
-             "--build-arg", f"PYTHON_IMAGE={env['LAAMBDA_PYTHON_IMAGE']}",
-             "--build-arg", f"MOTO_VERSION={version}",
-             "-t", image, "-f", str(HERE / "moto.Containerfile"), str(HERE)],
-            env=env, check=True, capture_output=True, timeout=600,
-        )  # fmt: skip
-    return image
 
 
 @dataclass
@@ -149,15 +124,14 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compose]:
         pytest.fail("podman-compose is not installed in the venv (make venv)")
     base = {k: v for k, v in os.environ.items() if not k.startswith(("LAAMBDA_", "AWS_"))}
     try:
-        engine = _exports("container-engine.sh", base, timeout=900)
+        engine = _exports(ROOT / "scripts" / "container-engine.sh", base, timeout=900)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"no container engine can start here: {exc}")
     env = base | engine
-    env |= _exports("compose-images.sh", env, timeout=1200)
+    env |= _exports(HERE / "images.sh", env, timeout=1200)
     project = f"laambda-test-{uuid.uuid4().hex[:8]}"
-    env["LAAMBDA_MOTO_IMAGE"] = _moto_image(env)
 
     home = tmp_path_factory.mktemp("compose")
     api_port, ssh_port, moto_port = _port(), _port(), _port()
