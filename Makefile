@@ -89,7 +89,10 @@ test-fast: venv services tools
 # layout's use a Docker-API engine (podman) and images made from Debian's packages
 # (scripts/container-engine.sh, scripts/compose-images.sh), started first, in the background;
 # on CI they must work, elsewhere they skip saying why.
-test: packages images-early venv services tools browser
+# On a new machine the system packages (apt-get) and the venv (uv, from PyPI) are made at once.
+test:
+	@$(MAKE) --no-print-directory -j2 packages venv
+	@$(MAKE) --no-print-directory images-early services tools browser
 	@$(MAKE) --no-print-directory lint typecheck & checks=$$!; status=0; \
 	$(BIN)/pytest $(PYTEST_PARALLEL) || status=$$?; \
 	wait $$checks || status=1; exit $$status

@@ -108,19 +108,23 @@ SLOW_FIXTURES = frozenset(
     }
 )
 # the longest modules (a minute or more each on 2 cores, `--durations` of a 4-worker run),
-# started before everything else by parallel runs, longest first, so that none starts last
+# started before everything else by parallel runs, longest first, so that none starts last;
+# those that need the container engine's images after the others: on a new machine `make test`
+# is still making the images (images-early) when the tests start, and a worker given them first
+# would wait minutes for them, idle
 LONGEST = (
-    "tests/compose/",
-    "tests/building/test_docker.py",
     "tests/e2e/",
-    "tests/cli/test_commands.py",
-    "tests/worker/test_crash_recovery.py",
-    "tests/building/test_local_projects.py",
     "tests/receiver/test_outcome.py",
+    "tests/worker/test_crash_recovery.py",
+    "tests/cli/test_commands.py",
+    "tests/multihost/",
+    "tests/building/test_local_projects.py",
+    "tests/worker/test_canary.py",
+    "tests/packaging/",
     "tests/building/test_wheels.py",
     "tests/web/test_dashboard.py",
-    "tests/multihost/",
-    "tests/packaging/",
+    "tests/building/test_docker.py",
+    "tests/compose/",
 )
 # the longest of the quick modules (10 to 25 s each: paced calls through the quota proxy, many
 # moto calls), first among the quick ones so that `make test-fast` does not end on one alone
