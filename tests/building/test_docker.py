@@ -17,6 +17,7 @@ import docker
 import pytest
 from docker.types import Mount
 
+from laambda.building.builders import docker as docker_builder
 from laambda.building.builders.base import InstallPlan
 from laambda.building.builders.docker import DockerBuilder
 from laambda.building.builders.engine_volumes import (
@@ -45,6 +46,7 @@ from tests.support.build import (
     zip_names,
 )
 from tests.support.build import run_handler as run_handler_alone
+from tests.support.engine_faults import faulty_engine
 from tests.support.node import SHARED_APP, require_from_artifact
 from tests.support.wheels import run_handler, wheel_tags
 
@@ -155,6 +157,48 @@ def test_missing_image_fails_clearly(docker_settings: Settings, tmp_path: Path) 
         "the build image localhost/laambda-no-such-image:1 is not available" in info.value.message
     )
     assert APPS.is_dir()
+
+
+@pytest.fixture
+def short_folder() -> Iterator[Path]:
+    """A folder with a short path, for unix sockets (108 bytes at most)."""
+    with tempfile.TemporaryDirectory(prefix="eng-", dir="/tmp") as folder:
+        yield Path(folder)
+
+
+def test_a_build_image_the_engine_fails_to_inspect_for_a_moment_is_asked_again(
+    engine: Engine,
+    docker_settings: Settings,
+    short_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uncached = docker_settings.model_copy(update={"data_dir": tmp_path / "data"})  # no cache hit
+    with faulty_engine(engine.docker_host, short_folder, fail=2) as faulty:
+        monkeypatch.setenv("DOCKER_HOST", faulty.docker_host)
+        build = make_build(uncached, None, tmp_path)(tar_of_app("thumbs", tmp_path / "t.tar"))
+    assert (faulty.failed, faulty.inspections) == (2, 3)
+    assert "PIL/__init__.py" in zip_names(build.result.artifact_path)
+    assert not any("Pulling" in line for line in build.lines)
+
+
+def test_a_build_image_the_engine_never_inspects_fails_the_build_clearly(
+    engine: Engine,
+    docker_settings: Settings,
+    short_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(docker_builder, "INSPECT_RETRY_DELAYS", (0.01, 0.01))
+    uncached = docker_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    with faulty_engine(engine.docker_host, short_folder, fail=None) as faulty:
+        monkeypatch.setenv("DOCKER_HOST", faulty.docker_host)
+        with pytest.raises(BuildFailed) as info:
+            make_build(uncached, None, tmp_path)(tar_of_app("thumbs", tmp_path / "t.tar"))
+    assert faulty.inspections == 3
+    message = info.value.message
+    assert message.startswith(f"the engine could not inspect the build image {engine.image}: 500")
+    assert 'locating item named "manifest"' in message
 
 
 def test_node_app_built_in_the_image(

@@ -18,13 +18,14 @@ import os
 import shlex
 import shutil
 import threading
+import time
 from collections.abc import Mapping
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path, PurePosixPath
 
 import docker
-from docker.errors import DockerException, ImageNotFound
+from docker.errors import APIError, DockerException, ImageNotFound
 from docker.models.containers import Container
 
 from laambda.building.builders.base import InstallPlan, Log, egress_policy, stop_on
@@ -61,6 +62,8 @@ _PYTHON = (
     "{pip} install --no-compile --no-index --find-links /laambda/cache/wheels -r {install} "
     "-t /laambda/out"
 )
+# seconds between the inspections of a build image the engine failed to answer (5xx): 7.5 s
+INSPECT_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 _INSTALL = "/tmp/spec/.install-requirements.txt"  # beside the spec: `-c` lines are relative
 # npm runs in a copy of the spec folder (mounted read-write: npm writes node_modules beside
 # package.json); the host then copies in the in-tree `file:` packages npm linked and moves
@@ -101,8 +104,12 @@ class DockerBuilder:
             raise BuildFailed(f"the engine did not list its volumes: {exc}") from None
 
     def _image(self, client: docker.DockerClient, image: str, platform: str, log: Log) -> None:
+        """Make sure the engine holds `image`, pulling it when it does not. An engine's error
+        (5xx) on inspecting it is asked again after INSPECT_RETRY_DELAYS (podman's service
+        answers 500 "locating item named manifest" for an image while another podman process
+        writes its store); raises BuildFailed when it persists or the pull fails."""
         try:
-            client.images.get(image)
+            self._inspect(client, image)
         except ImageNotFound:
             log(f"-----> Pulling build image {image}")
             try:
@@ -112,6 +119,24 @@ class DockerBuilder:
                     f"the build image {image} is not available ({exc}); set "
                     "LAAMBDA_BUILD_IMAGES or LAAMBDA_BUILD_IMAGE_TEMPLATE to an image the engine "
                     "can get"
+                ) from None
+
+    def _inspect(self, client: docker.DockerClient, image: str) -> None:
+        for delay in (*INSPECT_RETRY_DELAYS, None):
+            try:
+                client.images.get(image)
+                return
+            except ImageNotFound:
+                raise
+            except APIError as exc:
+                if not exc.is_server_error() or delay is None:
+                    raise BuildFailed(
+                        f"the engine could not inspect the build image {image}: {exc}"
+                    ) from None
+                time.sleep(delay)
+            except DockerException as exc:
+                raise BuildFailed(
+                    f"the engine could not inspect the build image {image}: {exc}"
                 ) from None
 
     def install(
