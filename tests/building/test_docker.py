@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -46,7 +46,7 @@ from tests.support.build import (
     zip_names,
 )
 from tests.support.build import run_handler as run_handler_alone
-from tests.support.engine_faults import faulty_engine
+from tests.support.engine_faults import FaultyEngine, faulty_engine
 from tests.support.node import SHARED_APP, require_from_artifact
 from tests.support.wheels import run_handler, wheel_tags
 
@@ -159,46 +159,54 @@ def test_missing_image_fails_clearly(docker_settings: Settings, tmp_path: Path) 
     assert APPS.is_dir()
 
 
+RelayedBuild = Callable[[int | None], tuple[FaultyEngine, Build | BuildFailed]]
+
+
 @pytest.fixture
-def short_folder() -> Iterator[Path]:
-    """A folder with a short path, for unix sockets (108 bytes at most)."""
-    with tempfile.TemporaryDirectory(prefix="eng-", dir="/tmp") as folder:
-        yield Path(folder)
+def build_through_a_faulty_engine(
+    engine: Engine, docker_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> RelayedBuild:
+    """Build thumbs (no cache to hit) through a relay to the engine that answers the first
+    `fail` inspections of an image (all, for None) with podman's 500."""
+
+    def build(fail: int | None) -> tuple[FaultyEngine, Build | BuildFailed]:
+        uncached = docker_settings.model_copy(update={"data_dir": tmp_path / "data"})
+        # a short folder: a unix socket's path holds 108 bytes at most
+        with (
+            tempfile.TemporaryDirectory(prefix="eng-", dir="/tmp") as folder,
+            faulty_engine(engine.docker_host, Path(folder), fail=fail) as faulty,
+        ):
+            monkeypatch.setenv("DOCKER_HOST", faulty.docker_host)
+            try:
+                tarball = tar_of_app("thumbs", tmp_path / "t.tar")
+                return faulty, make_build(uncached, None, tmp_path)(tarball)
+            except BuildFailed as exc:
+                return faulty, exc
+
+    return build
 
 
 def test_a_build_image_the_engine_fails_to_inspect_for_a_moment_is_asked_again(
-    engine: Engine,
-    docker_settings: Settings,
-    short_folder: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    build_through_a_faulty_engine: RelayedBuild,
 ) -> None:
-    uncached = docker_settings.model_copy(update={"data_dir": tmp_path / "data"})  # no cache hit
-    with faulty_engine(engine.docker_host, short_folder, fail=2) as faulty:
-        monkeypatch.setenv("DOCKER_HOST", faulty.docker_host)
-        build = make_build(uncached, None, tmp_path)(tar_of_app("thumbs", tmp_path / "t.tar"))
+    faulty, build = build_through_a_faulty_engine(2)
+    assert isinstance(build, Build), build
     assert (faulty.failed, faulty.inspections) == (2, 3)
     assert "PIL/__init__.py" in zip_names(build.result.artifact_path)
     assert not any("Pulling" in line for line in build.lines)
 
 
 def test_a_build_image_the_engine_never_inspects_fails_the_build_clearly(
-    engine: Engine,
-    docker_settings: Settings,
-    short_folder: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    build_through_a_faulty_engine: RelayedBuild, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(docker_builder, "INSPECT_RETRY_DELAYS", (0.01, 0.01))
-    uncached = docker_settings.model_copy(update={"data_dir": tmp_path / "data"})
-    with faulty_engine(engine.docker_host, short_folder, fail=None) as faulty:
-        monkeypatch.setenv("DOCKER_HOST", faulty.docker_host)
-        with pytest.raises(BuildFailed) as info:
-            make_build(uncached, None, tmp_path)(tar_of_app("thumbs", tmp_path / "t.tar"))
+    faulty, failed = build_through_a_faulty_engine(None)
+    assert isinstance(failed, BuildFailed)
     assert faulty.inspections == 3
-    message = info.value.message
-    assert message.startswith(f"the engine could not inspect the build image {engine.image}: 500")
-    assert 'locating item named "manifest"' in message
+    assert failed.message.startswith(
+        f"the engine could not inspect the build image {engine.image}: 500"
+    )
+    assert 'locating item named "manifest"' in failed.message
 
 
 def test_node_app_built_in_the_image(
