@@ -14,7 +14,7 @@ from laambda.objectstore import ObjectStore
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
 from tests.support import factories
-from tests.support.cli import Cli
+from tests.support.cli import LAAMBDA, Cli
 
 
 def test_login_keeps_credentials_private_and_later_commands_use_them(cli: Cli) -> None:
@@ -148,7 +148,7 @@ def test_errors_are_one_line_and_exit_non_zero(cli: Cli) -> None:
     assert missing.returncode == 1
     assert missing.stderr == "laambda: app 'nope' does not exist\n"
     unreachable = subprocess.run(
-        [*cli("--help").args[:1], "apps"],
+        [LAAMBDA, "apps"],
         env={"HOME": str(cli.home), "LAAMBDA_API_URL": "http://127.0.0.1:9", "PATH": "/usr/bin"},
         capture_output=True,
         text=True,

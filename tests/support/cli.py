@@ -1,5 +1,6 @@
-"""The CLI as users run it (a subprocess) against the API served by uvicorn on a free
-loopback port, logged in as alice (an admin); the `cli` and `held_cli` fixtures."""
+"""The CLI as users run it (a process of its own, forked from a zygote that imported the CLI
+once: tests/support/cli_zygote.py) against the API served by uvicorn on a free loopback port,
+logged in as alice (an admin); the `cli` and `held_cli` fixtures."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from laambda.config import Settings
 from laambda.db.models import Release
 from laambda.db.session import session_scope
 from laambda.services.user import user_service
+from tests.support.cli_zygote import zygote
 from tests.support.net import free_port
 
-LAAMBDA = str(Path(sys.executable).with_name("laambda"))
+LAAMBDA = str(Path(sys.executable).with_name("laambda"))  # the console script users run
 
 
 @dataclass
@@ -53,15 +55,7 @@ class Cli:
         if login:
             env |= {"LAAMBDA_API_URL": self.url, "LAAMBDA_API_TOKEN": self.token}
         env |= given
-        return subprocess.run(
-            [LAAMBDA, *args],
-            cwd=cwd or self.home,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return zygote().run(list(args), env=env, cwd=cwd or self.home, stdin=stdin, timeout=60)
 
 
 @contextmanager

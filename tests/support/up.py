@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.cli_zygote import zygote
 from tests.support.net import free_port
 from tests.support.receiver import commit, git
 
@@ -87,14 +88,8 @@ class Platform:
             self.process.wait()
 
     def cli(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [LAAMBDA, *args],
-            env=self.env,
-            cwd=cwd or self.home,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        """Run `laambda ARGS` against this platform (forked from the CLI's zygote)."""
+        return zygote().run(list(args), env=self.env, cwd=cwd or self.home, stdin=None, timeout=120)
 
 
 def ssh_key(platform: Platform) -> Path:
