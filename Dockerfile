@@ -11,7 +11,8 @@ ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 FROM ${PYTHON_IMAGE} AS wheel
 WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
-RUN uv_version="$(python3 -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')" \
+COPY scripts/lock-version.sh ./scripts/
+RUN uv_version="$(bash scripts/lock-version.sh uv)" \
  && python3 -m venv /uv \
  && /uv/bin/pip install --no-cache-dir "uv==${uv_version}" \
  && mkdir /dist \

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # Exactly the versions in uv.lock (the tests passed with them), pip included: the venv's own
 # pip brings the locked uv, uv makes the venv match the lock. After changing a dependency in
 # pyproject.toml: `make lock`, and commit uv.lock.
-UV_VERSION = $(shell $(PYTHON) -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')
+UV_VERSION = $(shell PYTHON=$(PYTHON) bash scripts/lock-version.sh uv)
 
 $(BIN)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)

@@ -36,7 +36,7 @@ export LAAMBDA_REDIS_IMAGE=$redis_image"
 # laambda's image: keyed by what the Dockerfile copies (git's view of the checkout, changes
 # included), so an unchanged checkout reuses it; podman's layer cache keeps the dependencies'
 # layer across code changes while uv.lock stays the same.
-inputs="$(cd "$root" && git ls-files -co --exclude-standard -- Dockerfile .dockerignore pyproject.toml uv.lock README.md laambda receiver | sort | while read -r f; do [ -f "$f" ] && echo "$f"; done)"
+inputs="$(cd "$root" && git ls-files -co --exclude-standard -- Dockerfile .dockerignore pyproject.toml uv.lock README.md scripts/lock-version.sh laambda receiver | sort | while read -r f; do [ -f "$f" ] && echo "$f"; done)"
 tag="$( (cd "$root" && printf '%s\n' "$python_image" && cat $inputs) | sha256sum | cut -c1-12)"
 laambda_image="localhost/laambda:$tag"
 # its build has a lock of its own: the engine's scripts need not wait for it

@@ -19,7 +19,7 @@ trap 'rm -f "$images"' EXIT
 bash "$root/scripts/compose-images.sh" >"$images" &
 laambda=$!
 
-version="$(python3 -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("'"$root"'/uv.lock", "rb"))["package"] if p["name"] == "moto"))')"
+version="$(bash "$root/scripts/lock-version.sh" moto)"
 recipe="$(sha256sum <"$here/moto.Containerfile" | cut -c1-8)"
 moto_image="localhost/laambda-moto:${LAAMBDA_PYTHON_IMAGE##*:}-$version-$recipe"
 exec 9>"$dir/.moto-image.lock"  # one build of it at a time
