@@ -44,10 +44,12 @@ def child(request):
     code = 0
     try:
         laambda.cli.main.app()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if not isinstance(exc.code, (int, type(None))):
+    except SystemExit as exc:  # as the interpreter ends: a number, or None, or a message
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
             print(exc.code, file=sys.stderr)
+            code = 1
     except BaseException:
         import traceback
         traceback.print_exc()

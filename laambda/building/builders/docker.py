@@ -128,16 +128,12 @@ class DockerBuilder:
                 return
             except ImageNotFound:
                 raise
-            except APIError as exc:
-                if not exc.is_server_error() or delay is None:
+            except DockerException as exc:
+                if delay is None or not (isinstance(exc, APIError) and exc.is_server_error()):
                     raise BuildFailed(
                         f"the engine could not inspect the build image {image}: {exc}"
                     ) from None
                 time.sleep(delay)
-            except DockerException as exc:
-                raise BuildFailed(
-                    f"the engine could not inspect the build image {image}: {exc}"
-                ) from None
 
     def install(
         self,
