@@ -1,6 +1,10 @@
 # One image for every part of laambda: the command picks the part (see docker-compose.yml).
 # It installs the wheel built from this checkout, with exactly the locked dependencies (their
-# hashes checked by pip), and without the `local` extra: PostgreSQL, Redis and AWS are real.
+# hashes checked by uv), and without the `local` extra: PostgreSQL, Redis and AWS are real.
+#
+# uv installs (the version uv.lock pins). A build may lend it a download cache: a volume at
+# /uv-cache (scripts/compose-images.sh mounts the host's, which `make venv` filled); without
+# one, nothing is cached and the image holds no cache.
 #
 # PYTHON_IMAGE: a Debian bookworm with Python 3.11+ (venv and pip); the public image by default.
 # Where no registry can be reached, scripts/compose-images.sh passes one made from Debian's
@@ -16,10 +20,13 @@ RUN uv_version="$(bash scripts/lock-version.sh uv)" \
  && python3 -m venv /uv \
  && /uv/bin/pip install --no-cache-dir "uv==${uv_version}" \
  && mkdir /dist \
- && /uv/bin/python -m uv export --frozen --no-emit-project --no-dev -o /dist/requirements.txt
+ && /uv/bin/uv export --frozen --no-emit-project --no-dev -o /dist/requirements.txt
 COPY laambda ./laambda
-# the system's certificates, as pip uses them (a proxy's CA added to the base image counts)
-RUN UV_SYSTEM_CERTS=1 /uv/bin/python -m uv build --wheel --out-dir /dist .
+# uv's settings for each install: the system's certificates (a proxy's CA added to the base
+# image counts), files copied (a cache volume is another file system), the cache if lent one
+ENV UV_SYSTEM_CERTS=1 UV_LINK_MODE=copy
+RUN cache="$([ -d /uv-cache ] && echo --cache-dir=/uv-cache || echo --no-cache)" \
+ && /uv/bin/uv build "$cache" --wheel --out-dir /dist .
 
 # 2. the image: the system programs builds and pushes use (those the base lacks: a base made
 # from Debian's packages has them all), then the dependencies (a layer kept while uv.lock stays
@@ -31,11 +38,17 @@ RUN missing="$(for p in git openssh-client zip bubblewrap tzdata; do \
         apt-get update && apt-get install -y --no-install-recommends $missing \
         && rm -rf /var/lib/apt/lists/*; fi
 COPY --from=wheel /dist/requirements.txt /tmp/requirements.txt
-RUN python3 -m venv /opt/laambda \
- && /opt/laambda/bin/pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt \
+RUN --mount=type=bind,from=wheel,source=/uv/bin/uv,target=/usr/local/bin/uv \
+    cache="$([ -d /uv-cache ] && echo --cache-dir=/uv-cache || echo --no-cache)" \
+ && python3 -m venv /opt/laambda \
+ && UV_SYSTEM_CERTS=1 UV_LINK_MODE=copy uv pip install --python /opt/laambda/bin/python \
+        "$cache" --compile-bytecode --require-hashes -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 COPY --from=wheel /dist/*.whl /tmp/
-RUN /opt/laambda/bin/pip install --no-cache-dir --no-deps /tmp/laambda-*.whl && rm /tmp/*.whl
+RUN --mount=type=bind,from=wheel,source=/uv/bin/uv,target=/usr/local/bin/uv \
+    uv pip install --python /opt/laambda/bin/python --no-cache --compile-bytecode --no-deps \
+        /tmp/laambda-*.whl \
+ && rm /tmp/*.whl
 ENV PATH=/opt/laambda/bin:$PATH \
     LAAMBDA_DATA_DIR=/data
 VOLUME /data

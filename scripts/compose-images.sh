@@ -44,9 +44,13 @@ exec 9>"$dir/.laambda-image.lock"
 flock 9
 if ! podman image exists "$laambda_image"; then
     say "building $laambda_image from the Dockerfile (the first build installs the locked dependencies)"
-    # the host's network: the build reaches the package index and Debian's mirror as the host does
+    # the host's network: the build reaches the package index and Debian's mirror as the host
+    # does; the host's uv cache, where there is one, lends the locked wheels (their hashes are
+    # still checked) instead of downloading them again
+    # shellcheck source=images/uv-cache.sh
+    . "$root/scripts/images/uv-cache.sh"
     podman build --quiet --network host --build-arg "PYTHON_IMAGE=$python_image" \
-        -t "$laambda_image" "$root" >&2
+        "${uv_cache_volume[@]}" -t "$laambda_image" "$root" >&2
 fi
 
 echo "$bases"

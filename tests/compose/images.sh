@@ -20,14 +20,18 @@ bash "$root/scripts/compose-images.sh" >"$images" &
 laambda=$!
 
 version="$(bash "$root/scripts/lock-version.sh" moto)"
-recipe="$(sha256sum <"$here/moto.Containerfile" | cut -c1-8)"
+uv_version="$(bash "$root/scripts/lock-version.sh" uv)"
+recipe="$( (cat "$here/moto.Containerfile"; echo "$uv_version") | sha256sum | cut -c1-8)"
 moto_image="localhost/laambda-moto:${LAAMBDA_PYTHON_IMAGE##*:}-$version-$recipe"
 exec 9>"$dir/.moto-image.lock"  # one build of it at a time
 flock 9
 if ! podman image exists "$moto_image"; then
     echo "compose images: building $moto_image" >&2
+    # shellcheck source=../../scripts/images/uv-cache.sh
+    . "$root/scripts/images/uv-cache.sh"
     podman build --quiet --network host --build-arg "PYTHON_IMAGE=$LAAMBDA_PYTHON_IMAGE" \
-        --build-arg "MOTO_VERSION=$version" -t "$moto_image" -f "$here/moto.Containerfile" "$here" >&2
+        --build-arg "MOTO_VERSION=$version" --build-arg "UV_VERSION=$uv_version" \
+        "${uv_cache_volume[@]}" -t "$moto_image" -f "$here/moto.Containerfile" "$here" >&2
 fi
 exec 9>&-
 wait "$laambda"
