@@ -13,7 +13,7 @@ UV_VERSION = $(shell PYTHON=$(PYTHON) bash scripts/lock-version.sh uv)
 $(BIN)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv sync -q --frozen --extra test --extra local
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv sync -q --frozen --extra test --extra local --compile-bytecode
 	touch $@
 
 # pin the dependencies of pyproject.toml again (then commit uv.lock)

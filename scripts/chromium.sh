@@ -12,8 +12,8 @@ if [ "${1:-}" = --missing ]; then [ -x /usr/bin/chromium ] || echo chromium; exi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing Chromium (apt-get install chromium)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q chromium >/dev/null 2>&1 || {
-    apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null
+  apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || {
+    apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null
   }
 fi
 if [ ! -x /usr/bin/chromium ]; then

@@ -18,11 +18,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${LAAMBDA_ENGINE_DIR:-$root/.cache/container-engine}"
 say() { echo "container-engine: $*" >&2; }
 
-# 1. the tools, from Debian's packages (`--missing`: print the packages to install, and stop;
-# scripts/system-packages.sh installs them with the project's other system packages)
+# 1. the tools, from Debian's packages, without what they only recommend but aardvark-dns (the
+# compose layout's containers find each other by name through it) (`--missing`: print the
+# packages to install, and stop; scripts/system-packages.sh installs them with the project's
+# other system packages)
 packages=""
 for tool in podman runc mmdebstrap curl; do
-    command -v "$tool" >/dev/null || packages="podman runc mmdebstrap uidmap curl"
+    command -v "$tool" >/dev/null || packages="podman runc aardvark-dns mmdebstrap uidmap curl"
 done
 [ "${1:-}" = --missing ] && { echo "$packages"; exit 0; }
 mkdir -p "$dir"
@@ -35,7 +37,7 @@ if [ -n "$packages" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
     # shellcheck disable=SC2086
-    apt-get install -y -qq $packages >&2
+    apt-get install -y -qq --no-install-recommends $packages >&2
 fi
 
 # 2. crun fails on hybrid cgroups and the default ulimits cannot be set here
