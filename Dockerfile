@@ -26,7 +26,7 @@ COPY laambda ./laambda
 # image counts), files copied (a cache volume is another file system), the cache if lent one
 ENV UV_SYSTEM_CERTS=1 UV_LINK_MODE=copy
 RUN cache="$([ -d /uv-cache ] && echo --cache-dir=/uv-cache || echo --no-cache)" \
- && /uv/bin/uv build "$cache" --wheel --out-dir /dist .
+ && /uv/bin/uv build --wheel "$cache" --out-dir /dist .
 
 # 2. the image: the system programs builds and pushes use (those the base lacks: a base made
 # from Debian's packages has them all), then the dependencies (a layer kept while uv.lock stays

@@ -117,20 +117,30 @@ def seen_workers(client: redis.Redis, queue: str) -> list[WorkerSeen]:
 class _CallCounter:
     """botocore's `response-received` hook (one event per HTTP attempt, retries included):
     one HINCRBY per call in `<prefix>:aws-calls`, and in `<prefix>:aws-throttles` when AWS
-    answered with a throttling error. Redis being away costs the count, never the call."""
+    answered with a throttling error. Redis being away, or any failure of the count, costs
+    the count, never the call. Called from many threads at once (a receiver's parallel
+    pushes, the deploy pool): they share one Redis client, made once per process."""
 
     def __init__(self, settings: Settings) -> None:
         self.url = settings.redis_url
         self.prefix = _prefix(settings.queue)
-        self.client: redis.Redis | None = None
-        self.pid = 0
         self.quiet_until = 0.0  # after a failure, calls go uncounted for a while, never slowed
+        self.forget()
+
+    def forget(self) -> None:
+        """No client yet (a new counter, or one in a forked child, which makes its own)."""
+        self.client: redis.Redis | None = None
+        self.made = threading.Lock()
 
     def _redis(self) -> redis.Redis:
-        if self.client is None or self.pid != os.getpid():  # a forked pool child: its own
-            self.client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
-            self.pid = os.getpid()
-        return self.client
+        # one client, made once: a second one, made by a thread racing the first, would close
+        # the first's connections under its calls when it replaced it
+        with self.made:
+            if self.client is None:
+                self.client = redis.Redis.from_url(
+                    self.url, socket_timeout=1, socket_connect_timeout=1
+                )
+            return self.client
 
     def __call__(self, event_name: str, parsed_response: Any = None, **_: Any) -> None:
         # response-received.<service-id>.<Operation>
@@ -147,12 +157,24 @@ class _CallCounter:
             if throttled:
                 pipe.hincrby(f"{self.prefix}:aws-throttles", call, 1)
             pipe.execute()
-        except redis.RedisError:
+        except Exception:  # noqa: BLE001 (the count is best effort: it must not fail the call)
             self.quiet_until = time.monotonic() + _QUIET_SECONDS
 
 
 _counters: dict[tuple[str, str], _CallCounter] = {}
 _counters_lock = threading.Lock()
+
+
+def _forget_in_a_forked_child() -> None:
+    """A forked child (a Celery pool child) has its own locks and makes its own Redis
+    clients: a lock a thread of the parent held at the fork would never be released in it."""
+    global _counters_lock
+    _counters_lock = threading.Lock()
+    for counter in _counters.values():
+        counter.forget()
+
+
+os.register_at_fork(after_in_child=_forget_in_a_forked_child)
 
 
 def count_aws_calls(client: Any, settings: Settings) -> None:

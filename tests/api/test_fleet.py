@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import uuid
@@ -205,6 +206,42 @@ def test_throttled_calls_are_counted_with_their_retries(
     labels = (("operation", "GetFunction"), ("service", "lambda"))
     assert samples[("laambda_aws_calls_total", labels)] == 2  # the call and its retry
     assert samples[("laambda_aws_throttles_total", labels)] == 2
+
+
+def _call_at_once(client: Any, start: threading.Barrier, failures: list[BaseException]) -> None:
+    start.wait()
+    try:
+        client.list_buckets()
+    except BaseException as exc:  # reported by the test
+        failures.append(exc)
+
+
+def test_parallel_first_calls_are_all_counted_and_none_fails(
+    fleet_settings: Settings, broker: redis.Redis, request: pytest.FixtureRequest
+) -> None:
+    """A receiver's first pushes call AWS from many threads at once: each call goes through
+    and is counted (the counter once made two Redis clients, the second closing the first's
+    connections under the calls, which then failed)."""
+    threads, rounds = 16, 8
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave at every few bytecodes, as under load
+    request.addfinalizer(lambda: sys.setswitchinterval(switch))
+    for round_ in range(rounds):  # a new counter each round: the race is at its first calls
+        settings = fleet_settings.model_copy(update={"queue": f"{fleet_settings.queue}-{round_}"})
+        clients = [aws.client("s3", settings) for _ in range(threads)]  # each one counted
+        start = threading.Barrier(threads)
+        failures: list[BaseException] = []
+        running = [
+            threading.Thread(target=_call_at_once, args=(c, start, failures)) for c in clients
+        ]
+        for thread in running:
+            thread.start()
+        for thread in running:
+            thread.join(30)
+        assert failures == []
+        calls = broker.hgetall(f"laambda:{settings.queue}:aws-calls")
+        assert calls == {b"s3.ListBuckets": str(threads).encode()}, round_
+        broker.delete(*broker.keys(f"*{settings.queue}*"))
 
 
 def test_a_running_worker_announces_itself(live_worker: LiveWorker) -> None:
