@@ -3,23 +3,23 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test test-fast venv lock services packages engine images-early compose-images tools browser lint typecheck pytest bench clean
+.PHONY: up test test-fast venv bytecode lock services packages engine images-early compose-images tools browser lint typecheck pytest bench clean
 
-# Exactly the versions in uv.lock (the tests passed with them), pip included: the venv's own
-# pip brings the locked uv, uv makes the venv match the lock. After changing a dependency in
-# pyproject.toml: `make lock`, and commit uv.lock.
+# Exactly the versions in uv.lock (the tests passed with them), pip included: the locked uv is
+# installed into a venv made without pip (by the host's pip when it has `--python`, pip 22.3 or
+# later; else by the venv's own, from ensurepip), and uv makes the venv match the lock. After
+# changing a dependency in pyproject.toml: `make lock`, and commit uv.lock.
 UV_VERSION = $(shell PYTHON=$(PYTHON) bash scripts/lock-version.sh uv)
 
 $(BIN)/.installed: pyproject.toml uv.lock
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv sync -q --frozen --extra test --extra local --compile-bytecode
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install -q 'uv==$(UV_VERSION)' 2>/dev/null || \
+		{ $(BIN)/python -m ensurepip -q && $(BIN)/python -m pip install -q 'uv==$(UV_VERSION)'; }
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/python -m uv sync -q --frozen --extra test --extra local
 	touch $@
 
 # pin the dependencies of pyproject.toml again (then commit uv.lock)
-lock:
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
+lock: venv
 	$(BIN)/python -m uv lock
 
 venv: $(BIN)/.installed
@@ -75,7 +75,14 @@ PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadgroup
 # receivers): with PYTHONDONTWRITEBYTECODE set, no .pyc is ever written and each of them
 # compiles FastAPI, pydantic, botocore, moto... and the rewritten test modules from source
 # again (an xdist worker's collection: 13 s instead of 5 s). The tests write the caches.
-pytest test-fast test: export PYTHONDONTWRITEBYTECODE :=
+pytest test-fast test bytecode: export PYTHONDONTWRITEBYTECODE :=
+
+# The bytecode of the modules the tests import, written by one collection: uv compiles none
+# ahead (compiling all of the venv, sympy and moto's every service included, cost twice as
+# much CPU) and four workers collecting at once would each compile the same modules. A
+# collection error is left for the run itself to report.
+bytecode: venv
+	$(BIN)/pytest --collect-only -q -p no:cacheprovider >/dev/null 2>&1 || true
 
 pytest: venv services tools browser
 	$(BIN)/pytest $(PYTEST_PARALLEL)
@@ -89,9 +96,10 @@ test-fast: venv services tools
 # layout's use a Docker-API engine (podman) and images made from Debian's packages
 # (scripts/container-engine.sh, scripts/compose-images.sh), started first, in the background;
 # on CI they must work, elsewhere they skip saying why.
-# On a new machine the system packages (apt-get) and the venv (uv, from PyPI) are made at once.
+# On a new machine the system packages (apt-get) and the venv (uv, from PyPI, then the tests'
+# bytecode) are made at once.
 test:
-	@$(MAKE) --no-print-directory -j2 packages venv
+	@$(MAKE) --no-print-directory -j2 packages bytecode
 	@$(MAKE) --no-print-directory images-early services tools browser
 	@$(MAKE) --no-print-directory lint typecheck & checks=$$!; status=0; \
 	$(BIN)/pytest $(PYTEST_PARALLEL) || status=$$?; \

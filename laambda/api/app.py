@@ -43,6 +43,8 @@ from laambda.worker.enqueue import CeleryQueue
 
 
 def create_app(settings: Settings | None = None, applier: ReleaseApplier | None = None) -> FastAPI:
+    """The API, the dashboard and /health, /metrics, on `settings` (else the environment's) and
+    `applier` (see use_settings)."""
     settings = settings or get_settings()
     api = FastAPI(
         title="laambda",
@@ -51,11 +53,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
         docs_url=None,  # served offline by the dashboard (laambda/web/docs.py)
         redoc_url=None,
     )
-    api.state.settings = settings
-    api.state.sessions = make_sessionmaker(get_engine(settings.database_url))
-    api.state.cipher = Cipher(settings.secret_key)
-    api.state.applier = applier or _applier(settings, api.state.sessions)
-    api.state.streams = redis.Redis.from_url(settings.redis_url)
+    use_settings(api, settings, applier)
 
     for module in (
         apps,
@@ -76,7 +74,7 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     api.include_router(builds.cache_router, **_common)
     api.include_router(dashboard_links, **_common)
     mount_dashboard(api)
-    window_limits(api, settings.push_lock_timeout)
+    window_limits(api)
 
     @api.get("/health", tags=["health"], responses=ERROR_RESPONSES)
     def health() -> JSONResponse:
@@ -105,6 +103,25 @@ def create_app(settings: Settings | None = None, applier: ReleaseApplier | None 
     api.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     api.add_exception_handler(DataError, _data_error)  # type: ignore[arg-type]
     return api
+
+
+def use_settings(api: FastAPI, settings: Settings, applier: ReleaseApplier | None = None) -> None:
+    """Point `api`, an app create_app made, at `settings`: api.state loses every part made
+    from earlier ones (each route makes the object store, the build queue, the local cloud...
+    on first use and keeps it there) and gets the database sessions, cipher, release applier
+    (`applier`, else the one `settings.applier` names) and Redis client of these; the OpenAPI
+    document is made again when next asked for. Every route reads them from api.state, so one
+    app serves settings given after it was made: the tests give each test its own, as FastAPI
+    analyses an app's 80-odd routes on their first requests, about 0.2 s of CPU per app."""
+    state = api.state
+    for name in list(vars(state)["_state"]):  # where starlette's State keeps its attributes
+        delattr(state, name)
+    state.settings = settings
+    state.sessions = make_sessionmaker(get_engine(settings.database_url))
+    state.cipher = Cipher(settings.secret_key)
+    state.applier = applier or _applier(settings, state.sessions)
+    state.streams = redis.Redis.from_url(settings.redis_url)
+    api.openapi_schema = None
 
 
 # every route: under /v1, its errors documented in the one shape, NUL and unknown query

@@ -54,12 +54,17 @@ def test_concurrent_config_changes_get_versions_1_to_n(
         app_service.create(session, user, name="thumbs", settings=api_settings)
     headers = {"Authorization": f"Bearer {token}"}
 
-    def change(n: int) -> int:
-        with httpx.Client(base_url=live_api, headers=headers, timeout=30) as client:
+    # one client for every thread (a connection each, at once): a client per thread would load
+    # the CA bundle CHANGES times
+    with (
+        httpx.Client(base_url=live_api, headers=headers, timeout=30) as client,
+        ThreadPoolExecutor(max_workers=CHANGES) as pool,
+    ):
+
+        def change(n: int) -> int:
             response = client.patch("/v1/apps/thumbs/config", json={f"KEY_{n}": str(n)})
             return response.status_code
 
-    with ThreadPoolExecutor(max_workers=CHANGES) as pool:
         statuses = list(pool.map(change, range(CHANGES)))
     assert statuses == [200] * CHANGES
 
@@ -93,12 +98,15 @@ def test_concurrent_claims_of_one_branch_one_wins(
             app_service.create(session, user, name=name, settings=api_settings)
     headers = {"Authorization": f"Bearer {token}"}
 
-    def claim(name: str) -> int:
-        with httpx.Client(base_url=live_api, headers=headers, timeout=30) as client:
+    with (
+        httpx.Client(base_url=live_api, headers=headers, timeout=30) as client,
+        ThreadPoolExecutor(max_workers=len(names)) as pool,
+    ):
+
+        def claim(name: str) -> int:
             body = {"app": name, "branch": "develop"}
             return client.post("/v1/pipelines/shop/apps", json=body).status_code
 
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
         statuses = list(pool.map(claim, names))
     assert sorted(statuses) == [201] + [409] * (len(names) - 1)
     with session_scope(committed_sessions) as session:

@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -90,6 +90,8 @@ class Fleet:
     sessions: sessionmaker[Session]
     key: Path
     tmp: Path
+    # one client for the whole run's health checks (a new one loads the CA bundle each time)
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
 
     def env(self, host: Host, **extra: object) -> dict[str, str]:
         settings = self.settings.model_copy(
@@ -101,9 +103,7 @@ class Fleet:
         self.net.start(host, [str(BIN / "laambda"), "worker", "--concurrency", "2"], self.env(host))
 
     def health(self) -> dict[str, object]:
-        answer: dict[str, object] = httpx.get(
-            f"http://{self.api.ip}:5000/health", timeout=10
-        ).json()
+        answer: dict[str, object] = self.http.get(f"http://{self.api.ip}:5000/health").json()
         return answer
 
     def wait_for_workers(self, names: set[str], timeout: float = 90) -> None:

@@ -63,6 +63,30 @@ class TestHostKey:
             assert server_key(again.port) == first
         assert path.stat().st_mode & 0o777 == 0o600
 
+    def test_a_new_key_is_ed25519_and_openssh_accepts_it(self, front: Site) -> None:
+        assert server_key(front.port).get_name() == "ssh-ed25519"
+        # OpenSSH's own client is offered it
+        done = subprocess.run(
+            ["ssh-keyscan", "-p", str(front.port), "-t", "ed25519", "127.0.0.1"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert f"[127.0.0.1]:{front.port} ssh-ed25519 " in done.stdout, done.stderr
+
+    def test_an_rsa_key_an_earlier_version_made_is_kept(self, front: Site) -> None:
+        data_dir = front.tmp / f"earlier-{time.monotonic_ns()}"
+        data_dir.mkdir()
+        rsa = paramiko.RSAKey.generate(2048)
+        rsa.write_private_key_file(str(data_dir / "ssh_host_rsa_key"))
+        settings = front.settings.model_copy(update={"data_dir": data_dir})
+        with serving(settings, front.sessions, front.tmp) as site:
+            served = server_key(site.port)
+        assert served.get_name() == "ssh-rsa"
+        assert served.fingerprint == rsa.fingerprint
+        assert (data_dir / "ssh_host_key").exists()
+        assert not (data_dir / "ssh_host_rsa_key").exists()
+
 
 class TestAuthentication:
     def test_passwords_and_keyboard_interactive_are_refused(self, front: Site) -> None:

@@ -66,14 +66,16 @@ class Platform:
         handle.close()
         offset = self.log.stat().st_size
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.api_port}/health").status_code == 200:
-                    return self.log.read_text()[offset - 1 if offset else 0 :]
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+        # one client for every try: each new one loads the CA bundle (tens of ms of CPU)
+        with httpx.Client(base_url=f"http://127.0.0.1:{self.api_port}") as http:
+            while time.monotonic() < deadline:
+                assert self.process.poll() is None, self.log.read_text()[-3000:]
+                try:
+                    if http.get("/health").status_code == 200:
+                        return self.log.read_text()[offset - 1 if offset else 0 :]
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.5)
         raise AssertionError("laambda up did not answer:\n" + self.log.read_text()[-3000:])
 
     def stop(self) -> None:

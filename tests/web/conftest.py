@@ -14,7 +14,16 @@ import uvicorn
 from playwright.sync_api import Browser, sync_playwright
 
 from laambda.api.app import create_app
-from tests.support.api import alice, api, api_settings, app_row, auth, client, make_user
+from tests.support.api import (
+    alice,
+    api,
+    api_settings,
+    app_row,
+    auth,
+    client,
+    make_user,
+    one_api,
+)
 from tests.support.dashboard import Dashboard
 from tests.support.net import free_port
 from tests.support.platform import Platform, platform
@@ -27,6 +36,7 @@ __all__ = [
     "auth",
     "client",
     "make_user",
+    "one_api",
     "platform",
 ]
 

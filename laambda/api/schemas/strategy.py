@@ -68,15 +68,15 @@ class DeployStrategyUpdate(BaseModel):
     max_errors: int | SkipJsonSchema[None] = _range(0, MAX_ERRORS)
 
 
-def window_limits(api: FastAPI, push_lock_timeout: float) -> None:
+def window_limits(api: FastAPI) -> None:
     """Make the OpenAPI document say the longest window this installation accepts: the
-    window must end PUSH_MARGIN_SECONDS before LAAMBDA_PUSH_LOCK_TIMEOUT (a setting, so the
-    bound is known only here, not when the model is declared)."""
-    longest = longest_window(push_lock_timeout)
+    window must end PUSH_MARGIN_SECONDS before LAAMBDA_PUSH_LOCK_TIMEOUT (a setting, read from
+    api.state.settings when the document is asked for, not known when the model is declared)."""
     generate = api.openapi
 
     def openapi() -> dict[str, Any]:
-        document = generate()  # FastAPI caches it: changed once, in place
+        longest = longest_window(api.state.settings.push_lock_timeout)
+        document = generate()  # FastAPI caches it: changed in place
         fields = document["components"]["schemas"]["DeployStrategyUpdate"]["properties"]
         fields["seconds"]["maximum"] = longest
         fields["minutes"]["maximum"] = longest // 60
