@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from laambda.api.app import create_app, use_settings
 from laambda.config import Settings
 from laambda.db.models import App, Collaborator, User
-from laambda.services.applier import InlineApplier
+from laambda.services.applier import InlineApplier, ReleaseApplier
 from laambda.services.user import user_service
 from tests.support import factories
 
@@ -31,18 +31,26 @@ def api_settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-def one_api(database_url: str) -> FastAPI:
-    """One app for the session's tests, each test pointing it at its own settings (`api`):
-    FastAPI analyses an app's routes on their first requests, about 0.2 s of CPU per app."""
-    return create_app(Settings(database_url=database_url, applier="inline"))
+_one_app: FastAPI | None = None
+
+
+def app_for(settings: Settings, applier: ReleaseApplier | None = None) -> FastAPI:
+    """The process's one app, made on first use and pointed at `settings` and `applier` (see
+    laambda.api.app.use_settings) for the test that asks: FastAPI analyses an app's routes on
+    their first requests, about 0.2 s of CPU per app. One test at a time uses it."""
+    global _one_app
+    if _one_app is None:
+        _one_app = create_app(settings, applier)
+    else:
+        use_settings(_one_app, settings, applier)
+    return _one_app
 
 
 @pytest.fixture
-def api(one_api: FastAPI, api_settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
-    use_settings(one_api, api_settings, InlineApplier(sessions))
-    one_api.state.sessions = sessions
-    return one_api
+def api(api_settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
+    app = app_for(api_settings, InlineApplier(sessions))
+    app.state.sessions = sessions
+    return app
 
 
 @pytest.fixture

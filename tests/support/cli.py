@@ -21,11 +21,11 @@ import uvicorn
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from laambda.api.app import create_app
 from laambda.config import Settings
 from laambda.db.models import Release
 from laambda.db.session import session_scope
 from laambda.services.user import user_service
+from tests.support.api import app_for
 from tests.support.cli_zygote import zygote
 from tests.support.net import free_port
 
@@ -65,7 +65,7 @@ def serving(
     """The API on a free loopback port, and the CLI logged in as alice (an admin)."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(app_for(settings), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -13,16 +13,15 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, sync_playwright
 
-from laambda.api.app import create_app
 from tests.support.api import (
     alice,
     api,
     api_settings,
+    app_for,
     app_row,
     auth,
     client,
     make_user,
-    one_api,
 )
 from tests.support.dashboard import Dashboard
 from tests.support.net import free_port
@@ -36,7 +35,6 @@ __all__ = [
     "auth",
     "client",
     "make_user",
-    "one_api",
     "platform",
 ]
 
@@ -65,7 +63,7 @@ def browser() -> Iterator[Browser]:
 def dashboard(platform: Platform, browser: Browser, tmp_path: Path) -> Iterator[Dashboard]:
     port = free_port()
     config = uvicorn.Config(
-        create_app(platform.worker.settings),
+        app_for(platform.worker.settings),
         host="127.0.0.1",
         port=port,
         log_level="warning",
