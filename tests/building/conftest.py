@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
-import docker
 import pytest
 from docker.errors import DockerException
 
@@ -46,9 +46,10 @@ def build(settings: Settings, object_store: ObjectStore, tmp_path: Path) -> Buil
 def engine() -> Iterator[Engine]:
     """A real Docker-API engine and the Debian build image (scripts/container-engine.sh)."""
     found = engine_from_script()
-    client = docker.DockerClient(base_url=found.docker_host)
+    client = found.client()
     try:
         client.ping()
+        found = replace(found, api_version=client.api.api_version)
     except DockerException as exc:
         pytest.skip(f"the Docker-API engine at {found.docker_host} does not answer: {exc}")
     finally:

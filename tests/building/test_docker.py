@@ -209,6 +209,22 @@ def test_a_build_image_the_engine_never_inspects_fails_the_build_clearly(
     assert 'locating item named "manifest"' in failed.message
 
 
+def test_the_engine_is_asked_its_api_version_once_per_process(
+    engine: Engine, volume_settings: Settings
+) -> None:
+    """Each build makes its client; only the first asks GET /version (podman's answer runs
+    dpkg-query eight times)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="eng-", dir="/tmp") as folder,
+        faulty_engine(engine.docker_host, Path(folder), fail=0) as faulty,
+    ):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DOCKER_HOST", faulty.docker_host)
+            for _ in range(3):
+                DockerBuilder(volume_settings).remove_leftovers()  # lists the engine's volumes
+        assert faulty.versions == 1
+
+
 def test_node_app_built_in_the_image(
     docker_settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
@@ -321,7 +337,7 @@ def test_the_build_container_sees_no_secret_no_host_path_and_no_network(
     out.mkdir()
     script = PROBE.format(checkout=str(ROOT), port=listener.port, host_ip=_host_address())
     lines: list[str] = []
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     try:
         code = DockerBuilder(docker_settings, client).run(
             client, engine.image, platform="linux/amd64", language="python",
@@ -358,7 +374,7 @@ def test_the_node_build_container_sees_no_secret(
     docker_settings: Settings, engine: Engine, worker_secrets: dict[str, str]
 ) -> None:
     lines: list[str] = []
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     try:
         code = DockerBuilder(docker_settings, client).run(
             client, engine.node_image, platform="linux/amd64", language="node",
@@ -438,7 +454,7 @@ def volume_settings(
     (on the engine's host) sees at its mount point, through a short link (socket paths are
     short), and a data directory of its own (no dependency set is cached by the bind-mount
     builds); every download cache volume the module's builds make is removed at its end."""
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     volume = client.volumes.create(name=f"laambda-test-egress-{uuid.uuid4().hex[:8]}")
     caches = {v.name for v in client.volumes.list(filters={"label": CACHE_LABEL})}
     with tempfile.TemporaryDirectory(prefix="lx-", dir="/tmp") as short:
@@ -477,7 +493,7 @@ def mounted_settings(request: pytest.FixtureRequest) -> Settings:
 def _containers_mounting(engine: Engine, source: str) -> list[str]:
     """The containers (any state) that mount a volume named `source`, or a folder under it:
     another module's builds (the compose test's, say) may run meanwhile in the same engine."""
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     try:
         # sparse: the list's own answer, no inspect of each container (one that ends and is
         # removed meanwhile, another module's, would make that fail with 404)
@@ -495,7 +511,7 @@ def _containers_mounting(engine: Engine, source: str) -> list[str]:
 
 def _leftovers(engine: Engine, cache_name: str) -> list[str]:
     """The build volumes of `cache_name`'s builds, and containers still using its cache."""
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     try:
         volumes = client.volumes.list(filters={"label": f"{BUILD_LABEL}={cache_name}"})
     finally:
@@ -504,7 +520,7 @@ def _leftovers(engine: Engine, cache_name: str) -> list[str]:
 
 
 def _cache_volumes(engine: Engine, scope: str) -> list[str]:
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     try:
         found = client.volumes.list(filters={"label": CACHE_LABEL})
         return [v.name for v in found if v.attrs["Labels"][CACHE_LABEL].endswith(f" {scope}")]
@@ -590,7 +606,7 @@ def test_engine_volumes_keep_the_egress_rules_and_drop_links_leaving_the_output(
     folder cannot be listed (no other build's socket can be found); what the build leaves in
     its output is written by the worker, without the links that lead outside it."""
     lines: list[str] = []
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     try:
         stage = _stage(volume_settings, client, tmp_path)
         stage.log = lines.append
@@ -638,7 +654,7 @@ def test_engine_volumes_keep_the_egress_rules_and_drop_links_leaving_the_output(
 def test_a_special_file_in_the_output_fails_the_build_and_leaves_nothing(
     volume_settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     try:
         stage = _stage(volume_settings, client, tmp_path)
         with pytest.raises(BuildFailed) as info, stage:
@@ -659,7 +675,7 @@ def test_a_cancelled_build_in_engine_volumes_leaves_nothing(
     volume_settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
     cancel = threading.Event()
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     try:
         stage = _stage(volume_settings, client, tmp_path)
         with pytest.raises(BuildFailed, match="^build cancelled$"), stage:
@@ -677,7 +693,7 @@ def test_an_output_over_the_size_limit_fails_the_build_clearly(
     volume_settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
     settings = volume_settings.model_copy(update={"max_unpacked_bytes": 1024 * 1024})
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     try:
         for size in (1536, 4096):  # KB: under and over the archive's cap (twice the limit)
             stage = _stage(settings, client, tmp_path / str(size))
@@ -702,7 +718,7 @@ def test_the_sweep_removes_build_volumes_that_killed_workers_left(
     """A worker killed mid-build never removes its build's volume: the sweep removes those made
     over twice LAAMBDA_BUILD_TIMEOUT ago that no container uses, and no other."""
     settings = volume_settings.model_copy(update={"build_timeout": 60})  # older than 120 s
-    client = docker.DockerClient(base_url=engine.docker_host)
+    client = engine.client()
     marker = f"sweep-{uuid.uuid4().hex[:8]}"
     now = time.time()
     made = {

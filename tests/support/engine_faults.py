@@ -1,4 +1,5 @@
-"""A relay in front of a real Docker-API engine's unix socket that fails image inspections.
+"""A relay in front of a real Docker-API engine's unix socket that fails image inspections
+(and counts what clients ask).
 
 podman's service answers `GET /images/<name>/json` with 500 ("locating item named manifest")
 while another podman process writes its store; this relay gives the builder that answer on
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _INSPECT = re.compile(rb"^GET /(v[0-9.]+/)?images/.+/json(\?\S*)? HTTP/1\.[01]\r\n")
+_VERSION = re.compile(rb"^GET /(v[0-9.]+/)?version HTTP/1\.[01]\r\n")
 _PODMAN_500 = (
     b'{"cause":"file does not exist","message":"failed to convert ImageData to ImageInspect: '
     b'locating item named \\"manifest\\": file does not exist","response":500}'
@@ -24,7 +26,8 @@ _PODMAN_500 = (
 
 class FaultyEngine:
     """Counts the image inspections it saw (`inspections`) and answers the first `fail` of
-    them (all of them when `fail` is None) with podman's 500; `docker_host` is its address."""
+    them (all of them when `fail` is None) with podman's 500; counts the clients' questions
+    of the engine's version (`versions`); `docker_host` is its address."""
 
     def __init__(self, upstream: str, folder: Path, fail: int | None) -> None:
         self.upstream = upstream.removeprefix("unix://")
@@ -32,6 +35,7 @@ class FaultyEngine:
         self.fail = fail
         self.inspections = 0
         self.failed = 0
+        self.versions = 0
         self._lock = threading.Lock()
 
     @property
@@ -39,6 +43,9 @@ class FaultyEngine:
         return f"unix://{self.path}"
 
     def _should_fail(self, head: bytes) -> bool:
+        if _VERSION.match(head):
+            with self._lock:
+                self.versions += 1
         if not _INSPECT.match(head):
             return False
         with self._lock:

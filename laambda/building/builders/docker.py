@@ -71,6 +71,12 @@ _INSTALL = "/tmp/spec/.install-requirements.txt"  # beside the spec: `-c` lines 
 _NODE = "cd /laambda/project && npm {verb} --omit=dev --no-audit --no-fund --registry {registry}"
 
 
+# the API version each engine (by DOCKER_HOST) answered, asked once per process: a client made
+# without one asks GET /version first, for which podman's service runs dpkg-query eight times
+# and its runtimes' --version (a tenth of a second of CPU per build)
+_api_versions: dict[str, str] = {}
+
+
 class DockerBuilder:
     name = "docker"
 
@@ -80,9 +86,11 @@ class DockerBuilder:
 
     def _engine(self) -> docker.DockerClient:
         if self.client is None:
+            host = os.environ.get("DOCKER_HOST", "")
             try:
-                self.client = docker.from_env(timeout=120)
+                self.client = docker.from_env(timeout=120, version=_api_versions.get(host))
                 self.client.ping()
+                _api_versions[host] = self.client.api.api_version
             except DockerException as exc:
                 raise BuildFailed(
                     f"no Docker-API engine answers at DOCKER_HOST "
