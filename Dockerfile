@@ -17,8 +17,8 @@ WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
 COPY scripts/lock-version.sh ./scripts/
 RUN uv_version="$(bash scripts/lock-version.sh uv)" \
- && python3 -m venv /uv \
- && /uv/bin/pip install --no-cache-dir "uv==${uv_version}" \
+ && python3 -m venv --without-pip /uv \
+ && python3 -m pip --python /uv/bin/python install --no-cache-dir --quiet "uv==${uv_version}" \
  && mkdir /dist \
  && /uv/bin/uv export --frozen --no-emit-project --no-dev -o /dist/requirements.txt
 COPY laambda ./laambda
@@ -30,7 +30,8 @@ RUN cache="$([ -d /uv-cache ] && echo --cache-dir=/uv-cache || echo --no-cache)"
 
 # 2. the image: the system programs builds and pushes use (those the base lacks: a base made
 # from Debian's packages has them all), then the dependencies (a layer kept while uv.lock stays
-# the same), then the wheel
+# the same), then the wheel. The venvs are made without ensurepip's pip (seconds of CPU each):
+# the base's pip installs uv into the first, and pip is a locked dependency of the second.
 FROM ${PYTHON_IMAGE}
 RUN missing="$(for p in git openssh-client zip bubblewrap tzdata; do \
         dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q ' installed$' || echo "$p"; done)" \
@@ -40,7 +41,7 @@ RUN missing="$(for p in git openssh-client zip bubblewrap tzdata; do \
 COPY --from=wheel /dist/requirements.txt /tmp/requirements.txt
 RUN --mount=type=bind,from=wheel,source=/uv/bin/uv,target=/usr/local/bin/uv \
     cache="$([ -d /uv-cache ] && echo --cache-dir=/uv-cache || echo --no-cache)" \
- && python3 -m venv /opt/laambda \
+ && python3 -m venv --without-pip /opt/laambda \
  && UV_SYSTEM_CERTS=1 UV_LINK_MODE=copy uv pip install --python /opt/laambda/bin/python \
         "$cache" --compile-bytecode --require-hashes -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
