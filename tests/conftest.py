@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 os.environ.setdefault("LAAMBDA_SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
 for _name, _value in {
@@ -29,7 +28,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 from laambda.config import Settings, settings_env  # noqa: E402
 from laambda.deploy import aws  # noqa: E402
-from laambda.local import moto_versions  # noqa: E402
+from laambda.local import moto_server  # noqa: E402
 from laambda.objectstore import ObjectStore  # noqa: E402
 from tests.support.live_worker import LiveWorker, start_worker  # noqa: E402
 
@@ -39,11 +38,8 @@ pytest_plugins = ["tests.support.database", "tests.support.runtime"]
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """moto's server on a loopback port: the AWS every test talks to over HTTP."""
-    moto_versions.install()  # moto reuses version numbers after pruning; AWS never does
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    port = server._server.server_port  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
+    server, url = moto_server.start()  # as the local cloud runs it (laambda/local/moto_server)
+    yield url
     server.stop()
 
 

@@ -8,14 +8,13 @@ are kept on disk too (`<data dir>/cloud/s3`), so a restart finds them again.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 import boto3
 from moto.server import ThreadedMotoServer
 
-from laambda.local import moto_lambda, moto_versions, object_mirror
+from laambda.local import moto_lambda, moto_server, object_mirror
 
 ROLE_NAME = "laambda-local"
 ROLE_ARN = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
@@ -49,14 +48,8 @@ def start_local_cloud(
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         os.environ.setdefault(name, value)
-    moto_versions.install()
     object_mirror.install(data_dir)  # the sources and artifacts of earlier runs, back in S3
-    # its HTTP server (werkzeug) logs every request at INFO, which `laambda up` would print
-    # between its own lines
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    url = f"http://{host}:{server._server.server_port}"  # type: ignore[union-attr]
+    server, url = moto_server.start(host, port)
     try:
         moto_lambda.install(data_dir / "runtime", url_host=url_host, url_port=url_port)
     except OSError:
