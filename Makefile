@@ -76,14 +76,17 @@ PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadgroup
 # receivers): with PYTHONDONTWRITEBYTECODE set, no .pyc is ever written and each of them
 # compiles FastAPI, pydantic, botocore, moto... and the rewritten test modules from source
 # again (an xdist worker's collection: 13 s instead of 5 s). The tests write the caches.
-pytest test-fast test bytecode: export PYTHONDONTWRITEBYTECODE :=
+pytest test-fast test bytecode $(BIN)/.bytecode: export PYTHONDONTWRITEBYTECODE :=
 
-# The bytecode of the modules the tests import, written by one collection: uv compiles none
-# ahead (compiling all of the venv, sympy and moto's every service included, cost twice as
-# much CPU) and four workers collecting at once would each compile the same modules. A
-# collection error is left for the run itself to report.
-bytecode: venv
+# The bytecode of the modules the tests import, written by one collection once per venv: uv
+# compiles none ahead (compiling all of the venv, sympy and moto's every service included, cost
+# twice as much CPU) and four workers collecting at once would each compile the same modules.
+# A collection error is left for the run itself to report.
+$(BIN)/.bytecode: $(BIN)/.installed
 	$(BIN)/pytest --collect-only -q -p no:cacheprovider >/dev/null 2>&1 || true
+	touch $@
+
+bytecode: $(BIN)/.bytecode
 
 pytest: venv services tools browser
 	$(BIN)/pytest $(PYTEST_PARALLEL)
