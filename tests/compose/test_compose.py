@@ -13,6 +13,7 @@ Outside CI the test skips, saying why, when no engine can start; on CI (CI set) 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -188,9 +189,15 @@ def _cache_volumes(env: dict[str, str]) -> dict[str, str]:
     return {v["Name"]: v["Labels"][CACHE_LABEL] for v in json.loads(listed.stdout or "[]")}
 
 
+@functools.cache
+def _http() -> httpx.Client:
+    """One client for every poll: a new one loads the CA bundle (tens of ms of CPU)."""
+    return httpx.Client(timeout=2)
+
+
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=2).status_code == 200
+        return _http().get(url).status_code == 200
     except httpx.TransportError:
         return False
 
