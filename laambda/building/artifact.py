@@ -21,7 +21,11 @@ SKIPPED_DIRS = frozenset({".git", "__pycache__", ".hg", ".svn"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _DOS_DATE = (1 << 5) | 1  # 1980-01-01
 _DOS_TIME = 0
-_LEVEL = 6
+# zlib's level 4, not its default 6: on the Pillow app's dependencies (22 MB in 139 files) level 6
+# took 1.28 CPU-s for 7.86 MB, level 4 0.50 CPU-s for 8.09 MB (3% more), level 1 0.35 CPU-s for
+# 8.66 MB (10% more). A cold build compresses every dependency once (warm builds copy the cached
+# entries' bytes), and Lambda's limits count the unzipped size (250 MB), not the zip's.
+_LEVEL = 4
 
 
 @dataclass(frozen=True)

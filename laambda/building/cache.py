@@ -23,7 +23,8 @@ from laambda.config import Settings
 from laambda.errors import ObjectMissing
 from laambda.objectstore import ObjectStore
 
-CACHE_FORMAT = 2  # 2: normalised trees (build/normalise.py), npm for Lambda's platform
+# 2: normalised trees (build/normalise.py), npm for Lambda's platform; 3: zlib level 4 (artifact.py)
+CACHE_FORMAT = 3
 PREFIX = "build-cache"
 
 

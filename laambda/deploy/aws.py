@@ -33,9 +33,19 @@ _session: boto3.session.Session | None = None
 _session_lock = threading.Lock()
 
 
+# The clients nothing changes after making them (S3, IAM, CloudWatch, CloudWatch Logs,
+# EventBridge) are made once per process and settings, and shared: boto3's clients are
+# thread-safe, and making one costs 20 to 40 ms of CPU (its event hooks copied, its endpoint
+# rules read), which an API request paid for each object-store or logs client it made. Lambda
+# clients are not shared: their callers change them (`observe.invoke_client` removes their
+# retries, `calls.LambdaCalls.watch` adds a hook per deploy).
+_shared: dict[tuple[object, ...], Any] = {}
+
+
 def _forget_session() -> None:
     global _session, _session_lock
     _session, _session_lock = None, threading.Lock()
+    _shared.clear()
 
 
 os.register_at_fork(after_in_child=_forget_session)
@@ -77,6 +87,23 @@ def _client(
     return client
 
 
+def _shared_client(service: str, settings: Settings, region: str | None) -> Any:
+    """The process's client of `service` for these settings (made on first use, see _shared)."""
+    key = (
+        service,
+        region or settings.aws_region,
+        settings.aws_endpoint_url,
+        settings.deploy_concurrency,
+        settings.redis_url,  # the fleet's counters its calls go to
+        settings.queue,
+    )
+    client = _shared.get(key)
+    if client is None:
+        client = _client(service, settings, region)
+        client = _shared.setdefault(key, client)  # two threads at once: both get the first
+    return client
+
+
 def lambda_client(
     settings: Settings, region: str | None = None, *, read_timeout: int = 60
 ) -> LambdaClient:
@@ -93,7 +120,8 @@ def lambda_client(
 
 
 def s3_client(settings: Settings, region: str | None = None) -> S3Client:
-    client: S3Client = _client("s3", settings, region)
+    """The process's S3 client for these settings (shared: callers must not change it)."""
+    client: S3Client = _shared_client("s3", settings, region)
     return client
 
 
@@ -111,5 +139,6 @@ def probe_s3_client(settings: Settings, timeout: int) -> S3Client:
 
 
 def client(service: str, settings: Settings, region: str | None = None) -> Any:
-    """Any other service (logs, events, cloudwatch), with the same timeouts and retries."""
-    return _client(service, settings, region)
+    """Any other service (logs, events, cloudwatch, iam), with the same timeouts and retries;
+    the process's one client per service and settings (shared: callers must not change it)."""
+    return _shared_client(service, settings, region)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import boto3
 from sqlalchemy import select
 
 from laambda.db.models import App, Release
@@ -109,7 +110,12 @@ def _slow_bundles(site: Site, data_dir: Path) -> Iterator[tuple[Site, list[float
             time.sleep(SLOW_BUNDLE_SECONDS)
             sent.append(time.monotonic())
 
-    receiver.store.client.meta.events.register("before-parameter-build.s3.PutObject", hold)
+    # a client of its own: the process's shared one (aws.s3_client) serves the near receiver
+    own = boto3.session.Session().client(
+        "s3", region_name=site.settings.aws_region, endpoint_url=site.settings.aws_endpoint_url
+    )
+    own.meta.events.register("before-parameter-build.s3.PutObject", hold)
+    receiver.store = ObjectStore(own, receiver.store.bucket)
     port = receiver.bind()
     thread = threading.Thread(target=receiver.serve_forever, daemon=True)
     thread.start()
