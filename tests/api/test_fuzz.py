@@ -10,22 +10,23 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import hypothesis
-import hypothesis.errors
 import pytest
-import schemathesis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
-from hypothesis import HealthCheck, Phase
-from schemathesis import Case, GenerationMode
 from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.models import App, User
 from tests.support import released
+
+if TYPE_CHECKING:
+    from schemathesis import Case, GenerationMode
+
+# Hypothesis and Schemathesis are imported by the test itself, not when the module is collected:
+# every test process collects every module, and only one runs this test (0.6 CPU-s each).
 
 Auth = dict[str, str]
 EXAMPLES_PER_OPERATION = 6  # x 2 modes x about 70 operations: about 800 requests
@@ -46,6 +47,10 @@ def seeded(db: Session, alice: tuple[User, Auth], settings: Settings) -> App:
 @pytest.mark.slow
 @pytest.mark.timeout(BUDGET_SECONDS + 60)
 def test_no_server_error_and_no_schema_violation(api: FastAPI, auth: Auth, seeded: App) -> None:
+    import hypothesis.errors
+    import schemathesis
+    from schemathesis import GenerationMode
+
     schema = schemathesis.openapi.from_asgi("/openapi.json", api)
     started = time.monotonic()
     sent: list[str] = []
@@ -96,6 +101,8 @@ def exercise(
     strategy: Any, mode: GenerationMode, send: Callable[[Case[Any], GenerationMode], None]
 ) -> None:
     """One operation in one mode: its explicit examples, then generated cases."""
+    import hypothesis
+    from hypothesis import HealthCheck, Phase
 
     @hypothesis.settings(
         max_examples=EXAMPLES_PER_OPERATION,
