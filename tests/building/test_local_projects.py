@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from laambda.building.builders.wheels import uv_index_arguments
 from laambda.errors import BuildFailed
 from tests.support.archives import tar_of
 from tests.support.build import LOCAL_APP, BuildFn, distributions, run_handler, zip_names
@@ -53,3 +54,44 @@ def test_source_only_package_names_its_binary_sibling_and_line(
         "psycopg2-binary, its prebuilt sibling on the index, or build with the Docker builder "
         "(the operator sets LAAMBDA_BUILDER=docker)"
     )
+
+
+def test_an_in_tree_project_that_compiles_is_refused_naming_its_line(
+    build: BuildFn, tmp_path: Path
+) -> None:
+    files = {
+        "Procfile": "web: handler.main\n",
+        "handler.py": "def main(event, context):\n    return 1\n",
+        "requirements.txt": "six\n./libs/fast\n",
+        "libs/fast/setup.py": (
+            "from setuptools import Extension, setup\n"
+            "setup(name='fast', version='1.0', ext_modules=[Extension('fast', ['fast.c'])])\n"
+        ),
+        "libs/fast/fast.c": (
+            "#include <Python.h>\n"
+            'static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "fast", 0, -1, 0};\n'
+            "PyMODINIT_FUNC PyInit_fast(void) { return PyModule_Create(&m); }\n"
+        ),
+    }
+    with pytest.raises(BuildFailed) as info:
+        build(tar_of(files, tmp_path / "t.tar"))
+    assert info.value.message.startswith(
+        "requirements.txt line 2: this local project did not build into a pure-Python wheel"
+    )
+    assert info.value.message.endswith("(the operator sets LAAMBDA_BUILDER=docker)")
+
+
+def test_index_options_reach_uv_build_as_its_arguments() -> None:
+    options = [
+        "--index-url https://pypi.example/simple",
+        "--extra-index-url https://more.example/simple",
+        "--find-links ./local/wheels",
+        "--trusted-host pypi.example",
+    ]
+    assert uv_index_arguments(options) == [
+        "--index-url", "https://pypi.example/simple",
+        "--extra-index-url", "https://more.example/simple",
+        "--find-links", "./local/wheels",
+        "--allow-insecure-host", "pypi.example",
+    ]  # fmt: skip
+    assert uv_index_arguments(["--no-index"]) == ["--no-index"]
