@@ -1,5 +1,6 @@
 """`laambda up` on an empty data directory, then what a new user does in their first minutes:
-register a key, create an app, push it with git, see the release — and a restart keeps it."""
+register a key, create an app, push it with git, see the release — and a restart keeps it; the
+server-side commands act on the running platform."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ def test_first_minutes_and_a_restart(platform: Platform) -> None:
     assert [a for a in platform.cli("apps").stdout.split() if a == "hello"] == ["hello"]
     after = platform.cli("releases", "-a", "hello")
     assert after.stdout.splitlines()[1].startswith("v1"), after.stdout + after.stderr
+    # the same platform, not another `laambda up` (each one starts its database, worker and
+    # receiver: 12 CPU-s or more)
+    _server_side_commands_act_on_the_running_platform(platform)
 
 
 def test_a_port_in_use_stops_start_up_naming_it(platform: Platform) -> None:
@@ -63,11 +67,10 @@ def test_a_port_in_use_stops_start_up_naming_it(platform: Platform) -> None:
     assert not (platform.home / "data" / "postgres").exists()  # nothing was started
 
 
-def test_server_side_commands_act_on_the_running_platform(platform: Platform) -> None:
+def _server_side_commands_act_on_the_running_platform(platform: Platform) -> None:
     """`laambda admin create-user` with nothing exported but the data directory reaches up's
     embedded PostgreSQL (not 127.0.0.1:5432) with up's secret key; admins also manage users
-    through the API (`laambda users:create`)."""
-    platform.start()
+    through the API (`laambda users:create`). Stops the platform."""
     api = f"http://127.0.0.1:{platform.api_port}/v1"
     record = platform.home / "data" / "up.json"
     assert record.stat().st_mode & 0o777 == 0o600
