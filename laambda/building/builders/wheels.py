@@ -42,6 +42,12 @@ LOCAL_LINE = re.compile(r"^(\./local/[^\s\[;]+)(.*)$")
 _PIP_INDEX_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
                        "PIP_TRUSTED_HOST", "PIP_CONFIG_FILE")  # fmt: skip
 _SIBLING_TIMEOUT = 5.0  # seconds for the one index lookup of a prebuilt sibling
+# An sdist or in-tree project is built only to be kept if pure Python: compiled code would be
+# the build host's and is refused whatever it is. So its build has no C or C++ compiler (the
+# names setuptools, meson and CMake take from the environment): one that compiles fails at its
+# first file instead of after compiling all of them (netifaces: 9 CPU-s of gcc, then refused),
+# and one whose extension is optional falls back to its pure-Python code.
+_NO_COMPILER = {"CC": "false", "CXX": "false"}
 
 
 class WheelBuilder:
@@ -135,7 +141,9 @@ class WheelBuilder:
             ":all:", "--no-cache-dir", "--disable-pip-version-check", "-w", str(built),
             "-r", str(one),
         ]  # fmt: skip
-        code, _ = run_streaming(command, log=log, cancel=cancel, timeout=timeout, cwd=plan.files)
+        code, _ = run_streaming(
+            command, log=log, cancel=cancel, timeout=timeout, env=_NO_COMPILER, cwd=plan.files
+        )
         return _pure_wheels(code, built, before)
 
     def _wheel_of_project(
@@ -151,7 +159,7 @@ class WheelBuilder:
         """Build the in-tree project at `path` (relative to the spec folder) into `built` with
         `uv build`, its build requirements from the spec's indexes; as `_wheel`."""
         options = index_options((plan.files / "requirements.txt").read_text())
-        env = {"UV_CACHE_DIR": str(plan.cache_dir / "uv"), "NO_COLOR": "1"}
+        env = {"UV_CACHE_DIR": str(plan.cache_dir / "uv"), "NO_COLOR": "1", **_NO_COMPILER}
         before = set(built.glob("*.whl"))
         command = [
             *_without_index_settings(keep=env),
