@@ -120,7 +120,7 @@ class WheelBuilder:
 
     def _wheel(
         self,
-        spec: str,
+        source: str,
         plan: InstallPlan,
         built: Path,
         *,
@@ -128,45 +128,30 @@ class WheelBuilder:
         cancel: threading.Event | None,
         timeout: float,
     ) -> list[Path] | None:
-        """Build one sdist of the index, as its requirement line names it, into `built` with
-        pip, inside the spec folder and with its index options; the new wheels, or None unless
-        all pure Python."""
+        """Build one sdist of the index (`source` is its requirement line) with pip, or one
+        in-tree project (`source` is its `./local/...` path) with `uv build`, into `built`,
+        inside the spec folder and with its index options; the new wheels, or None unless all
+        pure Python."""
         options = index_options((plan.files / "requirements.txt").read_text())
-        one = plan.workdir / "build-one.txt"
-        one.write_text("".join(f"{ln}\n" for ln in [*options, spec]))
+        env = dict(_NO_COMPILER)
+        if LOCAL_LINE.match(source):
+            env |= {"UV_CACHE_DIR": str(plan.cache_dir / "uv"), "NO_COLOR": "1"}
+            command = [
+                *_without_index_settings(keep=env),
+                sys.executable, "-m", "uv", "build", "--wheel", "--no-config",
+                "--python", sys.executable, "--no-python-downloads", "--no-create-gitignore",
+                "--out-dir", str(built), *uv_index_arguments(options), source,
+            ]  # fmt: skip
+        else:
+            one = plan.workdir / "build-one.txt"
+            one.write_text("".join(f"{ln}\n" for ln in [*options, source]))
+            command = [
+                *_without_index_settings(),
+                sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary",
+                ":all:", "--no-cache-dir", "--disable-pip-version-check", "-w", str(built),
+                "-r", str(one),
+            ]  # fmt: skip
         before = set(built.glob("*.whl"))
-        command = [
-            *_without_index_settings(),
-            sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary",
-            ":all:", "--no-cache-dir", "--disable-pip-version-check", "-w", str(built),
-            "-r", str(one),
-        ]  # fmt: skip
-        code, _ = run_streaming(
-            command, log=log, cancel=cancel, timeout=timeout, env=_NO_COMPILER, cwd=plan.files
-        )
-        return _pure_wheels(code, built, before)
-
-    def _wheel_of_project(
-        self,
-        path: str,
-        plan: InstallPlan,
-        built: Path,
-        *,
-        log: Log,
-        cancel: threading.Event | None,
-        timeout: float,
-    ) -> list[Path] | None:
-        """Build the in-tree project at `path` (relative to the spec folder) into `built` with
-        `uv build`, its build requirements from the spec's indexes; as `_wheel`."""
-        options = index_options((plan.files / "requirements.txt").read_text())
-        env = {"UV_CACHE_DIR": str(plan.cache_dir / "uv"), "NO_COLOR": "1", **_NO_COMPILER}
-        before = set(built.glob("*.whl"))
-        command = [
-            *_without_index_settings(keep=env),
-            sys.executable, "-m", "uv", "build", "--wheel", "--no-config",
-            "--python", sys.executable, "--no-python-downloads", "--no-create-gitignore",
-            "--out-dir", str(built), *uv_index_arguments(options), path,
-        ]  # fmt: skip
         code, _ = run_streaming(
             command, log=log, cancel=cancel, timeout=timeout, env=env, cwd=plan.files
         )
@@ -197,9 +182,7 @@ class WheelBuilder:
                 continue
             where = line.rpartition("  # ")[2]
             log(f"-----> Building the project named by {where} into a wheel")
-            made = self._wheel_of_project(
-                match[1], plan, built, log=log, cancel=cancel, timeout=timeout
-            )
+            made = self._wheel(match[1], plan, built, log=log, cancel=cancel, timeout=timeout)
             if made is None:
                 raise BuildFailed(
                     f"{where}: this local project did not build into a pure-Python wheel (see "
