@@ -109,8 +109,9 @@ def use_settings(api: FastAPI, settings: Settings, applier: ReleaseApplier | Non
     """Point `api`, an app create_app made, at `settings`: api.state loses every part made
     from earlier ones (each route makes the object store, the build queue, the local cloud...
     on first use and keeps it there) and gets the database sessions, cipher, release applier
-    (`applier`, else the one `settings.applier` names) and Redis client of these; the OpenAPI
-    document is made again when next asked for. Every route reads them from api.state, so one
+    (`applier`, else the one `settings.applier` names) and Redis client of these. The OpenAPI
+    document is kept: what it says of the settings it reads when asked for (window_limits).
+    Every route reads them from api.state, so one
     app serves settings given after it was made: the tests give each test its own, as FastAPI
     analyses an app's 80-odd routes on their first requests, about 0.2 s of CPU per app."""
     state = api.state
@@ -121,7 +122,6 @@ def use_settings(api: FastAPI, settings: Settings, applier: ReleaseApplier | Non
     state.cipher = Cipher(settings.secret_key)
     state.applier = applier or _applier(settings, state.sessions)
     state.streams = redis.Redis.from_url(settings.redis_url)
-    api.openapi_schema = None
 
 
 # every route: under /v1, its errors documented in the one shape, NUL and unknown query
