@@ -14,7 +14,6 @@ from pathlib import Path
 
 from laambda.building.artifact import tree_entries, write_zip
 from laambda.building.builders.base import Builder, InstallPlan
-from laambda.building.builders.docker import DockerBuilder
 from laambda.building.builders.node import NodeBuilder
 from laambda.building.builders.wheels import WheelBuilder
 from laambda.building.cache import DependencyCache, cache_key
@@ -29,6 +28,9 @@ from laambda.objectstore import ObjectStore
 def choose_builder(settings: Settings, language: str) -> Builder:
     """The builder the settings name: an engine over the Docker API, or the host's installers."""
     if settings.builder == "docker":
+        # imported only then: the Docker SDK is 0.15 CPU-s of a worker's start
+        from laambda.building.builders.docker import DockerBuilder
+
         return DockerBuilder(settings)
     return NodeBuilder(settings) if language == "node" else WheelBuilder()
 

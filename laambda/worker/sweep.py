@@ -28,8 +28,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from laambda.building.builders.docker import DockerBuilder
 from laambda.db.base import utcnow
 from laambda.db.locks import LockKind, is_locked
 from laambda.db.models import Build, Release
@@ -52,6 +52,9 @@ RESEND_SECONDS = 120.0
 # a build whose worker died this many times is abandoned
 BUILD_ATTEMPTS = 3
 log = logging.getLogger("laambda.worker")
+
+if TYPE_CHECKING:
+    from laambda.building.builders.docker import DockerBuilder
 
 
 @dataclass
@@ -129,6 +132,9 @@ class Sweeper:
         An engine that does not answer is logged in one line and tried again next sweep."""
         if self.context.settings.builder != "docker":
             return []
+        # imported only then (choose_builder: the Docker SDK is 0.15 CPU-s of a worker's start)
+        from laambda.building.builders.docker import DockerBuilder
+
         self.docker = self.docker or DockerBuilder(self.context.settings)
         try:
             return self.docker.remove_leftovers()
