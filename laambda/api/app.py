@@ -111,9 +111,9 @@ def use_settings(api: FastAPI, settings: Settings, applier: ReleaseApplier | Non
     on first use and keeps it there) and gets the database sessions, cipher, release applier
     (`applier`, else the one `settings.applier` names) and Redis client of these. The OpenAPI
     document is kept: what it says of the settings it reads when asked for (window_limits).
-    Every route reads them from api.state, so one
-    app serves settings given after it was made: the tests give each test its own, as FastAPI
-    analyses an app's 80-odd routes on their first requests, about 0.2 s of CPU per app."""
+    Every route reads them from api.state, so one app serves settings given after it was made:
+    the tests give each test its own, as FastAPI analyses an app's 80-odd routes on their first
+    requests, about 0.2 s of CPU per app."""
     state = api.state
     for name in list(vars(state)["_state"]):  # where starlette's State keeps its attributes
         delattr(state, name)
