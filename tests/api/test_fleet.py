@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -29,6 +28,7 @@ from laambda.fleet import announce, count_aws_calls, seen_workers
 from laambda.services.applier import InlineApplier
 from tests.support import factories
 from tests.support.live_worker import LiveWorker
+from tests.support.net import answering_server
 
 
 @pytest.fixture
@@ -167,41 +167,23 @@ def test_metrics_count_builds_queue_and_aws_calls(
     assert samples[("laambda_aws_calls_total", calls)] >= 1
 
 
-class _Throttling(BaseHTTPRequestHandler):
-    """Lambda's answer when an account's request rate is exceeded (HTTP 429)."""
-
-    def do_GET(self) -> None:
-        body = json.dumps({"Type": "User", "message": "Rate exceeded"}).encode()
-        self.send_response(429)
-        self.send_header("x-amzn-ErrorType", "TooManyRequestsException")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
 @pytest.mark.usefixtures("broker")  # for its cleanup of the counts
 def test_throttled_calls_are_counted_with_their_retries(
     fleet_client: TestClient, fleet_settings: Settings
 ) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Throttling)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    # Lambda's answer when an account's request rate is exceeded (HTTP 429)
+    throttled = json.dumps({"Type": "User", "message": "Rate exceeded"}).encode()
+    headers = {"x-amzn-ErrorType": "TooManyRequestsException", "Content-Type": "application/json"}
+    with answering_server(429, headers, throttled) as port:
         client = boto3.session.Session().client(
             "lambda",
             region_name="us-east-1",
-            endpoint_url=f"http://127.0.0.1:{server.server_port}",
+            endpoint_url=f"http://127.0.0.1:{port}",
             config=Config(retries={"total_max_attempts": 2, "mode": "standard"}),
         )
         count_aws_calls(client, fleet_settings)
         with pytest.raises(ClientError, match="TooManyRequestsException"):
             client.get_function(FunctionName="busy")
-    finally:
-        server.shutdown()
-        server.server_close()
     samples = _metrics(fleet_client)
     labels = (("operation", "GetFunction"), ("service", "lambda"))
     assert samples[("laambda_aws_calls_total", labels)] == 2  # the call and its retry

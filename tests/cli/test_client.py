@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import http.server
 import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,19 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from laambda.cli.client import ApiClient, CliError
 from laambda.cli.credentials import Credentials
-
-
-class _Answer(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b'{"apps": []}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: object) -> None:
-        pass
+from tests.support.net import answering_server
 
 
 @pytest.fixture
@@ -58,12 +44,9 @@ def self_signed_api(tmp_path: Path) -> Iterator[str]:
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    answer = (200, {"Content-Type": "application/json"}, b'{"apps": []}')
+    with answering_server(*answer, tls=context) as port:
+        yield f"https://127.0.0.1:{port}"
 
 
 def test_an_https_api_with_a_certificate_no_ca_signed_is_refused(
