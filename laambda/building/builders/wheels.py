@@ -45,7 +45,7 @@ _SIBLING_TIMEOUT = 5.0  # seconds for the one index lookup of a prebuilt sibling
 # An sdist or in-tree project is built only to be kept if pure Python: compiled code would be
 # the build host's and is refused whatever it is. So its build has no C or C++ compiler (the
 # names setuptools, meson and CMake take from the environment): one that compiles fails at its
-# first file instead of after compiling all of them (netifaces: 9 CPU-s of gcc, then refused),
+# first file instead of after compiling all of them (psycopg2: 11 CPU-s of gcc, then refused),
 # and one whose extension is optional falls back to its pure-Python code.
 _NO_COMPILER = {"CC": "false", "CXX": "false"}
 
