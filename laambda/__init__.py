@@ -16,9 +16,21 @@ it, and README.md's Architecture section draws a push through them), from the bo
   up.py server_commands.py           what `laambda up` and the server-side commands run
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("laambda")  # the installed distribution's (pyproject.toml's) version
-except PackageNotFoundError:  # imported from a folder that was never installed
-    __version__ = "0+unknown"
+def __getattr__(name: str) -> str:
+    """`laambda.__version__`: the installed distribution's (pyproject.toml's) version, or
+    "0+unknown" imported from a folder that was never installed. Read when first asked for
+    (PEP 562): importlib.metadata (and the email package it imports) is 20 ms of CPU that
+    every process importing laambda paid, the git hook of every push included.
+
+    Raises AttributeError for any other name, as a module does."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("laambda")
+    except PackageNotFoundError:
+        found = "0+unknown"
+    globals()["__version__"] = found
+    return found

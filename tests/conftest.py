@@ -155,17 +155,26 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests of SLOW_FIXTURES `slow`; keep each module on one xdist worker (its
-    module-scoped fixtures are made once; SPREAD's tests each on any) unless it names an
-    `xdist_group` of its own, for `--dist loadgroup`; and start the longest modules, then
-    the slow ones, then the longest quick ones, first, so that no long one starts last."""
+    module-scoped fixtures are made once; SPREAD's tests each on any; the browser's modules
+    all on one) unless it names an `xdist_group` of its own, for `--dist loadgroup`; and start
+    the longest modules, then the slow ones, then the longest quick ones, first, so that no
+    long one starts last."""
+    # one Chromium (tests/web/conftest.py `browser`, a session fixture) for all the modules
+    # that use it, not one on each worker that runs one of them
+    browsing = {_module(item) for item in items if "browser" in getattr(item, "fixturenames", ())}
     for number, item in enumerate(items):
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("xdist_group") is None:
             # a group name without "]" or "@": xdist reads the group after the last "@" that
             # follows the last "]" of the node id
-            spread = _module(item).startswith(SPREAD)
-            item.add_marker(pytest.mark.xdist_group(f"test-{number}" if spread else _module(item)))
+            if _module(item) in browsing:
+                group = "browser"
+            elif _module(item).startswith(SPREAD):
+                group = f"test-{number}"
+            else:
+                group = _module(item)
+            item.add_marker(pytest.mark.xdist_group(group))
     slow = {_module(item) for item in items if item.get_closest_marker("slow")}
 
     def rank(item: pytest.Item) -> int:

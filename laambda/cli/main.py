@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from laambda import __version__
+import laambda
 from laambda.cli.access import access
 from laambda.cli.activity import activity
 from laambda.cli.apps import apps
@@ -46,7 +46,7 @@ app.add_typer(admin, name="admin")
 
 def _print_version(asked: bool) -> None:
     if asked:
-        typer.echo(f"laambda {__version__}")
+        typer.echo(f"laambda {laambda.__version__}")
         raise typer.Exit()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -36,3 +37,21 @@ def test_an_outdated_hook_is_replaced_and_the_repository_kept(tmp_path: Path) ->
     assert (path / "description").read_text() == "kept\n"
     leftovers = [p.name for p in hook.parent.glob("pre-receive.*") if p.suffix != ".sample"]
     assert leftovers == []
+
+
+def test_the_hook_imports_the_standard_library_only() -> None:
+    """The hook starts for every push: it loads no third-party package, nor importlib.metadata
+    (laambda's version is read only when asked for), and the version is still there."""
+    probe = (
+        "import sys\n"
+        "import laambda.receiver.hook\n"
+        "print(sorted(m for m in sys.modules if m.startswith('importlib.metadata')))\n"
+        "import laambda\n"
+        "print(laambda.__version__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded, version = done.stdout.splitlines()
+    assert loaded == "[]"
+    assert version == importlib.metadata.version("laambda")
