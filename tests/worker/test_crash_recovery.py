@@ -2,7 +2,9 @@
 app is on the versions of one release, and the database says which (DESIGN.md invariants).
 
 These tests run a worker of their own, with the recovery sweep every 2 s and two functions
-deployed at a time (so that moving 50 aliases takes long enough to be cut short).
+deployed at a time: the worker paces its Lambda calls at 15 a second (Settings.lambda_rate), so
+publishing 30 versions or moving 30 aliases takes two seconds or more, long enough to be cut
+short.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tests.support.crash import (
 from tests.support.live_worker import LiveWorker, start_worker
 from tests.support.platform import Platform, python_app
 
-ENTRIES = [f"fn{n:02d}" for n in range(50)]
+ENTRIES = [f"fn{n:02d}" for n in range(30)]
 RECOVERY_SECONDS = 60
 
 
@@ -143,7 +145,7 @@ def test_whole_worker_killed_while_moving_aliases_is_finished_by_the_next(
 
     current = _assert_consistent_within_a_minute(platform, app, killed_at)
     assert current.id == release_id
-    live = platform.live("whole-fn49")
+    live = platform.live(f"whole-{ENTRIES[-1]}")
     assert live["Environment"]["Variables"] == {"BUCKET": "after"}
 
 
