@@ -23,7 +23,7 @@ from tests.support.platform import python_app
 WATCH_LOG = """() => {
   window.deliveries = [];
   const log = document.getElementById("log");
-  new MutationObserver(() => window.deliveries.push(performance.now()))
+  new MutationObserver(() => window.deliveries.push(log.childNodes.length))
     .observe(log, {childList: true});
 }"""
 
@@ -172,9 +172,11 @@ def test_a_pushed_build_is_followed_to_its_outcome(dashboard: Dashboard) -> None
     outcome = page.locator("#outcome")
     expect(outcome).to_contain_text("Released v1: pushed-web", timeout=120_000)
     expect(page.locator("#log")).to_contain_text("-----> Built artifact sha256:")
-    deliveries: list[float] = page.evaluate("window.deliveries")
-    assert len(deliveries) > 2, deliveries  # line by line, not one block at the end
-    assert deliveries[-1] - deliveries[0] > 50, deliveries  # milliseconds apart
+    # the log's length at each delivery: line by line, not one block at the end (how far apart
+    # in time depends on the machine: a warm one builds and releases this app in 50 ms)
+    deliveries: list[int] = page.evaluate("window.deliveries")
+    assert len(deliveries) > 2, deliveries
+    assert deliveries[0] < deliveries[-1] / 2, deliveries
     page.get_by_role("link", name="Builds").click()
     expect(page.get_by_role("row", name=re.compile(f"#{build_id}"))).to_contain_text("succeeded")
     dashboard.shot(page, "builds")
