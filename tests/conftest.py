@@ -123,6 +123,22 @@ LONGEST = (
     "tests/building/test_docker.py",
     "tests/compose/",
 )
+# the modules that mostly wait by design (calls paced at Lambda's quota, a canary's window, a
+# push lock held for seconds) or on the package index, the CPU idle meanwhile: started after
+# the longest, while the CPU-bound ones run beside them, not at the end of a run, where they
+# left the CPU a third idle for its last minute
+WAITING = (
+    "tests/deploy/test_rollback_quota.py",
+    "tests/deploy/test_quota.py",
+    "tests/cli/test_waiting.py",
+    "tests/receiver/test_refs.py",
+    "tests/receiver/test_access.py",
+    "tests/receiver/test_stateless.py",
+    "tests/building/test_manifest_builds.py",
+    "tests/building/test_server_paths.py",
+    "tests/building/test_sandbox.py",
+    "tests/local/test_invoke.py",
+)
 # the longest of the quick modules (10 to 25 s each: paced calls through the quota proxy, many
 # moto calls), first among the quick ones so that `make test-fast` does not end on one alone
 LONGEST_QUICK = (
@@ -157,8 +173,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests of SLOW_FIXTURES `slow`; keep each module on one xdist worker (its
     module-scoped fixtures are made once; SPREAD's tests each on any; the browser's modules
     all on one) unless it names an `xdist_group` of its own, for `--dist loadgroup`; and start
-    the longest modules, then the slow ones, then the longest quick ones, first, so that no
-    long one starts last."""
+    the longest modules, then those that mostly wait, then the slow ones, then the longest quick
+    ones, first, so that no long one starts last and the last minute is not spent waiting."""
     # one Chromium (tests/web/conftest.py `browser`, a session fixture) for all the modules
     # that use it, not one on each worker that runs one of them
     browsing = {_module(item) for item in items if "browser" in getattr(item, "fixturenames", ())}
@@ -182,9 +198,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         longest = [i for i, prefix in enumerate(LONGEST) if module.startswith(prefix)]
         if longest:
             return longest[0]
-        if module in slow:
+        if module.startswith(WAITING):
             return len(LONGEST)
-        return len(LONGEST) + 1 + (not module.startswith(LONGEST_QUICK))
+        if module in slow:
+            return len(LONGEST) + 1
+        return len(LONGEST) + 2 + (not module.startswith(LONGEST_QUICK))
 
     items.sort(key=rank)
 
