@@ -124,20 +124,21 @@ LONGEST = (
     "tests/compose/",
 )
 # the modules that mostly wait by design (calls paced at Lambda's quota, a canary's window, a
-# push lock held for seconds) or on the package index, the CPU idle meanwhile: started after
-# the longest, while the CPU-bound ones run beside them, not at the end of a run, where they
-# left the CPU a third idle for its last minute
+# push lock held for seconds) or on the package index, the CPU idle meanwhile, longest first:
+# each starts after two of the longest, so that one worker at a time waits while the others
+# use the CPU. Run as a block, after the longest, four workers waited at once and left the CPU
+# a fifth idle for 40 s; at the end of a run they left its last minute a third idle.
 WAITING = (
     "tests/deploy/test_rollback_quota.py",
+    "tests/building/test_manifest_builds.py",
     "tests/deploy/test_quota.py",
     "tests/cli/test_waiting.py",
-    "tests/receiver/test_refs.py",
     "tests/receiver/test_access.py",
     "tests/receiver/test_stateless.py",
-    "tests/building/test_manifest_builds.py",
+    "tests/receiver/test_refs.py",
     "tests/building/test_server_paths.py",
-    "tests/building/test_sandbox.py",
     "tests/local/test_invoke.py",
+    "tests/building/test_sandbox.py",
 )
 # the longest of the quick modules (10 to 25 s each: paced calls through the quota proxy, many
 # moto calls), first among the quick ones so that `make test-fast` does not end on one alone
@@ -173,8 +174,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests of SLOW_FIXTURES `slow`; keep each module on one xdist worker (its
     module-scoped fixtures are made once; SPREAD's tests each on any; the browser's modules
     all on one) unless it names an `xdist_group` of its own, for `--dist loadgroup`; and start
-    the longest modules, then those that mostly wait, then the slow ones, then the longest quick
-    ones, first, so that no long one starts last and the last minute is not spent waiting."""
+    the longest modules (those that mostly wait among them), then the slow ones, then the
+    longest quick ones, first, so that no long one starts last and no minute is spent waiting."""
     # one Chromium (tests/web/conftest.py `browser`, a session fixture) for all the modules
     # that use it, not one on each worker that runs one of them
     browsing = {_module(item) for item in items if "browser" in getattr(item, "fixturenames", ())}
@@ -193,13 +194,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(group))
     slow = {_module(item) for item in items if item.get_closest_marker("slow")}
 
-    def rank(item: pytest.Item) -> int:
+    def rank(item: pytest.Item) -> float:
         module = _module(item)
         longest = [i for i, prefix in enumerate(LONGEST) if module.startswith(prefix)]
         if longest:
             return longest[0]
-        if module.startswith(WAITING):
-            return len(LONGEST)
+        waiting = [i for i, prefix in enumerate(WAITING) if module.startswith(prefix)]
+        if waiting:
+            return min(2 * waiting[0] + 1.5, len(LONGEST))
         if module in slow:
             return len(LONGEST) + 1
         return len(LONGEST) + 2 + (not module.startswith(LONGEST_QUICK))
