@@ -21,7 +21,10 @@ laambda=$!
 
 version="$(bash "$root/scripts/lock-version.sh" moto)"
 uv_version="$(bash "$root/scripts/lock-version.sh" uv)"
-recipe="$( (cat "$here/moto.Containerfile"; echo "$uv_version") | sha256sum | cut -c1-8)"
+# the services pyproject.toml's `local` extra asks moto for, and its server's Flask, as locked
+extras="$(sed -n 's/^ *"moto\[\([^]]*\)\].*/\1/p' "$root/pyproject.toml")"
+server="flask==$(bash "$root/scripts/lock-version.sh" flask) flask-cors==$(bash "$root/scripts/lock-version.sh" flask-cors)"
+recipe="$( (cat "$here/moto.Containerfile"; echo "$uv_version $extras $server") | sha256sum | cut -c1-8)"
 moto_image="localhost/laambda-moto:${LAAMBDA_PYTHON_IMAGE##*:}-$version-$recipe"
 exec 9>"$dir/.moto-image.lock"  # one build of it at a time
 flock 9
@@ -30,7 +33,8 @@ if ! podman image exists "$moto_image"; then
     # shellcheck source=../../scripts/images/uv-cache.sh
     . "$root/scripts/images/uv-cache.sh"
     podman build --quiet --network host --build-arg "PYTHON_IMAGE=$LAAMBDA_PYTHON_IMAGE" \
-        --build-arg "MOTO_VERSION=$version" --build-arg "UV_VERSION=$uv_version" \
+        --build-arg "MOTO_VERSION=$version" --build-arg "MOTO_EXTRAS=$extras" \
+        --build-arg "MOTO_SERVER=$server" --build-arg "UV_VERSION=$uv_version" \
         "${uv_cache_volume[@]}" -t "$moto_image" -f "$here/moto.Containerfile" "$here" >&2
 fi
 exec 9>&-
