@@ -156,7 +156,6 @@ LONGEST_QUICK = (
 SPREAD = (
     "tests/e2e/",
     "tests/cli/",
-    "tests/worker/test_crash_recovery.py",
     "tests/building/test_local_projects.py",
 )
 

@@ -1,5 +1,5 @@
-"""A live worker of a test's own, whose recovery sweep runs every 2 s, and pushes watched in
-the background while the test kills the worker's pool or the worker."""
+"""A live worker of a module's own, whose recovery sweep runs every 2 s, and pushes watched in
+the background while a test kills the worker's pool or the worker."""
 
 from __future__ import annotations
 
@@ -56,17 +56,37 @@ def stop_worker(worker: LiveWorker) -> None:
         worker.process.stdout.close()
 
 
-@pytest.fixture
-def crash_platform(
-    database_url: str,
-    moto_url: str,
-    committed_sessions: sessionmaker[Session],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Platform]:
+@dataclass
+class CrashWorker:
+    """The module's crash worker: the one running now (a test that kills the whole worker puts
+    the one it started in its place)."""
+
+    current: LiveWorker
+
+
+@pytest.fixture(scope="module")
+def crash_worker(
+    database_url: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CrashWorker]:
+    """One crash worker for a module's tests (a worker's start is 1.5 CPU-s): each test waits
+    until what it killed has recovered, and its tables are emptied after it."""
     settings = crash_settings(database_url, moto_url, str(tmp_path_factory.mktemp("crash")))
     env = dict(os.environ) | settings_env(settings)
     process, output = start_worker(env)
-    worker = LiveWorker(settings, env, process, output)
+    worker = CrashWorker(LiveWorker(settings, env, process, output))
+    yield worker
+    stop_worker(worker.current)
+
+
+@pytest.fixture
+def crash_platform(
+    crash_worker: CrashWorker, committed_sessions: sessionmaker[Session]
+) -> Iterator[Platform]:
+    worker = crash_worker.current
+    if worker.process.poll() is not None:  # killed by the test before and not replaced
+        process, output = start_worker(worker.env)
+        worker = crash_worker.current = LiveWorker(worker.settings, worker.env, process, output)
+    settings = worker.settings
     store = ObjectStore(aws.s3_client(settings), settings.artifact_bucket)
     store.ensure_bucket()
     ensure_role(settings)
@@ -81,7 +101,7 @@ def crash_platform(
         lambda_client=aws.lambda_client(settings),
     )
     yield platform
-    stop_worker(platform.worker)
+    crash_worker.current = platform.worker
     platform.streams.close()
 
 

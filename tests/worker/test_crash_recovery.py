@@ -1,10 +1,10 @@
 """A worker killed (SIGKILL) anywhere in a deploy: within a minute every `live` alias of the
 app is on the versions of one release, and the database says which (DESIGN.md invariants).
 
-These tests run a worker of their own, with the recovery sweep every 2 s and two functions
-deployed at a time: the worker paces its Lambda calls at 15 a second (Settings.lambda_rate), so
-publishing 30 versions or moving 30 aliases takes two seconds or more, long enough to be cut
-short.
+These tests share a worker of their own (tests/support/crash.py), with the recovery sweep every
+2 s and two functions deployed at a time: the worker paces its Lambda calls at 15 a second
+(Settings.lambda_rate), so publishing 30 versions or moving 30 aliases takes two seconds or
+more, long enough to be cut short. Each test waits until what it killed has recovered.
 """
 
 from __future__ import annotations
