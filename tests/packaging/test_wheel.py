@@ -21,7 +21,6 @@ from laambda.local import PACKAGES
 from tests.support.database import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL_ONLY = PACKAGES  # the `local` extra's
 UV = [sys.executable, "-m", "uv"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -99,7 +98,7 @@ def test_a_production_install_has_and_needs_none_of_the_local_parts(
     """The local packages are absent, and every server-side command's module imports."""
     probe = (
         "import importlib.util, sys\n"
-        f"local = {LOCAL_ONLY!r}\n"
+        f"local = {PACKAGES!r}\n"
         "present = [name for name in local if importlib.util.find_spec(name) is not None]\n"
         "assert not present, present\n"
         "import laambda.cli.main, laambda.server_commands, laambda.worker.main\n"

@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import laambda
 from laambda.receiver.repos import repository
+from tests.support.imports import modules_loaded
 
 
 def test_made_bare_on_first_use_with_the_hook(tmp_path: Path) -> None:
@@ -40,18 +42,7 @@ def test_an_outdated_hook_is_replaced_and_the_repository_kept(tmp_path: Path) ->
 
 
 def test_the_hook_imports_the_standard_library_only() -> None:
-    """The hook starts for every push: it loads no third-party package, nor importlib.metadata
-    (laambda's version is read only when asked for), and the version is still there."""
-    probe = (
-        "import sys\n"
-        "import laambda.receiver.hook\n"
-        "print(sorted(m for m in sys.modules if m.startswith('importlib.metadata')))\n"
-        "import laambda\n"
-        "print(laambda.__version__)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
-    loaded, version = done.stdout.splitlines()
-    assert loaded == "[]"
-    assert version == importlib.metadata.version("laambda")
+    """The hook starts for every push: it loads no importlib.metadata (laambda's version is
+    read only when asked for), and the version is still there."""
+    assert modules_loaded("laambda.receiver.hook", "importlib.metadata") == []
+    assert laambda.__version__ == importlib.metadata.version("laambda")
