@@ -168,6 +168,8 @@ def test_destroy_leaves_nothing_but_what_others_use(
     removed = response.json()["removed"]
     assert f"function {name}-create" in removed
     assert f"git repository {name}.git" in removed
+    urls = [line for line in removed if line.endswith("function URL")]
+    assert urls == [], removed  # create's went as its "http" source; resize never had one
     assert held_in_aws(settings, name) == NOTHING
     assert stored(object_store) == sorted([*untracked, shared])
     assert not repository_path(settings.data_dir, name).exists()
