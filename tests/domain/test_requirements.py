@@ -6,13 +6,13 @@ import pytest
 
 from laambda.domain.dependency_set import DependencySet, LocalProject
 from laambda.domain.requirements import (
+    check_url,
     decode,
     logical_lines,
     parse_line,
     shown_url,
     split_marker,
     target_environment,
-    check_url,
     tree_path,
     url_allowed,
 )
