@@ -98,8 +98,7 @@ def build_source(
     )
     files = {p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()}
     check_handlers(procfile, files, language=language)
-    names = ", ".join(entry.name for entry in procfile.entries)
-    log(f"-----> Procfile declares {len(procfile.entries)} function(s): {names}")
+    log(f"-----> Procfile declares {procfile.declared()}")
     deps_zip = dependencies.install(
         src,
         detection,

@@ -1,10 +1,11 @@
 """How a Procfile entry becomes a Lambda function: its name, its architecture, and the check
-that a name a user typed is one of the app's entries.
+that a name a user typed is one of the app's entries (or its function name).
 
 Words used across laambda: an *entry* is a Procfile line's name (`create`); a *function name*
 is the Lambda function deployed for it (`thumbs-create`, `<app>-<entry>`).
 
-Pure: takes names and returns names, or raises FunctionNotFound.
+Pure: takes names and returns names, or raises FunctionNotFound. Every route that takes an
+entry from a user finds it with `require_entry`.
 """
 
 from __future__ import annotations
@@ -38,10 +39,19 @@ def linux_machine(architecture: str) -> str:
     return "aarch64" if architecture == "arm64" else "x86_64"
 
 
-def require_entry(app: str, entry: str, entries: Collection[str]) -> None:
-    """Raise FunctionNotFound (404) unless `entry` is one of `entries`, the app's Procfile
-    entry names (in Procfile order); the message lists them, or says there are none yet."""
-    if entry in entries:
-        return
+def require_entry(app: str, name: str, entries: Collection[str]) -> str:
+    """The Procfile entry a user named: `name` itself when it is one of `entries` (the app's
+    entry names, in Procfile order), or the entry whose function name it is (`thumbs-create`
+    -> `create`), since `laambda functions` and the AWS console show those. An entry of that
+    exact name wins over a function name that spells the same.
+
+    Raises FunctionNotFound (404) otherwise; the message lists the entries, or says there are
+    none yet.
+    """
+    if name in entries:
+        return name
+    for entry in entries:
+        if function_name(app, entry) == name:
+            return entry
     listed = ", ".join(entries) if entries else "none yet: push code with a Procfile first"
-    raise FunctionNotFound(f"app '{app}' has no function '{entry}'; its functions: {listed}")
+    raise FunctionNotFound(f"app '{app}' has no function '{name}'; its functions: {listed}")

@@ -48,6 +48,15 @@ class Procfile:
         """Entry name -> handler, in Procfile order (dicts keep insertion order)."""
         return {entry.name: entry.handler for entry in self.entries}
 
+    def declared(self) -> str:
+        """What the build log says the Procfile declares: "2 function(s): create, resize",
+        and the release phase apart, since it is not a function of the app ("…, and a
+        release phase: api.release")."""
+        functions = [entry.name for entry in self.entries if entry.name != RELEASE_ENTRY]
+        text = f"{len(functions)} function(s): {', '.join(functions)}"
+        phase = next((e for e in self.entries if e.name == RELEASE_ENTRY), None)
+        return f"{text}, and a release phase: {phase.handler}" if phase else text
+
 
 def parse_procfile(text: str, *, app_name: str, language: str = "python") -> Procfile:
     """Parse a Procfile for an app; raise BuildFailed naming the first bad line."""

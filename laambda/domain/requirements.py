@@ -11,7 +11,10 @@ The rules a build adds, because a pushed tree is untrusted input:
 - every path a line names (`-r`, `-c`, `-e`, local projects, `file:` URLs, `--find-links`
   folders) stays inside the pushed tree: no absolute path, no `..` leaving it;
 - every index, find-links URL and URL or VCS requirement is one the operator allows
-  (LAAMBDA_ALLOWED_INDEXES); `--trusted-host` only for an allowed index's host;
+  (LAAMBDA_ALLOWED_INDEXES), compared on path-segment boundaries after RFC 3986 normalisation
+  of scheme, host and port; a URL whose path holds a `.` or `..` segment (in any spelling) or
+  a backslash is refused, because installers resolve those to another address than the one
+  checked; `--trusted-host` only for an allowed index's host;
 - `${VAR}` is refused: pip and uv would expand it from the build host's environment;
 - environment markers are evaluated for Lambda (Linux, the function's architecture, the
   runtime's Python), and a line whose marker is false there is left out.
@@ -27,7 +30,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
@@ -298,6 +301,8 @@ def shown_url(url: str) -> str:
 def _normal(url: str) -> tuple[str, str, int | None, str] | None:
     if url.startswith(tuple(f"{v}+" for v in _VCS)):
         url = url.split("+", 1)[1]
+    if unresolved(url):
+        return None
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -314,9 +319,36 @@ def _normal(url: str) -> tuple[str, str, int | None, str] | None:
     )
 
 
+def unresolved(url: str) -> bool:
+    """Whether `url` holds a backslash, or a `.` or `..` segment in its path, in any spelling.
+
+    RFC 3986 section 5.2.4 removes dot segments before a request is sent, and the WHATWG URL
+    standard (followed by uv, npm and browsers) also reads `%2e` as `.` and, in http(s) URLs, a
+    backslash as `/`, also before the host (`https://evil.example\\@pypi.org/` is a request to
+    evil.example). Index servers may decode `%2f` and strip Tomcat's `;` parameters (`..;`).
+    So `https://pypi.org/simple/../../evil/` is a request to https://pypi.org/evil/: a URL
+    holding any of these is not compared with the allowed list at all. The path is
+    percent-decoded until it no longer changes, so double encoding (`%252e`) is caught too.
+    """
+    if "\\" in url:
+        return True
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    for _ in range(8):
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    segments = path.replace("\\", "/").split("/")
+    return any(segment.split(";", 1)[0] in (".", "..") for segment in segments)
+
+
 def url_allowed(url: str, allowed: Sequence[str]) -> bool:
     """Whether `url` is one of the allowed URLs or below one (same scheme, host, port, path
-    prefix at a `/`); a VCS prefix (`git+`) is ignored, user names and passwords too."""
+    prefix at a `/`); a VCS prefix (`git+`) is ignored, user names and passwords too. A URL
+    that is `unresolved` (dot segments, backslashes) is never allowed."""
     wanted = _normal(url)
     if wanted is None:
         return False
@@ -330,7 +362,15 @@ def url_allowed(url: str, allowed: Sequence[str]) -> bool:
 
 
 def check_url(url: str, allowed: Sequence[str], *, where: str, what: str) -> None:
-    """BuildFailed naming the setting when `url` is not below an allowed index."""
+    """BuildFailed naming the setting when `url` is not below an allowed index, or saying
+    why when it holds dot segments or a backslash (see `unresolved`)."""
+    if unresolved(url):
+        raise BuildFailed(
+            f"{where}: {what} {shown_url(url)} holds a '.' or '..' path segment or a backslash "
+            "(also when percent-encoded), which installers resolve to another address than the "
+            "one written, so it cannot be checked against the allowed package sources: write "
+            "the address without them, e.g. https://pypi.org/simple/"
+        )
     if not url_allowed(url, allowed):
         raise BuildFailed(
             f"{where}: {what} {shown_url(url)} is not an allowed package source; builds may "

@@ -37,14 +37,15 @@ class CheckService:
         expect_status: int | None,
     ) -> FunctionCheck:
         """Check function `name` (a Procfile entry of the current build) with `event` from
-        the next release on; FunctionNotFound (404) when the app has no such function;
-        InvalidInput (422) for `release`, the release phase (whether or not the app has one)."""
+        the next release on; `name` may be the entry's function name (see require_entry).
+        FunctionNotFound (404) when the app has no such function; InvalidInput (422) for
+        `release`, the release phase (whether or not the app has one)."""
         if name == RELEASE_ENTRY:
             raise InvalidInput(
                 f"'{RELEASE_ENTRY}' is the release phase, which must succeed anyway: "
                 "check one of the app's functions"
             )
-        require_entry(app.name, name, self._checkable(session, app))
+        name = require_entry(app.name, name, self._checkable(session, app))
         values = {"event": event, "expect_status": expect_status}
         session.execute(
             insert(FunctionCheck)
@@ -60,20 +61,24 @@ class CheckService:
         return session.get_one(FunctionCheck, (app.id, name), populate_existing=True)
 
     def unset(self, session: Session, app: App, name: str, *, user: User) -> None:
-        """Remove function `name`'s check (even one left by an entry the Procfile dropped).
-        FunctionNotFound (404) when there is no check and the app has no such entry; NotFound
-        (404) when the entry has no check."""
-        removed = session.execute(
+        """Remove function `name`'s check (even one left by an entry the Procfile dropped;
+        `name` may be the entry's function name). FunctionNotFound (404) when there is no check
+        and the app has no such entry; NotFound (404) when the entry has no check."""
+        removed = self._delete(session, app, name)
+        if removed is None and name not in release_service.current_entries(session, app):
+            name = require_entry(app.name, name, self._checkable(session, app))
+            removed = self._delete(session, app, name)
+        if removed is None:
+            raise NotFound(f"function '{name}' of app '{app.name}' has no smoke check")
+        audit.record(session, user, action="check.unset", app=app.name, function=name)
+        session.flush()
+
+    def _delete(self, session: Session, app: App, name: str) -> object | None:
+        return session.execute(
             delete(FunctionCheck)
             .where(FunctionCheck.app_id == app.id, FunctionCheck.name == name)
             .returning(FunctionCheck.name)
         ).first()
-        if removed is None:
-            if name not in release_service.current_entries(session, app):
-                require_entry(app.name, name, self._checkable(session, app))
-            raise NotFound(f"function '{name}' of app '{app.name}' has no smoke check")
-        audit.record(session, user, action="check.unset", app=app.name, function=name)
-        session.flush()
 
     def _checkable(self, session: Session, app: App) -> Sequence[str]:
         """The entries a check can be set on: all but the release phase's."""

@@ -47,10 +47,7 @@ class EventSourceService:
         """The function's event sources, oldest first (those of an entry the Procfile dropped
         too); FunctionNotFound (404) when there are none and the app has no such entry. The
         release phase's entry, a real entry with no sources, lists none."""
-        rows = self._rows(session, app, entry)
-        if not rows:
-            self._require(session, app, entry)
-        return rows
+        return self._rows(session, app, self._named(session, app, entry))
 
     def add(
         self,
@@ -67,7 +64,7 @@ class EventSourceService:
         the release that creates the function applies it). Callers lock the app row; the
         change is in the audit trail as `user`'s."""
         spec = parse_source(source, batch_size=batch_size)
-        self._entry(session, app, entry)
+        entry = self._entry(session, app, entry)
         rows = self._rows(session, app, entry)
         row = next((r for r in rows if r.source == spec.source), None)
         if spec.kind == "http":
@@ -119,6 +116,7 @@ class EventSourceService:
         """Take one source off AWS and out of the database (the row stays if AWS refuses)."""
         if (source is None) == (source_id is None):
             raise InvalidInput("name the event source to remove: its source or its id")
+        entry = self._named(session, app, entry)
         rows = self.list_for(session, app, entry)
         canonical = _canonical(source) if source is not None else None
         row = next(
@@ -142,6 +140,7 @@ class EventSourceService:
         """Remove every source of the function; those removed so far stay removed if AWS
         refuses one (the error names it)."""
         removed = []
+        entry = self._named(session, app, entry)
         for row in self.list_for(session, app, entry):
             triggers.remove(function_name(app.name, entry), spec_of(row))
             session.delete(row)
@@ -215,20 +214,26 @@ class EventSourceService:
         )
         return list(session.scalars(query))
 
-    def _require(self, session: Session, app: App, entry: str) -> None:
-        """FunctionNotFound (404) unless `entry` is in the current Procfile."""
-        require_entry(app.name, entry, release_service.current_entries(session, app))
+    def _named(self, session: Session, app: App, entry: str) -> str:
+        """The entry a user named: one that has sources as it is (even one the Procfile
+        dropped), else the entry of the current Procfile `require_entry` finds."""
+        if self._rows(session, app, entry):
+            return entry
+        return require_entry(app.name, entry, release_service.current_entries(session, app))
 
-    def _entry(self, session: Session, app: App, entry: str) -> None:
-        """Refuse to add a source to `release`, the release phase (InvalidInput, 422, whether
-        or not the app has one), and to a function not in the current Procfile
-        (FunctionNotFound, 404, like every function route)."""
-        if entry == RELEASE_ENTRY:
+    def _entry(self, session: Session, app: App, entry: str) -> str:
+        """The entry of the current Procfile a source may be added to (see require_entry).
+        Refuse `release`, the release phase (InvalidInput, 422, whether or not the app has
+        one), and a function not in the current Procfile (FunctionNotFound, 404, like every
+        function route)."""
+        entries = release_service.current_entries(session, app)
+        named = entry if entry == RELEASE_ENTRY else require_entry(app.name, entry, entries)
+        if named == RELEASE_ENTRY:
             raise InvalidInput(
                 f"'{RELEASE_ENTRY}' is the release phase: it runs once per release before it "
                 "goes live, never from an event source; add the source to another function"
             )
-        self._require(session, app, entry)
+        return named
 
 
 def _canonical(source: str) -> str:

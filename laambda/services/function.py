@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from laambda.crypto import Cipher
 from laambda.db.models import App, FunctionSetting, User
 from laambda.domain.function import function_name, require_entry
+from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.release import resources_description
 from laambda.domain.resources import Resources, memory_problem, resources_for, timeout_problem
 from laambda.errors import InvalidInput
@@ -41,6 +42,8 @@ class FunctionService:
         live = strategy_service.live(session, app)
         infos = []
         for name, handler in build.procfile.items():
+            if name == RELEASE_ENTRY:  # the release phase, not a function of the app
+                continue
             resources = resources_for(name, current.function_settings)
             deployed = function_name(app.name, name)
             infos.append(
@@ -81,7 +84,7 @@ class FunctionService:
         if problems:
             raise InvalidInput("; ".join(problems))
         build = release_service.current_build(session, app)
-        require_entry(app.name, name, list(build.procfile or {}) if build else [])
+        name = require_entry(app.name, name, list(build.procfile or {}) if build else [])
         assert build is not None  # require_entry refused an app without a build
         snapshot = release_service.settings_snapshot(session, app)
         old = resources_for(name, snapshot)

@@ -33,12 +33,12 @@ class LogsPage:
 
 class OperateService:
     def entries(self, session: Session, app: App, entry: str | None = None) -> list[str]:
-        """The app's Procfile entries, or just `entry` after checking it is one."""
+        """The app's Procfile entries, or just the one `entry` names (an entry or its function
+        name, see require_entry); FunctionNotFound (404) when it names none."""
         procfile = list(release_service.current_entries(session, app))
         if entry is None:
             return procfile
-        require_entry(app.name, entry, procfile)
-        return [entry]
+        return [require_entry(app.name, entry, procfile)]
 
     def invoke(
         self,
@@ -50,8 +50,9 @@ class OperateService:
         tail: bool,
         observer: Observer,
     ) -> tuple[Invocation, Any]:
-        """Invoke `live` once; the result parsed as JSON when it is JSON."""
-        self.entries(session, app, entry)
+        """Invoke `live` of `entry` (as `entries` finds it) once; the result parsed as JSON
+        when it is JSON."""
+        [entry] = self.entries(session, app, entry)
         body = json.dumps(payload).encode()
         if len(body) > MAX_PAYLOAD:
             raise InvalidInput(f"payload is {len(body)} bytes; Lambda takes at most {MAX_PAYLOAD}")

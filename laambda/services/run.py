@@ -66,10 +66,10 @@ def run_spec(
     cipher: Cipher,
 ) -> RunSpec:
     """Raises BuildNotFound (see runnable_build), FunctionNotFound when the build's Procfile
-    has no entry `entry`."""
+    has no entry `entry` (an entry or its function name, see require_entry)."""
     build = runnable_build(session, app, build_id)
     procfile = dict(build.procfile or {})
-    require_entry(app.name, entry, sorted(procfile))
+    entry = require_entry(app.name, entry, sorted(procfile))
     release = release_service.current(session, app)
     config: dict[str, str] = {}
     snapshot: dict[str, Any] = {}

@@ -49,6 +49,23 @@ class TestChecks:
         assert twice.status_code == 404
         assert twice.json()["detail"] == "function 'create' of app 'thumbs' has no smoke check"
 
+    def test_the_function_name_names_its_entry(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        put = client.put("/v1/apps/thumbs/checks/thumbs-create", json={"event": {}}, headers=auth)
+        assert put.status_code == 200, put.text
+        assert put.json()["name"] == "create"
+        gone = client.delete("/v1/apps/thumbs/checks/thumbs-create", headers=auth)
+        assert gone.status_code == 204, gone.text
+        assert client.get("/v1/apps/thumbs/checks", headers=auth).json() == []
+
     def test_refused_for_unknown_functions_the_release_entry_and_bad_statuses(
         self,
         db: Session,

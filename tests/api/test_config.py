@@ -118,10 +118,24 @@ class TestValidation:
         client.patch("/v1/apps/thumbs/config", json={"AA": "x" * 2000}, headers=auth)
         response = client.patch("/v1/apps/thumbs/config", json={"BB": "y" * 2100}, headers=auth)
         assert response.status_code == 422
-        # AA(2) + 2000 + BB(2) + 2100 = 4104 bytes
-        assert "4104 bytes, 8 bytes over Lambda's limit of 4096 bytes" in response.json()["detail"]
+        # Lambda measures {"AA":"x…","BB":"y…"}: 2000 + 2100 + 17 bytes of JSON = 4117 bytes
+        assert "4117 bytes, 21 bytes over Lambda's limit of 4096 bytes" in response.json()["detail"]
         assert client.get("/v1/apps/thumbs/config", headers=auth).json() == {"AA": "********"}
         assert len(client.get("/v1/apps/thumbs/releases", headers=auth).json()) == 1
+
+    @pytest.mark.usefixtures("app_row")
+    def test_keys_and_values_of_4096_bytes_are_over_as_json(
+        self,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        config = {"AA": "x" * 2046, "BB": "y" * 2046}
+        response = client.patch("/v1/apps/thumbs/config", json=config, headers=auth)
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith(
+            "config vars would total 4109 bytes, 13 bytes over Lambda's limit of 4096 bytes"
+        )
+        assert client.get("/v1/apps/thumbs/config", headers=auth).json() == {}
 
 
 class TestAudit:

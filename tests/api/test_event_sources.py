@@ -224,6 +224,38 @@ class TestRefusals:
         assert response.status_code == 422
         assert "'release' is the release phase" in response.json()["detail"]
 
+    def test_the_function_name_names_its_entry(
+        self,
+        db: Session,
+        client: TestClient,
+        auth: Auth,
+        live_app: App,
+        alice: tuple[User, Auth],
+        settings: Settings,
+    ) -> None:
+        full = f"{live_app.name}-create"
+        added = client.post(url(live_app, full), json={"source": "http"}, headers=auth)
+        assert added.status_code == 201, added.text
+        assert (added.json()["function"], added.json()["function_name"]) == ("create", full)
+        assert [s["source"] for s in client.get(url(live_app, full), headers=auth).json()] == [
+            "http"
+        ]
+        removed = client.delete(url(live_app, full), params={"all": "true"}, headers=auth)
+        assert [s["function"] for s in removed.json()] == ["create"]
+        assert client.get(url(live_app), headers=auth).json() == []
+        # the release phase's function name is the release phase too
+        deploy(
+            db,
+            live_app,
+            alice[0],
+            settings,
+            procfile={"create": "main.create", "release": "main.migrate"},
+        )
+        phase = f"{live_app.name}-release"
+        refused = client.post(url(live_app, phase), json={"source": "http"}, headers=auth)
+        assert refused.status_code == 422
+        assert "'release' is the release phase" in refused.json()["detail"]
+
     def test_listing_release_answers_like_any_function(
         self,
         db: Session,

@@ -93,6 +93,45 @@ class TestResources:
             "app 'thumbs' has no function 'web'; its functions: create, resize"
         )
 
+    def test_the_function_name_the_list_shows_is_accepted(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        listed = client.get("/v1/apps/thumbs/functions", headers=auth).json()[0]["function_name"]
+        assert listed == "thumbs-create"
+        response = client.patch(
+            f"/v1/apps/thumbs/functions/{listed}", json={"memory": 512}, headers=auth
+        )
+        assert response.status_code == 200, response.text
+        release = response.json()["release"]
+        assert release["description"] == "Set memory of create to 512 MB"
+        assert release["function_settings"] == {"create": {"memory": 512, "timeout": 10}}
+
+    def test_the_release_phase_is_not_listed_as_a_function(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        procfile = {"create": "main.create", "resize": "main.resize", "release": "main.migrate"}
+        deploy(db, app_row, alice[0], api_settings, procfile=procfile)
+        functions = client.get("/v1/apps/thumbs/functions", headers=auth).json()
+        assert [f["function_name"] for f in functions] == ["thumbs-create", "thumbs-resize"]
+        # its timeout is still set by its name (README: resource:timeout release SECONDS)
+        phase = client.patch(
+            "/v1/apps/thumbs/functions/release", json={"timeout": 60}, headers=auth
+        )
+        assert phase.json()["release"]["description"] == "Set timeout of release to 60 s"
+
     def test_rollback_restores_function_settings(
         self,
         db: Session,

@@ -72,6 +72,16 @@ def test_answer_of_live_is_passed_through(
     gc.collect()  # the leaked socket is reported here, under this test's filter
 
 
+def test_the_function_name_names_its_entry(client: TestClient, auth: Auth, live_app: App) -> None:
+    full = f"{live_app.name}-create"
+    response = client.post(
+        f"/v1/apps/{live_app.name}/functions/{full}/invoke", json={}, headers=auth
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["function"], response.json()["function_name"]) == ("create", full)
+    gc.collect()  # the leaked socket is reported here, under this test's filter
+
+
 def test_unknown_function(client: TestClient, auth: Auth, live_app: App) -> None:
     response = client.post(f"/v1/apps/{live_app.name}/functions/web/invoke", json={}, headers=auth)
     assert response.status_code == 404

@@ -72,6 +72,15 @@ class TestReading:
         body = fetch(client, app, auth, function="resize", since="5m")
         assert [x["message"] for x in body["lines"]] == ["r"]
 
+    def test_the_function_name_names_its_entry(
+        self, client: TestClient, auth: Auth, app: App, logs: Any
+    ) -> None:
+        base = now_ms() - 30_000
+        write(logs, f"{app.name}-create", "a", [(base, "c")])
+        write(logs, f"{app.name}-resize", "a", [(base, "r")])
+        body = fetch(client, app, auth, function=f"{app.name}-resize", since="5m")
+        assert [(x["function"], x["message"]) for x in body["lines"]] == [("resize", "r")]
+
     def test_since_leaves_older_lines_out(
         self, client: TestClient, auth: Auth, app: App, logs: Any
     ) -> None:

@@ -16,8 +16,9 @@ from laambda.building.pipeline import build_source
 from laambda.building.spec import Spec
 from laambda.config import Settings
 from laambda.errors import BuildFailed
+from laambda.objectstore import ObjectStore
 from tests.support.archives import tar_of
-from tests.support.build import BuildFn
+from tests.support.build import BuildFn, make_build
 from tests.support.indexes import listener  # noqa: F401
 
 TODAY = date(2026, 11, 28)
@@ -447,6 +448,27 @@ class TestIndexes:
             "builds may fetch only from LAAMBDA_ALLOWED_INDEXES (https://pypi.org/simple, "
             "https://registry.npmjs.org): use a package from those, or ask the operator to add "
             "the address to LAAMBDA_ALLOWED_INDEXES"
+        )
+        assert received == []
+
+    def test_dot_segments_cannot_leave_a_path_scoped_index(
+        self,
+        settings: Settings,
+        object_store: ObjectStore,
+        tmp_path: Path,
+        listener: tuple[str, list[bytes]],  # noqa: F811
+    ) -> None:
+        url, received = listener
+        scoped = settings.model_copy(update={"allowed_indexes": [f"{url}/team-a/simple"]})
+        build = make_build(scoped, object_store, tmp_path / "builds")
+        escape = f"{url}/team-a/simple/../../team-b/simple/"
+        files = {**APP, "requirements.txt": f"--index-url {escape}\nsix\n"}
+        with pytest.raises(BuildFailed) as info:
+            build(tar_of(files, tmp_path / "t.tar"))
+        assert info.value.message.startswith(
+            f"requirements.txt line 1: the index {escape} holds a '.' or '..' path segment or "
+            "a backslash (also when percent-encoded), which installers resolve to another "
+            "address than the one written"
         )
         assert received == []
 

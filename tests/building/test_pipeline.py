@@ -110,6 +110,17 @@ def test_app_without_dependencies(build: BuildFn, tmp_path: Path) -> None:
     assert zip_names(done.result.artifact_path) == ["Procfile", "app.py", "requirements.txt"]
 
 
+def test_the_log_names_the_release_phase_apart_from_the_functions(
+    build: BuildFn, tmp_path: Path
+) -> None:
+    procfile = "web: app.handler\nrelease: app.migrate\nworker: app.handler\n"
+    files = {**APP, "Procfile": procfile, "requirements.txt": ""}
+    done = build(tar_of(files, tmp_path / "src.tar"))
+    assert (
+        "-----> Procfile declares 2 function(s): web, worker, and a release phase: app.migrate"
+    ) in done.lines
+
+
 def test_cancel_stops_the_installer(tmp_path: Path) -> None:
     cancel = threading.Event()
 

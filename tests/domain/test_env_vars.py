@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from laambda.domain.env_vars import environment_size, key_problem, size_problem, var_problem
 
 
@@ -26,9 +28,39 @@ def test_keys_follow_lambdas_pattern() -> None:
     assert "\x00" not in (key_problem("A\x00B") or "")
 
 
-def test_size_counts_utf8_bytes() -> None:
-    assert environment_size({"K": "é"}) == 3
-    assert "4099 bytes, 3 bytes over" in (size_problem({"KY": "x" * 4097}) or "")
+class TestSize:
+    """Lambda measures the map as compact JSON ("String measured: {"A":"B",...}")."""
+
+    @pytest.mark.parametrize(
+        ("config", "size"),
+        [
+            ({}, 2),
+            ({"KY": "v"}, len('{"KY":"v"}')),
+            ({"AA": "x", "BB": "y"}, len('{"AA":"x","BB":"y"}')),
+            ({"KY": 'say "hi"'}, len('{"KY":"say \\"hi\\""}')),
+            ({"KY": "C:\\dir"}, len('{"KY":"C:\\\\dir"}')),
+            ({"KY": "a\nb\tc"}, len('{"KY":"a\\nb\\tc"}')),
+            ({"KY": "\x01"}, len('{"KY":"\\u0001"}')),
+            ({"KY": "é"}, len('{"KY":"\\u00e9"}')),
+            ({"KY": "😀"}, len('{"KY":"\\ud83d\\ude00"}')),
+        ],
+    )
+    def test_size_is_the_compact_json_with_its_escapes(
+        self, config: dict[str, str], size: int
+    ) -> None:
+        assert environment_size(config) == size
+
+    def test_what_key_plus_value_bytes_undercounted_is_refused(self) -> None:
+        # keys and values total exactly 4096 bytes; the JSON Lambda measures is 4109
+        problem = size_problem({"AA": "x" * 2046, "BB": "y" * 2046})
+        assert problem is not None
+        assert problem.startswith(
+            "config vars would total 4109 bytes, 13 bytes over Lambda's limit of 4096 bytes"
+        )
+
+    def test_exactly_the_limit_is_accepted(self) -> None:
+        assert size_problem({"KY": "x" * (4096 - len('{"KY":""}'))}) is None
+        assert size_problem({"KY": "x" * (4097 - len('{"KY":""}'))}) is not None
 
 
 def test_values_hold_no_nul() -> None:

@@ -25,7 +25,22 @@ def test_an_unpinned_architecture_is_lambdas_default() -> None:
 
 
 def test_an_entry_of_the_procfile_passes() -> None:
-    require_entry("thumbs", "create", ["create", "resize"])
+    assert require_entry("thumbs", "create", ["create", "resize"]) == "create"
+
+
+def test_the_function_name_laambda_functions_lists_finds_its_entry() -> None:
+    assert require_entry("thumbs", "thumbs-resize", ["create", "resize"]) == "resize"
+    assert require_entry("shop", "shop-release", ["create", "release"]) == "release"
+
+
+def test_an_entry_spelled_like_a_function_name_wins() -> None:
+    # entry "thumbs-create" (function thumbs-thumbs-create) and entry "create" (thumbs-create)
+    assert require_entry("thumbs", "thumbs-create", ["create", "thumbs-create"]) == "thumbs-create"
+
+
+def test_another_apps_function_name_is_not_an_entry() -> None:
+    with pytest.raises(FunctionNotFound, match="has no function 'other-create'"):
+        require_entry("thumbs", "other-create", ["create"])
 
 
 def test_an_unknown_entry_names_the_apps_functions() -> None:

@@ -77,6 +77,15 @@ class TestParse:
             "src/index.cjs",
         )
 
+    def test_the_build_log_names_the_release_phase_apart_from_the_functions(self) -> None:
+        text = "create: api.create\nresize: api.resize\nrelease: api.release\n"
+        assert parse_procfile(text, app_name="shop").declared() == (
+            "2 function(s): create, resize, and a release phase: api.release"
+        )
+        assert parse_procfile("create: api.create", app_name="shop").declared() == (
+            "1 function(s): create"
+        )
+
 
 class TestHandlers:
     def test_dotted_modules_map_to_package_files(self) -> None:

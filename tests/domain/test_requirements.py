@@ -6,6 +6,7 @@ import pytest
 
 from laambda.domain.dependency_set import DependencySet, LocalProject
 from laambda.domain.requirements import (
+    check_url,
     decode,
     logical_lines,
     parse_line,
@@ -71,6 +72,66 @@ class TestRules:
     )
     def test_url_allowed(self, url: str, ok: bool) -> None:
         assert url_allowed(url, ALLOWED) is ok
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://pypi.org/simple/../../evil/",
+            "https://pypi.org/simple/..",
+            "https://pypi.org/simple/./../evil/",
+            "https://pypi.org/simple/%2e%2e/%2E%2E/evil/",
+            "https://pypi.org/simple/.%2e/evil/",
+            "https://pypi.org/simple/%252e%252e/evil/",
+            "https://pypi.org/simple/..%2f..%2fevil/",
+            "https://pypi.org/simple/..\\..\\evil/",
+            "https://pypi.org/simple/..%5cevil/",
+            "https://pypi.org/simple/..;/..;/evil/",
+            "https://evil.example\\@pypi.org/simple",
+            "HTTPS://PYPI.ORG:443/simple/../evil",
+            "https://corp.example/api/pypi/team-a/simple/../../team-b/simple",
+            "https://corp.example/api/pypi/team-a/simple/%2e%2e/%2e%2e/team-b/simple/",
+            "git+https://github.com/acme/../evil/tool@v1",
+            "https://pypi.org/simple\t/../evil/",
+            "https://pypi.org/simpleevil/",
+            "https://pypi.org/simple@evil.example/simple",
+            "https://pypi.org/api/pypi/team-a/simple-b/",
+        ],
+    )
+    def test_hostile_urls_are_refused(self, url: str) -> None:
+        allowed = [*ALLOWED, "https://corp.example/api/pypi/team-a/simple"]
+        assert url_allowed(url, allowed) is False
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://corp.example/api/pypi/team-a/simple",
+            "https://CORP.example:443/api/pypi/team-a/simple/six/",
+            "https://me:pw@corp.example/api/pypi/team-a/simple/",
+            "https://pypi.org/simple/six/six-1.0.tar.gz",
+            "https://pypi.org/simple/a...b/",
+            "https://registry.npmjs.org/@scope/x/-/x-1.0.0.tgz",
+            "git+https://github.com/acme/tool.git@v1.2#egg=tool",
+        ],
+    )
+    def test_legitimate_urls_are_allowed(self, url: str) -> None:
+        allowed = [*ALLOWED, "https://corp.example/api/pypi/team-a/simple"]
+        assert url_allowed(url, allowed) is True
+
+    def test_a_dot_segment_is_refused_saying_why(self) -> None:
+        with pytest.raises(BuildFailed) as info:
+            check_url(
+                "https://me:pw@pypi.org/simple/%2e%2e/evil/",
+                ALLOWED,
+                where="requirements.txt line 1",
+                what="the index",
+            )
+        assert info.value.message == (
+            "requirements.txt line 1: the index https://***@pypi.org/simple/%2e%2e/evil/ holds "
+            "a '.' or '..' path segment or a backslash (also when percent-encoded), which "
+            "installers resolve to another address than the one written, so it cannot be "
+            "checked against the allowed package sources: write the address without them, "
+            "e.g. https://pypi.org/simple/"
+        )
 
     def test_shown_url_hides_credentials(self) -> None:
         assert shown_url("https://me:pw@corp.example:8080/simple") == (

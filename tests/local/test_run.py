@@ -127,6 +127,9 @@ def test_the_api_answers_the_spec_and_the_zip(built: Built) -> None:
         {},
     )
     assert (spec["timeout"], spec["memory"]) == (DEFAULT_TIMEOUT, DEFAULT_MEMORY)
+    # the function name `laambda functions` lists names the same entry
+    named = httpx.get(f"{api}/run/{built.app}-hello", params={"config": "false"}, headers=headers)
+    assert (named.json()["entry"], named.json()["function"]) == ("hello", f"{built.app}-hello")
     got = httpx.get(f"{api}/builds/{spec['build_id']}/artifact", headers=headers)
     assert got.headers["content-type"] == "application/zip"
     assert hashlib.sha256(got.content).hexdigest() == spec["artifact_sha256"]
