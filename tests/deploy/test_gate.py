@@ -55,6 +55,7 @@ def gate(settings: Settings, app: str, log: list[str], *checks: SmokeCheck) -> G
     return Gate(
         invoker(settings, settings.aws_region, read_timeout=30),
         log=log.append,
+        redact=str,
         release_function=f"{app}-{RELEASE_ENTRY}",
         checks=list(checks),
     )
