@@ -8,10 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from laambda.db.models import App, Build, Release, User
+from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.domain.redact import REDACTED
-from laambda.services.check import check_service
 from laambda.services.user import user_service
 from tests.support.api import app_for
 from tests.support.platform import Platform, Pushed, python_app
@@ -127,15 +126,7 @@ def test_config_values_are_hidden_from_the_release_phase_and_smoke_checks(
     unchecked = platform.push(app, leaky_app(marker="1", web_fails=True), commit="1" * 40)
     assert unchecked.outcome.status == "succeeded", unchecked.text + unchecked.outcome.detail
     assert SHOWN_ENV in unchecked.text
-    with session_scope(platform.sessions) as session:
-        check_service.set(
-            session,
-            session.get_one(App, app.id),
-            "web",
-            user=session.get_one(User, platform.user.id),
-            event={"rawPath": "/"},
-            expect_status=200,
-        )
+    platform.set_check(app, "web", {"rawPath": "/"}, 200)
     released = platform.push(app, leaky_app(marker="2"), commit="2" * 40)
     assert released.outcome.status == "succeeded", released.text + released.outcome.detail
 
