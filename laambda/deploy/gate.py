@@ -27,6 +27,9 @@ Log = Callable[[str], None]
 Redact = Callable[[str], str]
 SHOWN = 500  # characters of an answer quoted in a failure
 TAIL_LINES = 20  # log lines of a failed release phase quoted in its reason
+# Invoke's LogResult is the last 4 KB of the invocation's log (AWS Lambda API reference,
+# Invoke: "LogType Tail"), so its first line may be cut
+LOG_TAIL_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class Gate:
         self.log(f"-----> Running release phase ({function_name} version {version})")
         started = time.monotonic()
         answer = self._invoke(function_name, version, b"{}", what="release phase")
-        lines = self.redact(answer.log_tail or "").splitlines()
+        lines = self._log_lines(answer.log_tail or "")
         for line in lines:
             self.log(f"       {line}")
         if answer.function_error:
@@ -99,6 +102,13 @@ class Gate:
             return self.observer.invoke(function_name, payload, tail=True, qualifier=version)
         except LaambdaError as exc:
             raise DeployFailed(f"{what} of {function_name} could not run: {exc.message}") from None
+
+    def _log_lines(self, tail: str) -> list[str]:
+        """An invocation's log tail, redacted, without its first line when Lambda cut the
+        log there: it may begin inside a secret, and no redaction knows a piece of one."""
+        if len(tail.encode()) >= LOG_TAIL_BYTES:
+            tail = tail.partition("\n")[2]
+        return self.redact(tail).splitlines()
 
     def _shown(self, payload: bytes) -> str:
         """An answer as quoted in a failure: redacted, then cut to SHOWN characters."""

@@ -285,7 +285,12 @@ class CanaryWatch:
                 release = session.get_one(Release, canary.release_id)
                 release_service.succeed(session, release, versions=canary.versions, log=self.lines)
             apply_event_sources(
-                self.context, canary.release_id, canary.region, canary.entries, self.emit
+                self.context,
+                canary.release_id,
+                canary.region,
+                canary.entries,
+                self.emit,
+                self.redact,
             )
             return Ended(ReleaseStatus.SUCCEEDED, canary.version, sorted(canary.versions))
         self.say(f" !     Canary {decision.value}: {reason}; moving live back")

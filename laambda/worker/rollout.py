@@ -214,7 +214,7 @@ class Rollout:
         with session_scope(self.context.sessions) as session:
             release = session.get_one(Release, release_id)
             release_service.succeed(session, release, versions=outcome.versions, log=lines)
-        apply_event_sources(self.context, release_id, plan.region, plan.serving, emit)
+        apply_event_sources(self.context, release_id, plan.region, plan.serving, emit, redact)
         if self.defer_prune:
             held, prune = outcome.held, deployer.prune
 
