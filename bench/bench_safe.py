@@ -119,7 +119,11 @@ def run(settings: Settings, work: Path, runs: int) -> dict[str, list[float]]:
             "phased",
             [web, phase],
             lambda app: Gate(
-                observer, log=lambda _: None, release_function=f"{app}-release", checks=[]
+                observer,
+                log=lambda _: None,
+                redact=str,
+                release_function=f"{app}-release",
+                checks=[],
             ),
         ),
         "with a smoke check": (
@@ -128,6 +132,7 @@ def run(settings: Settings, work: Path, runs: int) -> dict[str, list[float]]:
             lambda app: Gate(
                 observer,
                 log=lambda _: None,
+                redact=str,
                 release_function=None,
                 checks=[SmokeCheck(f"{app}-web", b"{}", 200)],
             ),

@@ -5,6 +5,11 @@ Both invoke the new published versions directly (by number, never through `live`
 nothing that serves traffic sees them until they pass; any failure raises DeployFailed
 and the Deployer leaves every alias where it was (Heroku's release phase,
 https://devcenter.heroku.com/articles/release-phase; SAM's pre-traffic hooks).
+
+What a function answers runs with the release's config: its log lines and payload pass
+through `redact` before they are logged or quoted in a failure, and before they are cut
+short (a secret cut in half would escape a later redaction). Health is judged on the answer
+as it came.
 """
 
 from __future__ import annotations
@@ -19,8 +24,12 @@ from laambda.deploy.observe import Invocation, Observer
 from laambda.errors import DeployFailed, LaambdaError
 
 Log = Callable[[str], None]
+Redact = Callable[[str], str]
 SHOWN = 500  # characters of an answer quoted in a failure
 TAIL_LINES = 20  # log lines of a failed release phase quoted in its reason
+# Invoke's LogResult is the last 4 KB of the invocation's log (AWS Lambda API reference,
+# Invoke: "LogType Tail"), so its first line may be cut
+LOG_TAIL_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -41,11 +50,15 @@ class Gate:
         observer: Observer,
         *,
         log: Log,
+        redact: Redact,
         release_function: str | None,
         checks: list[SmokeCheck],
     ) -> None:
+        """`redact` hides secret values (the release's config values and the platform's
+        secrets, domain/redact.py) in what the functions answer."""
         self.observer = observer
         self.log = log
+        self.redact = redact
         self.release_function = release_function
         self.checks = checks
 
@@ -62,13 +75,13 @@ class Gate:
         self.log(f"-----> Running release phase ({function_name} version {version})")
         started = time.monotonic()
         answer = self._invoke(function_name, version, b"{}", what="release phase")
-        lines = (answer.log_tail or "").splitlines()
+        lines = self._log_lines(answer.log_tail or "")
         for line in lines:
             self.log(f"       {line}")
         if answer.function_error:
             tail = "\n".join(lines[-TAIL_LINES:])
             raise DeployFailed(
-                f"release phase failed: {_shown(answer.payload)}; nothing was released"
+                f"release phase failed: {self._shown(answer.payload)}; nothing was released"
                 + (f"\nlast lines of its log:\n{tail}" if tail else "")
             )
         self.log(f"       release phase succeeded in {time.monotonic() - started:.1f} s")
@@ -80,7 +93,7 @@ class Gate:
         if problem:
             raise DeployFailed(
                 f"smoke check of {check.function_name} version {version} failed: {problem}; "
-                f"it answered {_shown(answer.payload)}; nothing was released"
+                f"it answered {self._shown(answer.payload)}; nothing was released"
             )
         self.log(f"{check.function_name}: smoke check passed")
 
@@ -89,6 +102,18 @@ class Gate:
             return self.observer.invoke(function_name, payload, tail=True, qualifier=version)
         except LaambdaError as exc:
             raise DeployFailed(f"{what} of {function_name} could not run: {exc.message}") from None
+
+    def _log_lines(self, tail: str) -> list[str]:
+        """An invocation's log tail, redacted, without its first line when Lambda cut the
+        log there: it may begin inside a secret, and no redaction knows a piece of one."""
+        if len(tail.encode()) >= LOG_TAIL_BYTES:
+            tail = tail.partition("\n")[2]
+        return self.redact(tail).splitlines()
+
+    def _shown(self, payload: bytes) -> str:
+        """An answer as quoted in a failure: redacted, then cut to SHOWN characters."""
+        text = self.redact(payload.decode("utf-8", "replace"))
+        return text if len(text) <= SHOWN else text[:SHOWN] + "…"
 
 
 def _unhealthy(answer: Invocation, expect_status: int | None) -> str | None:
@@ -104,8 +129,3 @@ def _unhealthy(answer: Invocation, expect_status: int | None) -> str | None:
     if status != expect_status:
         return f"statusCode {status}, expected {expect_status}"
     return None
-
-
-def _shown(payload: bytes) -> str:
-    text = payload.decode("utf-8", "replace")
-    return text if len(text) <= SHOWN else text[:SHOWN] + "…"

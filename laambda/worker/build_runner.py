@@ -10,7 +10,6 @@ resumes applying that release. A build that would change nothing makes no releas
 from __future__ import annotations
 
 import logging
-import os
 import re
 import tempfile
 import threading
@@ -26,7 +25,7 @@ from laambda.db.models import App, Build, User
 from laambda.db.session import session_scope
 from laambda.deploy.lambda_ import artifact_key
 from laambda.domain.function import architecture_or_default
-from laambda.domain.redact import Redactor, platform_secrets
+from laambda.domain.redact import Redactor
 from laambda.domain.release import unchanged_message
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import BuildFailed
@@ -36,6 +35,7 @@ from laambda.services.build import build_service
 from laambda.services.release import release_service
 from laambda.trace import mark
 from laambda.worker.context import WorkerContext
+from laambda.worker.redaction import redactor
 from laambda.worker.rollout import Rollout
 
 _logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class BuildRunner:
             return None
         stream = LogPublisher(self.context.streams, job.uid)
         lines: list[str] = list(job.log)
-        redact = Redactor(self._secrets(job.app_id))
+        redact = self._redactor(job.app_id)
 
         def emit(line: str) -> None:
             line = redact(line)
@@ -139,7 +139,8 @@ class BuildRunner:
         lines: list[str],
         stream: LogPublisher,
     ) -> str:
-        """Apply the build's release with its lines in the push, and tell how it ended."""
+        """Apply the build's release with its lines in the push, and tell how it ended (its
+        error as the rollout redacted it)."""
         mark("worker.released", build_id)
         # pruning old versions waits until the pusher has heard the outcome
         rollout = Rollout(self.context, defer_prune=True)
@@ -172,14 +173,13 @@ class BuildRunner:
         stream.finish(BuildStatus.CANCELLED, "build cancelled; nothing was deployed")
         return BuildStatus.CANCELLED
 
-    def _secrets(self, app_id: int) -> list[str]:
-        """Every secret value the platform knows for this build: its own settings and
-        credentials, and the app's config var values; hidden from the build's output and log."""
+    def _redactor(self, app_id: int) -> Redactor:
+        """Hides every secret value the platform knows for this build: its own settings and
+        credentials, and the app's config var values; from the build's output and log."""
         with session_scope(self.context.sessions) as session:
             app = session.get_one(App, app_id)
             config = release_service.config(session, app, self.context.cipher)
-        settings = self.context.settings.model_dump()
-        return [*platform_secrets(settings, os.environ), *config.values()]
+        return redactor(self.context, config.values())
 
     def _start(self, build_id: int) -> Job | None:
         with session_scope(self.context.sessions) as session:

@@ -15,6 +15,8 @@ goes fully to the new version, which was checked against the artifact when publi
 functions the release dropped are deleted; back, each shared `live` goes fully to the
 version it never left and functions new in this release are deleted. Either way every
 alias ends on one release (DESIGN.md). Old versions are pruned by the next release.
+
+Its lines and its error are redacted as the rest of the release's (worker/redaction.py).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from laambda.services.release import release_service
 from laambda.services.strategy import strategy_service
 from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
+from laambda.worker.redaction import redactor, release_secrets
 
 Log = Callable[[str], None]
 _logger = logging.getLogger(__name__)
@@ -75,6 +78,7 @@ class Canary:
     dropped: tuple[str, ...]  # functions of the last live release this one no longer has
     decision: CanaryDecision | None
     reason: str | None
+    secrets: tuple[str, ...]  # hidden in its lines and error (worker/redaction.py)
 
     @property
     def shared(self) -> dict[str, str]:
@@ -131,6 +135,7 @@ def load(context: WorkerContext, release_id: int) -> Canary | None:
             dropped=tuple(sorted(before - mine)),
             decision=CanaryDecision(release.canary_decision) if release.canary_decision else None,
             reason=release.canary_reason,
+            secrets=release_secrets(context, session, release),
         )
 
 
@@ -141,10 +146,12 @@ class CanaryWatch:
         self.context = context
         self.canary = canary
         self.emit = emit
+        self.redact = redactor(context, canary.secrets)
         self.lines: list[str] = []
         self.observer: Observer | None = None
 
     def say(self, line: str) -> None:
+        line = self.redact(line)
         self.lines.append(line)
         self.emit(line)
 
@@ -186,7 +193,7 @@ class CanaryWatch:
                     unread = None
                     self._note(errors + throttles)
                 except LaambdaError as exc:
-                    unread = exc.message
+                    unread = self.redact(exc.message)
                     self.say(f" !     Canary: reading metrics failed ({exc.message}); retrying")
                 else:
                     elapsed = (min(now, canary.ends_at) - canary.started_at).total_seconds()
@@ -263,7 +270,7 @@ class CanaryWatch:
             try:
                 self._settle(deployer.calls, dict(canary.versions))
             except Exception as exc:
-                why = exc.message if isinstance(exc, DeployFailed) else str(exc)
+                why = self.redact(exc.message if isinstance(exc, DeployFailed) else str(exc))
                 _logger.warning("promoting canary v%s failed: %s", canary.version, why)
                 reason = f"moving live fully to v{canary.version} failed: {why}"
                 self.say(f" !     {reason}; moving it back")
@@ -278,7 +285,12 @@ class CanaryWatch:
                 release = session.get_one(Release, canary.release_id)
                 release_service.succeed(session, release, versions=canary.versions, log=self.lines)
             apply_event_sources(
-                self.context, canary.release_id, canary.region, canary.entries, self.emit
+                self.context,
+                canary.release_id,
+                canary.region,
+                canary.entries,
+                self.emit,
+                self.redact,
             )
             return Ended(ReleaseStatus.SUCCEEDED, canary.version, sorted(canary.versions))
         self.say(f" !     Canary {decision.value}: {reason}; moving live back")

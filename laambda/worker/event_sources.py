@@ -31,12 +31,15 @@ def apply_event_sources(
     region: str,
     entries: Collection[str],
     log: Callable[[str], None],
+    redact: Callable[[str], str],
 ) -> None:
-    """Runs once the release is recorded as succeeded; its lines are added to the release's
-    log. Never raises: the release is live whatever happens here, and the next one retries."""
+    """Runs once the release is recorded as succeeded; its lines, through `redact` as the
+    rest of the release's (worker/redaction.py), are added to the release's log. Never
+    raises: the release is live whatever happens here, and the next one retries."""
     lines: list[str] = []
 
     def emit(line: str) -> None:
+        line = redact(line)
         lines.append(line)
         log(line)
 
@@ -52,7 +55,7 @@ def apply_event_sources(
             release_service.add_log(session, release, lines)
     except Exception as exc:  # logged for the user: the release stands either way
         _logger.warning("event sources of release %s: %s", release_id, exc)
-        log(f"!      applying event sources failed (will retry next release): {exc}")
+        emit(f"!      applying event sources failed (will retry next release): {exc}")
 
 
 def _triggers(context: WorkerContext, region: str) -> Triggers:

@@ -14,6 +14,11 @@ release ends; a release found in its canary is resumed there.
 Pruning old versions, under the same lock, gives way: as soon as another release of the app
 (a rollback, a push, a config change) waits for the lock, it stops between two Lambda calls
 and the rest is left to the next pruning (deploy/prune.py).
+
+Every line of a release (its gate's: the release phase's log, a smoke check's answer) and
+its error pass through one Redactor before they are told or stored: the release's config
+values, the last live release's, and the platform's secrets read `[redacted]`
+(worker/redaction.py).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from laambda.db.locks import LockKind, advisory_lock, waiting
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aliases
-from laambda.deploy.gate import Gate, SmokeCheck
+from laambda.deploy.gate import Gate, Redact, SmokeCheck
 from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec
 from laambda.deploy.observe import invoker
 from laambda.domain.function import architecture_or_default, function_name
@@ -48,6 +53,7 @@ from laambda.services.strategy import strategy_service
 from laambda.worker import canary as canary_watch
 from laambda.worker.context import WorkerContext
 from laambda.worker.event_sources import apply_event_sources
+from laambda.worker.redaction import redactor, release_secrets
 
 Log = Callable[[str], None]
 # pruning's threads: each may have a call reserved in the rate limiter when a release comes
@@ -78,6 +84,8 @@ class Plan:
     checks: tuple[SmokeCheck, ...] = ()
     # the app's strategy when it is a canary (never for rollbacks, which go all at once)
     canary: DeployStrategy | None = None
+    # the config values the release deploys and the last live release's: hidden in its output
+    secrets: tuple[str, ...] = ()
 
     @property
     def held(self) -> tuple[str, ...]:
@@ -156,22 +164,24 @@ class Rollout:
 
     def _run(self, release_id: int, plan: Plan, log: Log | None) -> ReleaseResult:
         lines: list[str] = []
+        redact = redactor(self.context, plan.secrets)
 
         def emit(line: str) -> None:
+            line = redact(line)
             lines.append(line)
             if log is not None:
                 log(line)
 
         deployer = self.context.deployer(plan.region, emit)
         try:
-            outcome = self._move(deployer, plan, emit)
+            outcome = self._move(deployer, plan, self._gate(plan, emit, redact))
         except Exception as exc:
             # ended here, or the recovery sweep would send it again and again
             if isinstance(exc, DeployFailed):
-                reason = exc.message
+                reason = redact(exc.message)
             else:
                 _logger.exception("applying release %s", release_id)
-                reason = f"internal error: {exc}"
+                reason = redact(f"internal error: {exc}")
             # the reason is the release's error, told once by whoever reports the release
             restored = self._put_back(deployer, plan.restore, emit) if plan.restore else None
             with session_scope(self.context.sessions) as session:
@@ -204,7 +214,7 @@ class Rollout:
         with session_scope(self.context.sessions) as session:
             release = session.get_one(Release, release_id)
             release_service.succeed(session, release, versions=outcome.versions, log=lines)
-        apply_event_sources(self.context, release_id, plan.region, plan.serving, emit)
+        apply_event_sources(self.context, release_id, plan.region, plan.serving, emit, redact)
         if self.defer_prune:
             held, prune = outcome.held, deployer.prune
 
@@ -220,9 +230,8 @@ class Rollout:
             self._prune(plan, outcome.held, deployer.prune, emit)
         return ReleaseResult(ReleaseStatus.SUCCEEDED, plan.version, sorted(outcome.versions))
 
-    def _move(self, deployer: Deployer, plan: Plan, emit: Log | None = None) -> DeployOutcome:
-        """`emit` given: the release's own move, through its gate; None: a put-back."""
-        gate = self._gate(plan, emit) if emit is not None else None
+    def _move(self, deployer: Deployer, plan: Plan, gate: Gate | None = None) -> DeployOutcome:
+        """Through `gate` when the release has one; a put-back has none."""
         if plan.kind == "rollback":
             return deployer.rollback(
                 plan.app,
@@ -234,7 +243,7 @@ class Rollout:
                 hold=plan.held,
                 before_live=gate,
             )
-        canary = plan.canary.percent if plan.canary is not None and emit is not None else None
+        canary = plan.canary.percent if plan.canary is not None else None
         return deployer.deploy(
             plan.app,
             plan.specs,
@@ -247,7 +256,7 @@ class Rollout:
             canary=canary / 100 if canary else None,
         )
 
-    def _gate(self, plan: Plan, emit: Log) -> Gate | None:
+    def _gate(self, plan: Plan, emit: Log, redact: Redact) -> Gate | None:
         """The release phase and smoke checks the new versions must pass; None when none."""
         phase = plan.release_phase and bool(plan.held)
         release = function_name(plan.app, RELEASE_ENTRY) if phase else None
@@ -256,7 +265,9 @@ class Rollout:
         # the invocation may last as long as the slowest function is allowed to run
         longest = max(spec.timeout for spec in plan.specs)
         observer = invoker(self.context.settings, plan.region, read_timeout=longest + 30)
-        return Gate(observer, log=emit, release_function=release, checks=list(plan.checks))
+        return Gate(
+            observer, log=emit, redact=redact, release_function=release, checks=list(plan.checks)
+        )
 
     def _put_back(self, deployer: Deployer, restore: Plan, emit: Log) -> int | None:
         """A dead worker may have moved some aliases; return them all to the last good
@@ -327,6 +338,7 @@ class Rollout:
                 for row in check_service.list(session, app)
             ),
             canary=strategy if strategy.canary and release.kind != "rollback" else None,
+            secrets=release_secrets(self.context, session, release),
         )
 
     def _restore_plan(self, session: Session, app: App, last: Release) -> Plan | None:

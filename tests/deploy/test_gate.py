@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from laambda.deploy.gate import Gate, SmokeCheck
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.observe import invoker
 from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.domain.redact import REDACTED, Redactor
 from laambda.errors import DeployFailed
 from tests.support.deploy import Artifact
 
@@ -39,10 +41,24 @@ def release(event, context):
 """
 
 
-def code(tmp_path: Path, *, status: int = 200, sleep: float = 0) -> Artifact:
+# a secret of letters found nowhere else in a log: any 3 of them in a row are a piece of it
+SECRET = "zqxj" * 16
+LEAKS = f"""\
+def handler(event, context):
+    return {{"statusCode": 200}}
+
+
+def release(event, context):
+    for _ in range(150):  # 65 bytes a line: the 4 KB tail begins inside one of them
+        print("{SECRET}")
+    raise RuntimeError("{SECRET}")
+"""
+
+
+def code(tmp_path: Path, *, status: int = 200, sleep: float = 0, source: str = CODE) -> Artifact:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        text = CODE.replace("STATUS", str(status)).replace("SLEEP", str(sleep))
+        text = source.replace("STATUS", str(status)).replace("SLEEP", str(sleep))
         archive.writestr(zipfile.ZipInfo("main.py", date_time=(2020, 1, 1, 0, 0, 0)), text)
     data = buffer.getvalue()
     sha256 = hashlib.sha256(data).hexdigest()
@@ -51,10 +67,17 @@ def code(tmp_path: Path, *, status: int = 200, sleep: float = 0) -> Artifact:
     return Artifact(path, sha256)
 
 
-def gate(settings: Settings, app: str, log: list[str], *checks: SmokeCheck) -> Gate:
+def gate(
+    settings: Settings,
+    app: str,
+    log: list[str],
+    *checks: SmokeCheck,
+    redact: Callable[[str], str] = str,
+) -> Gate:
     return Gate(
         invoker(settings, settings.aws_region, read_timeout=30),
         log=log.append,
+        redact=redact,
         release_function=f"{app}-{RELEASE_ENTRY}",
         checks=list(checks),
     )
@@ -125,3 +148,29 @@ def test_a_first_release_stopped_by_its_gate_leaves_no_function(
     # never live: deleted, as when a move fails
     with pytest.raises(ClientError, match="ResourceNotFound"):
         lambda_client.get_function(FunctionName=f"{app}-web")
+
+
+@pytest.mark.usefixtures("local_runtime")
+def test_a_secret_the_release_phase_prints_is_hidden_even_where_its_log_is_cut(
+    deployer: Deployer,
+    spec: Callable[..., FunctionSpec],
+    app: str,
+    settings: Settings,
+    log: list[str],
+    tmp_path: Path,
+) -> None:
+    leaks = code(tmp_path, source=LEAKS)
+    with pytest.raises(DeployFailed, match="release phase failed") as failed:
+        deployer.deploy(
+            app,
+            [spec("web"), spec(RELEASE_ENTRY, handler="main.release")],
+            artifact=leaks.path,
+            sha256=leaks.sha256,
+            description="v1",
+            hold=(RELEASE_ENTRY,),
+            before_live=gate(settings, app, log, redact=Redactor([SECRET])),
+        )
+    shown = "\n".join([*log, failed.value.message])
+    assert f"       {REDACTED}" in log
+    assert f'"errorMessage": "{REDACTED}"' in failed.value.message
+    assert re.search("[zqxj]{3}", shown) is None, shown

@@ -19,6 +19,7 @@ from laambda.logstream import LogEvent, follow
 from laambda.objectstore import ObjectStore
 from laambda.services.app import app_service
 from laambda.services.build import build_service
+from laambda.services.check import check_service
 from laambda.services.config import config_service
 from laambda.services.release import release_service
 from laambda.services.user import user_service
@@ -126,6 +127,18 @@ class Platform:
                 run_release_phase=run_release_phase,
             )
             return release.id
+
+    def set_check(self, app: App, entry: str, event: dict[str, Any], expect_status: int) -> None:
+        """A smoke check of `entry`'s new versions, as `laambda checks:set` makes it."""
+        with session_scope(self.sessions) as session:
+            check_service.set(
+                session,
+                session.get_one(App, app.id),
+                entry,
+                user=session.get_one(User, self.user.id),
+                event=event,
+                expect_status=expect_status,
+            )
 
     def wait_release(self, release_id: int, timeout: float = 120) -> Release:
         """Wait until the worker ends the release; returns it."""

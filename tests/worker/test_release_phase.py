@@ -7,9 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import select
 
-from laambda.db.models import App, Release, User
+from laambda.db.models import Release
 from laambda.db.session import session_scope
-from laambda.services.check import check_service
 from tests.support.platform import Platform, python_app
 
 RELEASE_OK = """\
@@ -120,15 +119,7 @@ def test_a_failing_smoke_check_stops_the_release(platform: Platform) -> None:
     app = platform.create_app("checked")
     first = platform.push(app, web_app(200), commit="1" * 40)
     assert first.outcome.status == "succeeded", first.text + first.outcome.detail
-    with session_scope(platform.sessions) as session:
-        check_service.set(
-            session,
-            session.get_one(App, app.id),
-            "web",
-            user=session.get_one(User, platform.user.id),
-            event={"rawPath": "/health"},
-            expect_status=200,
-        )
+    platform.set_check(app, "web", {"rawPath": "/health"}, 200)
     live_before = platform.live("checked-web")
 
     # new code answering 500: checked on its new version, refused, nothing moves
