@@ -82,6 +82,9 @@ class Site:
     def url(self, app: str) -> str:
         return f"ssh://git@127.0.0.1:{self.port}/{app}"
 
+    def pipeline_url(self, pipeline: str) -> str:
+        return f"ssh://git@127.0.0.1:{self.port}/pipelines/{pipeline}"
+
 
 def git(repo: Path, *args: str) -> str:
     env = os.environ | {

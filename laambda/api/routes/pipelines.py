@@ -190,6 +190,7 @@ def diff(
         upstream_commit=result.upstream_commit,
         downstream_commit=result.downstream_commit,
         commits=[CommitRead(sha=c.sha, author=c.author, subject=c.subject) for c in result.commits],
+        behind=[CommitRead(sha=c.sha, author=c.author, subject=c.subject) for c in result.behind],
         source="git" if result.source == "git" else "builds",
         up_to_date=result.up_to_date,
         note=result.note,
