@@ -72,7 +72,7 @@ def restore(repo: Path, store: ObjectStore, key: str, wanted: list[str]) -> bool
     """Fetch the bundle's branches into `repo` when it lacks any of the `wanted` commits (the
     live releases' commits); True when the bundle was fetched. A missing bundle or one the store
     cannot give leaves the repository as it is (the client then sends what it lacks)."""
-    if all(_present(repo, commit) for commit in wanted):
+    if all(holds(repo, commit) for commit in wanted):
         return False
     with tempfile.TemporaryDirectory(prefix="laambda-bundle-") as tmp:
         bundle = Path(tmp) / "repo.bundle"
@@ -131,7 +131,8 @@ def save(repo: Path, store: ObjectStore, key: str) -> bool:
     return True
 
 
-def _present(repo: Path, commit: str) -> bool:
+def holds(repo: Path, commit: str) -> bool:
+    """Whether the repository has the commit `commit` (a full or short object name)."""
     found = subprocess.run(
         ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
     )

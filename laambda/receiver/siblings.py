@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from laambda.db.models import App, Pipeline
+from laambda.receiver.bundles import holds
 from laambda.services.pipeline import pipeline_service
 from laambda.services.teardown import pipeline_repository_path, repository_path
 
@@ -53,10 +54,10 @@ def borrow(repo: Path, commit: str, siblings: list[Path]) -> bool:
     """Copy `commit` (and its history) into the bare repository `repo` from the first of
     `siblings` that holds it; True when `repo` holds it afterwards. Fetched by object name into
     FETCH_HEAD only: no ref of `repo` moves here (branch.py moves them)."""
-    if _holds(repo, commit):
+    if holds(repo, commit):
         return True
     for sibling in siblings:
-        if sibling == repo or not _holds(sibling, commit):
+        if sibling == repo or not holds(sibling, commit):
             continue
         fetched = subprocess.run(
             ["git", "fetch", "--quiet", "--no-tags", f"--upload-pack={_UPLOAD_PACK}"]
@@ -76,10 +77,3 @@ def borrow(repo: Path, commit: str, siblings: list[Path]) -> bool:
 
 def _existing(paths: list[Path]) -> list[Path]:
     return [path for path in paths if (path / "HEAD").exists()]
-
-
-def _holds(repo: Path, commit: str) -> bool:
-    found = subprocess.run(
-        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
-    )
-    return found.returncode == 0

@@ -103,14 +103,7 @@ def diff(site: Site, person: Person) -> Diff:
 
 def test_a_hotfix_pushed_to_the_app_is_not_undone_through_the_pipeline(site: Site) -> None:
     alice = site.person("alice@example.com")
-    site.app("store-staging", alice)
-    site.app("store-prod", alice)
-    make_pipeline(
-        site.sessions,
-        "store",
-        alice.user,
-        follow={"store-staging": ("staging", "develop"), "store-prod": ("production", "main")},
-    )
+    site.staged_pipeline("store", alice)
     repo = site.repo("store", python_app(["web"]))
     git(repo, "remote", "add", "laambda", site.pipeline_url("store"))
     git(repo, "checkout", "-q", "-b", "develop")

@@ -62,14 +62,7 @@ def remote_heads(site: Site, person: Person, url: str) -> dict[str, str]:
 
 def test_each_branch_deploys_the_app_that_follows_it(site: Site) -> None:
     alice = site.person("alice@example.com")
-    site.app("shop-staging", alice)
-    site.app("shop-prod", alice)
-    make_pipeline(
-        site.sessions,
-        "shop",
-        alice.user,
-        follow={"shop-staging": ("staging", "develop"), "shop-prod": ("production", "main")},
-    )
+    site.staged_pipeline("shop", alice)
     repo = site.repo("shop", python_app(["web"]))
     git(repo, "remote", "add", "laambda", site.pipeline_url("shop"))
     git(repo, "branch", "develop")
@@ -121,14 +114,7 @@ def test_who_may_push_to_a_pipeline(site: Site) -> None:
     alice = site.person("alice@example.com")
     bob = site.person("bob@example.com")
     carol = site.person("carol@example.com")
-    site.app("team-staging", alice)
-    site.app("team-prod", alice)
-    make_pipeline(
-        site.sessions,
-        "team",
-        alice.user,
-        follow={"team-staging": ("staging", "develop"), "team-prod": ("production", "main")},
-    )
+    site.staged_pipeline("team", alice)
     with session_scope(site.sessions) as session:
         staging = session.scalars(select(App).where(App.name == "team-staging")).one()
         session.add(Collaborator(app_id=staging.id, user_id=bob.user.id))
