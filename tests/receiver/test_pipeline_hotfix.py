@@ -18,13 +18,14 @@ from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
+from laambda.receiver.bundles import holds
 from laambda.services.build import build_service
 from laambda.services.promotion import Diff, promotion_service
 from laambda.worker.enqueue import CeleryQueue
 from tests.support.archives import tarball
 from tests.support.pipelines import make_pipeline
 from tests.support.platform import python_app
-from tests.support.receiver import Person, Site, commit, git
+from tests.support.receiver import Person, Site, commit, git, serving
 
 # moto's server runs in this process and may leave sockets of its calls open
 pytestmark = pytest.mark.filterwarnings(
@@ -101,17 +102,25 @@ def diff(site: Site, person: Person) -> Diff:
         )
 
 
-def test_a_hotfix_pushed_to_the_app_is_not_undone_through_the_pipeline(site: Site) -> None:
+def promoted(site: Site, name: str) -> tuple[Person, Path, str]:
+    """The tester's start: pipeline `name` (NAME-staging on develop, NAME-prod on main), a
+    commit s1 pushed to the pipeline's develop and promoted to production; the owner, the
+    clone (on develop, remote `laambda` the pipeline) and s1."""
     alice = site.person("alice@example.com")
-    site.staged_pipeline("store", alice)
-    repo = site.repo("store", python_app(["web"]))
-    git(repo, "remote", "add", "laambda", site.pipeline_url("store"))
+    site.staged_pipeline(name, alice)
+    repo = site.repo(name, python_app(["web"]))
+    git(repo, "remote", "add", "laambda", site.pipeline_url(name))
     git(repo, "checkout", "-q", "-b", "develop")
     s1 = commit(repo, {"web_mod.py": "def handler(e, c):\n    return 's1'\n"}, "s1")
     staged = site.push(repo, alice, "laambda", "develop")
     assert staged.returncode == 0, staged.stderr
-    promote(site, alice, "store-staging")
-    assert live(site, "store-prod", 1) == s1
+    promote(site, alice, f"{name}-staging")
+    assert live(site, f"{name}-prod", 1) == s1
+    return alice, repo, s1
+
+
+def test_a_hotfix_pushed_to_the_app_is_not_undone_through_the_pipeline(site: Site) -> None:
+    alice, repo, s1 = promoted(site, "store")
     assert fetched(site, alice, repo, "laambda", "main") == s1
 
     # a hotfix on top of s1, pushed to production's own remote
@@ -193,3 +202,18 @@ def test_a_push_that_would_undo_an_uploaded_release_is_refused(site: Site) -> No
     accepted = site.push(repo, alice, "laambda", "other:main")
     assert accepted.returncode == 0, accepted.stderr
     assert live(site, "lab-prod", 3) == git(repo, "rev-parse", "other")
+
+
+def test_a_hotfix_pushed_through_another_receiver_shows_on_the_pipeline(site: Site) -> None:
+    alice, repo, _ = promoted(site, "far")
+    # another receiver host (its own disk, the same database and store) takes the hotfix
+    other = site.settings.model_copy(update={"data_dir": site.tmp / "other-receiver"})
+    with serving(other, site.sessions, site.tmp / "other") as second_host:
+        hotfix = commit(repo, {"web_mod.py": "def handler(e, c):\n    return 'fix'\n"}, "fix")
+        fixed = second_host.push(repo, alice, second_host.url("far-prod"), "develop:main")
+        assert fixed.returncode == 0, fixed.stderr
+    assert live(site, "far-prod", 2) == hotfix
+    # this receiver never held far-prod's repository: the commit comes from its bundle
+    here = site.settings.data_dir / "repos" / "far-prod.git"
+    assert not (here / "HEAD").exists() or not holds(here, hotfix)
+    assert fetched(site, alice, repo, "laambda", "main") == hotfix
