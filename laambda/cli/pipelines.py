@@ -203,12 +203,23 @@ def diff(
     if row["up_to_date"]:
         out.print(f"{row['downstream']} is up to date with {row['upstream']}", markup=False)
         return
+    up, down = row["upstream"], row["downstream"]
+    ahead, behind = row["commits"], row.get("behind", [])
+    if ahead and behind:
+        out.print(f"=== {up} and {down} have diverged", markup=False)
+    if ahead:
+        _commits(f"{up} is ahead of {down} by", ahead)
+    if behind:
+        _commits(f"{up} is behind {down} by", behind)
+        out.print(f"Promoting {up} to {down} would undo these; merge them first", markup=False)
+
+
+def _commits(heading: str, commits: list[dict[str, str]]) -> None:
+    """A heading with the count, then one line per commit (newest first)."""
     out.print(
-        f"=== {row['upstream']} is ahead of {row['downstream']} by {len(row['commits'])} "
-        f"commit{'s' if len(row['commits']) != 1 else ''}",
-        markup=False,
+        f"=== {heading} {len(commits)} commit{'s' if len(commits) != 1 else ''}", markup=False
     )
-    for commit in row["commits"]:
+    for commit in commits:
         who = f"  {commit['author']}" if commit["author"] else ""
         out.print(f"{commit['sha'][:7]}  {commit['subject']}{who}", markup=False)
 

@@ -91,6 +91,33 @@ def align_pipeline(repo: Path, followed: Mapping[str, str | None]) -> list[str]:
     return changed
 
 
+def replaces(
+    live: str | None,
+    base: str,
+    pushed: str,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> bool:
+    """Whether a push of `pushed` over the branch the pusher's git saw at `base` would
+    replace the live commit `live` without containing it: the live release changed through
+    another path (the app's other remote, a promotion, `laambda deploy`) after that branch
+    was read, or `live` never reached this repository, and `pushed` does not descend from
+    it. Git's own rule for the branch it shows (a push that is not a fast-forward of the
+    remote ref is refused, "fetch first"), applied to the live commit; a forced push over
+    the branch as shown still replaces it, as on Heroku. False with no live commit known.
+    `cwd`/`env`: the repository and git's environment (its quarantine) of the push."""
+    if live is None or live == base:
+        return False
+    ancestor = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", live, pushed],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+    )
+    return ancestor.returncode != 0
+
+
 def _present(repo: Path, commit: str) -> bool:
     present = subprocess.run(
         ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True

@@ -72,17 +72,11 @@ def restore(repo: Path, store: ObjectStore, key: str, wanted: list[str]) -> bool
     """Fetch the bundle's branches into `repo` when it lacks any of the `wanted` commits (the
     live releases' commits); True when the bundle was fetched. A missing bundle or one the store
     cannot give leaves the repository as it is (the client then sends what it lacks)."""
-    if all(_present(repo, commit) for commit in wanted):
+    if all(holds(repo, commit) for commit in wanted):
         return False
     with tempfile.TemporaryDirectory(prefix="laambda-bundle-") as tmp:
         bundle = Path(tmp) / "repo.bundle"
-        try:
-            store.get_file(key, bundle)
-        except ObjectMissing:
-            log.info("%s: no bundle at %s: the client sends the whole history", repo.name, key)
-            return False
-        except (ClientError, BotoCoreError) as exc:
-            log.warning("%s: could not read %s: %s", repo.name, key, exc)
+        if not _download(repo, store, key, bundle):
             return False
         # into the branches as the bundle has them; the caller aligns them with the live release
         subprocess.run(
@@ -92,6 +86,34 @@ def restore(repo: Path, store: ObjectStore, key: str, wanted: list[str]) -> bool
             capture_output=True,
         )
     log.info("%s: restored from %s", repo.name, key)
+    return True
+
+
+def unbundle(repo: Path, store: ObjectStore, key: str) -> bool:
+    """Add the objects of another repository's bundle (`key`) to `repo`, moving no ref of it
+    (`git bundle unbundle`); True when they were added. A missing or unreadable bundle adds
+    nothing. For a commit that repository holds and this one lacks (receiver/siblings.py)."""
+    with tempfile.TemporaryDirectory(prefix="laambda-bundle-") as tmp:
+        bundle = Path(tmp) / "repo.bundle"
+        if not _download(repo, store, key, bundle):
+            return False
+        done = subprocess.run(
+            ["git", "bundle", "unbundle", str(bundle)], cwd=repo, capture_output=True, text=True
+        )
+    if done.returncode != 0:
+        log.warning("%s: could not take the objects of %s: %s", repo.name, key, done.stderr)
+    return done.returncode == 0
+
+
+def _download(repo: Path, store: ObjectStore, key: str, bundle: Path) -> bool:
+    try:
+        store.get_file(key, bundle)
+    except ObjectMissing:
+        log.info("%s: no bundle at %s: the client sends the whole history", repo.name, key)
+        return False
+    except (ClientError, BotoCoreError) as exc:
+        log.warning("%s: could not read %s: %s", repo.name, key, exc)
+        return False
     return True
 
 
@@ -131,7 +153,8 @@ def save(repo: Path, store: ObjectStore, key: str) -> bool:
     return True
 
 
-def _present(repo: Path, commit: str) -> bool:
+def holds(repo: Path, commit: str) -> bool:
+    """Whether the repository has the commit `commit` (a full or short object name)."""
     found = subprocess.run(
         ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
     )

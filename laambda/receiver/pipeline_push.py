@@ -91,9 +91,9 @@ class PipelinePush:
             return self._refuse(f"a pipeline's branches deploy its apps, and {problem}")
         if update.new.strip("0") == "":
             return self._delete(branch)
-        return self._deploy(branch, update.new)
+        return self._deploy(branch, update.new, update.old)
 
-    def _deploy(self, branch: str, commit: str) -> bool:
+    def _deploy(self, branch: str, commit: str, base: str) -> bool:
         entries = procfile_entry_names(_show(f"{commit}:Procfile", self.cwd, self.env))
         with session_scope(self.sessions) as session:
             user = session.get_one(User, self.user_id)
@@ -139,7 +139,7 @@ class PipelinePush:
                     env=self.env,
                     store=self.store,
                 )
-                released = push.deploy(commit)
+                released = push.deploy(commit, base=base)
         except LockTimeout:
             return self._refuse(f"another push to {target} is still being deployed; try again")
         if released and review:

@@ -35,7 +35,7 @@ from laambda.domain.release import unchanged_message
 from laambda.errors import LaambdaError
 from laambda.logstream import LogEvent, connect, follow
 from laambda.objectstore import ObjectStore
-from laambda.receiver.branch import DEPLOY_BRANCHES, keep_objects, live_commit
+from laambda.receiver.branch import DEPLOY_BRANCHES, keep_objects, live_commit, replaces
 from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.outcome import STILL_WORKING, decided, relay
@@ -113,11 +113,16 @@ class Push:
         if len(updates) != 1:
             self.say(" !     Push rejected: push main or master, not both at once")
             return False
-        return self.deploy(updates[0].new)
+        return self.deploy(updates[0].new, base=updates[0].old)
 
-    def deploy(self, commit: str) -> bool:
-        """Build and release `commit` of the repository git runs this hook in; True when it
-        was released (or built the same artifact as the live release)."""
+    def deploy(self, commit: str, *, base: str) -> bool:
+        """Build and release `commit` of the repository git runs this hook in, pushed over
+        the branch at `base`; True when it was released (or built the same artifact as the
+        live release). Refused when it would replace a live commit it does not contain
+        (branch.replaces). Call with the app's push lock held."""
+        if (stale := self._replaces_live(commit, base)) is not None:
+            self.say(f" !     Push rejected: {stale}")
+            return False
         # so the branch can follow a release this push does not live to see
         keep_objects(None if self.env is None else dict(self.env))
         if (unchanged := self._identical(commit)) is not None:
@@ -163,6 +168,21 @@ class Push:
             return released
         finally:
             streams.close()
+
+    def _replaces_live(self, commit: str, base: str) -> str | None:
+        """Why pushing `commit` over `base` would undo the live release, or None."""
+        with session_scope(self.sessions) as session:
+            app = app_service.get_for(session, session.get_one(User, self.user_id), self.app)
+            live = live_commit(session, app)
+        if live is None or not replaces(live, base, commit, cwd=self.cwd, env=self.env):
+            return None
+        seen = "had no commit" if base.strip("0") == "" else f"was at {base[:7]}"
+        return (
+            f"{self.app} runs {live[:7]}, made live after this branch {seen} (a push to "
+            f"its other remote, a promotion or `laambda deploy`), and {commit[:7]} "
+            f"does not contain it: pushing would undo it. Fetch first (`git fetch`), merge or "
+            f"rebase onto {live[:7]}, and push again"
+        )
 
     def _identical(self, commit: str) -> str | None:
         """When `commit` has the tree of the live release's commit (an empty commit, or one

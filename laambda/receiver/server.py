@@ -32,7 +32,7 @@ from laambda.db.models import App, Pipeline
 from laambda.db.session import get_engine, make_sessionmaker, session_scope
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
-from laambda.receiver import bundles
+from laambda.receiver import bundles, siblings
 from laambda.receiver.auth import AccessDenied, Gate, Pusher
 from laambda.receiver.branch import align, align_pipeline, live_commit
 from laambda.receiver.commands import CommandRefused, GitCommand, parse_command
@@ -301,11 +301,15 @@ class Receiver:
             with session_scope(self.sessions) as session:
                 row = session.get_one(App, app_id)
                 commit, owner = live_commit(session, row), repository_owner(row)
+                wanted = [commit] if commit else []
+                lenders = siblings.of_app(session, self.settings.data_dir, row, wanted)
             bundles.claim(repository_path(self.settings.data_dir, app), owner)
             repo = repository(self.settings.data_dir, app)
             bundles.mark(repo, owner)
-            wanted = [commit] if commit else []
             bundles.restore(repo, self.store, bundles.bundle_key(owner), wanted)
+            if commit is not None:
+                # made live through the pipeline's remote or by a promotion
+                siblings.borrow(repo, commit, lenders, self.store)
             moved = align(repo, commit)
             if moved is None or commit is None:
                 return False
@@ -330,11 +334,15 @@ class Receiver:
                     for app in pipeline_service.followed(session, row)
                 }
                 owner = repository_owner(row)
+                wanted = [commit for commit in followed.values() if commit]
+                lenders = siblings.of_pipeline(session, self.settings.data_dir, row, wanted)
             bundles.claim(pipeline_repository_path(self.settings.data_dir, pipeline), owner)
             repo = pipeline_repository(self.settings.data_dir, pipeline)
             bundles.mark(repo, owner)
-            wanted = [commit for commit in followed.values() if commit]
             bundles.restore(repo, self.store, bundles.bundle_key(owner), wanted)
+            for commit in wanted:
+                # made live through an app's own remote or by a promotion
+                siblings.borrow(repo, commit, lenders, self.store)
             changed = align_pipeline(repo, followed)
             if not changed:
                 return False

@@ -178,6 +178,19 @@ class BuildService:
         )
         return session.scalar(query)
 
+    def pushed(self, session: Session, apps: Sequence[App], commits: Sequence[str]) -> set[str]:
+        """Those of `commits` that reached a repository of one of `apps` by `git push` (a
+        build of origin "push"); an upload (`laambda deploy`) or a promotion brings no git
+        objects, so only these can be found in a repository (laambda/receiver/siblings.py)."""
+        if not apps or not commits:
+            return set()
+        query = select(Build.commit).where(
+            Build.app_id.in_([app.id for app in apps]),
+            Build.commit.in_(commits),
+            Build.origin == "push",
+        )
+        return {commit for commit in session.scalars(query.distinct()) if commit is not None}
+
     def running(self, session: Session) -> Sequence[Build]:
         """Builds of every app that some worker runs, or ran until it died."""
         query = select(Build).where(Build.status == BuildStatus.RUNNING).order_by(Build.id)

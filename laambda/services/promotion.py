@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -64,9 +64,12 @@ class Commit:
 
 @dataclass(frozen=True)
 class Diff:
-    """What promoting `upstream` to `downstream` would bring: `commits` newest first, found
-    with git (`source` "git") or, when no repository holds both commits, from the upstream
-    app's builds (`source` "builds"); `up_to_date` when the downstream runs it already."""
+    """What promoting `upstream` to `downstream` would bring: `commits` (the upstream is
+    ahead by them) newest first, found with git (`source` "git") or, when no repository holds
+    both commits, from the upstream app's builds (`source` "builds"); `behind`: the commits
+    the downstream runs that the upstream does not (git only: a hotfix pushed to the
+    downstream app), which a promotion would undo; both: they diverged. `up_to_date` when
+    the downstream runs the upstream's code and nothing more."""
 
     upstream: App
     downstream: App
@@ -76,6 +79,7 @@ class Diff:
     source: str
     up_to_date: bool
     note: str | None = None  # why commits could not be compared, when they could not
+    behind: list[Commit] = field(default_factory=list)
 
 
 class PromotionService:
@@ -160,10 +164,12 @@ class PromotionService:
         downstream: str | None,
         data_dir: Path,
     ) -> Diff:
-        """The commits `upstream` runs that `downstream` does not (defaults: the stage
-        below the other, or the top two stages that have apps). Git is asked when one
-        repository (the pipeline's, else the upstream app's) holds both live commits;
-        otherwise the upstream's builds newer than the one the downstream runs are listed."""
+        """The commits `upstream` runs that `downstream` does not, and the other way round
+        (defaults: the stage below the other, or the top two stages that have apps). Git is
+        asked when one repository (the pipeline's, the upstream app's or the downstream
+        app's, the first that holds both live commits) does, so the ancestry of the two
+        commits decides ahead, behind or diverged; otherwise the upstream's builds newer than
+        the one the downstream runs are listed."""
         pipeline = pipeline_service.get_for(session, user, name)
         up, down = self._pair(session, user, pipeline, upstream, downstream)
         up_build = release_service.current_build(session, up)
@@ -182,10 +188,13 @@ class PromotionService:
         for repo in (
             pipeline_repository_path(data_dir, pipeline.name),
             repository_path(data_dir, up.name),
+            repository_path(data_dir, down.name),
         ):
             commits = _git_log(repo, up_commit, down_commit)
-            if commits is not None:
-                return Diff(up, down, up_commit, down_commit, commits, "git", not commits)
+            behind = _git_log(repo, down_commit, up_commit) if down_commit else []
+            if commits is not None and behind is not None:
+                same = not commits and not behind
+                return Diff(up, down, up_commit, down_commit, commits, "git", same, None, behind)
         commits = self._from_builds(session, up, up_build, down_build)
         return Diff(up, down, up_commit, down_commit, commits, "builds", not commits)
 

@@ -11,8 +11,10 @@ from laambda.db.models import App, Release, User
 from laambda.db.session import session_scope
 from laambda.services.applier import InlineApplier
 from laambda.services.release import release_service
+from laambda.services.teardown import repository_path
 from tests.support import factories
 from tests.support.cli import Cli, end_release_soon
+from tests.support.receiver import commit, git
 
 
 def _deployed(cli: Cli, name: str, commit: str) -> None:
@@ -94,6 +96,43 @@ def test_pipelines_info_promote_and_diff(cli: Cli) -> None:
     )
     gone = cli("pipelines:destroy", "shop", "--confirm", "shop")
     assert gone.stdout.splitlines() == ["  shop-prod is on its own now", "Destroyed pipeline shop"]
+
+
+def test_diff_says_behind_and_diverged_from_the_commits_ancestry(cli: Cli) -> None:
+    _shop(cli)
+    # production's own repository, as its pushes left it: s1, then a hotfix on top
+    work = cli.settings.data_dir / "work"
+    work.mkdir(parents=True)
+    git(work, "init", "-q", "-b", "main")
+    s1 = commit(work, {"a.txt": "1\n"}, "s1")
+    hotfix = commit(work, {"a.txt": "fix\n"}, "hotfix")
+    prod = repository_path(cli.settings.data_dir, "shop-prod")
+    git(work, "init", "-q", "--bare", str(prod))
+    git(work, "push", "-q", str(prod), "main")
+    _deployed(cli, "shop-staging", s1)
+    _deployed(cli, "shop-prod", hotfix)
+
+    behind = cli("pipelines:diff", "-a", "shop-staging")
+    assert behind.returncode == 0, behind.stderr
+    assert behind.stdout.splitlines() == [
+        "=== shop-staging is behind shop-prod by 1 commit",
+        f"{hotfix[:7]}  hotfix  t",
+        "Promoting shop-staging to shop-prod would undo these; merge them first",
+    ]
+
+    git(work, "checkout", "-q", "-b", "develop", s1)
+    s2 = commit(work, {"b.txt": "2\n"}, "s2")
+    git(work, "push", "-q", str(prod), "develop")
+    _deployed(cli, "shop-staging", s2)
+    diverged = cli("pipelines:diff", "-a", "shop-staging").stdout.splitlines()
+    assert diverged == [
+        "=== shop-staging and shop-prod have diverged",
+        "=== shop-staging is ahead of shop-prod by 1 commit",
+        f"{s2[:7]}  s2  t",
+        "=== shop-staging is behind shop-prod by 1 commit",
+        f"{hotfix[:7]}  hotfix  t",
+        "Promoting shop-staging to shop-prod would undo these; merge them first",
+    ]
 
 
 def test_refusals_are_one_line(cli: Cli) -> None:

@@ -35,10 +35,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-def pipeline_url(site: Site, name: str) -> str:
-    return f"ssh://git@127.0.0.1:{site.port}/pipelines/{name}"
-
-
 def functions_named(site: Site, prefix: str) -> list[str]:
     lam = aws.lambda_client(site.settings)
     listed = lam.list_functions(MaxItems=1000)["Functions"]
@@ -66,16 +62,9 @@ def remote_heads(site: Site, person: Person, url: str) -> dict[str, str]:
 
 def test_each_branch_deploys_the_app_that_follows_it(site: Site) -> None:
     alice = site.person("alice@example.com")
-    site.app("shop-staging", alice)
-    site.app("shop-prod", alice)
-    make_pipeline(
-        site.sessions,
-        "shop",
-        alice.user,
-        follow={"shop-staging": ("staging", "develop"), "shop-prod": ("production", "main")},
-    )
+    site.staged_pipeline("shop", alice)
     repo = site.repo("shop", python_app(["web"]))
-    git(repo, "remote", "add", "laambda", pipeline_url(site, "shop"))
+    git(repo, "remote", "add", "laambda", site.pipeline_url("shop"))
     git(repo, "branch", "develop")
 
     staged = site.push(repo, alice, "laambda", "develop")
@@ -113,7 +102,7 @@ def test_each_branch_deploys_the_app_that_follows_it(site: Site) -> None:
     deleted = site.push(repo, alice, "laambda", ":develop")
     assert deleted.returncode != 0
     assert "'develop' deploys shop-staging (staging): deleting it is not allowed" in deleted.stderr
-    heads = remote_heads(site, alice, pipeline_url(site, "shop"))
+    heads = remote_heads(site, alice, site.pipeline_url("shop"))
     assert set(heads) == {"refs/heads/main", "refs/heads/develop"}
     # the apps' own remotes keep working
     own = site.push(repo, alice, site.url("shop-staging"), "develop:main")
@@ -125,20 +114,13 @@ def test_who_may_push_to_a_pipeline(site: Site) -> None:
     alice = site.person("alice@example.com")
     bob = site.person("bob@example.com")
     carol = site.person("carol@example.com")
-    site.app("team-staging", alice)
-    site.app("team-prod", alice)
-    make_pipeline(
-        site.sessions,
-        "team",
-        alice.user,
-        follow={"team-staging": ("staging", "develop"), "team-prod": ("production", "main")},
-    )
+    site.staged_pipeline("team", alice)
     with session_scope(site.sessions) as session:
         staging = session.scalars(select(App).where(App.name == "team-staging")).one()
         session.add(Collaborator(app_id=staging.id, user_id=bob.user.id))
     repo = site.repo("team", python_app(["web"]))
     git(repo, "branch", "develop")
-    url = pipeline_url(site, "team")
+    url = site.pipeline_url("team")
 
     # carol has no app of the pipeline: refused before anything is sent
     stranger = site.push(repo, carol, url, "develop")
@@ -178,7 +160,7 @@ def test_review_apps_are_made_by_a_push_and_go_with_their_branch(
             {"BUCKET": "previews"}
         )
     repo = site.repo("web", python_app(["api"]))
-    git(repo, "remote", "add", "laambda", pipeline_url(site, "web"))
+    git(repo, "remote", "add", "laambda", site.pipeline_url("web"))
     git(repo, "checkout", "-q", "-b", "Feature/X")
 
     pushed = site.push(repo, bob, "laambda", "Feature/X")
@@ -227,7 +209,7 @@ def test_review_apps_are_made_by_a_push_and_go_with_their_branch(
         assert trail.detail["reason"] == "branch deleted"
         assert "previews" not in json.dumps(trail.detail)
     assert functions_named(site, "web-feature-x") == []
-    assert "refs/heads/Feature/X" not in remote_heads(site, bob, pipeline_url(site, "web"))
+    assert "refs/heads/Feature/X" not in remote_heads(site, bob, site.pipeline_url("web"))
 
 
 def test_a_review_app_whose_ttl_passed_is_destroyed_by_the_sweep(site: Site) -> None:
@@ -235,7 +217,7 @@ def test_a_review_app_whose_ttl_passed_is_destroyed_by_the_sweep(site: Site) -> 
     make_pipeline(site.sessions, "ttl", alice.user, follow={}, review_apps=True, ttl_seconds=3600)
     repo = site.repo("ttl", python_app(["web"]))
     git(repo, "checkout", "-q", "-b", "old-idea")
-    url = pipeline_url(site, "ttl")
+    url = site.pipeline_url("ttl")
     pushed = site.push(repo, alice, url, "old-idea")
     assert pushed.returncode == 0, pushed.stderr
     assert functions_named(site, "ttl-old-idea") == ["ttl-old-idea-web"]
@@ -259,7 +241,7 @@ def test_a_review_app_whose_ttl_passed_is_destroyed_by_the_sweep(site: Site) -> 
 def test_a_bad_branch_name_and_a_failed_first_deploy_leave_nothing(site: Site) -> None:
     alice = site.person("alice@example.com")
     make_pipeline(site.sessions, "lab", alice.user, follow={}, review_apps=True)
-    url = pipeline_url(site, "lab")
+    url = site.pipeline_url("lab")
     repo = site.repo("lab", python_app(["web"]))
 
     # a branch name the apps.branch column cannot hold is refused by the rule apps:update uses

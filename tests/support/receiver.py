@@ -21,6 +21,7 @@ from laambda.receiver.server import Receiver
 from laambda.services.app import app_service
 from laambda.services.key import key_service
 from laambda.services.user import user_service
+from tests.support.pipelines import make_pipeline
 
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes"
 
@@ -59,6 +60,21 @@ class Site:
         with session_scope(self.sessions) as session:
             return app_service.create(session, owner.user, name=name, settings=self.settings)
 
+    def staged_pipeline(self, name: str, owner: Person) -> None:
+        """Pipeline `name` with two apps of `owner`: NAME-staging following develop and
+        NAME-prod following main."""
+        self.app(f"{name}-staging", owner)
+        self.app(f"{name}-prod", owner)
+        make_pipeline(
+            self.sessions,
+            name,
+            owner.user,
+            follow={
+                f"{name}-staging": ("staging", "develop"),
+                f"{name}-prod": ("production", "main"),
+            },
+        )
+
     def repo(self, name: str, files: dict[str, str]) -> Path:
         path = self.tmp / "clones" / name
         path.mkdir(parents=True)
@@ -81,6 +97,9 @@ class Site:
 
     def url(self, app: str) -> str:
         return f"ssh://git@127.0.0.1:{self.port}/{app}"
+
+    def pipeline_url(self, pipeline: str) -> str:
+        return f"ssh://git@127.0.0.1:{self.port}/pipelines/{pipeline}"
 
 
 def git(repo: Path, *args: str) -> str:

@@ -172,10 +172,11 @@ def diff(
     upstream: Annotated[str | None, Query(alias="from", min_length=1, max_length=100)] = None,
     downstream: Annotated[str | None, Query(alias="to", min_length=1, max_length=100)] = None,
 ) -> DiffRead:
-    """The commits `from` runs that `to` does not, newest first (defaults: the app of the
-    stage below `to`, of the stage above `from`, or of the two highest stages with apps; 409
-    naming them when that stage has several apps, and when `from` is in the last stage).
-    `note` says why commits could not be compared (an upload with no commit)."""
+    """The commits `from` runs that `to` does not, newest first, and in `behind` those `to`
+    runs that `from` does not (defaults: the app of the stage below `to`, of the stage above
+    `from`, or of the two highest stages with apps; 409 naming them when that stage has
+    several apps, and when `from` is in the last stage). `note` says why commits could not
+    be compared (an upload with no commit)."""
     result = promotion_service.diff(
         session,
         user,
@@ -190,6 +191,7 @@ def diff(
         upstream_commit=result.upstream_commit,
         downstream_commit=result.downstream_commit,
         commits=[CommitRead(sha=c.sha, author=c.author, subject=c.subject) for c in result.commits],
+        behind=[CommitRead(sha=c.sha, author=c.author, subject=c.subject) for c in result.behind],
         source="git" if result.source == "git" else "builds",
         up_to_date=result.up_to_date,
         note=result.note,

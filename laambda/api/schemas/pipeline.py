@@ -120,6 +120,11 @@ class DiffRead(BaseModel):
     upstream_commit: str | None
     downstream_commit: str | None
     commits: list[CommitRead] = Field(description="in the upstream, not downstream; newest first")
+    behind: list[CommitRead] = Field(
+        default_factory=list,
+        description="in the downstream, not upstream (a hotfix pushed to it, which a promotion "
+        "would undo); newest first; found with git only. With commits too: they diverged",
+    )
     source: Literal["git", "builds"] = Field(
         description="git: from the repository; builds: the upstream's builds (no repository "
         "holds both commits)"
