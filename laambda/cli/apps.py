@@ -120,14 +120,18 @@ def info(
     app: AppOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """An app: region, role, functions (what `live` serves) and current release."""
+    """An app: region, role, functions (what `live` serves) and current release (the newest
+    that did not fail; a newer failed one is shown apart)."""
     name = resolve(app_name or app)
     client = api()
     row = client.get(f"/apps/{name}")
     functions = client.get(f"/apps/{name}/functions")
     releases = client.get(f"/apps/{name}/releases", limit=1)
+    current = client.get(f"/apps/{name}/releases/current")
     if as_json:
-        return print_json({**row, "functions": functions, "releases": releases})
+        return print_json(
+            {**row, "functions": functions, "releases": releases, "current_release": current}
+        )
     out.print(f"=== {row['name']}", markup=False)
     for label, key in (
         ("Owner", "owner"),
@@ -137,10 +141,19 @@ def info(
     ):
         out.print(f"{label + ':':<12}{row[key] or '-'}", markup=False)
     out.print(f"{'Arch:':<12}{row['architecture']}")
-    if releases:
+    if current:
+        status = "" if current["status"] == "succeeded" else f" [{_status(current)}]"
+        out.print(
+            f"{'Release:':<12}v{current['version']} {current['description']}{status}",
+            markup=False,
+        )
+    if releases and (current is None or releases[0]["version"] != current["version"]):
+        # the newest release did not go live: shown apart, never as the app's release
         last = releases[0]
-        status = "" if last["status"] == "succeeded" else f" [{_status(last)}]"
-        out.print(f"{'Release:':<12}v{last['version']} {last['description']}{status}", markup=False)
+        label = f"{str(last['status']).capitalize()}:"
+        out.print(
+            f"{label:<12}v{last['version']} {last['description']} (not live)", markup=False
+        )
     for fn in functions:
         out.print(
             f"{'Function:':<12}{fn['function_name']} ({fn['handler']}, "

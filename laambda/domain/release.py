@@ -60,6 +60,22 @@ def config_description(set_keys: Sequence[str], unset_keys: Sequence[str]) -> st
     return "; ".join(parts)
 
 
+def config_unchanged(unchanged: Sequence[str], missing: Sequence[str]) -> str:
+    """Why a config change made no release: 'nothing changed: NOPE is not set', 'nothing
+    changed: A, B are not set', 'nothing changed: the config already has these values',
+    'nothing changed: A already has the value given; NOPE is not set' (names only, never
+    values). Unsetting a key that is not set is no error, as `heroku config:unset` exits 0."""
+    if not missing:
+        return "nothing changed: the config already has these values"
+    reasons = []
+    if unchanged:
+        verb = "has" if len(unchanged) == 1 else "have"
+        reasons.append(f"{', '.join(unchanged)} already {verb} the value given")
+    verb = "is" if len(missing) == 1 else "are"
+    reasons.append(f"{', '.join(missing)} {verb} not set")
+    return "nothing changed: " + "; ".join(reasons)
+
+
 def resources_description(entry: str, old: Resources, new: Resources) -> str:
     """'Set memory of create to 2048 MB', 'Set memory of create to 2048 MB and timeout to 30 s'."""
     changes = []

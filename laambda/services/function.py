@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from laambda.crypto import Cipher
-from laambda.db.models import App, FunctionSetting, User
+from laambda.db.models import App, User
 from laambda.domain.function import function_name, require_entry
 from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.domain.release import resources_description
@@ -96,14 +95,6 @@ class FunctionService:
             return ChangeResult(
                 None, f"nothing changed: {name} already has {old.memory} MB and {old.timeout} s"
             )
-        values = {"memory": new.memory, "timeout": new.timeout}
-        session.execute(
-            insert(FunctionSetting)
-            .values(app_id=app.id, name=name, **values)
-            .on_conflict_do_update(
-                index_elements=[FunctionSetting.app_id, FunctionSetting.name], set_=values
-            )
-        )
         release = release_service.create(
             session,
             app,
@@ -112,6 +103,7 @@ class FunctionService:
             description=resources_description(name, old, new),
             build_id=build.id,
             config=release_service.config(session, app, cipher),
+            settings={**snapshot, name: {"memory": new.memory, "timeout": new.timeout}},
             cipher=cipher,
             applier=applier,
         )

@@ -95,11 +95,18 @@ class ReleaseService:
         config: dict[str, str],
         cipher: Cipher,
         applier: ReleaseApplier,
+        settings: dict[str, Any] | None = None,
         rollback_of: int | None = None,
         release_phase: bool = True,
     ) -> Release:
-        """Record the next release of a locked app and hand it to the applier after commit;
-        `release_phase` says whether the Procfile's `release` entry runs before it goes live."""
+        """Record the next release of a locked app and hand it to the applier after commit.
+
+        `config` and `settings` (function settings, default: the app's working ones) become
+        the app's working config and settings, the ones `config` shows and the next release
+        starts from, until a failure undoes them (see `config`). `release_phase` says
+        whether the Procfile's `release` entry runs before it goes live."""
+        settings = self.settings_snapshot(session, app) if settings is None else settings
+        self._store_working(session, app, config, settings, cipher)
         last = session.scalar(select(func.max(Release.version)).where(Release.app_id == app.id))
         release = Release(
             app_id=app.id,
@@ -109,7 +116,7 @@ class ReleaseService:
             build_id=build_id,
             user_id=user.id if user else None,
             config_encrypted=cipher.encrypt_json(config),
-            function_settings=self.settings_snapshot(session, app),
+            function_settings=settings,
             rollback_of=rollback_of,
             release_phase=release_phase,
             status=ReleaseStatus.PENDING,
@@ -407,8 +414,6 @@ class ReleaseService:
         target = self.get(session, app, target_version)
         # never through the canary's versions fully live: the canary goes back first
         strategy_service.abort_for_rollback(session, app, target=target_version, user=user)
-        config: dict[str, str] = cipher.decrypt_json(target.config_encrypted)
-        self._restore(session, app, config, target.function_settings, cipher)
         return self.create(
             session,
             app,
@@ -416,30 +421,66 @@ class ReleaseService:
             kind="rollback",
             description=rollback_description(target_version),
             build_id=target.build_id,
-            config=config,
+            config=cipher.decrypt_json(target.config_encrypted),
+            settings=dict(target.function_settings or {}),
             cipher=cipher,
             applier=applier,
             rollback_of=target_version,
             release_phase=run_release_phase,
         )
 
+    # The working config and function settings: what the app's next release starts from.
+
     def config(self, session: Session, app: App, cipher: Cipher) -> dict[str, str]:
+        """The app's working config vars (key -> value): those of its newest release, or,
+        when that release failed, of the live one (`undone`); the ones it was created with
+        before its first release."""
+        undone = self.undone(session, app)
+        if undone is not None:
+            return dict(cipher.decrypt_json(undone.config_encrypted))
         rows = session.scalars(select(ConfigVar).where(ConfigVar.app_id == app.id))
         return {row.key: cipher.decrypt(row.value_encrypted) for row in rows}
 
     def settings_snapshot(self, session: Session, app: App) -> dict[str, Any]:
+        """The app's working function settings (entry -> {"memory": MB, "timeout": s}), as
+        `config` chooses them; entries left at the defaults are absent."""
+        undone = self.undone(session, app)
+        if undone is not None:
+            return dict(undone.function_settings or {})
         rows = session.scalars(select(FunctionSetting).where(FunctionSetting.app_id == app.id))
         return {row.name: {"memory": row.memory, "timeout": row.timeout} for row in rows}
 
-    def _restore(
+    def undone(self, session: Session, app: App) -> Release | None:
+        """When the app's newest release failed, the release whose config and settings are
+        the app's again: the live one (the newest that did not fail). None when the newest
+        release did not fail, or none ever went live (the config the app was made with).
+
+        Config and resource changes are releases, so a change whose release failed (its
+        gate, its deploy, its canary, a rollback's move) is not kept: it would otherwise
+        go live with the next, unrelated release. Only the newest counts: a release made
+        after the failed one was made from the config `config` showed then, and carries it.
+        Derived at each read (the failure is recorded by a worker that holds no cipher, and
+        a change reads it under the app's lock), and made the stored rows by the next
+        release (`create`)."""
+        newest = session.scalar(
+            select(Release.status)
+            .where(Release.app_id == app.id)
+            .order_by(Release.version.desc())
+            .limit(1)
+        )
+        if newest is None or newest in ReleaseStatus.CURRENT:
+            return None
+        return self.current(session, app)
+
+    def _store_working(
         self,
         session: Session,
         app: App,
-        config: dict[str, str],
-        settings: dict[str, Any],
+        config: Mapping[str, str],
+        settings: Mapping[str, Any],
         cipher: Cipher,
     ) -> None:
-        """Make the app's current config and settings those of a release being returned to."""
+        """Make the app's stored working config and settings these (a new release's)."""
         session.execute(delete(ConfigVar).where(ConfigVar.app_id == app.id))
         session.execute(delete(FunctionSetting).where(FunctionSetting.app_id == app.id))
         session.add_all(

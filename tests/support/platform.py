@@ -21,6 +21,7 @@ from laambda.services.app import app_service
 from laambda.services.build import build_service
 from laambda.services.check import check_service
 from laambda.services.config import config_service
+from laambda.services.function import function_service
 from laambda.services.release import release_service
 from laambda.services.user import user_service
 from tests.support.archives import tarball
@@ -109,7 +110,25 @@ class Platform:
                 cipher=Cipher(self.worker.settings.secret_key),
                 applier=self.worker.queue,
             )
-            assert result.release is not None
+            assert result.release is not None, result.detail
+            return result.release.id
+
+    def change_resources(self, app: App, entry: str, *, memory: int) -> int:
+        """A resources release (`resource:memory`), handed to the worker as the API does;
+        returns its id."""
+        with session_scope(self.sessions) as session:
+            locked = session.get_one(App, app.id, with_for_update=True)
+            result = function_service.change(
+                session,
+                locked,
+                entry,
+                user=self.user,
+                memory=memory,
+                timeout=None,
+                cipher=Cipher(self.worker.settings.secret_key),
+                applier=self.worker.queue,
+            )
+            assert result.release is not None, result.detail
             return result.release.id
 
     def rollback(

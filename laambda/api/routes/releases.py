@@ -40,6 +40,14 @@ def list_releases(
     return present.releases(session, rows)
 
 
+@router.get("/releases/current")
+def current_release(app: AppName, session: SessionDep, user: CurrentUser) -> ReleaseRead | None:
+    """The release that runs (or is on its way to): the newest one that did not fail, as
+    Heroku's current release; null before any."""
+    row = release_service.current(session, app_service.get_for(session, user, app))
+    return present.releases(session, [row])[0] if row is not None else None
+
+
 @router.get("/releases/{version}")
 def show_release(
     app: AppName, version: Version, session: SessionDep, user: CurrentUser, cipher: CipherDep
