@@ -98,12 +98,16 @@ def review_config(pipeline: str | None, changes: dict[str, str | None] | None = 
             out.print(f"{key + ':':<{width + 2}}{value}", markup=False)
         return
     changed = api().patch(f"/pipelines/{name}/review-config", changes)["changed"]
+    # unsetting a key that is set always changes it: the others were not set
+    missing = [key for key, value in changes.items() if value is None and key not in changed]
+    verb = "is" if len(missing) == 1 else "are"
+    not_set = f"; {', '.join(missing)} {verb} not set" if missing else ""
     if not changed:
-        out.print(f"Review config of {name}: nothing changed", markup=False)
+        out.print(f"Review config of {name}: nothing changed{not_set}", markup=False)
     else:
         out.print(
             f"Review config of {name}: changed {', '.join(changed)} "
-            "(review apps made from now on start with it)",
+            f"(review apps made from now on start with it){not_set}",
             markup=False,
         )
 

@@ -5,7 +5,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laambda.db.models import ConfigVar, Release
+from laambda.db.models import App, ConfigVar, Release
+from laambda.services.release import release_service
+from tests.support.released import mark
 
 Auth = dict[str, str]
 
@@ -59,7 +61,14 @@ class TestSetAndUnset:
         assert again.json()["release"] is None
         assert again.json()["detail"].startswith("nothing changed")
         missing = client.patch("/v1/apps/thumbs/config", json={"NOPE": None}, headers=auth)
-        assert missing.json()["release"] is None
+        assert missing.status_code == 200
+        assert missing.json() == {"release": None, "detail": "nothing changed: NOPE is not set"}
+        both = client.patch(
+            "/v1/apps/thumbs/config", json={"BUCKET": "photos", "NOPE": None}, headers=auth
+        )
+        assert both.json()["detail"] == (
+            "nothing changed: BUCKET already has the value given; NOPE is not set"
+        )
         assert len(client.get("/v1/apps/thumbs/releases", headers=auth).json()) == 1
 
     @pytest.mark.usefixtures("app_row")
@@ -85,6 +94,38 @@ class TestSetAndUnset:
         detail = client.get("/v1/apps/thumbs/releases/1", headers=auth)
         assert detail.json()["config_keys"] == ["TOKEN"]
         assert "hidden-value" not in detail.text
+
+
+class TestFailedChange:
+    """A change whose release failed is not kept (the failure is recorded as the worker
+    records it; tests/worker/test_failed_change.py fails them for real)."""
+
+    def test_config_is_the_live_releases_again_and_the_next_release_its_own(
+        self, client: TestClient, auth: Auth, db: Session, app_row: App
+    ) -> None:
+        client.patch("/v1/apps/thumbs/config", json={"BUCKET": "photos"}, headers=auth)
+        client.patch("/v1/apps/thumbs/config", json={"TRIGGER": "1", "BUCKET": None}, headers=auth)
+        mark(db, release_service.get(db, app_row, 2), "failed", "smoke check failed")
+        shown = client.get("/v1/apps/thumbs/config?reveal=true", headers=auth).json()
+        assert shown == {"BUCKET": "photos"}
+        other = client.patch("/v1/apps/thumbs/config", json={"OTHER": "1"}, headers=auth)
+        assert other.json()["release"]["description"] == "Set OTHER"
+        detail = client.get("/v1/apps/thumbs/releases/3", headers=auth).json()
+        assert detail["config_keys"] == ["BUCKET", "OTHER"]
+        assert client.get("/v1/apps/thumbs/config", headers=auth).json() == {
+            "BUCKET": "********",
+            "OTHER": "********",
+        }
+
+    def test_a_release_made_after_the_failed_one_keeps_what_it_was_made_from(
+        self, client: TestClient, auth: Auth, db: Session, app_row: App
+    ) -> None:
+        client.patch("/v1/apps/thumbs/config", json={"TRIGGER": "1"}, headers=auth)
+        client.patch("/v1/apps/thumbs/config", json={"OTHER": "1"}, headers=auth)
+        # v1 fails after v2 was made from the config that showed TRIGGER
+        mark(db, release_service.get(db, app_row, 1), "failed", "smoke check failed")
+        shown = client.get("/v1/apps/thumbs/config", headers=auth).json()
+        assert sorted(shown) == ["OTHER", "TRIGGER"]
 
 
 class TestValidation:

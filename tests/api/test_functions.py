@@ -5,7 +5,8 @@ from sqlalchemy.orm import Session
 
 from laambda.config import Settings
 from laambda.db.models import App, User
-from tests.support.released import deploy
+from laambda.services.release import release_service
+from tests.support.released import deploy, mark
 
 Auth = dict[str, str]
 
@@ -146,3 +147,36 @@ class TestResources:
         client.post("/v1/apps/thumbs/rollback", json={"version": 1}, headers=auth)
         functions = client.get("/v1/apps/thumbs/functions", headers=auth).json()
         assert functions[0]["memory"] == 1024
+
+    def test_a_failed_resource_change_is_not_kept(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        client.patch("/v1/apps/thumbs/functions/create", json={"memory": 2048}, headers=auth)
+        client.patch("/v1/apps/thumbs/functions/create", json={"memory": 512}, headers=auth)
+        mark(db, release_service.get(db, app_row, 3), "failed", "smoke check failed")
+        functions = client.get("/v1/apps/thumbs/functions", headers=auth).json()
+        assert functions[0]["memory"] == 2048
+        # the next change starts from what is live: 2048 MB, not the 512 that never went live
+        again = client.patch(
+            "/v1/apps/thumbs/functions/create", json={"memory": 512}, headers=auth
+        ).json()
+        assert again["release"]["description"] == "Set memory of create to 512 MB"
+        config = client.patch("/v1/apps/thumbs/config", json={"Y1": "1"}, headers=auth).json()
+        assert config["release"]["function_settings"] == {
+            "create": {"memory": 512, "timeout": 10}
+        }
+        mark(db, release_service.get(db, app_row, 5), "failed", "smoke check failed")
+        mark(db, release_service.get(db, app_row, 4), "failed", "smoke check failed")
+        rolled = client.post("/v1/apps/thumbs/rollback", json={"version": 1}, headers=auth)
+        assert rolled.status_code == 201, rolled.text
+        mark(db, release_service.get(db, app_row, 6), "failed", "canary: 3 errors")
+        y2 = client.patch("/v1/apps/thumbs/config", json={"Y2": "1"}, headers=auth).json()
+        # v2 is live: its 2048 MB, not the rollback target's defaults
+        assert y2["release"]["function_settings"] == {"create": {"memory": 2048, "timeout": 10}}

@@ -7,7 +7,7 @@ import stat
 import subprocess
 
 from laambda.crypto import Cipher
-from laambda.db.models import App, User
+from laambda.db.models import App, Release, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
@@ -55,6 +55,9 @@ def test_config_changes_make_releases(cli: Cli) -> None:
     same = cli("config:set", "BUCKET=photos", "-a", "thumbs")
     assert "nothing changed" in same.stdout
     assert "done, v2" in cli("config:unset", "DEBUG", "-a", "thumbs").stdout
+    never = cli("config:unset", "DEBUG", "-a", "thumbs")
+    assert never.returncode == 0, never.stderr
+    assert never.stdout.strip() == "Unsetting DEBUG… nothing changed: DEBUG is not set"
     assert "done, v3" in cli("config:clear", "-a", "thumbs").stdout
     assert json.loads(cli("config", "-a", "thumbs", "--json").stdout) == {}
     log = cli("releases", "-a", "thumbs").stdout.splitlines()
@@ -102,6 +105,36 @@ def test_rollback_and_resources(cli: Cli) -> None:
     releases = json.loads(cli("releases", "-a", "thumbs", "--json").stdout)
     phases = {row["version"]: row["release_phase"] for row in releases}
     assert (phases[4], phases[5]) == (False, True)
+
+
+def test_apps_info_shows_the_live_release_and_a_newer_failed_one_apart(cli: Cli) -> None:
+    cli("apps:create", "thumbs")
+    assert "Release:" not in cli("apps:info", "-a", "thumbs").stdout
+    commits = ("1" * 40, "8d14820" + "0" * 33)
+    with session_scope(cli.sessions) as session:
+        app = session.query(App).filter_by(name="thumbs").one()
+        factories.bind(session)
+        made = [
+            release_service.deploy(
+                session,
+                app,
+                factories.build(app_id=app.id, commit=commit),
+                user=session.query(User).one(),
+                cipher=Cipher(cli.settings.secret_key),
+                applier=InlineApplier(cli.sessions),
+            ).id
+            for commit in commits
+        ]
+    with session_scope(cli.sessions) as session:
+        failed = session.get_one(Release, made[1])
+        failed.status, failed.error = "failed", "smoke check failed"
+    shown = cli("apps:info", "-a", "thumbs")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert "Release:    v1 Deploy 1111111" in lines, shown.stdout
+    assert "Failed:     v2 Deploy 8d14820 (not live)" in lines, shown.stdout
+    data = json.loads(cli("apps:info", "-a", "thumbs", "--json").stdout)
+    assert (data["current_release"]["version"], data["releases"][0]["version"]) == (1, 2)
 
 
 def test_keys_and_access(cli: Cli) -> None:

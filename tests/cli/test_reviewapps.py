@@ -69,6 +69,9 @@ def test_review_apps_and_their_config(cli: Cli) -> None:
     assert setting.returncode == 0, setting.stderr
     assert "Review config of shop: changed BUCKET, DEBUG" in setting.stdout
     assert cli("config:unset", "--review", "-p", "shop", "DEBUG").returncode == 0
+    never = cli("config:unset", "--review", "-p", "shop", "DEBUG")
+    assert never.returncode == 0, never.stderr
+    assert never.stdout.strip() == "Review config of shop: nothing changed; DEBUG is not set"
     shown = cli("config", "--review", "-p", "shop")
     assert shown.stdout.split() == ["BUCKET:", "previews"]
     # the app's own config is untouched
