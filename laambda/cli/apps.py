@@ -151,9 +151,7 @@ def info(
         # the newest release did not go live: shown apart, never as the app's release
         last = releases[0]
         label = f"{str(last['status']).capitalize()}:"
-        out.print(
-            f"{label:<12}v{last['version']} {last['description']} (not live)", markup=False
-        )
+        out.print(f"{label:<12}v{last['version']} {last['description']} (not live)", markup=False)
     for fn in functions:
         out.print(
             f"{'Function:':<12}{fn['function_name']} ({fn['handler']}, "

@@ -169,9 +169,7 @@ class TestResources:
         ).json()
         assert again["release"]["description"] == "Set memory of create to 512 MB"
         config = client.patch("/v1/apps/thumbs/config", json={"Y1": "1"}, headers=auth).json()
-        assert config["release"]["function_settings"] == {
-            "create": {"memory": 512, "timeout": 10}
-        }
+        assert config["release"]["function_settings"] == {"create": {"memory": 512, "timeout": 10}}
         mark(db, release_service.get(db, app_row, 5), "failed", "smoke check failed")
         mark(db, release_service.get(db, app_row, 4), "failed", "smoke check failed")
         rolled = client.post("/v1/apps/thumbs/rollback", json={"version": 1}, headers=auth)

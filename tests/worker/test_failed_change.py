@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 
 from laambda.crypto import Cipher
-from laambda.db.models import App, Release, User
+from laambda.db.models import App, Release
 from laambda.db.session import session_scope
-from laambda.services.check import check_service
 from laambda.services.config import config_service
 from laambda.services.release import release_service
 from tests.support.platform import Platform, python_app
@@ -45,9 +44,9 @@ def released(platform: Platform, release_id: int) -> tuple[str, list[str], dict[
     """A release's status, its config keys (as `releases:info` shows them) and settings."""
     with session_scope(platform.sessions) as session:
         release = session.get_one(Release, release_id)
-        keys = sorted(Cipher(platform.worker.settings.secret_key).decrypt_json(
-            release.config_encrypted
-        ))
+        keys = sorted(
+            Cipher(platform.worker.settings.secret_key).decrypt_json(release.config_encrypted)
+        )
         return release.status, keys, dict(release.function_settings or {})
 
 
@@ -67,15 +66,7 @@ def test_a_failed_change_is_not_kept_nor_released_with_the_next_one(
     assert first.outcome.status == "succeeded", first.text + first.outcome.detail
     fixed = platform.wait_release(platform.change_config(app, {"BROKEN": None}))
     assert fixed.status == "succeeded", fixed.log
-    with session_scope(platform.sessions) as session:
-        check_service.set(
-            session,
-            session.get_one(App, app.id),
-            "web",
-            user=session.get_one(User, platform.user.id),
-            event={"rawPath": "/health"},
-            expect_status=200,
-        )
+    platform.set_check(app, "web", {"rawPath": "/health"}, 200)
 
     # a config change that fails its check
     broken = platform.wait_release(platform.change_config(app, {"BROKEN": "1"}))
