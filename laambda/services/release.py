@@ -432,9 +432,10 @@ class ReleaseService:
     # The working config and function settings: what the app's next release starts from.
 
     def config(self, session: Session, app: App, cipher: Cipher) -> dict[str, str]:
-        """The app's working config vars (key -> value): those of its newest release, or,
-        when that release failed, of the live one (`undone`); the ones it was created with
-        before its first release."""
+        """The app's working config vars (key -> value), which `laambda config` shows and
+        the next release starts from: the stored ones, which the newest release wrote, or,
+        when that release failed, the live release's (`undone`). Before any release, the
+        ones the app was made with (a review app's)."""
         undone = self.undone(session, app)
         if undone is not None:
             return dict(cipher.decrypt_json(undone.config_encrypted))
@@ -459,9 +460,9 @@ class ReleaseService:
         gate, its deploy, its canary, a rollback's move) is not kept: it would otherwise
         go live with the next, unrelated release. Only the newest counts: a release made
         after the failed one was made from the config `config` showed then, and carries it.
-        Derived at each read (the failure is recorded by a worker that holds no cipher, and
-        a change reads it under the app's lock), and made the stored rows by the next
-        release (`create`)."""
+        Derived at each read rather than written when the release fails (`fail` has no
+        cipher to encrypt the values again; every change reads it under the app's lock), and
+        stored by the next release (`create`)."""
         newest = session.scalar(
             select(Release.status)
             .where(Release.app_id == app.id)
