@@ -1,17 +1,18 @@
 """Signing in and out: the one-time link, the sign-in page (an API token works too), and
-the API endpoint behind `laambda dashboard` that makes links."""
+the API endpoints behind `laambda dashboard` (links) and `laambda sessions` (list, end all)."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
-from laambda.api.deps import CurrentUser, SessionDep, SettingsDep, scope_refusal
+from laambda.api.deps import CurrentUser, SessionDep, SettingsDep, TokenDep, scope_refusal
 from laambda.api.schemas.app import APP_NAME_PATTERN
 from laambda.errors import NotAuthenticated
 from laambda.services.sign_in import sign_in_service
@@ -32,21 +33,59 @@ class SignInLink(BaseModel):
     expires_in_minutes: int
 
 
+class SessionRead(BaseModel):
+    """A live dashboard session, and the API token that opened it (it ends with it)."""
+
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    token_name: str
+    token_prefix: str
+
+
+class SessionsEnded(BaseModel):
+    ended: int
+
+
 @api_router.post("/sign-in-links", status_code=201)
 def create_sign_in_link(
     session: SessionDep,
-    user: CurrentUser,
+    _user: CurrentUser,  # refuses a deploy token: it may not sign in
+    token: TokenDep,
     settings: SettingsDep,
     # not nullable: a query string cannot say null, and the schema then says what is sent
     app: Annotated[str, Query(pattern=f"^$|{APP_NAME_PATTERN}", max_length=30)] = "",
 ) -> SignInLink:
     """A one-time dashboard sign-in path (`/sign-in/<token>`) for the caller; `app` opens
-    that app's page. The CLI prefixes it with the API's URL."""
-    token = sign_in_service.create_link(session, user, settings=settings)
+    that app's page. The CLI prefixes it with the API's URL. The session it starts ends when
+    the token this request is signed with is revoked or expires."""
+    link = sign_in_service.create_link(session, token, settings=settings)
     suffix = f"?next=/apps/{app}" if app else ""
     return SignInLink(
-        path=f"/sign-in/{token}{suffix}", expires_in_minutes=settings.dashboard_link_minutes
+        path=f"/sign-in/{link}{suffix}", expires_in_minutes=settings.dashboard_link_minutes
     )
+
+
+@api_router.get("/sessions")
+def list_sessions(session: SessionDep, user: CurrentUser) -> list[SessionRead]:
+    """Your live dashboard sessions, oldest first, with the API token each one ends with."""
+    return [
+        SessionRead(
+            id=row.id,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            token_name=api_token.name,
+            token_prefix=api_token.prefix,
+        )
+        for row, api_token in sign_in_service.list_for(session, user)
+    ]
+
+
+@api_router.delete("/sessions")
+def end_sessions(session: SessionDep, user: CurrentUser) -> SessionsEnded:
+    """Sign out of the dashboard everywhere: every session and unused sign-in link of yours
+    ends; your API tokens stay (revoking one ends only the sessions it opened)."""
+    return SessionsEnded(ended=sign_in_service.end_all(session, user))
 
 
 def safe_next(target: str | None) -> str:
@@ -118,8 +157,7 @@ def sign_in_with_token(
     if row.scope is not None:  # a deploy token: as the API says it (api/deps.py)
         refusal = scope_refusal(session, row)
         return _sign_in_page(request, next, message=refusal.message, status_code=403)
-    user = row.user
-    session_token = sign_in_service.start(session, user, settings=settings)
+    session_token = sign_in_service.start(session, row, settings=settings)
     return _signed_in(request, session_token, next, settings.dashboard_session_hours)
 
 

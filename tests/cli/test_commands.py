@@ -6,6 +6,8 @@ import json
 import stat
 import subprocess
 
+import httpx
+
 from laambda.crypto import Cipher
 from laambda.db.models import App, Release, User
 from laambda.db.session import session_scope
@@ -242,3 +244,18 @@ def test_refusals_never_echo_secrets_or_send_private_keys(cli: Cli) -> None:
     assert outside.returncode == 1
     assert outside.stderr.startswith("laambda: cannot set the laambda remote: ")
     assert len(outside.stderr.splitlines()) == 1
+
+
+def test_dashboard_sessions_are_listed_and_cleared(cli: Cli) -> None:
+    shown = cli("dashboard", env={"BROWSER": "true"})
+    assert shown.returncode == 0, shown.stderr
+    link = next(word for word in shown.stdout.split() if "/sign-in/" in word)
+    assert httpx.get(link, follow_redirects=False).status_code == 303
+    listed = cli("sessions")
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == 2  # the header and the session
+    assert f"({cli.token[:8]}…)" in listed.stdout  # the token `laambda dashboard` was run with
+    cleared = cli("sessions:clear")
+    assert cleared.returncode == 0, cleared.stderr
+    assert cleared.stdout.strip() == "Ended 1 dashboard session"
+    assert json.loads(cli("sessions", "--json").stdout) == []

@@ -15,6 +15,7 @@ from laambda.api.app import create_app, use_settings
 from laambda.config import Settings
 from laambda.db.models import App, Collaborator, User
 from laambda.services.applier import InlineApplier, ReleaseApplier
+from laambda.services.sign_in import sign_in_service
 from laambda.services.user import user_service
 from tests.support import factories
 
@@ -87,3 +88,12 @@ def app_row(db: Session, alice: tuple[User, Auth]) -> App:
     db.add(Collaborator(app_id=app.id, user_id=alice[0].id))
     db.commit()
     return app
+
+
+def session_cookie(db: Session, user: User, settings: Settings) -> str:
+    """A dashboard session token (the cookie's value) for `user`, opened by a new API token
+    of theirs, as signing in with it on the sign-in page does; committed."""
+    api_token, _ = user_service.create_token(db, user, name="dashboard")
+    token = sign_in_service.start(db, api_token, settings=settings)
+    db.commit()
+    return token

@@ -16,17 +16,14 @@ from laambda.config import Settings
 from laambda.crypto import Cipher
 from laambda.db.base import utcnow
 from laambda.db.models import App, Release, User, WebSession
-from laambda.services.sign_in import sign_in_service
 from laambda.web.csrf import csrf_token
 from laambda.web.deps import COOKIE
 from tests.support import factories
-from tests.support.api import Auth
+from tests.support.api import Auth, session_cookie
 
 
 def _signed_in(client: TestClient, db: Session, user: User, settings: Settings) -> None:
-    token = sign_in_service.start(db, user, settings=settings)
-    db.commit()
-    client.cookies.set(COOKIE, token)
+    client.cookies.set(COOKIE, session_cookie(db, user, settings))
 
 
 class TestSignIn:

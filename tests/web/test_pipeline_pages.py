@@ -14,9 +14,8 @@ from laambda.db.models import User
 from laambda.db.session import session_scope
 from laambda.services.pipeline import pipeline_service
 from laambda.services.promotion import promotion_service
-from laambda.services.sign_in import sign_in_service
 from laambda.web.deps import COOKIE
-from tests.support.api import Auth
+from tests.support.api import Auth, session_cookie
 from tests.support.dashboard import Dashboard
 from tests.support.platform import python_app
 
@@ -82,7 +81,6 @@ def test_a_pipeline_is_not_shown_to_others(
 ) -> None:
     assert client.post("/v1/pipelines", json={"name": "shop"}, headers=auth).status_code == 201
     bob, _ = make_user("bob@example.com")
-    client.cookies.set(COOKIE, sign_in_service.start(db, bob, settings=api_settings))
-    db.commit()
+    client.cookies.set(COOKIE, session_cookie(db, bob, api_settings))
     assert client.get("/pipelines/shop").status_code == 404
     assert "shop" not in client.get("/pipelines").text.split("<main>")[1]
