@@ -126,6 +126,7 @@ def users_create(
 
 @command(access, "users:remove")
 def users_remove(email: str) -> None:
-    """Delete a user, their tokens and SSH keys (admins)."""
+    """Delete a user, their tokens, SSH keys and dashboard sessions (admins); refused while
+    they own an app or a pipeline."""
     api().delete(f"/users/{quote(email, safe='@')}")
     out.print(f"Removed user {email}", markup=False)

@@ -1,4 +1,4 @@
-"""pipelines, pipelines:info, :create, :destroy, :add, :remove, :diff, :promote."""
+"""pipelines, pipelines:info, :create, :destroy, :transfer, :add, :remove, :diff, :promote."""
 
 from __future__ import annotations
 
@@ -139,6 +139,18 @@ def destroy(
     for app in result["detached"]:
         out.print(f"  {app} is on its own now", markup=False)
     out.print(f"Destroyed pipeline {name}", markup=False)
+
+
+@command(pipelines, "pipelines:transfer")
+def transfer(
+    email: Annotated[str, typer.Argument(help="the new owner's email")],
+    pipeline: PipelineOption = None,
+) -> None:
+    """Make another user the pipeline's owner (owner or admin only; its apps keep theirs)."""
+    if not pipeline:
+        raise CliError("which pipeline? pass -p PIPELINE (`laambda pipelines` lists yours)")
+    row = api().post(f"/pipelines/{pipeline}/transfer", {"email": email})
+    out.print(f"Transferred pipeline {pipeline} to {row['owner']}", markup=False)
 
 
 @command(pipelines, "pipelines:add")

@@ -1,10 +1,10 @@
 """Pipelines: apps of one codebase in stages, and the branch each app follows.
 
 A pipeline is seen by its owner, admins, and the collaborators of any of its apps; it is
-destroyed by its owner or an admin. Putting an app in a pipeline, taking it out, or changing
-its stage or branch needs both the pipeline's owner (or an admin) and the app's owner (or an
-admin): a collaborator of one app must not steer what the pipeline's promotions deploy, nor
-move an app someone else owns. An app is in at most one pipeline.
+destroyed and transferred by its owner or an admin. Putting an app in a pipeline, taking it
+out, or changing its stage or branch needs both the pipeline's owner (or an admin) and the
+app's owner (or an admin): a collaborator of one app must not steer what the pipeline's
+promotions deploy, nor move an app someone else owns. An app is in at most one pipeline.
 
 Review apps are made and destroyed by pushes (services/review_app.py) and live and die with
 their branch: none of them is added, taken out, moved, or given another stage or branch here.
@@ -51,6 +51,7 @@ from laambda.services.teardown import (
     repository_bundle_key,
     repository_owner,
 )
+from laambda.services.user import user_service
 
 DEFAULT_BRANCH = "main"
 REVIEW_APPS_STAY = (
@@ -126,6 +127,29 @@ class PipelineService:
         if user.is_admin or pipeline.owner_id == user.id:
             return pipeline
         raise PermissionDenied(f"only the owner of pipeline '{name}' or an admin may {to}")
+
+    def transfer(self, session: Session, user: User, name: str, *, email: str) -> Pipeline:
+        """Make the user `email` the pipeline's owner (as `app_service.transfer` does for an
+        app, and Heroku's `pipelines:transfer`): its owner or an admin only, so an admin can
+        also give an ownerless pipeline an owner. NotFound for an unknown user; InvalidInput
+        when they own it already. Its apps keep their owners."""
+        pipeline = self.get_owned(session, user, name, to="transfer it", lock=True)
+        new_owner = user_service.get_by_email(session, email)
+        if pipeline.owner_id == new_owner.id:
+            raise InvalidInput(f"{new_owner.email} already owns pipeline '{name}'")
+        owner = session.get(User, pipeline.owner_id) if pipeline.owner_id is not None else None
+        previous = owner.email if owner is not None else None
+        pipeline.owner_id = new_owner.id
+        audit.record(
+            session,
+            user,
+            action="pipeline.transfer",
+            pipeline=name,
+            to=new_owner.email,
+            previous=previous,
+        )
+        session.flush()
+        return pipeline
 
     def names(self, session: Session, ids: Iterable[int | None]) -> dict[int, str]:
         """Pipeline id -> name for the ids given (None skipped)."""

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from laambda.db.base import utcnow
-from laambda.db.models import ApiToken, App, User
+from laambda.db.models import ApiToken, App, Pipeline, User
 from laambda.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from laambda.services.audit import audit
 
@@ -62,15 +62,31 @@ class UserService:
         return list(session.scalars(select(User).order_by(User.id)))
 
     def delete(self, session: Session, email: str, *, actor: User) -> None:
+        """Remove a user (an admin's act). Their credentials go with them: API tokens (and
+        the dashboard sessions and links those opened), SSH keys, collaborations; what they
+        did stays in history (builds, releases, the activity trail keep the row, not them).
+        Conflict while they own an app (review apps included) or a pipeline, naming each
+        and how to transfer it: an ownerless one could be destroyed, shared or steered by
+        admins only. InvalidInput for the actor themselves; NotFound for nobody."""
         user = self.get_by_email(session, email)
         if user.id == actor.id:
             raise InvalidInput("you cannot delete yourself")
-        owned = list(session.scalars(select(App.name).where(App.owner_id == user.id)))
+        apps = sorted(session.scalars(select(App.name).where(App.owner_id == user.id)))
+        pipelines = sorted(
+            session.scalars(select(Pipeline.name).where(Pipeline.owner_id == user.id))
+        )
+        owned: list[str] = []
+        ways: list[str] = []
+        if apps:
+            owned.append(f"app{'s' if len(apps) > 1 else ''} {', '.join(apps)}")
+            ways.append("`laambda apps:transfer NEW_OWNER -a APP`")
+        if pipelines:
+            owned.append(f"pipeline{'s' if len(pipelines) > 1 else ''} {', '.join(pipelines)}")
+            ways.append("`laambda pipelines:transfer NEW_OWNER -p PIPELINE`")
         if owned:
-            # an app without an owner could be destroyed or shared by admins only
             raise Conflict(
-                f"{user.email} owns {', '.join(sorted(owned))}: transfer each first "
-                "(`laambda apps:transfer NEW_OWNER -a APP`) or destroy it"
+                f"{user.email} owns {' and '.join(owned)}: transfer each first "
+                f"({', '.join(ways)}) or destroy it"
             )
         audit.record(session, actor, action="user.delete", email=user.email)
         session.delete(user)

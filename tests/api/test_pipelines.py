@@ -275,6 +275,68 @@ class TestPermissions:
         assert "only the owner of pipeline 'shop'" in refused.json()["detail"]
 
 
+class TestTransfer:
+    def test_the_owner_transfers_and_the_new_owner_decides(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        make_user: Callable[..., tuple[User, Auth]],
+    ) -> None:
+        app = _app(db, alice[0], "shop-staging")
+        _pipeline(client, auth)
+        client.post("/v1/pipelines/shop/apps", json={"app": "shop-staging"}, headers=auth)
+        _, bob = make_user("bob@example.com")
+        carol, carol_auth = make_user("carol@example.com")
+        db.add(Collaborator(app_id=app.id, user_id=carol.id))
+        db.commit()
+        body = {"email": "bob@example.com"}
+        refused = client.post("/v1/pipelines/shop/transfer", json=body, headers=carol_auth)
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == (
+            "only the owner of pipeline 'shop' or an admin may transfer it"
+        )
+        hidden = client.post("/v1/pipelines/shop/transfer", json=body, headers=bob)
+        assert hidden.status_code == 404
+        moved = client.post("/v1/pipelines/shop/transfer", json=body, headers=auth)
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["owner"] == "bob@example.com"
+        assert [row["name"] for row in moved.json()["apps"]] == ["shop-staging"]
+        assert db.get_one(App, app.id).owner_id == alice[0].id  # its apps keep their owners
+        again = client.post("/v1/pipelines/shop/transfer", json=body, headers=bob)
+        assert again.status_code == 422
+        assert again.json()["detail"] == "bob@example.com already owns pipeline 'shop'"
+        kept = client.delete("/v1/pipelines/shop", headers=auth)
+        assert kept.status_code == 403  # alice sees it (her app is in it) but owns it no more
+        event = db.scalars(select(AuditEvent).where(AuditEvent.action == "pipeline.transfer"))
+        assert [row.detail for row in event] == [
+            {"pipeline": "shop", "to": "bob@example.com", "previous": "alice@example.com"}
+        ]
+
+    def test_an_admin_gives_an_ownerless_pipeline_an_owner(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        make_user: Callable[..., tuple[User, Auth]],
+    ) -> None:
+        _pipeline(client, auth)
+        db.scalars(select(Pipeline)).one().owner_id = None  # as a deleted owner once left it
+        db.commit()
+        _, root = make_user("root@example.com", admin=True)
+        unknown = client.post(
+            "/v1/pipelines/shop/transfer", json={"email": "nobody@example.com"}, headers=root
+        )
+        assert unknown.status_code == 404
+        assert unknown.json()["detail"] == "user 'nobody@example.com' does not exist"
+        moved = client.post(
+            "/v1/pipelines/shop/transfer", json={"email": "alice@example.com"}, headers=root
+        )
+        assert moved.status_code == 200, moved.text
+        assert client.get("/v1/pipelines/shop", headers=auth).json()["owner"] == "alice@example.com"
+
+
 @pytest.mark.usefixtures("app_row")
 def test_promotion_needs_a_pipeline_and_a_live_release(
     client: TestClient, auth: Auth, db: Session, alice: tuple[User, Auth]

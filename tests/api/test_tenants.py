@@ -207,8 +207,34 @@ def test_a_user_who_owns_apps_is_not_deleted(
     refused = client.delete("/v1/users/alice@example.com", headers=root)
     assert refused.status_code == 409
     assert refused.json()["detail"] == (
-        "alice@example.com owns thumbs: transfer each first "
+        "alice@example.com owns app thumbs: transfer each first "
         "(`laambda apps:transfer NEW_OWNER -a APP`) or destroy it"
     )
     client.post("/v1/apps/thumbs/transfer", json={"email": "root@example.com"}, headers=auth)
     assert client.delete("/v1/users/alice@example.com", headers=root).status_code == 204
+
+
+def test_a_user_who_owns_pipelines_is_not_deleted(
+    client: TestClient, auth: Auth, make_user: MakeUser
+) -> None:
+    _, root = make_user("root@example.com", admin=True)
+    _, eve = make_user("eve@example.com")
+    for name in ("evepipe", "evetools"):
+        assert client.post("/v1/pipelines", json={"name": name}, headers=eve).status_code == 201
+    client.post("/v1/apps", json={"name": "eve-web"}, headers=eve)
+    refused = client.delete("/v1/users/eve@example.com", headers=root)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "eve@example.com owns app eve-web and pipelines evepipe, evetools: transfer each "
+        "first (`laambda apps:transfer NEW_OWNER -a APP`, "
+        "`laambda pipelines:transfer NEW_OWNER -p PIPELINE`) or destroy it"
+    )
+    assert client.get("/v1/pipelines/evepipe", headers=eve).json()["owner"] == "eve@example.com"
+    assert client.delete("/v1/apps/eve-web", headers=eve).status_code == 200
+    for name in ("evepipe", "evetools"):
+        moved = client.post(
+            f"/v1/pipelines/{name}/transfer", json={"email": "alice@example.com"}, headers=eve
+        )
+        assert moved.status_code == 200, moved.text
+    assert client.delete("/v1/users/eve@example.com", headers=root).status_code == 204
+    assert client.get("/v1/pipelines/evepipe", headers=auth).json()["owner"] == "alice@example.com"

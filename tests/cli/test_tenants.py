@@ -34,3 +34,23 @@ def test_owner_and_collaborator_through_the_cli(cli: Cli) -> None:
     assert destroyed.returncode == 0, destroyed.stderr
     assert destroyed.stdout.strip().endswith("Destroyed thumbs")
     assert "does not exist" in bob("apps:info", "-a", "thumbs").stderr
+
+
+def test_a_pipeline_owner_is_removed_only_after_a_transfer(cli: Cli) -> None:
+    with session_scope(cli.sessions) as session:
+        _, token = user_service.create(session, "eve@example.com")
+    eve = dataclasses.replace(cli, token=token)
+    assert eve("pipelines:create", "evepipe").returncode == 0
+    refused = cli("users:remove", "eve@example.com")
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        "laambda: eve@example.com owns pipeline evepipe: transfer each first "
+        "(`laambda pipelines:transfer NEW_OWNER -p PIPELINE`) or destroy it\n",
+    )
+    unnamed = eve("pipelines:transfer", "alice@example.com")
+    assert unnamed.returncode == 1
+    assert "pass -p PIPELINE" in unnamed.stderr
+    moved = eve("pipelines:transfer", "alice@example.com", "-p", "evepipe")
+    assert moved.stdout.strip() == "Transferred pipeline evepipe to alice@example.com"
+    assert cli("users:remove", "eve@example.com").stdout.strip() == "Removed user eve@example.com"
+    assert "Owner:   alice@example.com" in cli("pipelines:info", "evepipe").stdout

@@ -31,6 +31,7 @@ from laambda.api.schemas.pipeline import (
     PipelineCreate,
     PipelineDestroyed,
     PipelineRead,
+    PipelineTransfer,
     PromotedRead,
     PromoteRequest,
     PromotionRead,
@@ -129,6 +130,21 @@ def destroy_pipeline(
         session, user, name, data_dir=settings.data_dir, store=store
     )
     return PipelineDestroyed(name=name, detached=detached, destroyed=destroyed)
+
+
+@router.post("/{name}/transfer")
+def transfer_pipeline(
+    name: PipelineName,
+    body: PipelineTransfer,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> PipelineRead:
+    """`{"email": "b@x"}`: make that user the owner, who may destroy and transfer it and
+    steer its apps (as `POST /v1/apps/{app}/transfer`). The owner or an admin only (403); an
+    admin gives an ownerless pipeline an owner this way. Its apps keep their owners."""
+    row = pipeline_service.transfer(session, user, name, email=body.email)
+    return read_pipeline(session, row, settings)
 
 
 @router.post("/{name}/apps", status_code=status.HTTP_201_CREATED)

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from laambda.api.schemas.app import APP_NAME_PATTERN
+from laambda.api.schemas.app import APP_NAME_PATTERN, AppTransfer
 from laambda.api.schemas.error import NO_NUL
 from laambda.api.schemas.release import ReleaseRead
 from laambda.domain.app_name import APP_NAME_RULE, app_name_problem
@@ -37,6 +37,12 @@ class PipelineCreate(BaseModel):
         if (problem := app_name_problem(name)) is not None:
             raise ValueError(problem.replace("app name", "pipeline name"))
         return name
+
+
+class PipelineTransfer(AppTransfer):
+    """`{"email": "b@x"}`: the pipeline's new owner (the same body as an app's transfer)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class PipelineAppAdd(BaseModel):
