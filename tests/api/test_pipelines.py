@@ -45,6 +45,23 @@ def _pipeline(client: TestClient, auth: Auth, name: str = "shop") -> None:
     assert made.status_code == 201, made.text
 
 
+def _shop_with_carol(
+    client: TestClient,
+    db: Session,
+    alice: tuple[User, Auth],
+    make_user: Callable[..., tuple[User, Auth]],
+) -> tuple[App, Auth]:
+    """alice's pipeline shop with her app shop-staging, which carol collaborates on: the
+    app and carol's auth."""
+    app = _app(db, alice[0], "shop-staging")
+    _pipeline(client, alice[1])
+    client.post("/v1/pipelines/shop/apps", json={"app": "shop-staging"}, headers=alice[1])
+    carol, carol_auth = make_user("carol@example.com")
+    db.add(Collaborator(app_id=app.id, user_id=carol.id))
+    db.commit()
+    return app, carol_auth
+
+
 class TestCrud:
     def test_create_add_list_show_remove_destroy(
         self, client: TestClient, auth: Auth, db: Session, alice: tuple[User, Auth]
@@ -257,17 +274,11 @@ class TestPermissions:
     def test_collaborators_see_it_but_only_the_owner_destroys_it(
         self,
         client: TestClient,
-        auth: Auth,
         db: Session,
         alice: tuple[User, Auth],
         make_user: Callable[..., tuple[User, Auth]],
     ) -> None:
-        app = _app(db, alice[0], "shop-staging")
-        _pipeline(client, auth)
-        client.post("/v1/pipelines/shop/apps", json={"app": "shop-staging"}, headers=auth)
-        carol, carol_auth = make_user("carol@example.com")
-        db.add(Collaborator(app_id=app.id, user_id=carol.id))
-        db.commit()
+        _, carol_auth = _shop_with_carol(client, db, alice, make_user)
         seen = client.get("/v1/pipelines/shop", headers=carol_auth)
         assert seen.status_code == 200
         refused = client.delete("/v1/pipelines/shop", headers=carol_auth)
@@ -284,13 +295,8 @@ class TestTransfer:
         alice: tuple[User, Auth],
         make_user: Callable[..., tuple[User, Auth]],
     ) -> None:
-        app = _app(db, alice[0], "shop-staging")
-        _pipeline(client, auth)
-        client.post("/v1/pipelines/shop/apps", json={"app": "shop-staging"}, headers=auth)
+        app, carol_auth = _shop_with_carol(client, db, alice, make_user)
         _, bob = make_user("bob@example.com")
-        carol, carol_auth = make_user("carol@example.com")
-        db.add(Collaborator(app_id=app.id, user_id=carol.id))
-        db.commit()
         body = {"email": "bob@example.com"}
         refused = client.post("/v1/pipelines/shop/transfer", json=body, headers=carol_auth)
         assert refused.status_code == 403

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy.orm import Session
 
 from laambda.db.base import utcnow
@@ -23,16 +24,21 @@ def _new_token(client: TestClient, auth: Auth, **body: object) -> tuple[int, str
     return made.json()["id"], made.json()["token"]
 
 
+def _session_cookie(client: TestClient, answer: Response) -> str:
+    """The session cookie a sign-in `answer` gave; the client's jar is emptied for the next."""
+    assert answer.status_code == 303, answer.text
+    cookie = client.cookies[COOKIE]
+    client.cookies.clear()
+    return cookie
+
+
 def _typed_in(client: TestClient, token: str) -> str:
     """The session cookie the sign-in page gives for `token`, as a browser would get it."""
     client.cookies.clear()
     page = client.get("/sign-in")
     nonce = page.text.split('name="csrf" value="')[1].split('"')[0]
     answer = client.post("/sign-in", data={"token": token, "csrf": nonce}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    cookie = client.cookies[COOKIE]
-    client.cookies.clear()
-    return cookie
+    return _session_cookie(client, answer)
 
 
 def _from_link(client: TestClient, token: str) -> str:
@@ -40,11 +46,7 @@ def _from_link(client: TestClient, token: str) -> str:
     client.cookies.clear()
     headers = {"Authorization": f"Bearer {token}"}
     path = client.post("/v1/dashboard/sign-in-links", headers=headers).json()["path"]
-    answer = client.get(path, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    cookie = client.cookies[COOKIE]
-    client.cookies.clear()
-    return cookie
+    return _session_cookie(client, client.get(path, follow_redirects=False))
 
 
 def _signed_in(client: TestClient, cookie: str) -> bool:
