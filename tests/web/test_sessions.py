@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy.orm import Session
 
 from laambda.db.base import utcnow
@@ -24,9 +23,8 @@ def _new_token(client: TestClient, auth: Auth, **body: object) -> tuple[int, str
     return made.json()["id"], made.json()["token"]
 
 
-def _session_cookie(client: TestClient, answer: Response) -> str:
-    """The session cookie a sign-in `answer` gave; the client's jar is emptied for the next."""
-    assert answer.status_code == 303, answer.text
+def _session_cookie(client: TestClient) -> str:
+    """The session cookie a sign-in just set; the client's jar is emptied for the next."""
     cookie = client.cookies[COOKIE]
     client.cookies.clear()
     return cookie
@@ -38,7 +36,8 @@ def _typed_in(client: TestClient, token: str) -> str:
     page = client.get("/sign-in")
     nonce = page.text.split('name="csrf" value="')[1].split('"')[0]
     answer = client.post("/sign-in", data={"token": token, "csrf": nonce}, follow_redirects=False)
-    return _session_cookie(client, answer)
+    assert answer.status_code == 303, answer.text
+    return _session_cookie(client)
 
 
 def _from_link(client: TestClient, token: str) -> str:
@@ -46,7 +45,9 @@ def _from_link(client: TestClient, token: str) -> str:
     client.cookies.clear()
     headers = {"Authorization": f"Bearer {token}"}
     path = client.post("/v1/dashboard/sign-in-links", headers=headers).json()["path"]
-    return _session_cookie(client, client.get(path, follow_redirects=False))
+    answer = client.get(path, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return _session_cookie(client)
 
 
 def _signed_in(client: TestClient, cookie: str) -> bool:
