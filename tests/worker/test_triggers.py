@@ -49,13 +49,70 @@ def settled(platform: Platform, ready: Callable[[list[EventSource]], bool]) -> l
         time.sleep(0.1)
 
 
-def test_release_applies_stored_sources_once_and_removal_takes_them(platform: Platform) -> None:
+def queue_arn(platform: Platform, name: str) -> str:
+    sqs = aws.client("sqs", platform.worker.settings)
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
+def add_sources(platform: Platform, app: App, entry: str, sources: list[str]) -> None:
+    """`laambda event-sources:add` of each source, as the API does it."""
+    with session_scope(platform.sessions) as session:
+        locked = session.get_one(App, app.id, with_for_update=True)
+        for source in sources:
+            event_source_service.add(
+                session,
+                locked,
+                entry,
+                source=source,
+                batch_size=None,
+                triggers=triggers.for_region(platform.worker.settings, locked.region),
+                user=session.get_one(User, platform.user.id),
+            )
+
+
+def in_aws(platform: Platform, function: str, queue: str) -> dict[str, Any]:
+    """The mappings from `queue`, the schedule rules and the URL AWS holds for `function`."""
+    client = platform.lambda_client
+    mappings = client.list_event_source_mappings(EventSourceArn=queue)["EventSourceMappings"]
+    events = aws.client("events", platform.worker.settings)
+    url: str | None
+    try:
+        url = client.get_function_url_config(FunctionName=function, Qualifier="live")["FunctionUrl"]
+    except client.exceptions.ResourceNotFoundException:
+        url = None
+    return {
+        "mappings": [m["FunctionArn"] for m in mappings],
+        "rules": [r["Name"] for r in events.list_rules(NamePrefix=function)["Rules"]],
+        "url": url,
+    }
+
+
+def release_log(platform: Platform, release_id: int) -> str:
+    with session_scope(platform.sessions) as session:
+        return session.get_one(Release, release_id).log or ""
+
+
+def promote(platform: Platform, app: App) -> list[int]:
+    """`laambda pipelines:promote`, as the API does it: the ids of the releases made."""
+    with session_scope(platform.sessions) as session:
+        _, outcomes = promotion_service.promote(
+            session,
+            platform.user,
+            app=app.name,
+            to=None,
+            cipher=Cipher(platform.worker.settings.secret_key),
+            applier=platform.worker.queue,
+        )
+        return [o.release.id for o in outcomes if o.release is not None]
+
+
+def test_release_applies_sources_once_and_a_push_without_the_function_keeps_them(
+    platform: Platform,
+) -> None:
     settings = platform.worker.settings
-    sqs = aws.client("sqs", settings)
-    queue_url = sqs.create_queue(QueueName="wired-jobs")["QueueUrl"]
-    queue = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue = queue_arn(platform, "wired-jobs")
     app = platform.create_app("wired")
     first = platform.push(app, python_app(["create", "resize"]), commit="c" * 40)
     assert first.outcome.status == "succeeded", first.text
@@ -108,50 +165,6 @@ def test_release_applies_stored_sources_once_and_removal_takes_them(platform: Pl
     )
     events = aws.client("events", settings)
     assert events.list_rules(NamePrefix="wired-create")["Rules"] == []
-
-
-def queue_arn(platform: Platform, name: str) -> str:
-    sqs = aws.client("sqs", platform.worker.settings)
-    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    return attributes["Attributes"]["QueueArn"]
-
-
-def add_sources(platform: Platform, app: App, entry: str, sources: list[str]) -> None:
-    """`laambda event-sources:add` of each source, as the API does it."""
-    with session_scope(platform.sessions) as session:
-        locked = session.get_one(App, app.id, with_for_update=True)
-        for source in sources:
-            event_source_service.add(
-                session,
-                locked,
-                entry,
-                source=source,
-                batch_size=None,
-                triggers=triggers.for_region(platform.worker.settings, locked.region),
-                user=session.get_one(User, platform.user.id),
-            )
-
-
-def in_aws(platform: Platform, function: str, queue: str) -> dict[str, Any]:
-    """The mappings from `queue`, the schedule rules and the URL AWS holds for `function`."""
-    client = platform.lambda_client
-    mappings = client.list_event_source_mappings(EventSourceArn=queue)["EventSourceMappings"]
-    events = aws.client("events", platform.worker.settings)
-    try:
-        url = client.get_function_url_config(FunctionName=function, Qualifier="live")
-    except client.exceptions.ResourceNotFoundException:
-        url = {}
-    return {
-        "mappings": [m["FunctionArn"] for m in mappings],
-        "rules": [r["Name"] for r in events.list_rules(NamePrefix=function)["Rules"]],
-        "url": url.get("FunctionUrl"),
-    }
-
-
-def release_log(platform: Platform, release_id: int) -> str:
-    with session_scope(platform.sessions) as session:
-        return session.get_one(Release, release_id).log or ""
 
 
 def test_rolling_back_past_a_function_keeps_its_sources_and_rolling_forward_attaches_them(
@@ -246,17 +259,3 @@ def test_a_promotion_without_a_function_keeps_its_sources_and_one_with_it_attach
     assert now["mappings"] == [live["AliasArn"]]
     assert [(row.source, row.url) for row in rows] == [(queue, None), ("http", now["url"])]
     assert now["url"] is not None
-
-
-def promote(platform: Platform, app: App) -> list[int]:
-    """`laambda pipelines:promote`, as the API does it: the ids of the releases made."""
-    with session_scope(platform.sessions) as session:
-        _, outcomes = promotion_service.promote(
-            session,
-            platform.user,
-            app=app.name,
-            to=None,
-            cipher=Cipher(platform.worker.settings.secret_key),
-            applier=platform.worker.queue,
-        )
-        return [o.release.id for o in outcomes if o.release is not None]
