@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from laambda.config import Settings
 from laambda.deploy import aws
 from laambda.local.runtime.pool import LocalRuntime
@@ -65,12 +67,18 @@ class Function:
         return [e["message"].strip() for e in events if " got " in e["message"]]
 
 
-def test_a_queue_mapping_on_live_follows_the_alias_after_old_versions_are_deleted(
+@pytest.fixture
+def function(
     settings: Settings,
     tmp_path: Path,
     local_runtime: LocalRuntime,  # noqa: ARG001 (functions run only with it)
+) -> Function:
+    return Function(settings, tmp_path)
+
+
+def test_a_queue_mapping_on_live_follows_the_alias_after_old_versions_are_deleted(
+    settings: Settings, function: Function
 ) -> None:
-    function = Function(settings, tmp_path)
     sqs = aws.client("sqs", settings)
     queue_url = sqs.create_queue(QueueName=function.name)["QueueUrl"]
     queue = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -99,11 +107,8 @@ def test_a_queue_mapping_on_live_follows_the_alias_after_old_versions_are_delete
 
 
 def test_stream_mappings_on_live_run_what_live_points_at(
-    settings: Settings,
-    tmp_path: Path,
-    local_runtime: LocalRuntime,  # noqa: ARG001 (functions run only with it)
+    settings: Settings, function: Function
 ) -> None:
-    function = Function(settings, tmp_path)
     kinesis = aws.client("kinesis", settings)
     kinesis.create_stream(StreamName=function.name, ShardCount=1)
     stream = kinesis.describe_stream(StreamName=function.name)["StreamDescription"]["StreamARN"]

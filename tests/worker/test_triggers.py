@@ -11,13 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from laambda.crypto import Cipher
 from laambda.db.models import App, EventSource, Release, User
 from laambda.db.session import session_scope
 from laambda.deploy import aws, triggers
 from laambda.deploy.triggers import rule_name
 from laambda.services.event_source import event_source_service
-from laambda.services.promotion import promotion_service
 from tests.support.pipelines import make_pipeline
 from tests.support.platform import Platform, python_app
 
@@ -92,20 +90,6 @@ def in_aws(platform: Platform, function: str, queue: str) -> dict[str, Any]:
 def release_log(platform: Platform, release_id: int) -> str:
     with session_scope(platform.sessions) as session:
         return session.get_one(Release, release_id).log or ""
-
-
-def promote(platform: Platform, app: App) -> list[int]:
-    """`laambda pipelines:promote`, as the API does it: the ids of the releases made."""
-    with session_scope(platform.sessions) as session:
-        _, outcomes = promotion_service.promote(
-            session,
-            platform.user,
-            app=app.name,
-            to=None,
-            cipher=Cipher(platform.worker.settings.secret_key),
-            applier=platform.worker.queue,
-        )
-        return [o.release.id for o in outcomes if o.release is not None]
 
 
 def test_release_applies_sources_once_and_a_push_without_the_function_keeps_them(
@@ -239,7 +223,7 @@ def test_a_promotion_without_a_function_keeps_its_sources_and_one_with_it_attach
     assert own.outcome.status == "succeeded", own.text
     add_sources(platform, production, "other", [queue, "http"])
 
-    (without,) = promote(platform, staging)
+    (without,) = platform.promote(staging)
     assert platform.wait_release(without).status == "succeeded"
     settled(platform, lambda rows: len(rows) == 2 and not any(row.applied_at for row in rows))
     assert in_aws(platform, "promoted-prod-other", queue) == {
@@ -251,7 +235,7 @@ def test_a_promotion_without_a_function_keeps_its_sources_and_one_with_it_attach
 
     again = platform.push(staging, python_app(["web", "other"], marker="2"), commit="e" * 40)
     assert again.outcome.status == "succeeded", again.text
-    (with_it,) = promote(platform, staging)
+    (with_it,) = platform.promote(staging)
     assert platform.wait_release(with_it).status == "succeeded"
     rows = settled(platform, lambda rows: all(row.applied_at for row in rows))
     now = in_aws(platform, "promoted-prod-other", queue)
