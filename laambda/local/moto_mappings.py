@@ -32,6 +32,7 @@ _ORIGINAL = (
 
 
 def install() -> None:
+    """Patch moto's Lambda model in this process (idempotent)."""
     LambdaBackend.create_event_source_mapping = _create  # type: ignore[method-assign]
     LambdaBackend.update_event_source_mapping = _update  # type: ignore[method-assign]
     LambdaBackend.delete_event_source_mapping = _delete  # type: ignore[method-assign]
@@ -74,16 +75,16 @@ def _get_arn(self: Any, arn: str) -> Any:
 
 
 def _follow(backend: Any, esm: EventSourceMapping, named: str) -> None:
-    """Give the mapping the alias it was created on as its FunctionArn (moto gave it the
-    alias's version), where its source looks it up to invoke it."""
+    """Give a mapping made or pointed on an alias that alias as its FunctionArn (moto gave it
+    the alias's version), and file it under its FunctionArn where its queue or table looks
+    mappings up to invoke them (moto leaves it under the ARN it was created with)."""
     qualifier = _alias_of(named)
-    if qualifier is None:
-        return
-    unqualified, _, _ = backend._lambdas.split_function_arn(esm.function_arn)
-    esm.function_arn = f"{unqualified}:{qualifier}"
+    if qualifier is not None:
+        unqualified, _, _ = backend._lambdas.split_function_arn(esm.function_arn)
+        esm.function_arn = f"{unqualified}:{qualifier}"
     if esm.event_source_arn.split(":")[2] == "kinesis":
-        return  # a stream keys its mapping by the stream's ARN and reads function_arn
-    for attached in _attached(backend, esm):  # a queue or table keys it by function ARN
+        return  # a stream files its mapping under the stream's ARN and reads function_arn
+    for attached in _attached(backend, esm):
         for key in [key for key, held in attached.items() if held is esm]:
             del attached[key]
         attached[esm.function_arn] = esm

@@ -99,11 +99,18 @@ def test_a_queue_mapping_on_live_follows_the_alias_after_old_versions_are_delete
     listed = client.list_event_source_mappings(FunctionName=function.live)["EventSourceMappings"]
     assert [m["FunctionArn"] for m in listed] == [function.live]
 
-    client.delete_event_source_mapping(UUID=mapping["UUID"])
+    # pointed at the function itself ($LATEST) instead, it runs the newest code
+    client.update_event_source_mapping(UUID=mapping["UUID"], FunctionName=function.name)
+    function.publish("four")
     sqs.send_message(QueueUrl=queue_url, MessageBody="third")
-    assert function.printed() == ["one got aws:sqs first", "three got aws:sqs second"]
+    ran = ["one got aws:sqs first", "three got aws:sqs second", "four got aws:sqs third"]
+    assert function.printed() == ran
+
+    client.delete_event_source_mapping(UUID=mapping["UUID"])
+    sqs.send_message(QueueUrl=queue_url, MessageBody="fourth")
+    assert function.printed() == ran
     left = sqs.receive_message(QueueUrl=queue_url)["Messages"]
-    assert [m["Body"] for m in left] == ["third"]
+    assert [m["Body"] for m in left] == ["fourth"]
 
 
 def test_stream_mappings_on_live_run_what_live_points_at(
