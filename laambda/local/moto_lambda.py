@@ -164,6 +164,8 @@ def _backend_invoke(
     headers: Any,
     response_headers: dict[str, str],
 ) -> bytes:
+    if qualifier is None and ":function:" in function_name:  # moto's SQS mappings name an ARN
+        _, _, qualifier = self._lambdas.split_function_arn(function_name)
     fn = _routed(self, function_name, qualifier)
     payload = _run(fn, qualifier, body, headers, response_headers)
     response_headers["Content-Length"] = str(len(payload))

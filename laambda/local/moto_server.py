@@ -1,5 +1,6 @@
 """moto's server in this process (ThreadedMotoServer), as `laambda up`'s local cloud and the
-tests run it: Lambda's version numbers as AWS gives them (moto_versions), no log line per
+tests run it: Lambda's version numbers as AWS gives them (moto_versions), event source
+mappings that follow their alias as AWS's do (moto_mappings), no log line per
 request, and no look at moto's package folder per request.
 
 moto's dispatcher asks, for each request, whether the request's host is the name of one of
@@ -16,7 +17,7 @@ import logging
 from moto import backends
 from moto.server import ThreadedMotoServer
 
-from laambda.local import moto_versions
+from laambda.local import moto_mappings, moto_versions
 
 _list_services = backends.list_of_moto_modules
 
@@ -32,6 +33,7 @@ def start(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServer, s
     it (stop it with .stop()) and its URL, http://host:port. Raises OSError when the port is
     taken."""
     moto_versions.install()
+    moto_mappings.install()
     backends.list_of_moto_modules = _services
     # its HTTP server (werkzeug) logs every request at INFO: `laambda up` would print them
     # between its own lines, and the tests would format thousands

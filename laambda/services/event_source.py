@@ -3,7 +3,9 @@
 The database is the truth: the API changes a row and applies that one change to AWS in the
 same request (rolled back with the row if AWS refuses), and every successful release applies
 all rows again, so a function created later, or a change AWS lost, is put right. A function
-that leaves the Procfile takes its event sources with it.
+the live release lacks (a rollback to a release before it, a push without its entry) has its
+event sources taken off AWS with it, and their rows kept: they are attached again when a
+release brings the function back. Only event-sources:remove/clear and apps:destroy delete them.
 """
 
 from __future__ import annotations
@@ -165,31 +167,45 @@ class EventSourceService:
     def apply_release(
         self, session: Session, app: App, *, entries: Collection[str], triggers: Triggers, log: Log
     ) -> None:
-        """After a release went live: apply the sources of `entries` (its Procfile), remove
-        those of functions no longer in it. AWS refusing one source is logged and the rest go
-        on: the release is live either way, and the next one tries again."""
+        """After a release went live: apply the sources of `entries` (its Procfile), and take
+        off AWS those of functions it lacks. Their rows are kept (what the user configured):
+        a rollback moves aliases and is undone by rolling forward, so when a later release
+        brings the function back (a roll forward, a push, a promotion) its sources are
+        attached again, a function URL under the new address AWS gives it. AWS refusing one
+        source is logged and the rest go on: the release is live either way, and the next
+        one tries again."""
         rows = list(
             session.scalars(
                 select(EventSource).where(EventSource.app_id == app.id).order_by(EventSource.id)
             )
         )
+        kept: dict[str, list[str]] = {}
         for row in rows:
             name = function_name(app.name, row.function)
             try:
                 if row.function in entries:
-                    applied = triggers.ensure(name, spec_of(row))
-                    self._applied(row, applied)
-                    if applied is not None and (applied.created or applied.changed):
-                        verb = "created" if applied.created else "updated"
-                        log(f"{name}: event source {row.source} {verb}")
-                else:
+                    self._attach(row, triggers.ensure(name, spec_of(row)), name, log)
+                elif row.applied_at is not None:  # attached until this release
                     triggers.remove(name, spec_of(row))
-                    session.delete(row)
-                    log(f"{name}: event source {row.source} removed with the function")
+                    row.applied_at = row.url = None
+                    kept.setdefault(name, []).append(row.source)
             except LaambdaError as exc:  # AWS refused, or a row this version cannot read
                 where = "" if exc.message.startswith(name) else f"{name}: {row.source}: "
                 log(f"!      {where}{exc.message} (will retry next release)")
+        for name, sources in kept.items():
+            its = "its event source" if len(sources) == 1 else "its event sources"
+            are = "is" if len(sources) == 1 else "are"
+            log(f"{name}: {its} {', '.join(sources)} {are} kept and come back with it")
         session.flush()
+
+    def _attach(self, row: EventSource, applied: AppliedSource | None, name: str, log: Log) -> None:
+        """Record what `ensure` made of the row and say what changed in AWS."""
+        self._applied(row, applied)
+        if applied is None or not (applied.created or applied.changed):
+            return
+        verb = "attached" if applied.created else "updated"
+        url = f" (new URL {applied.url})" if applied.created and applied.url else ""
+        log(f"{name}: event source {row.source} {verb}{url}")
 
     def _applied(self, row: EventSource, applied: AppliedSource | None) -> None:
         if applied is not None:
@@ -215,11 +231,17 @@ class EventSourceService:
         return list(session.scalars(query))
 
     def _named(self, session: Session, app: App, entry: str) -> str:
-        """The entry a user named: one that has sources as it is (even one the Procfile
-        dropped), else the entry of the current Procfile `require_entry` finds."""
-        if self._rows(session, app, entry):
-            return entry
-        return require_entry(app.name, entry, release_service.current_entries(session, app))
+        """The entry a user named (see require_entry), of the current Procfile or one that
+        has sources kept while the live release lacks it (a rollback or a push dropped it):
+        those can be listed and removed too."""
+        entries = list(release_service.current_entries(session, app))
+        held = session.scalars(
+            select(EventSource.function)
+            .where(EventSource.app_id == app.id)
+            .distinct()
+            .order_by(EventSource.function)
+        )
+        return require_entry(app.name, entry, [*entries, *(e for e in held if e not in entries)])
 
     def _entry(self, session: Session, app: App, entry: str) -> str:
         """The entry of the current Procfile a source may be added to (see require_entry).

@@ -302,7 +302,8 @@ class ReviewAppService:
     def _function_urls(self, session: Session, template: App, app: App) -> list[EventSource]:
         """The function URLs of the template app's functions, for the same functions of the
         review app: its first release makes them (a URL of a function the branch's Procfile
-        lacks is dropped by that release). Queues, streams and schedules are not copied: a
+        lacks waits, not applied, for a push that brings the function, as every event source
+        of a function a release lacks does). Queues, streams and schedules are not copied: a
         preview must not take the staging app's messages or run its jobs."""
         rows = session.scalars(
             select(EventSource).where(EventSource.app_id == template.id, EventSource.kind == HTTP)

@@ -1,5 +1,6 @@
-"""After a release went live: its functions get their event sources, removed functions lose
-theirs (services/event_source.py holds the rules; this is the worker's side of it).
+"""After a release went live: its functions get their event sources, and those of functions
+it lacks are taken off AWS and kept for their return (services/event_source.py holds the
+rules; this is the worker's side of it).
 
 The app's row is locked meanwhile, so an event source added or removed through the API in
 the same moment is applied before or after this, never half-way through.

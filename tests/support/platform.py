@@ -22,6 +22,7 @@ from laambda.services.build import build_service
 from laambda.services.check import check_service
 from laambda.services.config import config_service
 from laambda.services.function import function_service
+from laambda.services.promotion import promotion_service
 from laambda.services.release import release_service
 from laambda.services.user import user_service
 from tests.support.archives import tarball
@@ -146,6 +147,20 @@ class Platform:
                 run_release_phase=run_release_phase,
             )
             return release.id
+
+    def promote(self, app: App) -> list[int]:
+        """`laambda pipelines:promote` of `app`, as the API does it: the ids of the releases
+        made (none when the next stage runs that build already)."""
+        with session_scope(self.sessions) as session:
+            _, outcomes = promotion_service.promote(
+                session,
+                self.user,
+                app=app.name,
+                to=None,
+                cipher=Cipher(self.worker.settings.secret_key),
+                applier=self.worker.queue,
+            )
+            return [o.release.id for o in outcomes if o.release is not None]
 
     def set_check(self, app: App, entry: str, event: dict[str, Any], expect_status: int) -> None:
         """A smoke check of `entry`'s new versions, as `laambda checks:set` makes it."""

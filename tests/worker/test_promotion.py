@@ -8,12 +8,10 @@ import base64
 import pytest
 from sqlalchemy import func, select
 
-from laambda.crypto import Cipher
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.errors import PromotionRefused
 from laambda.services.pipeline import pipeline_service
-from laambda.services.promotion import promotion_service
 from tests.support.platform import Platform, python_app
 
 
@@ -26,20 +24,6 @@ def _pipeline(platform: Platform) -> tuple[App, App]:
         pipeline_service.add(session, platform.user, "shop", app=staging.name, stage="staging")
         pipeline_service.add(session, platform.user, "shop", app=production.name, stage=None)
     return staging, production
-
-
-def _promote(platform: Platform, app: App) -> list[int]:
-    """Promote as the API does; the ids of the releases made."""
-    with session_scope(platform.sessions) as session:
-        _, outcomes = promotion_service.promote(
-            session,
-            platform.user,
-            app=app.name,
-            to=None,
-            cipher=Cipher(platform.worker.settings.secret_key),
-            applier=platform.worker.queue,
-        )
-        return [o.release.id for o in outcomes if o.release is not None]
 
 
 def _builds(platform: Platform, app: App, origin: str) -> int:
@@ -67,7 +51,7 @@ def test_promotion_deploys_the_same_artifact_with_the_downstream_config(
         sha = source.artifact_sha256 or ""
     pushes = _builds(platform, staging, "push") + _builds(platform, production, "push")
 
-    (release_id,) = _promote(platform, staging)
+    (release_id,) = platform.promote(staging)
     release = platform.wait_release(release_id)
     assert release.status == "succeeded", release.log
     assert (release.version, release.description) == (2, "Promote v1 of shop-staging")
@@ -97,7 +81,7 @@ def test_promotion_deploys_the_same_artifact_with_the_downstream_config(
     # a newer staging build promoted, then production rolled back to the first promotion
     again = platform.push(staging, python_app(["web"], marker="2"), commit="beef" + "0" * 36)
     assert again.outcome.status == "succeeded", again.text
-    (second,) = _promote(platform, staging)
+    (second,) = platform.promote(staging)
     assert platform.wait_release(second).status == "succeeded"
     assert platform.live("shop-prod-web")["CodeSha256"] != _code(sha)
     rolled = platform.wait_release(platform.rollback(production, 2))
@@ -116,7 +100,7 @@ def test_promotion_deploys_the_same_artifact_with_the_downstream_config(
         assert latest is not None
         staging_release = latest.id
     assert platform.wait_release(staging_release).status == "succeeded"
-    assert _promote(platform, staging) == []
+    assert platform.promote(staging) == []
     with session_scope(platform.sessions) as session:
         assert session.scalar(select(func.count()).where(Release.app_id == production.id)) == count
 
@@ -135,7 +119,7 @@ def test_a_refused_promotion_changes_nothing_in_aws(platform: Platform) -> None:
     pushed = platform.push(staging, python_app([entry]), commit="d" * 40)
     assert pushed.outcome.status == "succeeded", pushed.text
     with pytest.raises(PromotionRefused, match=f"'shop-production-eu-west-1-{entry}' is 66"):
-        _promote(platform, staging)
+        platform.promote(staging)
     assert _builds(platform, production, "promotion") == 0
     names = [f["FunctionName"] for f in platform.lambda_client.list_functions()["Functions"]]
     assert not [name for name in names if name.startswith("shop-production")]
