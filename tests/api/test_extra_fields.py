@@ -1,0 +1,130 @@
+"""A field a request body does not declare is refused, naming it, rather than ignored: a
+misspelt `verison` must not roll back to the default release (laambda/api/schemas/request.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from laambda.config import Settings
+from laambda.db.models import App, User
+from tests.support.released import deploy
+
+Auth = dict[str, str]
+
+
+def _objects(schema: Any, components: dict[str, Any], seen: set[str]) -> Iterator[tuple[str, Any]]:
+    """Every object schema with named fields a request body's schema reaches, following
+    $ref (to nested models such as AppCreate.pipeline) and combinators."""
+    if isinstance(schema, list):
+        for item in schema:
+            yield from _objects(item, components, seen)
+        return
+    if not isinstance(schema, dict):
+        return
+    if (ref := schema.get("$ref")) is not None:
+        name = ref.rsplit("/", 1)[-1]
+        if name not in seen:
+            seen.add(name)
+            yield name, components[name]
+            yield from _objects(components[name], components, seen)
+        return
+    for key in ("properties", "items", "anyOf", "oneOf", "allOf"):
+        if key in schema:
+            inner = schema[key]
+            yield from _objects(
+                list(inner.values()) if key == "properties" else inner, components, seen
+            )
+
+
+def test_every_request_body_forbids_extra_fields(client: TestClient) -> None:
+    """Walks the OpenAPI document FastAPI makes from every route's body model (FastAPI 0.165
+    includes routers lazily, so the document is the public view of them all)."""
+    document = client.get("/openapi.json").json()
+    components = document["components"]["schemas"]
+    seen: set[str] = set()
+    bodies: dict[str, Any] = {}
+    for item in document["paths"].values():
+        for operation in item.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                schema = content["application/json"]["schema"]
+                bodies.update(_objects(schema, components, seen))
+    assert {"AppCreate", "AppPlace", "RollbackRequest", "FunctionUpdate"} <= set(bodies)
+    lenient = sorted(
+        name
+        for name, schema in bodies.items()
+        if "properties" in schema and schema.get("additionalProperties") is not False
+    )
+    assert lenient == [], "derive these from laambda.api.schemas.request.RequestBody"
+
+
+def _refused(response: object, field: str) -> None:
+    assert getattr(response, "status_code", None) == 422, getattr(response, "text", response)
+    assert response.json() == {  # type: ignore[attr-defined]
+        "error": "InvalidInput",
+        "detail": f"{field}: Extra inputs are not permitted",
+    }
+
+
+class TestTheTestersCases:
+    def test_a_misspelt_rollback_version_rolls_nothing_back(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        deploy(db, app_row, alice[0], api_settings)
+        _refused(
+            client.post("/v1/apps/thumbs/rollback", json={"verison": 1}, headers=auth), "verison"
+        )
+        releases = client.get("/v1/apps/thumbs/releases", headers=auth).json()
+        assert max(release["version"] for release in releases) == 2
+
+    def test_an_answers_field_name_is_not_an_input(self, client: TestClient, auth: Auth) -> None:
+        made = client.post(
+            "/v1/apps",
+            json={"name": "rolly", "role_arn": "arn:aws:iam::999:role/x"},
+            headers=auth,
+        )
+        _refused(made, "role_arn")
+        assert client.get("/v1/apps/rolly", headers=auth).status_code == 404
+
+    def test_a_misspelt_function_setting_changes_nothing(
+        self,
+        db: Session,
+        app_row: App,
+        alice: tuple[User, Auth],
+        api_settings: Settings,
+        client: TestClient,
+        auth: Auth,
+    ) -> None:
+        deploy(db, app_row, alice[0], api_settings)
+        changed = client.patch(
+            "/v1/apps/thumbs/functions/create", json={"memroy": 2048}, headers=auth
+        )
+        _refused(changed, "memroy")
+        functions = client.get("/v1/apps/thumbs/functions", headers=auth).json()
+        assert {function["memory"] for function in functions} == {1024}
+
+    @pytest.mark.usefixtures("app_row")
+    def test_a_misspelt_app_field_is_refused(self, client: TestClient, auth: Auth) -> None:
+        _refused(client.patch("/v1/apps/thumbs", json={"brnach": "foo"}, headers=auth), "brnach")
+        assert client.get("/v1/apps/thumbs", headers=auth).json()["branch"] is None
+
+    @pytest.mark.usefixtures("app_row")
+    def test_a_nested_body_is_strict_too(self, client: TestClient, auth: Auth) -> None:
+        made = client.post(
+            "/v1/apps",
+            json={"name": "shop-dev", "pipeline": {"name": "shop", "brnach": "develop"}},
+            headers=auth,
+        )
+        _refused(made, "pipeline.brnach")
