@@ -3,9 +3,10 @@ misspelt `verison` must not roll back to the default release (laambda/api/schema
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -63,26 +64,28 @@ def test_every_request_body_forbids_extra_fields(client: TestClient) -> None:
     assert lenient == [], "derive these from laambda.api.schemas.request.RequestBody"
 
 
-def _refused(response: object, field: str) -> None:
-    assert getattr(response, "status_code", None) == 422, getattr(response, "text", response)
-    assert response.json() == {  # type: ignore[attr-defined]
+def _refused(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    assert response.json() == {
         "error": "InvalidInput",
         "detail": f"{field}: Extra inputs are not permitted",
     }
 
 
+@pytest.fixture
+def deployed(
+    db: Session, app_row: App, alice: tuple[User, Auth], api_settings: Settings
+) -> Callable[[], None]:
+    """Deploys 'thumbs' (create, resize) once more on each call: a new release."""
+    return lambda: deploy(db, app_row, alice[0], api_settings)
+
+
 class TestTheTestersCases:
     def test_a_misspelt_rollback_version_rolls_nothing_back(
-        self,
-        db: Session,
-        app_row: App,
-        alice: tuple[User, Auth],
-        api_settings: Settings,
-        client: TestClient,
-        auth: Auth,
+        self, deployed: Callable[[], None], client: TestClient, auth: Auth
     ) -> None:
-        deploy(db, app_row, alice[0], api_settings)
-        deploy(db, app_row, alice[0], api_settings)
+        deployed()
+        deployed()
         _refused(
             client.post("/v1/apps/thumbs/rollback", json={"verison": 1}, headers=auth), "verison"
         )
@@ -99,15 +102,9 @@ class TestTheTestersCases:
         assert client.get("/v1/apps/rolly", headers=auth).status_code == 404
 
     def test_a_misspelt_function_setting_changes_nothing(
-        self,
-        db: Session,
-        app_row: App,
-        alice: tuple[User, Auth],
-        api_settings: Settings,
-        client: TestClient,
-        auth: Auth,
+        self, deployed: Callable[[], None], client: TestClient, auth: Auth
     ) -> None:
-        deploy(db, app_row, alice[0], api_settings)
+        deployed()
         changed = client.patch(
             "/v1/apps/thumbs/functions/create", json={"memroy": 2048}, headers=auth
         )
