@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -64,7 +63,9 @@ def test_every_request_body_forbids_extra_fields(client: TestClient) -> None:
     assert lenient == [], "derive these from laambda.api.schemas.request.RequestBody"
 
 
-def _refused(response: httpx.Response, field: str) -> None:
+def _refused(client: TestClient, auth: Auth, method: str, path: str, body: Any, field: str) -> None:
+    """`field` of `body` is refused by name, in the one error shape."""
+    response = client.request(method, path, json=body, headers=auth)
     assert response.status_code == 422, response.text
     assert response.json() == {
         "error": "InvalidInput",
@@ -75,53 +76,41 @@ def _refused(response: httpx.Response, field: str) -> None:
 @pytest.fixture
 def deployed(
     db: Session, app_row: App, alice: tuple[User, Auth], api_settings: Settings
-) -> Callable[[], None]:
+) -> Callable[[], object]:
     """Deploys 'thumbs' (create, resize) once more on each call: a new release."""
     return lambda: deploy(db, app_row, alice[0], api_settings)
 
 
 class TestTheTestersCases:
     def test_a_misspelt_rollback_version_rolls_nothing_back(
-        self, deployed: Callable[[], None], client: TestClient, auth: Auth
+        self, deployed: Callable[[], object], client: TestClient, auth: Auth
     ) -> None:
         deployed()
         deployed()
-        _refused(
-            client.post("/v1/apps/thumbs/rollback", json={"verison": 1}, headers=auth), "verison"
-        )
+        _refused(client, auth, "POST", "/v1/apps/thumbs/rollback", {"verison": 1}, "verison")
         releases = client.get("/v1/apps/thumbs/releases", headers=auth).json()
         assert max(release["version"] for release in releases) == 2
 
     def test_an_answers_field_name_is_not_an_input(self, client: TestClient, auth: Auth) -> None:
-        made = client.post(
-            "/v1/apps",
-            json={"name": "rolly", "role_arn": "arn:aws:iam::999:role/x"},
-            headers=auth,
-        )
-        _refused(made, "role_arn")
+        body = {"name": "rolly", "role_arn": "arn:aws:iam::999:role/x"}
+        _refused(client, auth, "POST", "/v1/apps", body, "role_arn")
         assert client.get("/v1/apps/rolly", headers=auth).status_code == 404
 
     def test_a_misspelt_function_setting_changes_nothing(
-        self, deployed: Callable[[], None], client: TestClient, auth: Auth
+        self, deployed: Callable[[], object], client: TestClient, auth: Auth
     ) -> None:
         deployed()
-        changed = client.patch(
-            "/v1/apps/thumbs/functions/create", json={"memroy": 2048}, headers=auth
-        )
-        _refused(changed, "memroy")
+        path = "/v1/apps/thumbs/functions/create"
+        _refused(client, auth, "PATCH", path, {"memroy": 2048}, "memroy")
         functions = client.get("/v1/apps/thumbs/functions", headers=auth).json()
         assert {function["memory"] for function in functions} == {1024}
 
     @pytest.mark.usefixtures("app_row")
     def test_a_misspelt_app_field_is_refused(self, client: TestClient, auth: Auth) -> None:
-        _refused(client.patch("/v1/apps/thumbs", json={"brnach": "foo"}, headers=auth), "brnach")
+        _refused(client, auth, "PATCH", "/v1/apps/thumbs", {"brnach": "foo"}, "brnach")
         assert client.get("/v1/apps/thumbs", headers=auth).json()["branch"] is None
 
     @pytest.mark.usefixtures("app_row")
     def test_a_nested_body_is_strict_too(self, client: TestClient, auth: Auth) -> None:
-        made = client.post(
-            "/v1/apps",
-            json={"name": "shop-dev", "pipeline": {"name": "shop", "brnach": "develop"}},
-            headers=auth,
-        )
-        _refused(made, "pipeline.brnach")
+        body = {"name": "shop-dev", "pipeline": {"name": "shop", "brnach": "develop"}}
+        _refused(client, auth, "POST", "/v1/apps", body, "pipeline.brnach")
