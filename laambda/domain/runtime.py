@@ -248,15 +248,15 @@ def detect_runtime(
     else:
         identifier, version_reason = _node_version(files, today, default("node"))
     runtime, warnings = check_runtime(identifier, today=today, source=version_reason)
-    if language == "python":
-        _check_requires_python(files, runtime, version_reason)
-        warnings += ignored
     if runtime.language != language:
         raise BuildFailed(
             f"the app's runtime is {identifier}, but the repository is a "
             f"{'Node.js' if language == 'node' else 'Python'} app (found {marker}); "
             "change the app's runtime or the repository"
         )
+    if language == "python":
+        _check_requires_python(files, runtime, version_reason)
+        warnings += ignored
     manifest, lockfile = marker, None
     if marker == "pyproject.toml":
         lockfile = next((f for f in ("uv.lock", "poetry.lock") if f in files), None)

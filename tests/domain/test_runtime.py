@@ -208,3 +208,8 @@ class TestVersionSources:
     def test_a_constraint_that_is_not_pep_440_is_refused(self) -> None:
         with pytest.raises(BuildFailed, match="is not a version specifier"):
             detect({"pyproject.toml": '[project]\nrequires-python = "3.12+"\n'})
+
+    def test_a_node_runtime_for_a_python_app_is_named_as_such_first(self) -> None:
+        files = {"pyproject.toml": '[project]\nrequires-python = ">=3.12"\n'}
+        with pytest.raises(BuildFailed, match="the repository is a Python app"):
+            detect(files, requested="nodejs22.x")
