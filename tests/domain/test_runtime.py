@@ -210,6 +210,6 @@ class TestVersionSources:
             detect({"pyproject.toml": '[project]\nrequires-python = "3.12+"\n'})
 
     def test_a_node_runtime_for_a_python_app_is_named_as_such_first(self) -> None:
-        files = {"pyproject.toml": '[project]\nrequires-python = ">=3.12"\n'}
+        files = {"pyproject.toml": '[project]\nrequires-python = "<3.13"\n'}
         with pytest.raises(BuildFailed, match="the repository is a Python app"):
             detect(files, requested="nodejs22.x")
