@@ -22,10 +22,10 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from laambda.building.empty_tar import GZIP_MAGIC, empty_archive
 from laambda.errors import BuildFailed
 
 MB = 1024 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
 MAX_NAME_BYTES = 255  # one part of a path: NAME_MAX of Linux file systems
 # a whole path: Linux's PATH_MAX is 4096 bytes for the path as written, which has the build
 # folder (under the data dir) before the source's own path; 1 KB of that is kept for it
@@ -298,7 +298,8 @@ def _check_kind(member: tarfile.TarInfo, name: str, files: set[str], limits: Sou
 
 def check_upload(tarball: Path, limits: SourceLimits) -> int:
     """Check an uploaded source (a gzip'd tar file) by `limits` without extracting it; returns
-    its number of entries. Raises SourceRefused when it is not a gzip'd tar file or breaks a
+    its number of entries (0 for `git archive` of an empty tree: laambda/building/empty_tar.py,
+    left for detection to refuse). Raises SourceRefused when it is not a gzip'd tar file or breaks a
     rule of `check_members`. The upload's own size is capped while it is received."""
     with open(tarball, "rb") as head:
         if head.read(2) != GZIP_MAGIC:
@@ -309,6 +310,8 @@ def check_upload(tarball: Path, limits: SourceLimits) -> int:
     try:
         archive = tarfile.open(tarball, mode="r:gz")
     except (tarfile.TarError, OSError, EOFError) as exc:
+        if empty_archive(tarball):
+            return 0
         raise SourceRefused(f"the upload cannot be read as a gzip'd tar file: {exc}") from None
     with archive:
         return len(check_members(archive, limits))

@@ -18,6 +18,7 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
+from laambda.building.empty_tar import empty_archive
 from laambda.building.links import MAX_TREE_ENTRIES, LinksTooLarge, follow_links
 from laambda.building.source_check import (
     MB,
@@ -54,6 +55,8 @@ def unpack_source(
     git submodules (which `git archive` leaves as empty folders) are reported there too.
     Each member is first checked by the rules of laambda/building/source_check.py (with
     `max_entries` and `refuse_outside_links` as an upload is checked), before anything is written.
+    An empty tree's archive, which tarfile cannot open (laambda/building/empty_tar.py), unpacks
+    to an empty `dest`: detection then says what it looked for.
     """
     size = tarball.stat().st_size
     if size > max_source_bytes:
@@ -64,6 +67,9 @@ def unpack_source(
     try:
         archive = tarfile.open(tarball, mode="r:*")
     except (tarfile.TarError, OSError) as exc:
+        if empty_archive(tarball):  # an empty tree, as git archive writes it
+            dest.mkdir(parents=True, exist_ok=True)
+            return
         raise SourceRefused(f"the source archive cannot be read as a tar file: {exc}") from None
     limits = SourceLimits(
         max_unpacked_bytes=max_unpacked_bytes,

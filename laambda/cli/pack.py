@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from laambda.building.empty_tar import empty_archive
 from laambda.building.source_check import known_paths, link_inside, relative, resolve_link
 from laambda.cli.client import CliError
 
@@ -73,7 +74,11 @@ _LEFT_OUT = {
 
 
 def _leave_out_links(tarball: Path) -> tuple[str, ...]:
-    """Rewrite `tarball` without the symlinks an upload may not hold; a warning for each."""
+    """Rewrite `tarball` without the symlinks an upload may not hold; a warning for each.
+    An empty tree's archive (laambda/building/empty_tar.py) holds none: it is sent as it is,
+    and the server's detection says what it looked for."""
+    if empty_archive(tarball):
+        return ()
     with tarfile.open(tarball, "r:gz") as archive:
         members = archive.getmembers()
     links = {relative(m.name): m.linkname for m in members if m.issym()}

@@ -31,6 +31,7 @@ from laambda.deploy.functions import (
 )
 from laambda.deploy.pool import run_all
 from laambda.domain.function import function_name
+from laambda.domain.procfile import RELEASE_ENTRY
 from laambda.errors import DeployFailed
 
 if TYPE_CHECKING:
@@ -275,8 +276,7 @@ class Deployer:
             raise DeployFailed(f"artifact sha256:{sha256} is not in the object store ({key})")
         code = Code(self.store.bucket, key, sha256)
         names = [function_name(app, spec.name) for spec in specs]
-        counted = f"{len(names)} function{'s' if len(names) != 1 else ''}"
-        self.log(f"-----> Deploying {counted}: {', '.join(sorted(names))}")
+        self.log(f"-----> Deploying {_deploying(app, specs)}")
 
         def one(spec: FunctionSpec) -> Prepared:
             item = prepare(self.calls, app, spec, code, description=description)
@@ -380,6 +380,21 @@ class Deployer:
 
     def _remove(self, pool: ThreadPoolExecutor, names: list[str]) -> tuple[list[str], list[str]]:
         return removal.delete_all(self.calls, pool, names, log=self.log)
+
+
+def _deploying(app: str, specs: list[FunctionSpec]) -> str:
+    """What the deploy log says it deploys: "2 functions: thumbs-create, thumbs-resize", and
+    the release phase apart, as it is not a function of the app (README, "Release phase"):
+    "1 function: hello-hello, and the release phase hello-release"."""
+    functions = sorted(
+        function_name(app, spec.name) for spec in specs if spec.name != RELEASE_ENTRY
+    )
+    phase = f"the release phase {function_name(app, RELEASE_ENTRY)}"
+    if not functions:
+        return phase
+    counted = f"{len(functions)} function{'s' if len(functions) != 1 else ''}"
+    text = f"{counted}: {', '.join(functions)}"
+    return f"{text}, and {phase}" if len(functions) < len(specs) else text
 
 
 def _never_live(ready: list[Prepared]) -> list[str]:

@@ -14,6 +14,7 @@ from datetime import date
 
 from laambda.domain.function import linux_machine
 from laambda.domain.manifests import pipfile_python_version
+from laambda.domain.requires_python import requires_python
 from laambda.domain.runtime_table import RUNTIMES
 from laambda.errors import BuildFailed
 
@@ -88,7 +89,10 @@ def check_runtime(identifier: str, *, today: date, source: str) -> tuple[Runtime
     return runtime, warnings
 
 
-def _python_version(files: Mapping[str, str], today: date, default: str | None) -> tuple[str, str]:
+def _python_sources(files: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Each Python version the tree's files name, first the one that wins: (runtime, "from
+    .python-version"). BuildFailed for the winning file when it names no version."""
+    found: list[tuple[str, str]] = []
     for name, pattern in (
         (".python-version", r"(\d+)\.(\d+)"),
         ("runtime.txt", r"python-(\d+)\.(\d+)"),
@@ -96,26 +100,83 @@ def _python_version(files: Mapping[str, str], today: date, default: str | None) 
         if name in files:
             text = next((ln.strip() for ln in files[name].splitlines() if ln.strip()), "")
             match = re.match(pattern, text)
-            if not match:
+            if not match and not found:
                 raise BuildFailed(
                     f"{name} says '{text}', which is not a Python version; "
                     f"write it like '{'python-3.12' if name == 'runtime.txt' else '3.12'}'"
                 )
-            return f"python{match[1]}.{match[2]}", f"from {name}"
+            found.append((f"python{match[1]}.{match[2]}" if match else text, f"from {name}"))
     for name, lock in (("Pipfile", False), ("Pipfile.lock", True)):
         pipfile = pipfile_python_version(files[name], lock=lock) if name in files else None
         if pipfile is None:
             continue
         match = re.match(r"(\d+)\.(\d+)", pipfile)
-        if not match:
+        if not match and not found:
             raise BuildFailed(
                 f"{name} requires python_version '{pipfile}', which is not a Python "
                 'version; write it in the Pipfile like python_version = "3.12"'
             )
-        return f"python{match[1]}.{match[2]}", f"from {name} [requires]"
+        found.append(
+            (f"python{match[1]}.{match[2]}" if match else pipfile, f"from {name} [requires]")
+        )
+    return found
+
+
+def _ignored(identifier: str, reason: str, others: list[tuple[str, str]]) -> list[str]:
+    """A warning for each version source that names another version than the one used.
+    laambda's order is .python-version, runtime.txt, Pipfile: .python-version is what uv and
+    pyenv read, and Heroku deprecated runtime.txt for it (Heroku's own buildpack still lets
+    runtime.txt win when both are present, so the warning says which one laambda follows)."""
+    used = reason.removeprefix("from ").removesuffix(" [requires]")
+    warnings = []
+    for other, other_reason in others:
+        if other != identifier:
+            name = other_reason.removeprefix("from ").removesuffix(" [requires]")
+            fix = (
+                "delete runtime.txt (Heroku deprecated it for .python-version)"
+                if name == "runtime.txt"
+                else f"make {name} name {identifier} too"
+            )
+            warnings.append(
+                f"{name} names {other} but {used} names {identifier}: building for "
+                f"{identifier} ({reason}) and ignoring {name}; {fix}"
+            )
+    return warnings
+
+
+def _python_version(
+    files: Mapping[str, str], today: date, default: str | None
+) -> tuple[str, str, list[str]]:
+    """The Python runtime the files name (the first of _python_sources), why, and a warning
+    for each file that names another; else the default, or the newest supported, that
+    pyproject.toml's requires-python admits."""
+    found = _python_sources(files)
+    if found:
+        (identifier, reason), *others = found
+        return identifier, reason, _ignored(identifier, reason, others)
+    requirement = requires_python(files)
+    candidates = supported("python", today=today)
     if default:
-        return default, "the server's default for apps that name none"
-    return supported("python", today=today)[0].identifier, "newest supported"
+        candidates = [r for r in ALL_RUNTIMES if r.identifier == default] + candidates
+    if requirement is not None:
+        admitted = [r for r in candidates if requirement.admits(r.version)]
+        if admitted and admitted[0] is not candidates[0]:
+            return admitted[0].identifier, f"newest supported that {requirement.where} admits", []
+    if default:
+        return default, "the server's default for apps that name none", []
+    return candidates[0].identifier, "newest supported", []
+
+
+def _check_requires_python(files: Mapping[str, str], runtime: Runtime, reason: str) -> None:
+    """BuildFailed when pyproject.toml's Python constraint excludes the runtime, naming both:
+    uv would refuse to install the project on it."""
+    requirement = requires_python(files)
+    if requirement is None or requirement.admits(runtime.version):
+        return
+    raise BuildFailed(
+        f"{requirement.where} does not admit {runtime.identifier} ({reason}): name a Python "
+        "version it admits in .python-version, or change the constraint"
+    )
 
 
 def _node_majors(spec: str, candidates: list[int]) -> list[int]:
@@ -179,10 +240,11 @@ def detect_runtime(
             f"{', '.join(PYTHON_MARKERS)} (Python) and {', '.join(NODE_MARKERS)} (Node.js)"
         )
     language = "node" if marker in NODE_MARKERS else "python"
+    ignored: list[str] = []
     if requested:
         identifier, version_reason = requested, "set for the app"
     elif language == "python":
-        identifier, version_reason = _python_version(files, today, default("python"))
+        identifier, version_reason, ignored = _python_version(files, today, default("python"))
     else:
         identifier, version_reason = _node_version(files, today, default("node"))
     runtime, warnings = check_runtime(identifier, today=today, source=version_reason)
@@ -192,6 +254,9 @@ def detect_runtime(
             f"{'Node.js' if language == 'node' else 'Python'} app (found {marker}); "
             "change the app's runtime or the repository"
         )
+    if language == "python":
+        _check_requires_python(files, runtime, version_reason)
+        warnings += ignored
     manifest, lockfile = marker, None
     if marker == "pyproject.toml":
         lockfile = next((f for f in ("uv.lock", "poetry.lock") if f in files), None)

@@ -121,6 +121,31 @@ def test_the_log_names_the_release_phase_apart_from_the_functions(
     ) in done.lines
 
 
+def test_version_files_that_disagree_are_warned_about_in_the_log(
+    build: BuildFn, tmp_path: Path
+) -> None:
+    files = {**APP, "requirements.txt": "", ".python-version": "3.12", "runtime.txt": "python-3.11"}
+    done = build(tar_of(files, tmp_path / "src.tar"))
+    assert done.result.runtime == "python3.12"
+    assert (
+        " !     runtime.txt names python3.11 but .python-version names python3.12: building for "
+        "python3.12 (from .python-version) and ignoring runtime.txt; delete runtime.txt "
+        "(Heroku deprecated it for .python-version)"
+    ) in done.lines
+
+
+def test_a_runtime_requires_python_excludes_is_refused_before_installing(
+    build: BuildFn, settings: Settings, tmp_path: Path
+) -> None:
+    pyproject = '[project]\nname = "app"\nversion = "1"\nrequires-python = ">=3.12"\n'
+    files = {**APP, "pyproject.toml": pyproject, "runtime.txt": "python-3.11"}
+    message = _build_fails(build, tmp_path, files)
+    assert message.startswith(
+        "pyproject.toml requires-python '>=3.12' does not admit python3.11 (from runtime.txt)"
+    )
+    assert not settings.data_dir.exists()  # refused before any download
+
+
 def test_cancel_stops_the_installer(tmp_path: Path) -> None:
     cancel = threading.Event()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import re
+import subprocess
 import tarfile
 import time
 from pathlib import Path
@@ -319,6 +320,38 @@ class TestSubmodules:
             "repository's own files and does not fetch submodules; copy its files into the "
             "repository or install it as a dependency"
         ]
+
+
+def _empty_tree_archive(folder: Path, form: str) -> Path:
+    """What `git archive` writes for a commit whose tree is empty: a pax global header (the
+    commit's id) and end-of-archive blocks, which Python's tarfile refuses to open."""
+    folder.mkdir()
+    env = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q", "-b", "main"], [*env, "commit", "-q", "--allow-empty", "-m", "e"]):
+        subprocess.run(["git", *args], cwd=folder, check=True)
+    tarball = folder.parent / f"empty.{form}"
+    subprocess.run(
+        ["git", "archive", f"--format={form}", "-o", str(tarball), "HEAD"], cwd=folder, check=True
+    )
+    return tarball
+
+
+class TestEmptyTree:
+    @pytest.mark.parametrize("form", ["tar", "tar.gz"])
+    def test_an_empty_trees_archive_unpacks_to_an_empty_folder(
+        self, tmp_path: Path, form: str
+    ) -> None:
+        tarball = _empty_tree_archive(tmp_path / "repo", form)
+        assert _unpack(tarball, tmp_path / "dest") == []
+        assert list((tmp_path / "dest").iterdir()) == []
+
+    def test_a_global_header_before_damage_is_still_refused(self, tmp_path: Path) -> None:
+        tarball = _empty_tree_archive(tmp_path / "repo", "tar")
+        data = bytearray(tarball.read_bytes())
+        data[1024:1536] = b"junk" * 128  # the end-of-archive block is now neither end nor file
+        tarball.write_bytes(bytes(data))
+        with pytest.raises(SourceRefused, match="cannot be read as a tar file"):
+            _unpack(tarball, tmp_path / "dest")
 
 
 @pytest.mark.parametrize(

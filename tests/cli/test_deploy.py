@@ -275,3 +275,22 @@ def test_revoking_the_token_the_cli_signs_in_with_asks_first(cli: Cli) -> None:
     assert "You are signed out: `laambda login` with another token" in done.stdout
     assert cli("tokens").returncode == 1
     assert dataclasses.replace(cli, token=spare[1])("tokens").returncode == 0
+
+
+def test_deploying_an_empty_commit_says_what_was_looked_for(cli: Cli, tmp_path: Path) -> None:
+    """`git archive` of an empty tree (which Python's tarfile cannot open) is sent and refused
+    by the build as a tree without an app, never a traceback."""
+    assert cli("apps:create", "empty1").returncode == 0
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    env = ["-c", "user.name=CI", "-c", "user.email=ci@example.com"]
+    for args in (["init", "-q", "-b", "main"], [*env, "commit", "-q", "--allow-empty", "-m", "e"]):
+        subprocess.run(["git", *args], cwd=folder, check=True)
+
+    done = cli("deploy", "-a", "empty1", str(folder))
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (
+        " !     Deploy failed: no supported app found at the root of the repository: looked for"
+    ) in done.stderr, done.stderr

@@ -128,3 +128,88 @@ def test_table_platforms() -> None:
         "nodejs22.x",
         "nodejs20.x",
     ]
+
+
+class TestVersionSources:
+    """Files that name different Pythons are warned about; pyproject.toml's constraint is
+    met or the build refused (laambda/domain/requires_python.py)."""
+
+    def test_python_version_wins_over_runtime_txt_with_a_warning(self) -> None:
+        found = detect(
+            {"requirements.txt": "", ".python-version": "3.12", "runtime.txt": "python-3.11"}
+        )
+        assert (found.runtime.identifier, found.version_reason) == (
+            "python3.12",
+            "from .python-version",
+        )
+        assert found.warnings == (
+            "runtime.txt names python3.11 but .python-version names python3.12: building for "
+            "python3.12 (from .python-version) and ignoring runtime.txt; delete runtime.txt "
+            "(Heroku deprecated it for .python-version)",
+        )
+
+    def test_files_that_agree_say_nothing(self) -> None:
+        agreeing = {
+            "requirements.txt": "",
+            ".python-version": "3.12.4",
+            "runtime.txt": "python-3.12",
+        }
+        assert detect(agreeing).warnings == ()
+
+    def test_a_pipfile_that_disagrees_is_named(self) -> None:
+        files = {"Pipfile": '[requires]\npython_version = "3.13"\n', "runtime.txt": "python-3.12"}
+        found = detect(files)
+        assert found.runtime.identifier == "python3.12"
+        assert found.warnings == (
+            "Pipfile names python3.13 but runtime.txt names python3.12: building for python3.12 "
+            "(from runtime.txt) and ignoring Pipfile; make Pipfile name python3.12 too",
+        )
+
+    def test_an_unreadable_ignored_file_is_named_not_fatal(self) -> None:
+        found = detect({"requirements.txt": "", ".python-version": "3.12", "runtime.txt": "py3"})
+        assert found.runtime.identifier == "python3.12"
+        assert "ignoring runtime.txt" in found.warnings[0]
+
+    def test_a_runtime_requires_python_excludes_is_refused_naming_both(self) -> None:
+        files = {
+            "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.12"\n',
+            "runtime.txt": "python-3.11",
+        }
+        with pytest.raises(BuildFailed) as info:
+            detect(files)
+        assert info.value.message == (
+            "pyproject.toml requires-python '>=3.12' does not admit python3.11 (from "
+            "runtime.txt): name a Python version it admits in .python-version, or change the "
+            "constraint"
+        )
+
+    def test_poetrys_python_constraint_counts_too(self) -> None:
+        files = {
+            "pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.13"\n',
+            ".python-version": "3.12",
+        }
+        with pytest.raises(BuildFailed, match=r"\[tool.poetry.dependencies\] python '\^3.13'"):
+            detect(files)
+        assert detect(files, requested="python3.13").runtime.identifier == "python3.13"
+
+    def test_a_patch_bound_admits_the_minor(self) -> None:
+        files = {"pyproject.toml": '[project]\nrequires-python = ">=3.12.1"\n'}
+        assert detect({**files, ".python-version": "3.12"}).runtime.identifier == "python3.12"
+
+    def test_with_no_version_named_the_newest_it_admits_is_chosen(self) -> None:
+        files = {"pyproject.toml": '[project]\nrequires-python = ">=3.11,<3.13"\n'}
+        found = detect(files)
+        assert found.runtime.identifier == "python3.12"
+        assert found.version_reason == (
+            "newest supported that pyproject.toml requires-python '>=3.11,<3.13' admits"
+        )
+        assert detect(files, defaults={"python": "python3.11"}).runtime.identifier == "python3.11"
+
+    def test_a_constraint_that_is_not_pep_440_is_refused(self) -> None:
+        with pytest.raises(BuildFailed, match="is not a version specifier"):
+            detect({"pyproject.toml": '[project]\nrequires-python = "3.12+"\n'})
+
+    def test_a_node_runtime_for_a_python_app_is_named_as_such_first(self) -> None:
+        files = {"pyproject.toml": '[project]\nrequires-python = "<3.13"\n'}
+        with pytest.raises(BuildFailed, match="the repository is a Python app"):
+            detect(files, requested="nodejs22.x")

@@ -179,3 +179,23 @@ def test_a_push_over_the_source_limit_is_refused_before_it_is_stored(
     objects = small.data_dir / "repos" / "big.git" / "objects"
     kept = sum(p.stat().st_size for p in objects.rglob("*") if p.is_file())
     assert kept < 200_000, kept  # nothing of the pack is kept in the repository
+
+
+def test_an_empty_commit_is_refused_saying_what_was_looked_for(site: Site) -> None:
+    """git archive of an empty tree is an archive Python's tarfile refuses to open: the push
+    is told what a build looks for, as for any tree without an app."""
+    alice = site.person("alice@example.com")
+    site.app("empty1", alice)
+    repo = site.tmp / "clones" / "empty1"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "empty")
+
+    pushed = site.push(repo, alice, site.url("empty1"))
+
+    assert pushed.returncode != 0
+    assert "cannot be read as a tar file" not in pushed.stderr
+    assert (
+        "remote:  !     Push rejected: no supported app found at the root of the repository: "
+        "looked for requirements.txt"
+    ) in pushed.stderr, pushed.stderr

@@ -50,6 +50,8 @@ def test_release_phase_runs_before_live_moves_and_a_failure_releases_nothing(
     first = platform.push(app, with_release(RELEASE_OK, marker="1"), commit="a" * 40)
     assert first.outcome.status == "succeeded", first.text + first.outcome.detail
     text = first.text
+    # it is deployed beside the app's functions, and named apart from them
+    assert "-----> Deploying 1 function: phased-web, and the release phase phased-release" in text
     # its lines reach the pusher, before any alias moves
     assert "-----> Running release phase (phased-release version 1)" in text
     assert "       migrating with photos" in text

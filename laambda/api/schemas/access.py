@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from laambda.api.schemas.error import EMAIL, NO_NUL
+from laambda.api.schemas.request import RequestBody
 
 
 class UserRead(BaseModel):
@@ -17,7 +18,7 @@ class UserRead(BaseModel):
     created_at: datetime
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestBody):
     email: str = Field(min_length=3, max_length=254, json_schema_extra=EMAIL)
     is_admin: bool = False
 
@@ -26,7 +27,7 @@ class UserCreated(UserRead):
     token: str = Field(description="shown once; only its hash is stored")
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(RequestBody):
     name: str = Field(default="cli", min_length=1, max_length=100, json_schema_extra=NO_NUL)
     app: str | None = Field(
         default=None,
@@ -57,7 +58,7 @@ class TokenCreated(TokenRead):
     token: str = Field(description="shown once; only its hash is stored")
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestBody):
     public_key: str = Field(min_length=10, max_length=16384, json_schema_extra=NO_NUL)
     name: str | None = Field(default=None, max_length=200, json_schema_extra=NO_NUL)
 
@@ -71,5 +72,5 @@ class KeyRead(BaseModel):
     created_at: datetime
 
 
-class CollaboratorCreate(BaseModel):
+class CollaboratorCreate(RequestBody):
     email: str = Field(min_length=3, max_length=254, json_schema_extra=NO_NUL)

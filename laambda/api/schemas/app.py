@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from laambda.api.schemas.error import NO_NUL
+from laambda.api.schemas.request import RequestBody
 from laambda.domain.app_name import APP_NAME_RULE, app_name_problem
 from laambda.domain.function import Architecture
 from laambda.domain.regions import REGIONS
@@ -16,7 +17,7 @@ APP_NAME_PATTERN = "^[a-z](-?[a-z0-9])+$"
 _NO_NUL: dict[str, Any] = {"json_schema_extra": NO_NUL}
 
 
-class AppPlace(BaseModel):
+class AppPlace(RequestBody):
     """Where a new app sits in a pipeline (services/pipeline.py): `stage` defaults to the one
     its name suggests, `branch` to `main` for a production app when no app of the pipeline
     follows it."""
@@ -34,7 +35,7 @@ RUNTIME_IDENTIFIERS = sorted(
 )
 
 
-class AppCreate(BaseModel):
+class AppCreate(RequestBody):
     # the rules are checked by app_name_problem, whose message says them in words; the
     # document states them too, so that clients (and Schemathesis) know valid names
     name: str = Field(
@@ -90,7 +91,7 @@ class AppRead(BaseModel):
     branch: str | None = Field(default=None, description="the pipeline branch it follows")
 
 
-class AppUpdate(BaseModel):
+class AppUpdate(RequestBody):
     """Where the app sits: only the fields given change. `pipeline`: move it there (null:
     take it out); `stage`; `branch` (null: follow no branch)."""
 
@@ -99,7 +100,7 @@ class AppUpdate(BaseModel):
     branch: str | None = Field(default=None, min_length=1, max_length=255, **_NO_NUL)
 
 
-class AppTransfer(BaseModel):
+class AppTransfer(RequestBody):
     email: str = Field(
         min_length=3, max_length=254, description="the new owner's email", json_schema_extra=NO_NUL
     )

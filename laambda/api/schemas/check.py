@@ -4,6 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from laambda.api.schemas.request import RequestBody
+
 
 class CheckRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -13,7 +15,7 @@ class CheckRead(BaseModel):
     expect_status: int | None
 
 
-class CheckUpdate(BaseModel):
+class CheckUpdate(RequestBody):
     """The event sent to the function's new version, and the HTTP statusCode its answer must
     carry (None: any answer without a function error is healthy)."""
 

@@ -5,10 +5,11 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from laambda.api.schemas.error import NO_NUL
+from laambda.api.schemas.request import RequestBody
 from laambda.domain.event_source import EXAMPLES
 
 
-class EventSourceCreate(BaseModel):
+class EventSourceCreate(RequestBody):
     source: str = Field(
         max_length=2048,
         description=f"what invokes the function: {EXAMPLES}",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from laambda.api.schemas.request import RequestBody
 from laambda.domain.resources import MEMORY_RANGE, TIMEOUT_RANGE
 
 
@@ -21,7 +22,7 @@ class FunctionRead(BaseModel):
     canary_percent: int | None = None
 
 
-class FunctionUpdate(BaseModel):
+class FunctionUpdate(RequestBody):
     memory: int | None = Field(
         default=None, ge=MEMORY_RANGE[0], le=MEMORY_RANGE[1], description="MB"
     )

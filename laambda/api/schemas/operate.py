@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from laambda.api.schemas.request import RequestBody
+
 
 class LogLineRead(BaseModel):
     time: datetime
@@ -20,7 +22,7 @@ class LogsRead(BaseModel):
     more: bool  # lines are waiting already: ask again at once rather than after a pause
 
 
-class InvokeCreate(BaseModel):
+class InvokeCreate(RequestBody):
     payload: Any = Field(default_factory=dict, description="the event, any JSON value")
     log: bool = Field(default=False, description="return the tail of the invocation's log")
 

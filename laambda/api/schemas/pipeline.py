@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from laambda.api.schemas.app import APP_NAME_PATTERN, AppTransfer
 from laambda.api.schemas.error import NO_NUL
 from laambda.api.schemas.release import ReleaseRead
+from laambda.api.schemas.request import RequestBody
 from laambda.domain.app_name import APP_NAME_RULE, app_name_problem
 from laambda.domain.branch_name import BRANCH_RULE, MAX_BRANCH
 
@@ -25,7 +26,7 @@ BRANCH = Field(
 )
 
 
-class PipelineCreate(BaseModel):
+class PipelineCreate(RequestBody):
     name: str = Field(
         description=APP_NAME_RULE,
         json_schema_extra={"pattern": APP_NAME_PATTERN, "minLength": 3, "maxLength": 30},
@@ -42,10 +43,8 @@ class PipelineCreate(BaseModel):
 class PipelineTransfer(AppTransfer):
     """`{"email": "b@x"}`: the pipeline's new owner (the same body as an app's transfer)."""
 
-    model_config = ConfigDict(extra="forbid")
 
-
-class PipelineAppAdd(BaseModel):
+class PipelineAppAdd(RequestBody):
     """`stage` defaults to the one the app's name suggests (`-staging`, `-prod` …); `branch`
     to `main` for the production app when no app of the pipeline follows `main` yet."""
 
@@ -85,7 +84,7 @@ class PipelineDestroyed(BaseModel):
     )
 
 
-class PromoteRequest(BaseModel):
+class PromoteRequest(RequestBody):
     app: str = Field(json_schema_extra=APP_REF, description="the upstream app")
     to: list[AppRef] | None = Field(
         default=None,

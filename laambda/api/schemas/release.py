@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from laambda.api.schemas.request import RequestBody
+
 
 class ReleaseRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -44,7 +46,7 @@ class ReleaseDetail(ReleaseRead):
     log: str
 
 
-class RollbackRequest(BaseModel):
+class RollbackRequest(RequestBody):
     version: int | None = None
     # the Procfile's `release` entry runs before `live` moves only when asked (Heroku's rule)
     run_release_phase: bool = False

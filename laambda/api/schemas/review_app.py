@@ -5,9 +5,10 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from laambda.api.schemas.error import NO_NUL
+from laambda.api.schemas.request import RequestBody
 
 
-class ReviewAppsChange(BaseModel):
+class ReviewAppsChange(RequestBody):
     """Turn a pipeline's review apps on or off."""
 
     enabled: bool

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from laambda.api.schemas.request import RequestBody
 from laambda.domain.strategy import (
     MAX_ERRORS,
     MAX_MINUTES,
@@ -55,11 +56,11 @@ def _range(low: int, high: int) -> Any:
     return Field(default=None, json_schema_extra={"minimum": low, "maximum": high})
 
 
-class DeployStrategyUpdate(BaseModel):
+class DeployStrategyUpdate(RequestBody):
     """`all-at-once`, or `canary` with percent, the window (minutes or seconds) and max_errors
     (default 0). Checked by domain/strategy.strategy, whose 422 names the allowed values."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_RULES)
+    model_config = ConfigDict(json_schema_extra=_RULES)
 
     strategy: str = Field(json_schema_extra={"enum": ["all-at-once", "canary"]})
     percent: int | SkipJsonSchema[None] = _range(MIN_PERCENT, MAX_PERCENT)
