@@ -38,6 +38,7 @@ def _promote(platform: Platform, app: App) -> list[int]:
             to=None,
             cipher=Cipher(platform.worker.settings.secret_key),
             applier=platform.worker.queue,
+            data_dir=platform.worker.settings.data_dir,
         )
         return [o.release.id for o in outcomes if o.release is not None]
 
