@@ -23,7 +23,9 @@ def contents(tarball: Path) -> frozenset[Entry]:
             if member.issym():
                 entries.add((name, "link", member.linkname))
             elif member.isfile():
+                digest = hashlib.sha256()
                 stream = archive.extractfile(member)
-                digest = hashlib.file_digest(stream, "sha256") if stream else hashlib.sha256()
+                while stream is not None and (chunk := stream.read(1 << 16)):
+                    digest.update(chunk)
                 entries.add((name, "exec" if member.mode & 0o111 else "file", digest.hexdigest()))
     return frozenset(entries)

@@ -116,7 +116,15 @@ def test_deploy_a_git_repository_releases_its_last_commit(cli: Cli, tmp_path: Pa
     assert done.stdout.rstrip().endswith("-----> Released v1: ci-git-web")
     assert "uncommitted changes are not deployed" in done.stderr
     build = _built(cli, "ci-git")
-    assert (build.origin, build.commit, build.status) == ("upload", sha, "succeeded")
+    # HEAD was never pushed: no server repository can vouch that the upload is its code
+    assert (build.origin, build.commit, build.commit_label, build.status) == (
+        "upload",
+        None,
+        sha,
+        "succeeded",
+    )
+    listed = cli("releases", "-a", "ci-git")
+    assert f"Deploy {sha[:7]} (upload, unverified)" in listed.stdout, listed.stdout
     assert re.fullmatch(r"sources/ci-git/upload-[0-9a-f-]{36}\.tar\.gz", build.source_key or "")
     # what moto now runs is the committed code
     lam = aws.lambda_client(cli.settings)

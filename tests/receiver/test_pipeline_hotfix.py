@@ -79,10 +79,13 @@ def promote(site: Site, person: Person, app: str, *, force: bool = False) -> lis
         return [outcome.detail for outcome in outcomes]
 
 
-def upload(site: Site, person: Person, app: str, files: dict[str, str], sha: str) -> str:
+def upload(
+    site: Site, person: Person, app: str, files: dict[str, str], sha: str, *, verify: bool = True
+) -> str:
     """What `POST /v1/apps/APP/builds?commit=SHA` (`laambda deploy`) does: the tarball
     labelled SHA, the label verified against the server's repositories, built and released,
-    no git. The description of the release it makes, once live."""
+    no git. The description of the release it makes, once live. `verify=False`: the label
+    recorded as the commit, as uploads were before it was verified."""
     key = f"sources/{app}/upload-{uuid.uuid4()}.tar.gz"
     store = ObjectStore(aws.s3_client(site.settings), site.settings.artifact_bucket)
     source = site.tmp / key.rsplit("/", 1)[1]
@@ -91,6 +94,7 @@ def upload(site: Site, person: Person, app: str, files: dict[str, str], sha: str
     with session_scope(site.sessions) as session:
         row = session.scalars(select(App).where(App.name == app)).one()
         said = upload_commit.labelled(session, site.settings.data_dir, row, sha, source)
+        said = said if verify else upload_commit.Labelled(sha, None)
         build = build_service.create(
             session,
             row,
@@ -248,6 +252,13 @@ def test_an_upload_labelled_with_a_commit_the_server_cannot_verify_locks_out_no_
     assert forced.returncode == 0, forced.stderr
     assert "Push rejected" not in forced.stderr
     assert live(site, "lab-prod", 8) == git(repo, "rev-parse", "other")
+    # a build recorded before labels were verified: its commit is in no server repository
+    legacy = "2" * 40
+    assert upload(site, alice, "lab-prod", evil, legacy, verify=False) == "Deploy 2222222"
+    commit(repo, {"other.py": "x = 2\n"}, "after the legacy upload")
+    after = site.push(repo, alice, "laambda", "other:main")
+    assert after.returncode == 0, after.stderr
+    assert live(site, "lab-prod", 10) == git(repo, "rev-parse", "other")
 
 
 def test_a_hotfix_pushed_through_another_receiver_shows_on_the_pipeline(site: Site) -> None:
