@@ -203,9 +203,14 @@ class PromotionService:
             return Diff(up, down, None, down_commit, [], "builds", up_to_date=False, note=note)
         if down_build is not None and up_build.artifact_sha256 == down_build.artifact_sha256:
             return Diff(up, down, up_commit, down_commit, [], "builds", up_to_date=True)
-        for row, commit in ((up, up_commit), (down, down_commit)):
-            if commit is None and (row is up or down_build is not None):
-                note = f"{row.name} runs an upload with no commit: cannot compare commits"
+        for row, build in ((up, up_build), (down, down_build)):
+            if build is not None and build.commit is None:
+                what = (
+                    f"labelled {build.commit_label[:7]}, not verified"
+                    if build.commit_label
+                    else "with no commit"
+                )
+                note = f"{row.name} runs an upload {what}: cannot compare commits"
                 return Diff(up, down, up_commit, down_commit, [], "builds", False, note=note)
         for repo in (
             pipeline_repository_path(data_dir, pipeline.name),
