@@ -113,12 +113,8 @@ def replaces(
     git's environment (its quarantine) of the push."""
     if live is None or live == base:
         return False
-    held = subprocess.run(
-        ["git", "cat-file", "-e", f"{live}^{{commit}}"], cwd=cwd, env=env, capture_output=True
-    )
-    if held.returncode != 0:
-        log.warning("live commit %s is in no repository of the app: not protected", live[:7])
-        return False
+    if not _present(cwd or Path.cwd(), live, env=env):
+        return False  # in no repository of the codebase: protects nothing
     ancestor = subprocess.run(
         ["git", "merge-base", "--is-ancestor", live, pushed],
         cwd=cwd,
@@ -128,9 +124,9 @@ def replaces(
     return ancestor.returncode != 0
 
 
-def _present(repo: Path, commit: str) -> bool:
+def _present(repo: Path, commit: str, *, env: Mapping[str, str] | None = None) -> bool:
     present = subprocess.run(
-        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, env=env, capture_output=True
     )
     if present.returncode != 0:
         log.warning("%s: live commit %s is not in the repository", repo.name, commit[:7])
