@@ -421,10 +421,19 @@ def builds(app: AppOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         return print_json(rows)
     for row in rows:
-        commit = (row["commit"] or "-")[:7]
+        commit = _commit(row)
         out.print(
             f"{row['id']:<6} {row['status']:<10} {commit}  {ago(row['created_at'])}", markup=False
         )
+
+
+def _commit(row: dict[str, Any]) -> str:
+    """'3f9c1ab'; '1111111 (unverified)' for an upload's commit the server could not verify
+    (laambda/services/upload_commit.py); '-' for neither."""
+    if row["commit"]:
+        return str(row["commit"])[:7]
+    label = row.get("commit_label")
+    return f"{str(label)[:7]} (unverified)" if label else "-"
 
 
 @command(apps, "builds:info")
@@ -433,9 +442,7 @@ def build_info(build_id: int, app: AppOption = None, as_json: JsonOption = False
     row = api().get(f"/apps/{resolve(app)}/builds/{build_id}")
     if as_json:
         return print_json(row)
-    out.print(
-        f"=== Build {row['id']}: {row['status']} ({(row['commit'] or '-')[:7]})", markup=False
-    )
+    out.print(f"=== Build {row['id']}: {row['status']} ({_commit(row)})", markup=False)
     if row["error"]:
         out.print(f"Error: {row['error']}", markup=False)
     out.print(row["log"].rstrip(), markup=False)

@@ -243,12 +243,21 @@ def promote(
         list[str] | None,
         typer.Option("--to", help="a downstream app (repeat for more; default: the next stage)"),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="promote even when a downstream app runs commits this app lacks"
+        ),
+    ] = False,
 ) -> None:
     """Release the app's live artifact in its downstream apps, with their own config:
-    nothing is built. Waits for each release; exits non-zero when one fails."""
+    nothing is built. Refused when a downstream app runs commits this one lacks (see
+    pipelines:diff) unless --force. Waits for each release; exits non-zero when one fails."""
     name = resolve(app)
     client = api()
     body: dict[str, Any] = {"app": name} | ({"to": to} if to else {})
+    if force:
+        body["force"] = True
     with out.status(f"Promoting {name}…"):
         result = client.post("/pipelines/promote", body)
     out.print(f"Promoting v{result['version']} of {name}", markup=False)
@@ -265,6 +274,8 @@ def promote(
             failed.append(item["app"])
             said = str(exc)
         out.print(f"  {item['app']}… {said}", markup=False)
+        if force:  # what the promotion undid, if anything
+            out.print(f"  {item['app']}: {item['detail']}", markup=False)
     if failed:
         raise CliError(f"promotion to {', '.join(failed)} failed")
 

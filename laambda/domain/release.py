@@ -46,8 +46,14 @@ def unchanged_message(version: int) -> str:
     return f"nothing changed; v{version} is live"
 
 
-def deploy_description(commit: str | None) -> str:
-    return f"Deploy {commit[:7]}" if commit else "Deploy"
+def deploy_description(commit: str | None, label: str | None = None) -> str:
+    """'Deploy 1a2b3c4' for a pushed commit or a verified upload; 'Deploy 1111111 (upload,
+    unverified)' for an upload whose commit `label` the server could not verify (it holds no
+    such commit, or not with the files uploaded: laambda/services/upload_commit.py), so the
+    release list never vouches for code it cannot tie to a commit; 'Deploy' with neither."""
+    if commit:
+        return f"Deploy {commit[:7]}"
+    return f"Deploy {label[:7]} (upload, unverified)" if label else "Deploy"
 
 
 def config_description(set_keys: Sequence[str], unset_keys: Sequence[str]) -> str:

@@ -105,10 +105,16 @@ def replaces(
     was read, or `live` never reached this repository, and `pushed` does not descend from
     it. Git's own rule for the branch it shows (a push that is not a fast-forward of the
     remote ref is refused, "fetch first"), applied to the live commit; a forced push over
-    the branch as shown still replaces it, as on Heroku. False with no live commit known.
-    `cwd`/`env`: the repository and git's environment (its quarantine) of the push."""
+    the branch as shown still replaces it, as on Heroku. False with no live commit known,
+    and when the repository does not hold it (the receiver has copied it from the
+    codebase's other repositories first, laambda/receiver/siblings.py): a commit no server
+    repository holds cannot be fetched, merged or verified, so it protects nothing (an
+    upload's label, laambda/services/upload_commit.py). `cwd`/`env`: the repository and
+    git's environment (its quarantine) of the push."""
     if live is None or live == base:
         return False
+    if not _present(cwd or Path.cwd(), live, env=env):
+        return False  # in no repository of the codebase: protects nothing
     ancestor = subprocess.run(
         ["git", "merge-base", "--is-ancestor", live, pushed],
         cwd=cwd,
@@ -118,9 +124,9 @@ def replaces(
     return ancestor.returncode != 0
 
 
-def _present(repo: Path, commit: str) -> bool:
+def _present(repo: Path, commit: str, *, env: Mapping[str, str] | None = None) -> bool:
     present = subprocess.run(
-        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, env=env, capture_output=True
     )
     if present.returncode != 0:
         log.warning("%s: live commit %s is not in the repository", repo.name, commit[:7])

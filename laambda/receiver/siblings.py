@@ -11,8 +11,8 @@ host (`git fetch` of that one commit from one bare repository into the other), e
 sibling's bundle in the object store (laambda/receiver/bundles.py; the push that made the
 commit live may have gone through another receiver). No ref of the sibling is read or moved
 but its objects, so no lock of the sibling is needed. A commit no sibling holds (an upload of
-`laambda deploy` whose commit was never pushed) stays missing; laambda/receiver/push.py then
-refuses a push that would replace it.
+`laambda deploy` whose commit was never pushed) stays missing and protects nothing: a push
+may replace it (laambda/receiver/branch.py replaces).
 """
 
 from __future__ import annotations

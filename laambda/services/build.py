@@ -58,16 +58,19 @@ class BuildService:
         queue: BuildQueue,
         origin: str = "push",
         token: str | None = None,
+        label: str | None = None,
     ) -> Build:
         """Record a source and queue its build once the transaction commits; `origin` says how
         the source came ("push" over git, "upload" through the API) and `commit` may be None
-        for an upload from outside a git repository. `token` names the deploy token that
+        for an upload from outside a git repository, or whose commit `label` could not be
+        verified (laambda/services/upload_commit.py). `token` names the deploy token that
         uploaded it, for the activity trail."""
         build = Build(
             app_id=app.id,
             user_id=user.id if user else None,
             status=BuildStatus.PENDING,
             commit=commit,
+            commit_label=label,
             source_key=source_key,
             architecture=architecture_or_default(app.architecture),
             origin=origin,
@@ -76,6 +79,7 @@ class BuildService:
         session.flush()
         detail = {"origin": origin} if origin != "push" else {}
         detail |= {"token": token} if token is not None else {}
+        detail |= {"unverified_commit": label} if label is not None else {}
         audit.record(session, user, action="build.create", app=app.name, commit=commit, **detail)
         build_id = build.id
         after_commit(session, lambda: queue.build(build_id))
@@ -149,6 +153,7 @@ class BuildService:
             origin="promotion",
             promoted_from=source.id,
             commit=source.commit,
+            commit_label=source.commit_label,
             artifact_key=source.artifact_key,
             artifact_sha256=source.artifact_sha256,
             artifact_size=source.artifact_size,

@@ -92,6 +92,8 @@ class PromotionService:
         to: Sequence[str] | None,
         cipher: Cipher,
         applier: ReleaseApplier,
+        data_dir: Path,
+        force: bool = False,
     ) -> tuple[Release, list[Promoted]]:
         """Release the upstream `app`'s live artifact in the apps `to` (default: every app
         of the next stage above it that has apps). Returns the upstream release promoted
@@ -100,7 +102,15 @@ class PromotionService:
         architecture, would get function names over Lambda's 64 characters or a config over
         its 4 KB, or has a build or release under way, or when the upstream is in no
         pipeline or `to` names an app that is not downstream of it; AppNotFound for a target
-        that is not an app of the pipeline."""
+        that is not an app of the pipeline.
+
+        Also refused when a downstream app runs commits the upstream lacks (it is behind, or
+        the two diverged: a hotfix pushed to the downstream app's own remote): promoting
+        would undo them, as a push that is not a fast-forward is refused ("fetch first").
+        The ancestry is asked of git as `diff` asks it (`Diff.behind`, repositories under
+        `data_dir`); when it cannot be known (no repository on this host holds both commits,
+        or one side runs an upload with no commit) nothing is refused. `force` promotes
+        anyway, and the release's description names the commits it undid."""
         upstream = app_service.get_for(session, user, app)
         pipeline = pipeline_service.of_app(session, upstream)
         if pipeline is None:
@@ -116,11 +126,16 @@ class PromotionService:
             architecture=architecture_or_default(source.architecture),
             entries=list(source.procfile or {}),
         )
+        undone: dict[int, list[Commit]] = {}
         for target in locked:
             self._check(session, target, artifact, cipher)
-        description = f"Promote v{live.version} of {upstream.name}"
+            behind = self._compare(session, pipeline, upstream, target, data_dir).behind
+            if behind and not force:
+                raise PromotionRefused(_would_undo(upstream, target, behind))
+            undone[target.id] = behind
         outcomes = []
         for target in locked:
+            description = _description(live.version, upstream, undone[target.id])
             unchanged = release_service.unchanged(session, target, source, cipher)
             if unchanged is not None:
                 detail = f"nothing changed: v{unchanged.version} of {target.name} runs it already"
@@ -149,6 +164,7 @@ class PromotionService:
                 version=live.version,
                 release=release.version,
                 build=build.id,
+                undone=[c.sha for c in undone[target.id]],
             )
             outcomes.append(Promoted(target, release, description))
         session.flush()
@@ -172,6 +188,12 @@ class PromotionService:
         the one the downstream runs are listed."""
         pipeline = pipeline_service.get_for(session, user, name)
         up, down = self._pair(session, user, pipeline, upstream, downstream)
+        return self._compare(session, pipeline, up, down, data_dir)
+
+    def _compare(
+        self, session: Session, pipeline: Pipeline, up: App, down: App, data_dir: Path
+    ) -> Diff:
+        """The Diff of two apps of `pipeline` (see `diff`)."""
         up_build = release_service.current_build(session, up)
         down_build = release_service.current_build(session, down)
         up_commit = up_build.commit if up_build else None
@@ -181,9 +203,14 @@ class PromotionService:
             return Diff(up, down, None, down_commit, [], "builds", up_to_date=False, note=note)
         if down_build is not None and up_build.artifact_sha256 == down_build.artifact_sha256:
             return Diff(up, down, up_commit, down_commit, [], "builds", up_to_date=True)
-        for row, commit in ((up, up_commit), (down, down_commit)):
-            if commit is None and (row is up or down_build is not None):
-                note = f"{row.name} runs an upload with no commit: cannot compare commits"
+        for row, build in ((up, up_build), (down, down_build)):
+            if build is not None and build.commit is None:
+                what = (
+                    f"labelled {build.commit_label[:7]}, not verified"
+                    if build.commit_label
+                    else "with no commit"
+                )
+                note = f"{row.name} runs an upload {what}: cannot compare commits"
                 return Diff(up, down, up_commit, down_commit, [], "builds", False, note=note)
         for repo in (
             pipeline_repository_path(data_dir, pipeline.name),
@@ -342,6 +369,32 @@ class PromotionService:
         if release is not None:
             return f"its release v{release} is being deployed; promote once it is live or failed"
         return None
+
+
+def _shas(commits: Sequence[Commit], shown: int = 5) -> str:
+    """'20a3178 (hotfix), 1b2c3d4 (…)', the first `shown` of `commits` and how many more."""
+    named = ", ".join(f"{c.sha[:7]} ({c.subject[:50]})" for c in commits[:shown])
+    more = len(commits) - shown
+    return named + (f" and {more} more" if more > 0 else "")
+
+
+def _would_undo(upstream: App, target: App, behind: Sequence[Commit]) -> str:
+    """Why a promotion to `target` is refused: the commits it runs that `upstream` lacks."""
+    count = f"{len(behind)} commit{'s' if len(behind) != 1 else ''}"
+    branch = f"its branch {upstream.branch}" if upstream.branch else "it"
+    return (
+        f"cannot promote to '{target.name}': it runs {count} that {upstream.name} does not "
+        f"contain: {_shas(behind)}; promoting would undo them. Merge them into "
+        f"{upstream.name} (fetch, merge and push {branch}) and promote again, or promote "
+        f"anyway with `laambda pipelines:promote -a {upstream.name} --force`; nothing changed"
+    )
+
+
+def _description(version: int, upstream: App, undone: Sequence[Commit]) -> str:
+    """'Promote v4 of shop-staging', and with --force over commits the downstream ran that
+    the upstream lacks, '…, undoing 20a3178 (hotfix)'."""
+    description = f"Promote v{version} of {upstream.name}"
+    return f"{description}, undoing {_shas(undone, 3)}" if undone else description
 
 
 def _git_log(repo: Path, up: str | None, down: str | None) -> list[Commit] | None:

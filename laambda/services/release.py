@@ -154,7 +154,7 @@ class ReleaseService:
             app,
             user=user,
             kind="deploy",
-            description=deploy_description(build.commit),
+            description=deploy_description(build.commit, build.commit_label),
             build_id=build.id,
             config=self.config(session, app, cipher),
             cipher=cipher,

@@ -28,6 +28,7 @@ from laambda.db.models import ApiToken, App, AuditEvent, Build
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.objectstore import ObjectStore
+from laambda.services.teardown import repository_path
 from tests.support.aws import ensure_role
 from tests.support.cli import Cli, serving
 from tests.support.live_worker import LiveWorker
@@ -116,7 +117,16 @@ def test_deploy_a_git_repository_releases_its_last_commit(cli: Cli, tmp_path: Pa
     assert done.stdout.rstrip().endswith("-----> Released v1: ci-git-web")
     assert "uncommitted changes are not deployed" in done.stderr
     build = _built(cli, "ci-git")
-    assert (build.origin, build.commit, build.status) == ("upload", sha, "succeeded")
+    # HEAD was never pushed: no server repository can vouch that the upload is its code
+    assert (build.origin, build.commit, build.commit_label, build.status) == (
+        "upload",
+        None,
+        sha,
+        "succeeded",
+    )
+    listed = cli("releases", "-a", "ci-git")
+    assert f"Deploy {sha[:7]} (upload, unverified)" in listed.stdout, listed.stdout
+    assert f" {sha[:7]} (unverified)  " in cli("builds", "-a", "ci-git").stdout
     assert re.fullmatch(r"sources/ci-git/upload-[0-9a-f-]{36}\.tar\.gz", build.source_key or "")
     # what moto now runs is the committed code
     lam = aws.lambda_client(cli.settings)
@@ -141,6 +151,25 @@ def test_deploy_a_git_repository_releases_its_last_commit(cli: Cli, tmp_path: Pa
             {"status": "succeeded", "detail": "Released v1: ci-git-web"},
         )
         assert all(kind == "line" for kind, _ in events[:-1])
+
+
+def test_deploy_of_a_commit_the_server_holds_is_that_commit(cli: Cli, tmp_path: Path) -> None:
+    assert cli("apps:create", "ci-pushed").returncode == 0
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    sha = _git_repo(repo, python_app(["web"], marker="pushed"))
+    # the app's repository on the server, as `git push` of HEAD leaves it
+    server = repository_path(cli.settings.data_dir, "ci-pushed")
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(server)], check=True)
+
+    done = cli("deploy", "-a", "ci-pushed", cwd=repo)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    build = _built(cli, "ci-pushed")
+    assert (build.commit, build.commit_label) == (sha, None)
+    listed = cli("releases", "-a", "ci-pushed").stdout
+    assert f"Deploy {sha[:7]}" in listed
+    assert "unverified" not in listed + cli("builds", "-a", "ci-pushed").stdout
 
 
 def test_deploy_a_plain_folder_leaves_out_what_gitignore_names(cli: Cli, tmp_path: Path) -> None:

@@ -119,6 +119,16 @@ def test_diff_says_behind_and_diverged_from_the_commits_ancestry(cli: Cli) -> No
         f"{hotfix[:7]}  hotfix  t",
         "Promoting shop-staging to shop-prod would undo these; merge them first",
     ]
+    # and promoting, which would undo the hotfix, is refused as a stale push is
+    refused = cli("pipelines:promote", "-a", "shop-staging")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "laambda: cannot promote to 'shop-prod': it runs 1 commit that shop-staging does not "
+        f"contain: {hotfix[:7]} (hotfix); promoting would undo them. Merge them into "
+        "shop-staging (fetch, merge and push its branch develop) and promote again, or "
+        "promote anyway with `laambda pipelines:promote -a shop-staging --force`; nothing "
+        "changed"
+    )
 
     git(work, "checkout", "-q", "-b", "develop", s1)
     s2 = commit(work, {"b.txt": "2\n"}, "s2")
@@ -133,6 +143,17 @@ def test_diff_says_behind_and_diverged_from_the_commits_ancestry(cli: Cli) -> No
         f"{hotfix[:7]}  hotfix  t",
         "Promoting shop-staging to shop-prod would undo these; merge them first",
     ]
+    assert "it runs 1 commit that" in cli("pipelines:promote", "-a", "shop-staging").stderr
+    # --force promotes anyway, saying what it undid
+    forced = cli("pipelines:promote", "-a", "shop-staging", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stdout.splitlines() == [
+        "Promoting v2 of shop-staging",
+        "  shop-prod… done, v2",
+        f"  shop-prod: Promote v2 of shop-staging, undoing {hotfix[:7]} (hotfix)",
+    ]
+    rows = json.loads(cli("pipelines", "shop", "--json").stdout)["apps"]
+    assert rows[1]["description"] == f"Promote v2 of shop-staging, undoing {hotfix[:7]} (hotfix)"
 
 
 def test_refusals_are_one_line(cli: Cli) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,10 @@ from laambda.crypto import Cipher
 from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
+from laambda.errors import PromotionRefused
 from laambda.objectstore import ObjectStore
 from laambda.receiver.bundles import holds
+from laambda.services import upload_commit
 from laambda.services.build import build_service
 from laambda.services.promotion import Diff, promotion_service
 from laambda.worker.enqueue import CeleryQueue
@@ -59,34 +62,62 @@ def live(site: Site, app: str, version: int) -> str:
     raise AssertionError(f"v{version} of {app} was not live within 120 s")
 
 
-def promote(site: Site, person: Person, app: str) -> None:
-    """`laambda pipelines:promote -a APP`, as the API does it."""
+def promote(site: Site, person: Person, app: str, *, force: bool = False) -> list[str]:
+    """`laambda pipelines:promote -a APP [--force]`, as the API does it; each downstream
+    app's outcome (its release's description, or why nothing changed)."""
     with session_scope(site.sessions) as session:
-        promotion_service.promote(
+        _, outcomes = promotion_service.promote(
             session,
             session.merge(person.user),
             app=app,
             to=None,
             cipher=Cipher(site.settings.secret_key),
             applier=CeleryQueue(site.settings),
+            data_dir=site.settings.data_dir,
+            force=force,
         )
+        return [outcome.detail for outcome in outcomes]
 
 
-def upload(site: Site, person: Person, app: str, files: dict[str, str], sha: str) -> None:
-    """What `laambda deploy` does: the tarball of a commit built and released, no git."""
-    key = f"sources/{app}/upload-{sha}.tar.gz"
+def upload(
+    site: Site, person: Person, app: str, files: dict[str, str], sha: str, *, verify: bool = True
+) -> str:
+    """What `POST /v1/apps/APP/builds?commit=SHA` (`laambda deploy`) does: the tarball
+    labelled SHA, the label verified against the server's repositories, built and released,
+    no git. The description of the release it makes, once live. `verify=False`: the label
+    recorded as the commit, as uploads were before it was verified."""
+    key = f"sources/{app}/upload-{uuid.uuid4()}.tar.gz"
     store = ObjectStore(aws.s3_client(site.settings), site.settings.artifact_bucket)
-    store.put_bytes(key, tarball(files))
+    source = site.tmp / key.rsplit("/", 1)[1]
+    source.write_bytes(tarball(files))
+    store.put_file(key, source)
     with session_scope(site.sessions) as session:
-        build_service.create(
+        row = session.scalars(select(App).where(App.name == app)).one()
+        said = upload_commit.labelled(session, site.settings.data_dir, row, sha, source)
+        said = said if verify else upload_commit.Labelled(sha, None)
+        build = build_service.create(
             session,
-            session.scalars(select(App).where(App.name == app)).one(),
+            row,
             user=session.merge(person.user),
-            commit=sha,
+            commit=said.commit,
             source_key=key,
             queue=CeleryQueue(site.settings),
             origin="upload",
+            label=said.label,
         )
+        build_id = build.id
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with session_scope(site.sessions) as session:
+            released = session.scalars(
+                select(Release).where(Release.build_id == build_id, Release.status == "succeeded")
+            ).one_or_none()
+            if released is not None:
+                return released.description
+        time.sleep(0.3)
+    with session_scope(site.sessions) as session:
+        ended = session.get_one(Build, build_id)
+        raise AssertionError(f"the upload {sha[:7]} to {app} was not live: {ended.log}")
 
 
 def diff(site: Site, person: Person) -> Diff:
@@ -134,6 +165,17 @@ def test_a_hotfix_pushed_to_the_app_is_not_undone_through_the_pipeline(site: Sit
     behind = diff(site, alice)
     assert (behind.commits, [c.sha for c in behind.behind]) == ([], [hotfix])
     assert not behind.up_to_date
+    # so promoting staging, which would undo the hotfix, is refused and changes nothing
+    with pytest.raises(PromotionRefused) as refused:
+        promote(site, alice, "store-staging")
+    assert refused.value.status_code == 409
+    assert (
+        f"cannot promote to 'store-prod': it runs 1 commit that store-staging does not "
+        f"contain: {hotfix[:7]} (hotfix); promoting would undo them. Merge them into "
+        "store-staging (fetch, merge and push its branch develop)"
+    ) in refused.value.message
+    assert "`laambda pipelines:promote -a store-staging --force`" in refused.value.message
+    assert fetched(site, alice, repo, "laambda", "main") == hotfix
 
     # a commit on top of s1 (the old main) is not a fast-forward: git refuses it, nothing built
     git(repo, "checkout", "-q", "-b", "stale", s1)
@@ -161,12 +203,18 @@ def test_a_hotfix_pushed_to_the_app_is_not_undone_through_the_pipeline(site: Sit
     assert [c.sha for c in ahead_and_behind.commits] == [s2]  # diverged: s2 vs the merge
     assert ahead_and_behind.behind
     git(repo, "remote", "add", "prod", site.url("store-prod"))
-    promote(site, alice, "store-staging")
+    with pytest.raises(PromotionRefused, match="it runs 2 commits that store-staging does not"):
+        promote(site, alice, "store-staging")
+    # --force promotes anyway, and says what it undid
+    (forced,) = promote(site, alice, "store-staging", force=True)
+    assert forced.startswith(f"Promote v2 of store-staging, undoing {merge[:7]} (Merge ")
     assert live(site, "store-prod", 4) == s2
     assert fetched(site, alice, repo, "prod", "main") == s2
 
 
-def test_a_push_that_would_undo_an_uploaded_release_is_refused(site: Site) -> None:
+def test_an_upload_labelled_with_a_commit_the_server_cannot_verify_locks_out_no_push(
+    site: Site,
+) -> None:
     alice = site.person("alice@example.com")
     site.app("lab-prod", alice)
     make_pipeline(site.sessions, "lab", alice.user, follow={"lab-prod": ("production", "main")})
@@ -177,31 +225,40 @@ def test_a_push_that_would_undo_an_uploaded_release_is_refused(site: Site) -> No
     assert site.push(repo, alice, "laambda", "main").returncode == 0
     assert live(site, "lab-prod", 1) == first
 
-    # CI deploys a later commit with `laambda deploy`: no server repository holds it
+    # other code labelled with a real commit of the server's, or one no repository holds
+    evil = files | {"web_mod.py": "def handler(e, c):\n    return 'EVIL CODE'\n"}
+    assert upload(site, alice, "lab-prod", evil, first) == (
+        f"Deploy {first[:7]} (upload, unverified)"
+    )
+    # the files of the pushed commit, labelled with it: verified, described as a push is
+    assert upload(site, alice, "lab-prod", files, first) == f"Deploy {first[:7]}"
+    fake = "1" * 40
+    assert upload(site, alice, "lab-prod", evil, fake) == "Deploy 1111111 (upload, unverified)"
+    # CI deploys a commit it never pushed: the server cannot tell it is that commit's code
     files["web_mod.py"] = "def handler(e, c):\n    return 'ci'\n"
     ci = commit(repo, files, "deployed by CI")
-    upload(site, alice, "lab-prod", files, ci)
-    assert live(site, "lab-prod", 2) == ci
+    assert upload(site, alice, "lab-prod", files, ci) == f"Deploy {ci[:7]} (upload, unverified)"
 
-    # a push from `first` that lacks it is refused by the platform, naming the live commit
+    # none of these labels moves the branch or locks out a push, forced or not
+    assert fetched(site, alice, repo, "laambda", "main") == first
     git(repo, "checkout", "-q", "-b", "other", first)
     commit(repo, {"other.py": "x = 1\n"}, "without the CI commit")
-    refused = site.push(repo, alice, "laambda", "other:main")
-    assert refused.returncode != 0
-    assert (
-        f"lab-prod runs {ci[:7]}, made live after this branch was at {first[:7]}"
-    ) in refused.stderr
-    assert "Fetch first (`git fetch`), merge or rebase onto" in refused.stderr
-    assert "Building" not in refused.stderr
-    # the same through the app's own remote, whose main is behind too
     own = site.push(repo, alice, site.url("lab-prod"), "other:main")
-    assert own.returncode != 0
-    assert f"lab-prod runs {ci[:7]}" in own.stderr
-    # a commit that contains it goes live
-    git(repo, "merge", "-q", "--no-edit", "main")
-    accepted = site.push(repo, alice, "laambda", "other:main")
-    assert accepted.returncode == 0, accepted.stderr
-    assert live(site, "lab-prod", 3) == git(repo, "rev-parse", "other")
+    assert own.returncode == 0, own.stderr
+    assert live(site, "lab-prod", 6) == git(repo, "rev-parse", "other")
+    assert upload(site, alice, "lab-prod", evil, fake) == "Deploy 1111111 (upload, unverified)"
+    git(repo, "commit", "-q", "--amend", "-m", "rewritten")
+    forced = site.push(repo, alice, "laambda", "+other:main")
+    assert forced.returncode == 0, forced.stderr
+    assert "Push rejected" not in forced.stderr
+    assert live(site, "lab-prod", 8) == git(repo, "rev-parse", "other")
+    # a build recorded before labels were verified: its commit is in no server repository
+    legacy = "2" * 40
+    assert upload(site, alice, "lab-prod", evil, legacy, verify=False) == "Deploy 2222222"
+    commit(repo, {"other.py": "x = 2\n"}, "after the legacy upload")
+    after = site.push(repo, alice, "laambda", "other:main")
+    assert after.returncode == 0, after.stderr
+    assert live(site, "lab-prod", 10) == git(repo, "rev-parse", "other")
 
 
 def test_a_hotfix_pushed_through_another_receiver_shows_on_the_pipeline(site: Site) -> None:

@@ -159,6 +159,7 @@ class Platform:
                 to=None,
                 cipher=Cipher(self.worker.settings.secret_key),
                 applier=self.worker.queue,
+                data_dir=self.worker.settings.data_dir,
             )
             return [o.release.id for o in outcomes if o.release is not None]
 

@@ -43,6 +43,7 @@ def test_the_pipeline_page_shows_stages_branches_and_live_releases(dashboard: Da
             to=None,
             cipher=Cipher(platform.worker.settings.secret_key),
             applier=platform.worker.queue,
+            data_dir=platform.worker.settings.data_dir,
         )
         assert promoted.release is not None
         release_id = promoted.release.id

@@ -33,6 +33,7 @@ from laambda.api.schemas.build import BuildCreated, BuildDetail, BuildRead
 from laambda.building.cache import purge_cache
 from laambda.building.source_check import SourceLimits, SourceRefused, check_upload, human_size
 from laambda.logstream import request_cancel
+from laambda.services import upload_commit
 from laambda.services.app import app_service
 from laambda.services.audit import audit
 from laambda.services.build import build_service
@@ -102,8 +103,11 @@ async def upload_build(
     absolute paths, no `..`, no device or FIFO files, no links leaving the source (also
     through other links) or looping, no name over 255 bytes or path over 3,072, at most
     LAAMBDA_MAX_SOURCE_ENTRIES entries, LAAMBDA_MAX_SOURCE_BYTES uploaded and
-    LAAMBDA_MAX_UNPACKED_BYTES unpacked. Answers 202 with the queued build; follow
-    `links.stream` for its log and outcome."""
+    LAAMBDA_MAX_UNPACKED_BYTES unpacked. `commit` becomes the build's commit (shown and
+    protected by the git remotes) only when a repository of the app's codebase on this host
+    holds it with the files uploaded; otherwise it is kept as `commit_label` and the release
+    reads "Deploy SHA (upload, unverified)" (laambda/services/upload_commit.py). Answers
+    202 with the queued build; follow `links.stream` for its log and outcome."""
     row = await run_in_threadpool(app_service.get_for, session, user, app)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in UPLOAD_TYPES:
@@ -122,6 +126,9 @@ async def upload_build(
         tarball = Path(work) / "source.tar.gz"
         await _receive(request, tarball, cap)
         await run_in_threadpool(check_upload, tarball, limits)
+        said = await run_in_threadpool(
+            upload_commit.labelled, session, settings.data_dir, row, commit, tarball
+        )
         key = f"sources/{row.name}/upload-{uuid.uuid4()}.tar.gz"
         await run_in_threadpool(store.ensure_bucket)
         await run_in_threadpool(store.put_file, key, tarball)
@@ -131,11 +138,12 @@ async def upload_build(
             session,
             row,
             user=user,
-            commit=commit,
+            commit=said.commit,
             source_key=key,
             queue=queue,
             origin="upload",
             token=via,
+            label=said.label,
         )
     )
     path = f"/v1/apps/{row.name}/builds/{build.id}"

@@ -74,16 +74,26 @@ def promote(
     user: CurrentUser,
     cipher: CipherDep,
     applier: ApplierDep,
+    settings: SettingsDep,
 ) -> PromotionRead:
     """Release the artifact `app`'s live release runs (the same sha256; nothing is built) in
     each app of `to` (default: every app of the next stage that has apps), with each app's
     own config and function settings; its description "Promote vN of APP". 409
     PromotionRefused, nothing changed, when the upstream has no live release, a downstream
     app pins another runtime or architecture, its function names would pass Lambda's 64
-    characters, or a build or release of it is under way. Follow each release with
+    characters, or a build or release of it is under way, or it runs commits the upstream
+    lacks (a hotfix pushed to it: promoting would undo them; `force` promotes anyway and the
+    description names them, "Promote vN of APP, undoing SHA (subject)"). Follow each release with
     `GET /v1/apps/{app}/releases/{version}`."""
     live, outcomes = promotion_service.promote(
-        session, user, app=body.app, to=body.to, cipher=cipher, applier=applier
+        session,
+        user,
+        app=body.app,
+        to=body.to,
+        cipher=cipher,
+        applier=applier,
+        data_dir=settings.data_dir,
+        force=body.force,
     )
     promoted = []
     for outcome in outcomes:

@@ -14,6 +14,8 @@ class BuildRead(BaseModel):
     uid: uuid.UUID
     status: str
     commit: str | None
+    # an upload's commit the server could not verify (shown, never trusted)
+    commit_label: str | None = None
     origin: str = "push"
     runtime: str | None
     architecture: str | None

@@ -91,6 +91,10 @@ class PromoteRequest(RequestBody):
         max_length=20,
         description="downstream apps (default: every app of the next stage that has apps)",
     )
+    force: bool = Field(
+        default=False,
+        description="promote even over commits a downstream app runs that the upstream lacks",
+    )
 
     @field_validator("to")
     @classmethod

@@ -28,6 +28,9 @@ class Build(IdMixin, CreatedMixin, Model):
     # a BuildStatus; changed only by services/build.py
     status: Mapped[str] = mapped_column(String(20), default=BuildStatus.PENDING)
     commit: Mapped[str | None] = mapped_column(String(64))
+    # the commit an upload named that could not be verified (laambda/services/upload_commit.py);
+    # then `commit` is None: the label is shown, never trusted
+    commit_label: Mapped[str | None] = mapped_column(String(64))
     source_key: Mapped[str | None] = mapped_column(String(1024))
     artifact_sha256: Mapped[str | None] = mapped_column(String(64))
     artifact_key: Mapped[str | None] = mapped_column(String(1024))
