@@ -7,7 +7,8 @@ it, and README.md's Architecture section draws a push through them), from the bo
   domain/                            pure rules
   config.py crypto.py trace.py fleet.py   settings and small shared utilities
   db/ migrations/                    models, engine, sessions; Alembic's migrations
-  objectstore.py logstream.py deploy/ building/   adapters: S3, Redis streams, AWS, builds
+  objectstore.py gitrepo.py logstream.py deploy/ building/
+                                     adapters: S3, git repositories, Redis streams, AWS, builds
   services/                          the use cases, and every SQL query
   worker/                            Celery tasks: builds and releases
   api/ web/ receiver/                the REST API, the dashboard, the git receiver

@@ -59,7 +59,9 @@ _HEAD_LIMIT = 64 * 1024
 _CONNECT_TIMEOUT = 15.0
 _IDLE_TIMEOUT = 300.0
 _CHUNK = 64 * 1024
-_DEEPEST_FOLDER = 80  # a unix socket's path holds at most 107 bytes
+SOCKET_PATH_MAX = 107  # bytes in a unix socket's path (sun_path's 108, less the final NUL)
+# the deepest folder the socket <folder>/egress-<8 random>/egress.sock fits in
+_DEEPEST_FOLDER = SOCKET_PATH_MAX - len("/egress-12345678/egress.sock")
 
 
 class Refused(Exception):
@@ -289,7 +291,8 @@ def egress_proxy(
     folder; used instead when `folder` is too deep for a socket path), is closed and removed
     when the block ends, and `log` gets one line per refused request.
     """
-    parent = folder if folder is not None and len(str(folder)) <= _DEEPEST_FOLDER else None
+    deep = folder is None or len(bytes(folder)) > _DEEPEST_FOLDER
+    parent = None if deep else folder
     with tempfile.TemporaryDirectory(prefix="egress-", dir=parent) as made:
         path = Path(made) / "egress.sock"
         server = _ProxyServer(str(path), policy, log)

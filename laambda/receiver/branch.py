@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from laambda.db.models import App, Release
 from laambda.domain.status import ReleaseStatus
+from laambda.gitrepo import holds
 from laambda.services.build import build_service
 from laambda.services.release import release_service
 
@@ -125,12 +126,10 @@ def replaces(
 
 
 def _present(repo: Path, commit: str, *, env: Mapping[str, str] | None = None) -> bool:
-    present = subprocess.run(
-        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, env=env, capture_output=True
-    )
-    if present.returncode != 0:
+    present = holds(repo, commit, env=env)
+    if not present:
         log.warning("%s: live commit %s is not in the repository", repo.name, commit[:7])
-    return present.returncode == 0
+    return present
 
 
 def _move(repo: Path, heads: Mapping[str, str], ref: str, commit: str) -> bool:

@@ -35,6 +35,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from laambda.errors import ObjectMissing
+from laambda.gitrepo import holds
 from laambda.objectstore import ObjectStore
 from laambda.services.teardown import repository_bundle_key
 
@@ -151,14 +152,6 @@ def save(repo: Path, store: ObjectStore, key: str) -> bool:
     finally:
         Path(name).unlink(missing_ok=True)
     return True
-
-
-def holds(repo: Path, commit: str) -> bool:
-    """Whether the repository has the commit `commit` (a full or short object name)."""
-    found = subprocess.run(
-        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, capture_output=True
-    )
-    return found.returncode == 0
 
 
 def _config(repo: Path, name: str) -> str | None:

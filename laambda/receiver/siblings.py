@@ -25,8 +25,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from laambda.db.models import App, Pipeline
+from laambda.gitrepo import holds
 from laambda.objectstore import ObjectStore
-from laambda.receiver.bundles import bundle_key, holds, unbundle
+from laambda.receiver.bundles import bundle_key, unbundle
 from laambda.services.build import build_service
 from laambda.services.pipeline import pipeline_service
 from laambda.services.teardown import (

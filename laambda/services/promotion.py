@@ -16,7 +16,6 @@ locked, in name order) before any row is written, so a refusal of one changes no
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from laambda.domain.pipeline import Stage
 from laambda.domain.promotion import Artifact, next_stage, previous_stage, promotion_problem
 from laambda.domain.status import BuildStatus, ReleaseStatus
 from laambda.errors import Conflict, PromotionRefused
+from laambda.gitrepo import git, holds
 from laambda.services.app import app_service
 from laambda.services.applier import ReleaseApplier
 from laambda.services.audit import audit
@@ -405,32 +405,22 @@ def _git_log(repo: Path, up: str | None, down: str | None) -> list[Commit] | Non
     if any(sha is not None and not _HEX.fullmatch(sha) for sha in (up, down)):
         return None  # not a git object name (an uploaded build's label): nothing to ask
     for sha in (up, down):
-        if sha is not None and _git(repo, "cat-file", "-e", f"{sha}^{{commit}}") is None:
+        if sha is not None and not holds(repo, sha):
             return None
     span = f"{down}..{up}" if down else up
-    out = _git(repo, "log", f"--max-count={DIFF_LIMIT}", "--format=%H%x09%an%x09%s", span)
-    if out is None:
+    found = git(
+        repo, "log", f"--max-count={DIFF_LIMIT}", "--format=%H%x09%an%x09%s", span,
+        timeout=GIT_TIMEOUT,
+    )  # fmt: skip
+    if found is None:
         return None
+    out = found.decode(errors="replace")
     commits = []
     for line in out.splitlines():
         sha, _, rest = line.partition("\t")
         author, _, subject = rest.partition("\t")
         commits.append(Commit(sha, author, subject))
     return commits
-
-
-def _git(repo: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "--git-dir", str(repo), *args],
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
 
 
 promotion_service = PromotionService()

@@ -13,7 +13,6 @@ push.
 
 from __future__ import annotations
 
-import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -23,10 +22,9 @@ from sqlalchemy.orm import Session
 
 from laambda.building.contents import contents
 from laambda.db.models import App
+from laambda.gitrepo import git, holds
 from laambda.services.pipeline import pipeline_service
 from laambda.services.teardown import pipeline_repository_path, repository_path
-
-GIT_TIMEOUT = 60.0  # seconds, for `git archive` of a large commit
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ def labelled(
     if label is None:
         return Labelled(None, None)
     for repo in _repositories(session, data_dir, app):
-        if _holds(repo, label):
+        if holds(repo, label):
             return (
                 Labelled(label, None)
                 if _same_files(repo, label, tarball)
@@ -66,26 +64,13 @@ def _repositories(session: Session, data_dir: Path, app: App) -> list[Path]:
     return [repo for repo in repos if (repo / "HEAD").exists()]
 
 
-def _holds(repo: Path, commit: str) -> bool:
-    found = _run(["git", "--git-dir", str(repo), "cat-file", "-e", f"{commit}^{{commit}}"])
-    return found is not None and found.returncode == 0
-
-
 def _same_files(repo: Path, commit: str, tarball: Path) -> bool:
     """Whether `git archive COMMIT` holds the files of `tarball`, no more, no fewer."""
     with tempfile.TemporaryDirectory(prefix="laambda-verify-") as work:
         archived = Path(work) / "commit.tar"
-        done = _run(["git", "--git-dir", str(repo), "archive", "-o", str(archived), commit])
-        if done is None or done.returncode != 0:
+        if git(repo, "archive", "-o", str(archived), commit) is None:
             return False
         try:
             return contents(archived) == contents(tarball)
         except (tarfile.TarError, OSError):
             return False
-
-
-def _run(args: list[str]) -> subprocess.CompletedProcess[bytes] | None:
-    try:
-        return subprocess.run(args, capture_output=True, timeout=GIT_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
+from pathlib import Path
 
 import pytest
 
-from laambda.building.egress import EgressPolicy, Refused
+from laambda.building.egress import SOCKET_PATH_MAX, EgressPolicy, Refused, egress_proxy
 
 DEFAULT = EgressPolicy.of(["pypi.org", "files.pythonhosted.org", "mirror.internal:8080"])
 
@@ -92,3 +94,19 @@ def test_an_allowed_network_opens_only_itself() -> None:
 def test_malformed_hosts_are_refused(entry: str) -> None:
     with pytest.raises(ValueError, match="not a host"):
         EgressPolicy.of([entry])
+
+
+@pytest.mark.parametrize("spare", [1, 0, -1, -30])
+def test_the_proxy_socket_fits_however_deep_the_build_folder(tmp_path: Path, spare: int) -> None:
+    """A folder one byte short of, at, or past the deepest a socket fits below: the socket is
+    made there, or in the system's temporary folder, and answers either way."""
+    base = len(bytes(tmp_path)) + 1
+    depth = SOCKET_PATH_MAX - len("/egress-12345678/egress.sock") - spare
+    folder = tmp_path / ("d" * max(depth - base, 1))
+    folder.mkdir()
+    refused: list[str] = []
+    with egress_proxy(DEFAULT, log=refused.append, folder=folder) as path:
+        assert len(bytes(path)) <= SOCKET_PATH_MAX
+        assert path.is_relative_to(folder) == (len(bytes(folder)) + 28 <= SOCKET_PATH_MAX)
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(path))

@@ -19,8 +19,8 @@ from laambda.db.models import App, Build, Release
 from laambda.db.session import session_scope
 from laambda.deploy import aws
 from laambda.errors import PromotionRefused
+from laambda.gitrepo import holds
 from laambda.objectstore import ObjectStore
-from laambda.receiver.bundles import holds
 from laambda.services import upload_commit
 from laambda.services.build import build_service
 from laambda.services.promotion import Diff, promotion_service
