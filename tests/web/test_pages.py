@@ -191,3 +191,18 @@ def test_an_uploaded_build_says_so(
     _signed_in(client, db, alice[0], api_settings)
     assert "uploaded (laambda deploy)" in client.get(f"/apps/thumbs/builds/{build.id}").text
     assert "uploaded" in client.get("/apps/thumbs/builds").text
+
+
+def test_an_uploads_unverified_commit_label_is_shown_as_such(
+    client: TestClient, db: Session, alice: tuple[User, Auth], app_row: App, api_settings: Settings
+) -> None:
+    label = "1111111111111111111111111111111111111111"
+    build = factories.build(
+        app_id=app_row.id, status="succeeded", commit=None, commit_label=label, origin="upload"
+    )
+    db.commit()
+    _signed_in(client, db, alice[0], api_settings)
+    page = client.get(f"/apps/thumbs/builds/{build.id}").text
+    assert f"{label[:12]} <span class=\"muted\">unverified</span>" in page
+    listed = client.get("/apps/thumbs/builds").text
+    assert f"{label[:7]} <span class=\"muted\">unverified</span>" in listed
