@@ -203,6 +203,6 @@ def test_an_uploads_unverified_commit_label_is_shown_as_such(
     db.commit()
     _signed_in(client, db, alice[0], api_settings)
     page = client.get(f"/apps/thumbs/builds/{build.id}").text
-    assert f"{label[:12]} <span class=\"muted\">unverified</span>" in page
+    assert f'{label[:12]} <span class="muted">unverified</span>' in page
     listed = client.get("/apps/thumbs/builds").text
-    assert f"{label[:7]} <span class=\"muted\">unverified</span>" in listed
+    assert f'{label[:7]} <span class="muted">unverified</span>' in listed
