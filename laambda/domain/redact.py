@@ -8,6 +8,7 @@ output ("true", "1024") to hide, and too short to be a credential worth the name
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote, urlsplit
@@ -19,10 +20,16 @@ _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|(^|_)KEY$", 
 
 
 class Redactor:
-    """Replaces every occurrence of any of `values` in a text with REDACTED."""
+    """Replaces every occurrence of any of `values` in a text with REDACTED, as written and as
+    the output people see escapes it (`spellings`)."""
 
     def __init__(self, values: Iterable[str]) -> None:
-        kept = {value for value in values if len(value) >= MIN_LENGTH}
+        kept = {
+            spelling
+            for value in values
+            if len(value) >= MIN_LENGTH
+            for spelling in spellings(value)
+        }
         # the longest first, so a secret that contains another is hidden whole
         ordered = sorted(kept, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
@@ -31,6 +38,20 @@ class Redactor:
         if self._pattern is None:
             return text
         return self._pattern.sub(REDACTED, text)
+
+
+def spellings(value: str) -> set[str]:
+    """`value` and the escaped forms in which a function's output carries it: inside a JSON
+    string (Lambda's error payload `{"errorMessage": ...}`, a `statusCode`/`body` answer; with
+    non-ASCII as `\\uXXXX` or kept, and that JSON quoted once more, as a log line holding a
+    payload does) and inside a Python string's repr (`print(dict)`, a traceback's locals).
+    A value holding a quote, a backslash, a newline or a non-ASCII character (a PEM key, a JSON
+    credential) is written differently in each."""
+    found = {value}
+    for escaped in (json.dumps(value), json.dumps(value, ensure_ascii=False), repr(value)):
+        inner = escaped[1:-1]
+        found |= {inner, json.dumps(inner)[1:-1]}
+    return found
 
 
 def url_secrets(url: str) -> list[str]:

@@ -319,6 +319,10 @@ def _normal(url: str) -> tuple[str, str, int | None, str] | None:
     )
 
 
+# the space, C0 controls and DEL: what the WHATWG URL parser strips or drops
+_BLANK = "".join(map(chr, range(0x21))) + "\x7f"
+
+
 def unresolved(url: str) -> bool:
     """Whether `url` holds a backslash, or a `.` or `..` segment in its path, in any spelling.
 
@@ -329,8 +333,10 @@ def unresolved(url: str) -> bool:
     So `https://pypi.org/simple/../../evil/` is a request to https://pypi.org/evil/: a URL
     holding any of these is not compared with the allowed list at all. The path is
     percent-decoded until it no longer changes, so double encoding (`%252e`) is caught too.
+    A space or a control character anywhere counts as well: the WHATWG parser strips them from
+    the ends (`https://pypi.org/simple/.. ` is `/simple/..`) and drops tabs and newlines.
     """
-    if "\\" in url:
+    if "\\" in url or any(char in _BLANK for char in url):
         return True
     try:
         path = urlsplit(url).path
@@ -342,7 +348,7 @@ def unresolved(url: str) -> bool:
             break
         path = decoded
     segments = path.replace("\\", "/").split("/")
-    return any(segment.split(";", 1)[0] in (".", "..") for segment in segments)
+    return any(segment.split(";", 1)[0].strip(_BLANK) in (".", "..") for segment in segments)
 
 
 def url_allowed(url: str, allowed: Sequence[str]) -> bool:
@@ -367,8 +373,9 @@ def check_url(url: str, allowed: Sequence[str], *, where: str, what: str) -> Non
     if unresolved(url):
         raise BuildFailed(
             f"{where}: {what} {shown_url(url)} holds a '.' or '..' path segment or a backslash "
-            "(also when percent-encoded), which installers resolve to another address than the "
-            "one written, so it cannot be checked against the allowed package sources: write "
+            "(also when percent-encoded), a space or a control character, which installers "
+            "resolve to another address than the one written, so it cannot be checked against "
+            "the allowed package sources: write "
             "the address without them, e.g. https://pypi.org/simple/"
         )
     if not url_allowed(url, allowed):

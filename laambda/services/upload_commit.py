@@ -6,13 +6,15 @@ label (`source_blob.version`) unverified and its git remote is unaffected by API
 laambda keeps the label as the build's `commit`, which its git remotes then show and protect
 (laambda/receiver/branch.py), only when it is verified: a repository of the app's codebase
 on this host (the app's own, its pipeline's or those of the pipeline's other apps) holds the
-commit, and `git archive` of it holds exactly the files of the upload. Otherwise the label is
-kept apart (`Build.commit_label`) and shown as unverified; it moves no branch and refuses no
-push.
+commit, named by its whole object name (a short sha or a hex-named branch, `deadbeef1`, could
+name another commit later), and `git archive` of it holds exactly the files of the upload.
+Otherwise the label is kept apart (`Build.commit_label`) and shown as unverified; it moves no
+branch and refuses no push.
 """
 
 from __future__ import annotations
 
+import re
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -25,6 +27,9 @@ from laambda.db.models import App
 from laambda.gitrepo import git, holds
 from laambda.services.pipeline import pipeline_service
 from laambda.services.teardown import pipeline_repository_path, repository_path
+
+# a whole object name, SHA-1 or SHA-256: the one spelling that names a commit and nothing else
+FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,9 @@ def labelled(
     """Verify the commit `label` of the upload `tarball` to `app` (see the module)."""
     if label is None:
         return Labelled(None, None)
+    if not FULL_SHA.fullmatch(label):
+        # a short sha or a hex-named branch names whatever it resolves to at the time
+        return Labelled(None, label)
     for repo in _repositories(session, data_dir, app):
         if holds(repo, label):
             return (

@@ -467,8 +467,8 @@ class TestIndexes:
             build(tar_of(files, tmp_path / "t.tar"))
         assert info.value.message.startswith(
             f"requirements.txt line 1: the index {escape} holds a '.' or '..' path segment or "
-            "a backslash (also when percent-encoded), which installers resolve to another "
-            "address than the one written"
+            "a backslash (also when percent-encoded), a space or a control character, which "
+            "installers resolve to another address than the one written"
         )
         assert received == []
 

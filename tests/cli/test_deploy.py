@@ -171,6 +171,24 @@ def test_deploy_of_a_commit_the_server_holds_is_that_commit(cli: Cli, tmp_path: 
     assert f"Deploy {sha[:7]}" in listed
     assert "unverified" not in listed + cli("builds", "-a", "ci-pushed").stdout
 
+    # the same files labelled by a short sha or by a hex-named branch of the same commit: a
+    # name that could later mean another commit is kept as an unverified label, as typed
+    subprocess.run(["git", "branch", "deadbeef1", sha], cwd=server, check=True)
+    tarball = subprocess.run(
+        ["git", "archive", "--format=tar.gz", "HEAD"], cwd=repo, check=True, capture_output=True
+    ).stdout
+    for label in (sha[:7], "deadbeef1"):
+        uploaded = httpx.post(
+            f"{cli.url}/v1/apps/ci-pushed/builds",
+            params={"commit": label},
+            content=tarball,
+            headers={"Authorization": f"Bearer {cli.token}", "Content-Type": "application/gzip"},
+            timeout=60,
+        )
+        assert uploaded.status_code == 202, uploaded.text
+        answer = uploaded.json()
+        assert (answer["commit"], answer["commit_label"]) == (None, label), answer
+
 
 def test_deploy_a_plain_folder_leaves_out_what_gitignore_names(cli: Cli, tmp_path: Path) -> None:
     assert cli("apps:create", "ci-plain").returncode == 0

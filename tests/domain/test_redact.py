@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from laambda.domain.redact import REDACTED, Redactor, platform_secrets, url_secrets
 
 SETTINGS = {
@@ -56,3 +60,32 @@ def test_short_values_are_kept_and_no_values_changes_nothing() -> None:
 def test_url_without_password() -> None:
     assert url_secrets("redis://cache:6379/0") == []
     assert url_secrets("http://[::1") == []
+
+
+PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (PEM, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"),
+        ('Ab"Cd\\Ef/Gh‹é>', "Ef/Gh"),
+        ("it's-a-secret", "a-secret"),
+        ("plain-secret-value", "secret-value"),
+    ],
+)
+def test_a_value_is_hidden_as_output_escapes_it(value: str, fragment: str) -> None:
+    """The ways a function's output carries a config value: Lambda's error JSON, an answer's
+    JSON body (ASCII-escaped or not), that JSON logged inside JSON again, print(dict)."""
+    redact = Redactor([value])
+    for output in (
+        value,
+        json.dumps({"errorMessage": f"boom {value}"}),
+        json.dumps({"body": value}, ensure_ascii=False),
+        json.dumps(json.dumps({"body": value})),
+        str({"KEY": value}),
+        repr([value]),
+    ):
+        shown = redact(output)
+        assert REDACTED in shown, output
+        assert fragment not in shown, (output, shown)

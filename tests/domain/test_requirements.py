@@ -92,6 +92,9 @@ class TestRules:
             "https://corp.example/api/pypi/team-a/simple/%2e%2e/%2e%2e/team-b/simple/",
             "git+https://github.com/acme/../evil/tool@v1",
             "https://pypi.org/simple\t/../evil/",
+            "https://pypi.org/simple/.. ",
+            "https://pypi.org/simple/..\x01",
+            "https://pypi.org/simple/..%00",
             "https://pypi.org/simpleevil/",
             "https://pypi.org/simple@evil.example/simple",
             "https://pypi.org/api/pypi/team-a/simple-b/",
@@ -127,8 +130,9 @@ class TestRules:
             )
         assert info.value.message == (
             "requirements.txt line 1: the index https://***@pypi.org/simple/%2e%2e/evil/ holds "
-            "a '.' or '..' path segment or a backslash (also when percent-encoded), which "
-            "installers resolve to another address than the one written, so it cannot be "
+            "a '.' or '..' path segment or a backslash (also when percent-encoded), a space or "
+            "a control character, which installers resolve to another address than the one "
+            "written, so it cannot be "
             "checked against the allowed package sources: write the address without them, "
             "e.g. https://pypi.org/simple/"
         )
