@@ -32,7 +32,7 @@ from laambda.deploy import aws
 from laambda.deploy.gate import Gate, SmokeCheck
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.observe import invoker
-from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.domain.function import RELEASE_ENTRY
 from laambda.local import moto_lambda
 from laambda.objectstore import ObjectStore
 

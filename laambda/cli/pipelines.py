@@ -146,11 +146,14 @@ def transfer(
     email: Annotated[str, typer.Argument(help="the new owner's email")],
     pipeline: PipelineOption = None,
 ) -> None:
-    """Make another user the pipeline's owner (owner or admin only; its apps keep theirs)."""
+    """Make another user the pipeline's owner (owner or admin only): its review apps move
+    with it; its other apps keep their owners."""
     if not pipeline:
         raise CliError("which pipeline? pass -p PIPELINE (`laambda pipelines` lists yours)")
     row = api().post(f"/pipelines/{pipeline}/transfer", {"email": email})
-    out.print(f"Transferred pipeline {pipeline} to {row['owner']}", markup=False)
+    moved = row.get("transferred") or []
+    apps = f"{len(moved)} review app{'' if len(moved) == 1 else 's'}"
+    out.print(f"Transferred pipeline {pipeline} to {row['owner']} with {apps}", markup=False)
 
 
 @command(pipelines, "pipelines:add")

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 import typer
 
 from laambda.cli import credentials
-from laambda.cli.client import CliError
+from laambda.cli.client import ApiClient, CliError
 from laambda.cli.common import JsonOption, api, command, err, out, print_json
 
 tokens = typer.Typer()
 
+PREFIX = 8  # the characters of a token the server keeps and shows beside its hash
 _DURATION = re.compile(r"^\s*(?P<count>\d+)\s*(?P<unit>[dwy]?)\s*$")
 _DAYS = {"": 1, "d": 1, "w": 7, "y": 365}
 
@@ -89,7 +90,7 @@ def create_token(
 
 @command(tokens, "tokens:revoke")
 def revoke_token(
-    token: Annotated[str, typer.Argument(help="its ID or prefix (lmb_…)")],
+    token: Annotated[str, typer.Argument(help="its ID, its prefix (lmb_…) or the whole token")],
     confirm: Annotated[
         str | None,
         typer.Option(
@@ -98,24 +99,15 @@ def revoke_token(
         ),
     ] = None,
 ) -> None:
-    """Revoke one of your tokens by ID or prefix: it is refused from now on. Revoking the
-    token this CLI signs in with asks first: it signs you out, maybe for good."""
+    """Revoke one of your tokens by ID, by a prefix that names only it, or by the whole token
+    (a leaked one pasted here is matched by its hash, as signing in is): it is refused from
+    now on. Revoking the token this CLI signs in with asks first: it signs you out, maybe for
+    good. Messages never show more of a token than its prefix."""
     own = credentials.load().token or ""
     client = api()
-    rows: list[dict[str, Any]] = client.get("/tokens")
-    wanted = token.removesuffix("…")
-    found = [
-        r
-        for r in rows
-        if str(r["id"]) == wanted or (len(wanted) >= 4 and r["prefix"].startswith(wanted))
-    ]
-    if not found:
-        raise CliError(f"you have no token '{token}': `laambda tokens` lists them")
-    if len(found) > 1:
-        raise CliError(f"'{token}' names {len(found)} tokens: give its ID (`laambda tokens`)")
-    row = found[0]
+    row = _find(client, token.removesuffix("…"))
     current = bool(own) and own.startswith(row["prefix"])
-    if current and (confirm or "").removesuffix("…") not in (str(row["id"]), row["prefix"]):
+    if current and (confirm or "").removesuffix("…") not in (str(row["id"]), row["prefix"], own):
         err.print(
             f" !     token {row['id']} '{row['name']}' ({row['prefix']}…) is the one this CLI "
             "signs in with: revoking it signs you out, and without another token only an "
@@ -123,9 +115,35 @@ def revoke_token(
             markup=False,
         )
         typed = typer.prompt("Type its prefix to revoke it anyway")
-        if typed.removesuffix("…") not in (str(row["id"]), row["prefix"]):
-            raise CliError(f"'{typed}' is not '{row['prefix']}': nothing was revoked")
+        if typed.removesuffix("…") not in (str(row["id"]), row["prefix"], own):
+            raise CliError(f"'{_shown(typed)}' is not '{row['prefix']}': nothing was revoked")
     client.delete(f"/tokens/{row['id']}", current="true" if current else None)
     out.print(f"Revoked token {row['id']} '{row['name']}' ({row['prefix']}…)", markup=False)
     if current:
         out.print("You are signed out: `laambda login` with another token", markup=False)
+
+
+def _find(client: ApiClient, wanted: str) -> dict[str, Any]:
+    """The user's token `wanted` names: its ID; the whole token (by its hash, on the
+    server); or a prefix of at least 4 characters naming only one token (past the kept
+    prefix's characters a prefix cannot be checked: only the hash is kept). CliError naming
+    no more than the prefix otherwise."""
+    rows: list[dict[str, Any]] = client.get("/tokens")
+    found = [r for r in rows if str(r["id"]) == wanted]
+    if not found and len(wanted) > PREFIX:
+        found = client.post("/tokens/find", {"token": wanted})
+    if not found and len(wanted) >= 4:
+        found = [r for r in rows if r["prefix"].startswith(wanted[:PREFIX])]
+    if not found:
+        raise CliError(f"you have no token '{_shown(wanted)}': `laambda tokens` lists them")
+    if len(found) > 1:
+        raise CliError(
+            f"'{_shown(wanted)}' names {len(found)} tokens: give its ID (`laambda tokens`) "
+            "or the whole token"
+        )
+    return found[0]
+
+
+def _shown(text: str) -> str:
+    """What of a typed token a message may repeat: never more than the kept prefix."""
+    return text if len(text) <= PREFIX else f"{text[:PREFIX]}…"

@@ -30,8 +30,7 @@ from laambda.deploy.functions import (
     prepare,
 )
 from laambda.deploy.pool import run_all
-from laambda.domain.function import function_name
-from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.domain.function import RELEASE_ENTRY, function_name
 from laambda.errors import DeployFailed
 
 if TYPE_CHECKING:

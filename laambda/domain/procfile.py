@@ -10,13 +10,10 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from laambda.domain.function import MAX_FUNCTION_NAME, function_name
+from laambda.domain.function import MAX_FUNCTION_NAME, RELEASE_ENTRY, function_name
 from laambda.errors import BuildFailed
 
 EXAMPLE = "create: CreateThumbnail.handler"
-# Heroku's release phase: this entry runs once per release before `live` moves, never
-# as a function of its own (https://devcenter.heroku.com/articles/release-phase)
-RELEASE_ENTRY = "release"
 NO_PROCFILE = (
     "no Procfile found at the root of the repository: add one with a line per function, "
     f"such as\n    {EXAMPLE}\n    resize: images.resize.handler"

@@ -98,7 +98,7 @@ def _python_sources(files: Mapping[str, str]) -> list[tuple[str, str]]:
         ("runtime.txt", r"python-(\d+)\.(\d+)"),
     ):
         if name in files:
-            text = next((ln.strip() for ln in files[name].splitlines() if ln.strip()), "")
+            text = _first_line(files[name], comments=name == ".python-version")
             match = re.match(pattern, text)
             if not match and not found:
                 raise BuildFailed(
@@ -120,6 +120,18 @@ def _python_sources(files: Mapping[str, str]) -> list[tuple[str, str]]:
             (f"python{match[1]}.{match[2]}" if match else pipfile, f"from {name} [requires]")
         )
     return found
+
+
+def _first_line(text: str, *, comments: bool) -> str:
+    """The first line of a version file that is not blank, stripped ('' when none). With
+    `comments`, lines starting with '#' are skipped too, as uv and pyenv do for
+    .python-version (uv's `version_files.rs` and pyenv's `pyenv-version-file-read` both
+    skip blank and '#' lines)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not (comments and line.startswith("#")):
+            return line
+    return ""
 
 
 def _ignored(identifier: str, reason: str, others: list[tuple[str, str]]) -> list[str]:
@@ -148,23 +160,36 @@ def _python_version(
     files: Mapping[str, str], today: date, default: str | None
 ) -> tuple[str, str, list[str]]:
     """The Python runtime the files name (the first of _python_sources), why, and a warning
-    for each file that names another; else the default, or the newest supported, that
-    pyproject.toml's requires-python admits."""
+    for each file that names another; else the default, or the newest supported. When
+    pyproject.toml's requires-python excludes that one, the newest runtime it admits that is
+    not newer than the default (the local cloud's default is the newest this machine can
+    run), else the oldest admitted one newer than it."""
     found = _python_sources(files)
     if found:
         (identifier, reason), *others = found
         return identifier, reason, _ignored(identifier, reason, others)
     requirement = requires_python(files)
-    candidates = supported("python", today=today)
-    if default:
-        candidates = [r for r in ALL_RUNTIMES if r.identifier == default] + candidates
-    if requirement is not None:
+    candidates = supported("python", today=today)  # newest first
+    chosen = next((r for r in ALL_RUNTIMES if r.identifier == default), None) or candidates[0]
+    if requirement is not None and not requirement.admits(chosen.version):
         admitted = [r for r in candidates if requirement.admits(r.version)]
-        if admitted and admitted[0] is not candidates[0]:
-            return admitted[0].identifier, f"newest supported that {requirement.where} admits", []
+        older = [r for r in admitted if _version_key(r) <= _version_key(chosen)]
+        if older:
+            reason = f"newest supported that {requirement.where} admits"
+            if default:
+                reason += f", not newer than the server's default {default}"
+            return older[0].identifier, reason, []
+        if admitted:
+            reason = f"oldest that {requirement.where} admits newer than the server's default"
+            return admitted[-1].identifier, f"{reason} {chosen.identifier}", []
     if default:
         return default, "the server's default for apps that name none", []
-    return candidates[0].identifier, "newest supported", []
+    return chosen.identifier, "newest supported", []
+
+
+def _version_key(runtime: Runtime) -> tuple[int, ...]:
+    """A runtime's version as numbers, to compare: '3.9' < '3.12'."""
+    return tuple(int(part) for part in runtime.version.split("."))
 
 
 def _check_requires_python(files: Mapping[str, str], runtime: Runtime, reason: str) -> None:

@@ -12,8 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from laambda.db.models import App, FunctionCheck, User
-from laambda.domain.function import require_entry
-from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.domain.function import RELEASE_ENTRY, require_entry
 from laambda.errors import InvalidInput, NotFound
 from laambda.services.audit import audit
 from laambda.services.release import release_service

@@ -20,8 +20,12 @@ from laambda.db.base import utcnow
 from laambda.db.models import App, EventSource, User
 from laambda.deploy.triggers import AppliedSource, Triggers
 from laambda.domain.event_source import SourceSpec, parse_source
-from laambda.domain.function import function_name, require_entry
-from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.domain.function import (
+    RELEASE_ENTRY,
+    function_name,
+    release_phase_refusal,
+    require_entry,
+)
 from laambda.errors import (
     EventSourceExists,
     EventSourceNotFound,
@@ -252,8 +256,9 @@ class EventSourceService:
         named = entry if entry == RELEASE_ENTRY else require_entry(app.name, entry, entries)
         if named == RELEASE_ENTRY:
             raise InvalidInput(
-                f"'{RELEASE_ENTRY}' is the release phase: it runs once per release before it "
-                "goes live, never from an event source; add the source to another function"
+                release_phase_refusal(
+                    never="from an event source", instead="add the source to another function"
+                )
             )
         return named
 

@@ -8,8 +8,7 @@ from sqlalchemy.orm import Session
 
 from laambda.crypto import Cipher
 from laambda.db.models import App, User
-from laambda.domain.function import function_name, require_entry
-from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.domain.function import RELEASE_ENTRY, function_name, require_entry
 from laambda.domain.release import resources_description
 from laambda.domain.resources import Resources, memory_problem, resources_for, timeout_problem
 from laambda.errors import InvalidInput

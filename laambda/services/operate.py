@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 
 from laambda.db.models import App
 from laambda.deploy.observe import Invocation, Metrics, Observer
-from laambda.domain.function import function_name, require_entry
+from laambda.domain.function import (
+    RELEASE_ENTRY,
+    function_name,
+    release_phase_refusal,
+    require_entry,
+)
 from laambda.domain.observe import Cursor, LogLine, next_page
 from laambda.errors import InvalidInput
 from laambda.services.release import release_service
@@ -51,8 +56,14 @@ class OperateService:
         observer: Observer,
     ) -> tuple[Invocation, Any]:
         """Invoke `live` of `entry` (as `entries` finds it) once; the result parsed as JSON
-        when it is JSON."""
+        when it is JSON. InvalidInput (422) for the release phase, which is no function."""
         [entry] = self.entries(session, app, entry)
+        if entry == RELEASE_ENTRY:
+            raise InvalidInput(
+                release_phase_refusal(
+                    never="by `laambda invoke`", instead="invoke one of the app's functions"
+                )
+            )
         body = json.dumps(payload).encode()
         if len(body) > MAX_PAYLOAD:
             raise InvalidInput(f"payload is {len(body)} bytes; Lambda takes at most {MAX_PAYLOAD}")

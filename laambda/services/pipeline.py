@@ -128,11 +128,17 @@ class PipelineService:
             return pipeline
         raise PermissionDenied(f"only the owner of pipeline '{name}' or an admin may {to}")
 
-    def transfer(self, session: Session, user: User, name: str, *, email: str) -> Pipeline:
+    def transfer(
+        self, session: Session, user: User, name: str, *, email: str
+    ) -> tuple[Pipeline, list[str]]:
         """Make the user `email` the pipeline's owner (as `app_service.transfer` does for an
         app, and Heroku's `pipelines:transfer`): its owner or an admin only, so an admin can
         also give an ownerless pipeline an owner. NotFound for an unknown user; InvalidInput
-        when they own it already. Its apps keep their owners."""
+        when they own it already. Its review apps, owned by the pipeline's owner (README,
+        "Branches and review apps"), move with it in this transaction: the new owner owns
+        them (a collaborator too) and the old one, who had them only as its owner, loses
+        them; an `app.transfer` record each. Its other apps keep their owners. Returns the
+        pipeline and the names of the review apps moved."""
         pipeline = self.get_owned(session, user, name, to="transfer it", lock=True)
         new_owner = user_service.get_by_email(session, email)
         if pipeline.owner_id == new_owner.id:
@@ -148,8 +154,33 @@ class PipelineService:
             to=new_owner.email,
             previous=previous,
         )
+        reviews = select(App).where(App.pipeline_id == pipeline.id, IS_REVIEW_APP)
+        moved = list(session.scalars(reviews.order_by(App.name).with_for_update()))
+        for app in moved:
+            self._give(session, user, app, new_owner, pipeline=name)
         session.flush()
-        return pipeline
+        return pipeline, [app.name for app in moved]
+
+    def _give(self, session: Session, user: User, app: App, owner: User, *, pipeline: str) -> None:
+        """Make `owner` the owner of the review app `app` in place of its old owner."""
+        previous = session.get(User, app.owner_id) if app.owner_id is not None else None
+        if previous is not None and previous.id != owner.id:
+            row = session.get(Collaborator, (app.id, previous.id))
+            if row is not None:
+                session.delete(row)
+        if session.get(Collaborator, (app.id, owner.id)) is None:
+            session.add(Collaborator(app_id=app.id, user_id=owner.id))
+        app.owner_id = owner.id
+        audit.record(
+            session,
+            user,
+            action="app.transfer",
+            app=app.name,
+            to=owner.email,
+            previous=previous.email if previous is not None else None,
+            reason="pipelines:transfer",
+            pipeline=pipeline,
+        )
 
     def names(self, session: Session, ids: Iterable[int | None]) -> dict[int, str]:
         """Pipeline id -> name for the ids given (None skipped)."""

@@ -134,6 +134,15 @@ class UserService:
         query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
         return list(session.scalars(query))
 
+    def find_token(self, session: Session, user: User, token: str) -> ApiToken | None:
+        """`user`'s token whose whole value is `token`, matched by its hash as `resolve`
+        matches a bearer token (only the hash and the 8-character prefix are kept, so a
+        pasted leaked token can be found though no listing shows it); None when none is."""
+        query = select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.token_hash == hash_token(token)
+        )
+        return session.scalar(query)
+
     def app_names(self, session: Session, tokens: Sequence[ApiToken]) -> dict[int, str]:
         """The names of the apps `tokens` are scoped to, by app id."""
         ids = {row.app_id for row in tokens if row.app_id is not None}

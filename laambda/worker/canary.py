@@ -36,8 +36,7 @@ from laambda.deploy.calls import LambdaCalls
 from laambda.deploy.lambda_ import Deployer
 from laambda.deploy.observe import Observer, for_region
 from laambda.deploy.pool import run_all
-from laambda.domain.function import function_name
-from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.domain.function import RELEASE_ENTRY, function_name
 from laambda.domain.status import ReleaseStatus
 from laambda.domain.strategy import (
     CanaryDecision,

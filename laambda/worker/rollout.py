@@ -41,8 +41,7 @@ from laambda.deploy import aliases
 from laambda.deploy.gate import Gate, Redact, SmokeCheck
 from laambda.deploy.lambda_ import Deployer, DeployOutcome, FunctionSpec
 from laambda.deploy.observe import invoker
-from laambda.domain.function import architecture_or_default, function_name
-from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.domain.function import RELEASE_ENTRY, architecture_or_default, function_name
 from laambda.domain.resources import resources_for
 from laambda.domain.status import ReleaseStatus
 from laambda.domain.strategy import DeployStrategy

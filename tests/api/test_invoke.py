@@ -95,3 +95,47 @@ def test_function_not_yet_in_aws(client: TestClient, auth: Auth, app: App) -> No
     response = client.post(f"/v1/apps/{app.name}/functions/create/invoke", json={}, headers=auth)
     assert response.status_code == 404
     assert response.json()["detail"].startswith(f"{app.name}-create has no live release in AWS")
+
+
+def test_the_release_phase_is_refused_as_no_function(
+    db: Session,
+    client: TestClient,
+    auth: Auth,
+    app: App,
+    alice: tuple[User, Auth],
+    settings: Settings,
+) -> None:
+    released.deploy(
+        db, app, alice[0], settings, procfile={"web": "main.web", "release": "main.migrate"}
+    )
+    for name in ("release", f"{app.name}-release"):
+        response = client.post(
+            f"/v1/apps/{app.name}/functions/{name}/invoke", json={}, headers=auth
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"] == (
+            "'release' is the release phase: it runs once per release before it goes live, "
+            "never by `laambda invoke`; invoke one of the app's functions"
+        )
+    unknown = client.post(f"/v1/apps/{app.name}/functions/nope/invoke", json={}, headers=auth)
+    assert (
+        unknown.json()["detail"] == f"app '{app.name}' has no function 'nope'; its functions: web"
+    )
+
+
+def test_a_name_of_two_functions_is_refused_naming_both(
+    db: Session,
+    client: TestClient,
+    auth: Auth,
+    app: App,
+    alice: tuple[User, Auth],
+    settings: Settings,
+) -> None:
+    both = f"{app.name}-web"  # entry `web`'s function name, and an entry of its own
+    released.deploy(db, app, alice[0], settings, procfile={"web": "main.web", both: "main.other"})
+    response = client.post(f"/v1/apps/{app.name}/functions/{both}/invoke", json={}, headers=auth)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        f"'{both}' is ambiguous in app '{app.name}': it is the function name of entry web and "
+        f"the entry {both}; name entry web as web; name entry {both} as {app.name}-{both}"
+    )

@@ -308,6 +308,7 @@ class TestTransfer:
         moved = client.post("/v1/pipelines/shop/transfer", json=body, headers=auth)
         assert moved.status_code == 200, moved.text
         assert moved.json()["owner"] == "bob@example.com"
+        assert moved.json()["transferred"] == []
         assert [row["name"] for row in moved.json()["apps"]] == ["shop-staging"]
         assert db.get_one(App, app.id).owner_id == alice[0].id  # its apps keep their owners
         again = client.post("/v1/pipelines/shop/transfer", json=body, headers=bob)
@@ -319,6 +320,47 @@ class TestTransfer:
         assert [row.detail for row in event] == [
             {"pipeline": "shop", "to": "bob@example.com", "previous": "alice@example.com"}
         ]
+
+    def test_its_review_apps_move_with_it(
+        self,
+        client: TestClient,
+        auth: Auth,
+        db: Session,
+        alice: tuple[User, Auth],
+        make_user: Callable[..., tuple[User, Auth]],
+    ) -> None:
+        app, carol_auth = _shop_with_carol(client, db, alice, make_user)
+        pipeline = db.scalars(select(Pipeline)).one()
+        reviews = [
+            _app(
+                db,
+                alice[0],
+                f"shop-feature-{branch}",
+                pipeline_id=pipeline.id,
+                stage="review",
+                branch=f"feature/{branch}",
+                review_app=True,
+            )
+            for branch in ("y", "z")
+        ]
+        review_ids = [review.id for review in reviews]
+        bob, _ = make_user("bob@example.com")
+        moved = client.post(
+            "/v1/pipelines/shop/transfer", json={"email": "bob@example.com"}, headers=auth
+        )
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["transferred"] == ["shop-feature-y", "shop-feature-z"]
+        db.expire_all()
+        assert [db.get_one(App, i).owner_id for i in review_ids] == [bob.id, bob.id]
+        assert db.get_one(App, app.id).owner_id == alice[0].id  # not a review app: kept
+        hidden = client.get("/v1/apps/shop-feature-y/config", headers=auth)
+        assert hidden.status_code == 403, hidden.text  # she had them only as its owner
+        trail = db.scalars(select(AuditEvent).where(AuditEvent.action == "app.transfer"))
+        assert [(row.app_name, row.detail["to"], row.detail["previous"]) for row in trail] == [
+            ("shop-feature-y", "bob@example.com", "alice@example.com"),
+            ("shop-feature-z", "bob@example.com", "alice@example.com"),
+        ]
+        assert client.get("/v1/pipelines/shop", headers=carol_auth).status_code == 200
 
     def test_an_admin_gives_an_ownerless_pipeline_an_owner(
         self,

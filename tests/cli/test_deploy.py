@@ -324,6 +324,33 @@ def test_revoking_the_token_the_cli_signs_in_with_asks_first(cli: Cli) -> None:
     assert dataclasses.replace(cli, token=spare[1])("tokens").returncode == 0
 
 
+def test_a_whole_token_or_a_longer_prefix_revokes_it_and_is_never_echoed(cli: Cli) -> None:
+    """A leaked token is what gets pasted: found by its hash; no message repeats more of a
+    token than its 8-character prefix."""
+    made = [cli("tokens:create", "--name", name).stdout for name in ("leaked", "spare")]
+    leaked, spare = (re.findall(r"token \(shown once\): (lmb_\S+)", text)[0] for text in made)
+
+    stranger = "lmb_" + "~" * 43  # no token has a '~'
+    unknown = cli("tokens:revoke", stranger)
+    assert (unknown.returncode, unknown.stderr) == (
+        1,
+        "laambda: you have no token 'lmb_~~~~…': `laambda tokens` lists them\n",
+    )
+
+    revoked = cli("tokens:revoke", leaked)
+    assert revoked.returncode == 0, revoked.stderr
+    assert re.fullmatch(
+        rf"Revoked token \d+ 'leaked' \({re.escape(leaked[:8])}…\)\n", revoked.stdout
+    )
+    assert leaked[8:16] not in revoked.stdout + revoked.stderr
+    assert dataclasses.replace(cli, token=leaked)("tokens").returncode == 1
+
+    longer = cli("tokens:revoke", spare[:12])
+    assert longer.returncode == 0, longer.stderr
+    assert "'spare'" in longer.stdout
+    assert "spare" not in cli("tokens").stdout
+
+
 def test_deploying_an_empty_commit_says_what_was_looked_for(cli: Cli, tmp_path: Path) -> None:
     """`git archive` of an empty tree (which Python's tarfile cannot open) is sent and refused
     by the build as a tree without an app, never a traceback."""

@@ -51,6 +51,9 @@ def test_a_pipeline_owner_is_removed_only_after_a_transfer(cli: Cli) -> None:
     assert unnamed.returncode == 1
     assert "pass -p PIPELINE" in unnamed.stderr
     moved = eve("pipelines:transfer", "alice@example.com", "-p", "evepipe")
-    assert moved.stdout.strip() == "Transferred pipeline evepipe to alice@example.com"
+    assert (
+        moved.stdout.strip()
+        == "Transferred pipeline evepipe to alice@example.com with 0 review apps"
+    )
     assert cli("users:remove", "eve@example.com").stdout.strip() == "Removed user eve@example.com"
     assert "Owner:   alice@example.com" in cli("pipelines:info", "evepipe").stdout

@@ -18,7 +18,7 @@ from laambda.config import Settings
 from laambda.deploy.gate import Gate, SmokeCheck
 from laambda.deploy.lambda_ import Deployer, FunctionSpec
 from laambda.deploy.observe import invoker
-from laambda.domain.procfile import RELEASE_ENTRY
+from laambda.domain.function import RELEASE_ENTRY
 from laambda.domain.redact import REDACTED, Redactor
 from laambda.errors import DeployFailed
 from tests.support.deploy import Artifact

@@ -44,6 +44,8 @@ class TestPython:
         [
             (".python-version", "3.12.4\n", "python3.12"),
             ("runtime.txt", "python-3.13.1", "python3.13"),
+            # uv and pyenv skip blank lines and '#' comment lines in .python-version
+            (".python-version", "# pinned for the image\n\n  3.12\n", "python3.12"),
         ],
     )
     def test_version_files(self, name: str, text: str, runtime: str) -> None:
@@ -204,6 +206,31 @@ class TestVersionSources:
             "newest supported that pyproject.toml requires-python '>=3.11,<3.13' admits"
         )
         assert detect(files, defaults={"python": "python3.11"}).runtime.identifier == "python3.11"
+
+    def test_a_python_version_of_only_comments_names_no_version(self) -> None:
+        with pytest.raises(BuildFailed, match=r"\.python-version says '', which is not a Python"):
+            detect({"requirements.txt": "", ".python-version": "# pin me\n"})
+
+    def test_excluding_the_default_picks_the_newest_admitted_not_newer_than_it(self) -> None:
+        """The local cloud's default is the newest Python the machine runs: a constraint that
+        excludes it must not lead to a newer one the machine cannot run."""
+        files = {"pyproject.toml": '[project]\nrequires-python = ">=3.12,!=3.13.*"\n'}
+        found = detect(files, defaults={"python": "python3.13"})
+        assert found.runtime.identifier == "python3.12"
+        assert found.version_reason == (
+            "newest supported that pyproject.toml requires-python '>=3.12,!=3.13.*' admits, "
+            "not newer than the server's default python3.13"
+        )
+        assert detect(files).runtime.identifier == "python3.14"  # no default: the newest
+
+    def test_a_constraint_admitting_only_newer_runtimes_picks_the_oldest_of_them(self) -> None:
+        files = {"pyproject.toml": '[project]\nrequires-python = ">=3.13"\n'}
+        found = detect(files, defaults={"python": "python3.12"})
+        assert found.runtime.identifier == "python3.13"
+        assert found.version_reason == (
+            "oldest that pyproject.toml requires-python '>=3.13' admits newer than the "
+            "server's default python3.12"
+        )
 
     def test_a_constraint_that_is_not_pep_440_is_refused(self) -> None:
         with pytest.raises(BuildFailed, match="is not a version specifier"):

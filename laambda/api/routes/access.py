@@ -14,6 +14,7 @@ from laambda.api.schemas.access import (
     KeyRead,
     TokenCreate,
     TokenCreated,
+    TokenFind,
     TokenRead,
     UserCreate,
     UserCreated,
@@ -73,6 +74,16 @@ def create_token(body: TokenCreate, session: SessionDep, user: CurrentUser) -> T
     )
     apps = {app.id: app.name} if app is not None else {}
     return TokenCreated(**_token_read(row, apps).model_dump(), token=token)
+
+
+@router.post("/tokens/find", tags=["tokens"])
+def find_token(body: TokenFind, session: SessionDep, user: CurrentUser) -> list[TokenRead]:
+    """Your token whose whole value is `token` (matched by its hash, as signing in is): a
+    list of it, or empty. `laambda tokens:revoke` finds a pasted leaked token this way."""
+    row = user_service.find_token(session, user, body.token)
+    rows = [row] if row is not None else []
+    apps = user_service.app_names(session, rows)
+    return [_token_read(r, apps) for r in rows]
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"], status_code=status.HTTP_204_NO_CONTENT)

@@ -32,6 +32,7 @@ from laambda.api.schemas.pipeline import (
     PipelineDestroyed,
     PipelineRead,
     PipelineTransfer,
+    PipelineTransferred,
     PromotedRead,
     PromoteRequest,
     PromotionRead,
@@ -149,12 +150,14 @@ def transfer_pipeline(
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
-) -> PipelineRead:
+) -> PipelineTransferred:
     """`{"email": "b@x"}`: make that user the owner, who may destroy and transfer it and
     steer its apps (as `POST /v1/apps/{app}/transfer`). The owner or an admin only (403); an
-    admin gives an ownerless pipeline an owner this way. Its apps keep their owners."""
-    row = pipeline_service.transfer(session, user, name, email=body.email)
-    return read_pipeline(session, row, settings)
+    admin gives an ownerless pipeline an owner this way. Its review apps move with it
+    (`transferred` names them); its other apps keep their owners."""
+    row, moved = pipeline_service.transfer(session, user, name, email=body.email)
+    read = read_pipeline(session, row, settings)
+    return PipelineTransferred(**read.model_dump(), transferred=moved)
 
 
 @router.post("/{name}/apps", status_code=status.HTTP_201_CREATED)

@@ -42,6 +42,15 @@ class TokenCreate(RequestBody):
     )
 
 
+class TokenFind(RequestBody):
+    token: str = Field(
+        min_length=1,
+        max_length=200,
+        json_schema_extra=NO_NUL,
+        description="a whole token (in the body, so that no URL or log holds it)",
+    )
+
+
 class TokenRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -76,6 +76,12 @@ class PipelineRead(BaseModel):
     apps: list[PipelineApp] = Field(description="in promotion order, review apps first")
 
 
+class PipelineTransferred(PipelineRead):
+    transferred: list[str] = Field(
+        description="its review apps, now owned by the new owner with the pipeline"
+    )
+
+
 class PipelineDestroyed(BaseModel):
     name: str
     detached: list[str] = Field(description="its apps, now on their own")
