@@ -124,9 +124,9 @@ def _python_sources(files: Mapping[str, str]) -> list[tuple[str, str]]:
 
 def _first_line(text: str, *, comments: bool) -> str:
     """The first line of a version file that is not blank, stripped ('' when none). With
-    `comments`, lines starting with '#' are skipped too, as uv and pyenv do for
-    .python-version (uv's `version_files.rs` and pyenv's `pyenv-version-file-read` both
-    skip blank and '#' lines)."""
+    `comments`, lines starting with '#' are skipped too, as uv does for .python-version
+    (crates/uv-python/src/version_files.rs `try_from_path`: "Skip comments and empty
+    lines", on the trimmed line)."""
     for line in text.splitlines():
         line = line.strip()
         if line and not (comments and line.startswith("#")):
