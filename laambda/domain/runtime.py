@@ -222,6 +222,11 @@ def _node_majors(spec: str, candidates: list[int]) -> list[int]:
 
 
 def _node_version(files: Mapping[str, str], today: date, default: str | None) -> tuple[str, str]:
+    """The Node.js runtime for the app and why: engines.node in package.json, else .nvmrc,
+    else the server's default, else the newest supported. A range (`>=18`) takes the
+    server's default when it admits it, else its newest supported major.
+
+    Raises BuildFailed when package.json is not JSON or the spec admits no supported major."""
     majors = [int(r.version) for r in supported("node", today=today)]
     spec, source = "", "newest supported"
     try:
@@ -240,6 +245,11 @@ def _node_version(files: Mapping[str, str], today: date, default: str | None) ->
             f"Node.js '{spec}' ({source}) is not a version Lambda accepts; "
             f"supported: {_supported_list('node', today)}"
         )
+    within = next((r for r in ALL_RUNTIMES if r.identifier == default), None)
+    if within is not None and int(within.version) in admitted and int(within.version) in majors:
+        # a range, not a pin: the server's default when it admits it (on the local cloud the
+        # newest Node.js this machine runs), as for requires-python
+        return within.identifier, f"{source}, which admits the server's default"
     best = max(admitted, key=lambda m: (m in majors, m))
     return f"nodejs{best}.x", source
 

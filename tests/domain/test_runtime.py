@@ -34,6 +34,14 @@ class TestPython:
         assert node.runtime.identifier == "nodejs20.x"
         engines = detect({"package.json": '{"engines": {"node": "22"}}'}, defaults=defaults)
         assert engines.runtime.identifier == "nodejs22.x"
+        # a range that admits the default takes it (the local cloud's runnable Node.js)
+        ranged = detect({"package.json": '{"engines": {"node": ">=18"}}'}, defaults=defaults)
+        assert ranged.runtime.identifier == "nodejs20.x"
+        assert ranged.version_reason == (
+            "from engines.node in package.json, which admits the server's default"
+        )
+        above = detect({"package.json": '{"engines": {"node": ">=22"}}'}, defaults=defaults)
+        assert above.runtime.identifier == "nodejs24.x"
 
     def test_a_default_lambda_no_longer_accepts_is_refused(self) -> None:
         with pytest.raises(BuildFailed, match="python3.8"):
