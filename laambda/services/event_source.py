@@ -123,7 +123,7 @@ class EventSourceService:
         if (source is None) == (source_id is None):
             raise InvalidInput("name the event source to remove: its source or its id")
         entry = self._named(session, app, entry)
-        rows = self.list_for(session, app, entry)
+        rows = self._rows(session, app, entry)
         canonical = _canonical(source) if source is not None else None
         row = next(
             (r for r in rows if r.id == source_id or (canonical and r.source == canonical)), None
@@ -147,7 +147,7 @@ class EventSourceService:
         refuses one (the error names it)."""
         removed = []
         entry = self._named(session, app, entry)
-        for row in self.list_for(session, app, entry):
+        for row in self._rows(session, app, entry):
             triggers.remove(function_name(app.name, entry), spec_of(row))
             session.delete(row)
             session.flush()

@@ -36,6 +36,16 @@ class LogsPage:
     more: bool
 
 
+@dataclass(frozen=True)
+class Invoked:
+    """One invocation: the entry the name given found, Lambda's answer, and its payload
+    parsed as JSON when it is JSON (else text)."""
+
+    entry: str
+    invocation: Invocation
+    result: Any
+
+
 class OperateService:
     def entries(self, session: Session, app: App, entry: str | None = None) -> list[str]:
         """The app's Procfile entries, or just the one `entry` names (an entry or its function
@@ -54,9 +64,9 @@ class OperateService:
         payload: Any,
         tail: bool,
         observer: Observer,
-    ) -> tuple[Invocation, Any]:
-        """Invoke `live` of `entry` (as `entries` finds it) once; the result parsed as JSON
-        when it is JSON. InvalidInput (422) for the release phase, which is no function."""
+    ) -> Invoked:
+        """Invoke `live` of the function `entry` names (as `entries` finds it) once.
+        InvalidInput (422) for the release phase, which is no function."""
         [entry] = self.entries(session, app, entry)
         if entry == RELEASE_ENTRY:
             raise InvalidInput(
@@ -72,7 +82,7 @@ class OperateService:
             result = json.loads(invocation.payload) if invocation.payload else None
         except ValueError:
             result = invocation.payload.decode("utf-8", "replace")
-        return invocation, result
+        return Invoked(entry, invocation, result)
 
     def logs(
         self,

@@ -255,6 +255,23 @@ class TestRefusals:
         refused = client.post(url(live_app, phase), json={"source": "http"}, headers=auth)
         assert refused.status_code == 422
         assert "'release' is the release phase" in refused.json()["detail"]
+        # an entry named like another entry's function: the unambiguous spelling the refusal
+        # names is taken once, by listing, removing and clearing alike
+        both = f"{live_app.name}-create"
+        deploy(
+            db,
+            live_app,
+            alice[0],
+            settings,
+            procfile={"create": "main.create", both: "main.other"},
+        )
+        spelled = f"{live_app.name}-{both}"
+        assert client.get(url(live_app, both), headers=auth).status_code == 422
+        assert client.get(url(live_app, spelled), headers=auth).json() == []
+        cleared = client.delete(url(live_app, spelled), params={"all": "true"}, headers=auth)
+        assert (cleared.status_code, cleared.json()) == (200, [])
+        one = client.delete(url(live_app, spelled), params={"source": "http"}, headers=auth)
+        assert one.json()["error"] == "EventSourceNotFound", one.text
 
     def test_listing_release_answers_like_any_function(
         self,

@@ -139,3 +139,10 @@ def test_a_name_of_two_functions_is_refused_naming_both(
         f"'{both}' is ambiguous in app '{app.name}': it is the function name of entry web and "
         f"the entry {both}; name entry web as web; name entry {both} as {app.name}-{both}"
     )
+    # the spelling the message names reaches that function (here: not in AWS, as deploy() only
+    # records the release), not the same refusal again
+    named = client.post(
+        f"/v1/apps/{app.name}/functions/{app.name}-{both}/invoke", json={}, headers=auth
+    )
+    assert named.status_code == 404, named.text
+    assert named.json()["detail"].startswith(f"{app.name}-{both} has no live release in AWS")

@@ -42,22 +42,17 @@ def invoke(
     still answers 200, with `function_error` set ("Unhandled") and its error as `result`.
     404 FunctionNotFound (unknown, or not yet live), 422/502 AwsRefused."""
     row = app_service.get_for(session, user, app)
-    [entry] = operate_service.entries(session, row, name)
-    invocation, result = operate_service.invoke(
-        session,
-        row,
-        entry,
-        payload=body.payload,
-        tail=body.log,
-        observer=cloud.observer(row.region),
+    invoked = operate_service.invoke(
+        session, row, name, payload=body.payload, tail=body.log, observer=cloud.observer(row.region)
     )
+    invocation = invoked.invocation
     return InvokeRead(
-        function=entry,
-        function_name=function_name(row.name, entry),
+        function=invoked.entry,
+        function_name=function_name(row.name, invoked.entry),
         status_code=invocation.status_code,
         executed_version=invocation.executed_version,
         function_error=invocation.function_error,
-        result=result,
+        result=invoked.result,
         log=invocation.log_tail,
     )
 
