@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from laambda.db.models import App, Release
 from laambda.domain.status import ReleaseStatus
-from laambda.gitrepo import holds
+from laambda.gitrepo import git, holds
 from laambda.services.build import build_service
 from laambda.services.release import release_service
 
@@ -114,15 +114,10 @@ def replaces(
     git's environment (its quarantine) of the push."""
     if live is None or live == base:
         return False
-    if not _present(cwd or Path.cwd(), live, env=env):
+    repo = cwd or Path.cwd()
+    if not _present(repo, live, env=env):
         return False  # in no repository of the codebase: protects nothing
-    ancestor = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", live, pushed],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-    )
-    return ancestor.returncode != 0
+    return git(repo, "merge-base", "--is-ancestor", live, pushed, env=env) is None
 
 
 def _present(repo: Path, commit: str, *, env: Mapping[str, str] | None = None) -> bool:

@@ -35,14 +35,14 @@ def _token_live() -> ColumnElement[bool]:
     return or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow())
 
 
-def _live(kind: str, token: str) -> ColumnElement[bool]:
-    """The unexpired row of `token` of this kind, whose API token is live too."""
-    return (
-        (WebSession.token_hash == hash_token(token))
-        & (WebSession.kind == kind)
-        & (WebSession.expires_at > utcnow())
-        & _token_live()
-    )
+def _live(kind: str) -> ColumnElement[bool]:
+    """An unexpired row of this kind whose API token (joined) is live too."""
+    return (WebSession.kind == kind) & (WebSession.expires_at > utcnow()) & _token_live()
+
+
+def _live_token(kind: str, token: str) -> ColumnElement[bool]:
+    """The live row (see `_live`) of `token`."""
+    return (WebSession.token_hash == hash_token(token)) & _live(kind)
 
 
 class SignInService:
@@ -60,7 +60,7 @@ class SignInService:
         row = session.scalar(
             select(WebSession)
             .join(ApiToken, ApiToken.id == WebSession.api_token_id)
-            .where(_live(LINK, token))
+            .where(_live_token(LINK, token))
             .with_for_update(of=WebSession)
         )
         if row is None:
@@ -88,7 +88,7 @@ class SignInService:
             select(User)
             .join(WebSession, WebSession.user_id == User.id)
             .join(ApiToken, ApiToken.id == WebSession.api_token_id)
-            .where(_live(SESSION, token))
+            .where(_live_token(SESSION, token))
         )
         return session.scalar(query)
 
@@ -98,12 +98,7 @@ class SignInService:
         query = (
             select(WebSession, ApiToken)
             .join(ApiToken, ApiToken.id == WebSession.api_token_id)
-            .where(
-                WebSession.user_id == user.id,
-                WebSession.kind == SESSION,
-                WebSession.expires_at > utcnow(),
-                _token_live(),
-            )
+            .where(WebSession.user_id == user.id, _live(SESSION))
             .order_by(WebSession.id)
         )
         return [(row, api_token) for row, api_token in session.execute(query)]
